@@ -1,0 +1,135 @@
+"""The command line: parse arguments, build hosts, run the engine, write one report.
+
+Every failure a user can cause ends here as one line on stderr and exit code 2;
+``--debug`` adds the traceback for bug reports.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import UsageError
+from .model import Severity
+
+EPILOG = """exit codes: 0 nothing at or above --fail-on, 1 findings at or above it,
+2 usage, config, input or internal error"""
+
+
+def _csv(value: str) -> list[str]:
+    return [v.strip().upper() for v in value.split(",") if v.strip()]
+
+
+def _severity(value: str) -> Severity:
+    try:
+        return Severity.parse(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _size(value: str) -> int:
+    from .units import parse_size
+    try:
+        return parse_size(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="oomaudit", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Audit a Linux host or config files for settings that invite the OOM killer.")
+    parser.add_argument("--version", action="version", version=f"oomaudit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    common = argparse.ArgumentParser(add_help=False)
+    out = common.add_argument_group("output")
+    out.add_argument("--format", default="text", metavar="FORMAT",
+                     help="text (default), json, junit, or one a plugin adds")
+    out.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE")
+    out.add_argument("--no-color", action="store_true", help="never colour the text output")
+    sel = common.add_argument_group("selection")
+    sel.add_argument("--select", type=_csv, action="extend", default=[], metavar="IDS",
+                     help="only these rules: ids or prefixes, comma-separated (e.g. SWAP,CONF001)")
+    sel.add_argument("--ignore", type=_csv, action="extend", default=[], metavar="IDS",
+                     help="skip these rules: ids or prefixes, comma-separated")
+    sel.add_argument("--fail-on", type=_severity, metavar="SEVERITY",
+                     help="lowest severity that makes the exit code 1: info, low (default), "
+                          "medium, high, critical")
+    sel.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings fail")
+    facts = common.add_argument_group("host facts")
+    facts.add_argument("--ram", type=_size, metavar="SIZE",
+                       help="the host's RAM (8G, 8GiB, 512M, bytes); overrides measured/profile")
+    facts.add_argument("--swap", type=_size, metavar="SIZE", help="the host's swap size")
+    run = common.add_argument_group("run")
+    run.add_argument("--config", metavar="FILE",
+                     help="config file (default: closest .oomaudit.toml or pyproject.toml)")
+    run.add_argument("--no-plugins", action="store_true",
+                     help="load only built-in plugins (same as OOMAUDIT_DISABLE_PLUGINS=1)")
+    run.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+
+    scan = sub.add_parser("scan", parents=[common], help="audit this host, or a tree with --root",
+                          epilog=EPILOG)
+    scan.add_argument("--root", metavar="DIR",
+                      help="audit an offline tree laid out like / (image, rootfs, config repo)")
+    check = sub.add_parser("check", parents=[common], epilog=EPILOG,
+                           help="audit config files and folders (what pre-commit runs)")
+    check.add_argument("paths", nargs="+", metavar="PATH")
+    budget = sub.add_parser("budget", parents=[common], epilog=EPILOG,
+                            help="show the memory ledger: each service's worst case against RAM")
+    budget.add_argument("--root", metavar="DIR", help="a tree laid out like / instead of this host")
+    budget.add_argument("paths", nargs="*", metavar="PATH", help="config files instead of a host")
+
+    rules = sub.add_parser("rules", help="list every rule the loaded plugins provide")
+    rules.add_argument("--format", choices=["text", "json"], default="text")
+    rules.add_argument("--no-plugins", action="store_true")
+    explain = sub.add_parser("explain", help="show a rule's documentation")
+    explain.add_argument("rule", metavar="ID")
+    explain.add_argument("--no-plugins", action="store_true")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command is None:
+            build_parser().print_help(sys.stderr)
+            return 2
+        from . import commands
+        return getattr(commands, args.command)(args)
+    except UsageError as exc:
+        print(f"oomaudit: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 2
+    except Exception as exc:  # a bug: one line for the user, the traceback on request
+        if getattr(args, "debug", False):
+            raise
+        print(f"oomaudit: internal error: {type(exc).__name__}: {exc} "
+              "(run with --debug for the traceback)", file=sys.stderr)
+        return 2
+
+
+def wants_color(args: argparse.Namespace) -> bool:
+    return (not args.no_color and not args.output and "NO_COLOR" not in os.environ
+            and sys.stdout.isatty())
+
+
+def write(text: str, output: str | None) -> None:
+    """Write the report whole or not at all: a temporary file renamed into place."""
+    if not output:
+        sys.stdout.write(text)
+        return
+    target = Path(output)
+    tmp = target.with_name(f".{target.name}.oomaudit-tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise UsageError(f"--output {output}: {exc.strerror or exc}") from None

@@ -1,0 +1,137 @@
+"""One function per subcommand: turn parsed arguments into a report and an exit code."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import config as config_mod
+from .config import Settings
+from .discovery import file_hosts, system_host
+from .engine import Registry, audit, prepare
+from .errors import UsageError
+from .host import Fact, Host
+from .manager import load_plugins
+
+
+def _registry(args: argparse.Namespace) -> Registry:
+    return Registry.build(load_plugins(disable_third_party=args.no_plugins))
+
+
+def _settings(args: argparse.Namespace, start: Path) -> Settings:
+    if args.config:
+        path = Path(args.config)
+        if not path.is_file():
+            raise UsageError(f"--config {args.config}: no such file")
+        settings = config_mod.load(path)
+    else:
+        found = config_mod.find_config(start)
+        settings = config_mod.load(found) if found else Settings()
+    settings.select = args.select or settings.select
+    settings.ignore = settings.ignore + args.ignore
+    if args.fail_on is not None:
+        settings.fail_on = args.fail_on
+    return settings
+
+
+def _declared(args: argparse.Namespace) -> dict[str, Fact]:
+    return {key: Fact(getattr(args, key), f"declared: --{key}")
+            for key in ("ram", "swap") if getattr(args, key) is not None}
+
+
+def _hosts(args, registry: Registry, notices: list[str]) -> tuple[list[Host], Settings, str]:
+    paths = getattr(args, "paths", None)
+    if paths and getattr(args, "root", None):
+        raise UsageError("give either --root DIR or PATHs, not both")
+    if paths:
+        for p in paths:
+            if not Path(p).exists() and not Path(p).is_symlink():
+                raise UsageError(f"{p}: no such file or directory")
+        settings = _settings(args, Path(paths[0]))
+        hosts = file_hosts(paths, registry.readers, settings, _declared(args), notices)
+        return hosts, settings, " ".join(paths)
+    root = Path(args.root) if args.root else None
+    if root is not None and not root.is_dir():
+        raise UsageError(f"--root {args.root}: not a directory")
+    settings = _settings(args, root or Path.cwd())
+    host = system_host(root, registry.readers, settings, _declared(args))
+    return [host], settings, str(root) if root else "live host"
+
+
+def _report(args, command: str) -> int:
+    from .cli import wants_color, write
+    registry = _registry(args)
+    reporter = registry.reporters.get(args.format)
+    if reporter is None:
+        raise UsageError(f"--format {args.format}: unknown format "
+                         f"(available: {', '.join(sorted(registry.reporters))})")
+    notices: list[str] = []
+    hosts, settings, target = _hosts(args, registry, notices)
+    report = audit(registry, hosts, settings, command, target)
+    report.notices[:0] = notices
+    report.exit_zero = args.exit_zero
+    write(reporter.render(report, wants_color(args)), args.output)
+    for error in report.errors:
+        print(f"oomaudit: error: {error}", file=sys.stderr)
+    return report.exit_code()
+
+
+def scan(args: argparse.Namespace) -> int:
+    return _report(args, "scan")
+
+
+def check(args: argparse.Namespace) -> int:
+    return _report(args, "check")
+
+
+def budget(args: argparse.Namespace) -> int:
+    from .cli import wants_color, write
+    from .reporters import budget as budget_view
+    registry = _registry(args)
+    if args.format not in ("text", "json"):
+        raise UsageError(f"--format {args.format}: budget prints text or json")
+    notices: list[str] = []
+    hosts, settings, _ = _hosts(args, registry, notices)
+    for host in hosts:
+        prepare(host, registry.plugins)
+    render = budget_view.json_view if args.format == "json" else budget_view.text_view
+    write(render(hosts, wants_color(args)), args.output)
+    for error in registry.plugins.errors:
+        print(f"oomaudit: error: {error}", file=sys.stderr)
+    return 2 if registry.plugins.errors else 0
+
+
+def rules(args: argparse.Namespace) -> int:
+    registry = _registry(args)
+    if args.format == "json":
+        import json
+        rows = [{"id": r.id, "title": r.title, "severity": r.severity.label, "plugin": r.plugin,
+                 "rationale": r.rationale, "fix": r.fix, "references": r.references}
+                for r in registry.rules.values()]
+        print(json.dumps(rows, indent=2))
+    else:
+        for r in registry.rules.values():
+            print(f"{r.id:<14} {r.severity.label:<9} {r.plugin:<10} {r.title}")
+    _print_errors(registry)
+    return 2 if registry.plugins.errors else 0
+
+
+def explain(args: argparse.Namespace) -> int:
+    registry = _registry(args)
+    rule = registry.rules.get(args.rule.upper())
+    if rule is None:
+        raise UsageError(f"unknown rule {args.rule!r}; 'oomaudit rules' lists them")
+    print(f"{rule.id}: {rule.title}\n\nDefault severity: {rule.severity.label}"
+          f" (plugin '{rule.plugin}')")
+    for heading, text in (("Why it matters", rule.rationale), ("Fix", rule.fix),
+                          ("Example", rule.example)):
+        if text:
+            print(f"\n{heading}\n{text}")
+    if rule.references:
+        print("\nReferences\n" + "\n".join(f"- {ref}" for ref in rule.references))
+    return 0
+
+
+def _print_errors(registry: Registry) -> None:
+    for error in registry.plugins.errors:
+        print(f"oomaudit: error: {error}", file=sys.stderr)

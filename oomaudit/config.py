@@ -1,0 +1,199 @@
+"""``.oomaudit.toml`` / ``[tool.oomaudit]``: found by walking up from the target, closest wins.
+
+The same keys work in both files. Unknown keys and bad values are errors with
+``file:line`` (a typo in ``ignore`` must not silently audit everything).
+"""
+from __future__ import annotations
+
+import fnmatch
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import UsageError
+from .model import Severity
+from .units import parse_size
+
+CONFIG_NAMES = (".oomaudit.toml", "pyproject.toml")
+DEFAULT_CRITICAL = ["ssh", "sshd"]
+
+
+@dataclass
+class HostProfile:
+    """A host of a config repository: the files under ``paths`` belong to a machine with
+    this RAM and swap (``hosts/db1/**`` is an 8 GiB database server)."""
+
+    name: str
+    paths: list[str]
+    ram: int | None
+    swap: int | None
+    source: str  # file:line of the [[hosts]] table
+    role: str = ""
+
+    def matches(self, relpath: str) -> bool:
+        return any(fnmatch.fnmatchcase(relpath, p) or fnmatch.fnmatchcase(relpath + "/", p)
+                   for p in self.paths)
+
+
+@dataclass
+class Settings:
+    select: list[str] = field(default_factory=list)
+    ignore: list[str] = field(default_factory=list)
+    per_path_ignores: dict[str, list[str]] = field(default_factory=dict)
+    severity: dict[str, Severity] = field(default_factory=dict)
+    fail_on: Severity = Severity.LOW
+    critical_services: list[str] = field(default_factory=lambda: list(DEFAULT_CRITICAL))
+    hosts: list[HostProfile] = field(default_factory=list)
+    path: Path | None = None  # the config file, if any
+    base: Path = field(default_factory=Path.cwd)  # per-path globs are relative to this
+
+    def rule_selected(self, rule: str) -> bool:
+        def hit(patterns: list[str]) -> bool:
+            return any(rule.startswith(p.upper()) for p in patterns)
+        return (not self.select or hit(self.select)) and not hit(self.ignore)
+
+    def ignored_at(self, rule: str, path: Path) -> bool:
+        if not self.per_path_ignores:
+            return False
+        rel = relative(path, self.base)
+        return any(fnmatch.fnmatchcase(rel, glob) and any(rule.startswith(i.upper()) for i in ids)
+                   for glob, ids in self.per_path_ignores.items())
+
+    def profile_for(self, path: Path) -> HostProfile | None:
+        rel = relative(path, self.base)
+        return next((h for h in self.hosts if h.matches(rel)), None)
+
+
+def relative(path: Path, base: Path) -> str:
+    try:
+        return path.resolve().relative_to(base.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def find_config(start: Path) -> Path | None:
+    """The closest ``.oomaudit.toml``, or ``pyproject.toml`` with ``[tool.oomaudit]``."""
+    here = start.resolve()
+    if not here.is_dir():
+        here = here.parent
+    for folder in (here, *here.parents):
+        for name in CONFIG_NAMES:
+            candidate = folder / name
+            if candidate.is_file() and (name != "pyproject.toml" or _has_tool_table(candidate)):
+                return candidate
+    return None
+
+
+def _has_tool_table(path: Path) -> bool:
+    try:
+        return "[tool.oomaudit" in path.read_text(errors="replace")
+    except OSError:
+        return False
+
+
+def load(path: Path) -> Settings:
+    """Read and validate one config file; every problem is a UsageError with file:line."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on older Pythons only
+        import tomli as tomllib
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read config: {exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"\(at line (\d+), column \d+\)", str(exc))
+        where = f"{path}:{m.group(1)}" if m else str(path)
+        msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        raise UsageError(f"{where}: invalid TOML: {msg}") from None
+    if path.name == "pyproject.toml":
+        data = data.get("tool", {}).get("oomaudit", {})
+    return _settings(data, path, text)
+
+
+class _Checker:
+    """Turns a key into ``file:line`` for messages about its value."""
+
+    def __init__(self, path: Path, text: str):
+        self.path, self.lines = path, text.splitlines()
+
+    def fail(self, key: str, message: str, after: int = 0) -> UsageError:
+        pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
+        line = next((n for n, t in enumerate(self.lines, 1) if n > after and pattern.match(t)),
+                    None)
+        where = f"{self.path}:{line}" if line else str(self.path)
+        return UsageError(f"{where}: {message}")
+
+    def strings(self, data: dict, key: str) -> list[str]:
+        value = data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail(key, f"'{key}' must be a list of strings")
+        return value
+
+
+_TOP_KEYS = {"select", "ignore", "per-path-ignores", "severity", "fail-on",
+             "critical-services", "hosts"}
+_HOST_KEYS = {"name", "paths", "ram", "swap", "role"}
+
+
+def _settings(data: dict, path: Path, text: str) -> Settings:
+    check = _Checker(path, text)
+    for key in data:
+        if key not in _TOP_KEYS:
+            raise check.fail(key, f"unknown key '{key}' (known: {', '.join(sorted(_TOP_KEYS))})")
+    settings = Settings(path=path, base=path.parent)
+    settings.select = check.strings(data, "select")
+    settings.ignore = check.strings(data, "ignore")
+    if "critical-services" in data:
+        settings.critical_services = check.strings(data, "critical-services")
+    if "fail-on" in data:
+        try:
+            settings.fail_on = Severity.parse(data["fail-on"])
+        except ValueError as exc:
+            raise check.fail("fail-on", str(exc)) from None
+    ignores = data.get("per-path-ignores", {})
+    if not isinstance(ignores, dict):
+        raise check.fail("per-path-ignores", "'per-path-ignores' must be a table")
+    for glob in ignores:
+        settings.per_path_ignores[glob] = check.strings(ignores, glob)
+    severities = data.get("severity", {})
+    if not isinstance(severities, dict):
+        raise check.fail("severity", "'severity' must be a table of RULE = \"level\"")
+    for rule, level in severities.items():
+        try:
+            settings.severity[rule.upper()] = Severity.parse(level)
+        except ValueError as exc:
+            raise check.fail(rule, str(exc)) from None
+    hosts = data.get("hosts", [])
+    if not isinstance(hosts, list):
+        raise check.fail("hosts", "'hosts' must be an array of tables: [[hosts]]")
+    table_lines = [n for n, t in enumerate(check.lines, 1)
+                   if re.match(r"^\s*\[\[\s*(tool\.oomaudit\.)?hosts\s*\]\]", t)]
+    for index, table in enumerate(hosts):
+        line = table_lines[index] if index < len(table_lines) else 0
+        settings.hosts.append(_profile(table, index, line, check))
+    return settings
+
+
+def _profile(table: dict, index: int, line: int, check: _Checker) -> HostProfile:
+    for key in table:
+        if key not in _HOST_KEYS:
+            raise check.fail(key, f"unknown key '{key}' in [[hosts]] "
+                                  f"(known: {', '.join(sorted(_HOST_KEYS))})", line)
+    paths = check.strings(table, "paths")
+    if not paths:
+        raise UsageError(f"{check.path}:{line}: [[hosts]] needs 'paths', e.g. [\"hosts/db1/**\"]")
+    sizes = {}
+    for key in ("ram", "swap"):
+        value = table.get(key)
+        try:
+            sizes[key] = None if value is None else (
+                value if isinstance(value, int) and value >= 0 else parse_size(str(value)))
+        except ValueError as exc:
+            raise check.fail(key, str(exc), line) from None
+    name = str(table.get("name") or paths[0].split("/**")[0].rstrip("/*") or f"hosts[{index}]")
+    return HostProfile(name, paths, sizes["ram"], sizes["swap"], f"{check.path}:{line}",
+                       str(table.get("role", "")))

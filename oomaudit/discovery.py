@@ -1,0 +1,135 @@
+"""From targets to hosts: which files each format reads, and which host they belong to.
+
+``scan`` looks where each format lives on a system (the reader's ``system_paths``)
+under ``/`` or under ``--root``; ``check`` walks the given files and folders and
+recognises each file by name, then by content, and groups them by host profile.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .config import Settings
+from .errors import UsageError
+from .host import FILES, LIVE, ROOT, Fact, Host
+from .reading import SNIFF_BYTES, Reader, looks_binary
+from .rootfs import resolve_in_root
+
+SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".tox",
+             ".mypy_cache", ".pytest_cache", ".ruff_cache"}
+
+
+def system_host(root: Path | None, readers: dict[str, Reader], settings: Settings,
+                declared: dict[str, Fact]) -> Host:
+    """The live host (root None) or an offline tree laid out like ``/``."""
+    if root is None:
+        import socket
+        host = Host(socket.gethostname(), LIVE, Path("/"), settings)
+    else:
+        if not root.is_dir():
+            raise UsageError(f"--root {root}: not a directory")
+        root = root.resolve()
+        host = Host(root.name or str(root), ROOT, root, settings)
+        profile = settings.profile_for(root)
+        if profile:
+            _apply_profile(host, profile)
+    host.facts.update(declared)
+    for reader in readers.values():
+        for pattern in reader.system_paths:
+            for real in _glob_inside(host.root, pattern):
+                host.files.append((reader, real))
+    return host
+
+
+def _glob_inside(root: Path, pattern: str) -> list[Path]:
+    """Glob ``pattern`` (relative to ``/``) inside ``root``, following symlinks as a chroot."""
+    parts = Path(pattern.lstrip("/")).parts
+    literal = next((i for i, p in enumerate(parts) if any(c in p for c in "*?[")), len(parts))
+    base = resolve_in_root(root, "/" + "/".join(parts[:literal]))
+    if literal == len(parts):
+        return [base] if base.exists() else []
+    rest = "/".join(parts[literal:])
+    found = []
+    for match in sorted(base.glob(rest)):
+        inside = "/" + match.relative_to(root).as_posix()
+        real = resolve_in_root(root, inside)
+        if real.is_file():
+            found.append(real)
+    return found
+
+
+def file_hosts(paths: list[str], readers: dict[str, Reader], settings: Settings,
+               declared: dict[str, Fact], notices: list[str]) -> list[Host]:
+    """Hosts for ``oomaudit check``: one per host profile that has files, plus one for the
+    files no profile claims (with only the declared facts, if any)."""
+    hosts: dict[str, Host] = {}
+    for real, reader in _walk(paths, readers, notices):
+        profile = settings.profile_for(real)
+        name = profile.name if profile else "default"
+        host = hosts.get(name)
+        if host is None:
+            host = hosts[name] = Host(name, FILES, None, settings)
+            if profile:
+                _apply_profile(host, profile)
+            host.facts.update(declared)
+        host.files.append((reader, real))
+    return list(hosts.values()) or [_empty_host(settings, declared)]
+
+
+def _empty_host(settings: Settings, declared: dict[str, Fact]) -> Host:
+    host = Host("default", FILES, None, settings)
+    host.facts.update(declared)
+    return host
+
+
+def _apply_profile(host: Host, profile) -> None:
+    for key in ("ram", "swap"):
+        value = getattr(profile, key)
+        if value is not None:
+            host.facts[key] = Fact(value, f"host profile '{profile.name}' {profile.source}")
+
+
+def _walk(paths: list[str], readers: dict[str, Reader], notices: list[str]):
+    for given in paths:
+        path = Path(given)
+        if not os.path.lexists(path):
+            raise UsageError(f"{given}: no such file or directory")
+        if path.is_dir():
+            for folder, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
+                for name in sorted(files):
+                    real = Path(folder, name)
+                    try:
+                        reader = identify(real, readers)
+                    except OSError:
+                        reader = None  # unreadable and unrecognised by name: not ours
+                    if reader:
+                        yield real, reader
+        else:
+            try:
+                reader = identify(path, readers)
+            except OSError:  # named on the command line: say why it was not audited (CONF003)
+                yield path, None
+                continue
+            if reader:
+                yield path, reader
+            else:
+                notices.append(f"{given}: not a config format oomaudit reads; skipped")
+
+
+def identify(path: Path, readers: dict[str, Reader]) -> Reader | None:
+    """The reader for a file: by name first (cheap), then by its first 4 KiB.
+    Raises OSError when the file has to be sniffed and cannot be read."""
+    relpath = path.as_posix()
+    for reader in readers.values():
+        if reader.matches_name(relpath):
+            return reader
+    sniffers = [r for r in readers.values() if r.sniff]
+    if not sniffers:
+        return None
+    with open(path, "rb") as fh:  # OSError goes to the caller, who knows if it matters
+        head = fh.read(SNIFF_BYTES)
+    if looks_binary(head):
+        return None
+    text = head.decode("utf-8", errors="replace")
+    return next((r for r in sniffers if r.sniff(text)), None)

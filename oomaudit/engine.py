@@ -1,0 +1,138 @@
+"""The pipeline, one way: parse every host's files, collect live facts, fill the ledger,
+run each rule, then filter (select/ignore, per-path ignores, inline suppressions) and
+hand a :class:`Report` to the reporters.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import __version__
+from .config import Settings
+from .host import Host
+from .manager import Plugins
+from .model import Finding, MissingFact, Rule
+from .reading import Reader
+from .report import ERROR, FAILED, PASSED, SKIPPED, HostFacts, Report, Reporter, RuleRun
+
+
+@dataclass
+class Registry:
+    """Everything the loaded plugins provide, indexed once per run."""
+
+    plugins: Plugins
+    rules: dict[str, Rule]
+    readers: dict[str, Reader]
+    reporters: dict[str, Reporter]
+
+    @classmethod
+    def build(cls, plugins: Plugins) -> Registry:
+        rules, readers, reporters = {}, {}, {}
+        for kind, table in (("oomaudit_rules", rules), ("oomaudit_readers", readers),
+                            ("oomaudit_reporters", reporters)):
+            for plugin, item in plugins.collected(kind):
+                key = getattr(item, "id", None) or item.name
+                if key in table:
+                    plugins.errors.append(f"plugin '{plugin}' registers {key!r}, which plugin "
+                                          f"'{table[key].plugin}' already provides; ignored")
+                    continue
+                item.plugin = plugin
+                table[key] = item
+        return cls(plugins, dict(sorted(rules.items())), readers, reporters)
+
+
+def parse_files(host: Host, plugins: Plugins) -> None:
+    """Read and parse every discovered file; a reader that raises is a plugin error."""
+    for reader, path in host.files:
+        source = host.read(path, reader)
+        if source is None or reader is None:  # unreadable: host.read noted CONF003
+            continue
+        try:
+            document = reader.parse(source)
+        except Exception as exc:  # a reader bug: name it, keep auditing
+            plugins.errors.append(f"reader '{reader.name}' (plugin '{reader.plugin}') failed "
+                                  f"on {source.display}: {type(exc).__name__}: {exc}")
+            continue
+        host.docs.setdefault(reader.name, []).append(document)
+
+
+def prepare(host: Host, plugins: Plugins) -> None:
+    """Everything before the rules: parsed files, live facts, the filled ledger."""
+    parse_files(host, plugins)
+    if host.live:
+        plugins.call_each("oomaudit_collect", host)
+    plugins.call_each("oomaudit_budget", host)
+
+
+def audit(registry: Registry, hosts: list[Host], settings: Settings, command: str,
+          target: str) -> Report:
+    plugins = registry.plugins
+    report = Report(command, target, __version__, settings.fail_on)
+    selected = [r for r in registry.rules.values() if settings.rule_selected(r.id)]
+    for host in hosts:
+        prepare(host, plugins)
+        for rule in selected:
+            findings = _run_rule(rule, host, report)
+            for finding in findings:
+                _settle(finding, rule, settings)
+            report.findings.extend((host.name, f) for f in _keep(findings, host, settings, report))
+        report.hosts.append(HostFacts(
+            host.name, host.mode, host.label,
+            {k: (f.value, f.source) for k, f in host.facts.items()},
+            [vars(c) for c in host.ledger.consumers]))
+        _unused_suppressions(host, settings, report)
+    report.errors[:0] = plugins.errors
+    report.findings.sort(key=lambda hf: (hf[1].path or "", hf[1].line or 0, hf[1].rule))
+    return report
+
+
+def _run_rule(rule: Rule, host: Host, report: Report) -> list[Finding]:
+    try:
+        findings = list(rule.check(host) or ())
+    except MissingFact as missing:
+        report.runs.append(RuleRun(rule, host.name, SKIPPED, str(missing)))
+        return []
+    except Exception as exc:  # contain a rule bug: report it, run the others
+        message = (f"rule {rule.id} (plugin '{rule.plugin}') crashed on {host.label}: "
+                   f"{type(exc).__name__}: {exc}")
+        report.errors.append(message)
+        report.runs.append(RuleRun(rule, host.name, ERROR, message))
+        return []
+    report.runs.append(RuleRun(rule, host.name, FAILED if findings else PASSED))
+    return findings
+
+
+def _settle(finding: Finding, rule: Rule, settings: Settings) -> None:
+    """The engine, not the rule, decides severity (config override > rule default),
+    and stamps the plugin and docs pointer."""
+    override = settings.severity.get(finding.rule)
+    finding.severity = override if override is not None else finding.severity or rule.severity
+    finding.plugin = rule.plugin
+    finding.docs = f"oomaudit explain {finding.rule}"
+
+
+def _keep(findings: list[Finding], host: Host, settings: Settings, report: Report):
+    by_display = {s.display: s for s in host.sources.values()}
+    for finding in findings:
+        if finding.path and settings.ignored_at(finding.rule, Path(finding.path)):
+            report.suppressed += 1
+            continue
+        source = by_display.get(finding.path) if finding.path else None
+        matches = [s for s in source.suppressions() if s.covers(finding.rule, finding.line)] \
+            if source else []
+        for suppression in matches:
+            suppression.used = True
+        if matches:
+            report.suppressed += 1
+            continue
+        yield finding
+
+
+def _unused_suppressions(host: Host, settings: Settings, report: Report) -> None:
+    """Like ruff's RUF100: a suppression for a rule that ran and found nothing there is stale."""
+    for source in host.sources.values():
+        for s in source.suppressions():
+            if not s.used and any(settings.rule_selected(i) for i in s.ids):
+                kind = "ignore-file" if s.whole_file else "ignore"
+                report.notices.append(f"{source.display}:{s.line}: unused suppression "
+                                      f"{kind}[{','.join(s.ids)}]: no such finding here")

@@ -1,0 +1,127 @@
+"""The host model: what one audited machine is, as the rules see it.
+
+A host is the live machine (``scan``), an offline tree laid out like ``/``
+(``scan --root``), or the files of a config repository that belong to one host
+profile (``check``). It holds the declared or measured facts (RAM, swap), the
+parsed documents of every format, the memory ledger, and the reading problems
+that the CONF rules report.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .ledger import Ledger
+from .model import Finding, MissingFact
+from .reading import MAX_BYTES, Reader, Source, decode, looks_binary
+from .rootfs import inside_path, resolve_in_root
+
+LIVE, ROOT, FILES = "live", "root", "files"
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A value and where it came from: ``declared: --ram``, ``host profile .oomaudit.toml:9``,
+    ``live: psutil``, ``live: cgroup memory.max /sys/fs/cgroup/memory.max``."""
+
+    value: Any
+    source: str
+
+
+@dataclass
+class Host:
+    name: str
+    mode: str  # LIVE, ROOT or FILES
+    root: Path | None  # "/" when live; None for a config repo (absolute includes don't resolve)
+    settings: Any = None  # oomaudit.config.Settings
+    facts: dict[str, Fact] = field(default_factory=dict)
+    ledger: Ledger = field(default_factory=Ledger)
+    diagnostics: list[Finding] = field(default_factory=list)
+    sources: dict[Path, Source] = field(default_factory=dict)
+    docs: dict[str, list[Any]] = field(default_factory=dict)
+    files: list[tuple[Reader | None, Path]] = field(default_factory=list)  # None: unknown type
+
+    @property
+    def live(self) -> bool:
+        return self.mode == LIVE
+
+    @property
+    def label(self) -> str:
+        """How a finding about the host itself (no file) names its location."""
+        return {LIVE: "live host", ROOT: str(self.root)}.get(self.mode, f"host {self.name}")
+
+    def fact(self, key: str) -> Fact | None:
+        return self.facts.get(key)
+
+    def require(self, key: str) -> Fact:
+        """The fact, or MissingFact so that the engine reports the rule as skipped."""
+        if key in self.facts:
+            return self.facts[key]
+        hint = ("declare it with --ram/--swap or a [[hosts]] profile in .oomaudit.toml"
+                if key in ("ram", "swap") else "not collected for this kind of target")
+        raise MissingFact(key, hint)
+
+    def documents(self, reader: str) -> list[Any]:
+        """Parsed documents of one format, in discovery order."""
+        return self.docs.get(reader, [])
+
+    def resolve(self, path: str, relative_to: str = "/") -> Path | None:
+        """Where a path named by a config (an include, a swap file) is, for this host.
+
+        Live: the path itself. ``--root``: inside the tree, like a chroot. A config repo
+        has no filesystem of its own, so absolute paths resolve to None (not checked).
+        """
+        if self.root is None:
+            if os.path.isabs(path):
+                return None
+            return Path(relative_to, path)
+        return resolve_in_root(self.root, path, relative_to)
+
+    def display(self, real: Path) -> str:
+        """How findings name a file: relative to the working directory when below it."""
+        text = str(real)
+        try:
+            rel = os.path.relpath(text)
+        except ValueError:
+            return text
+        return text if rel.startswith("..") else rel
+
+    def read(self, real: Path, reader: Reader | None = None, wanted_by: str = "") -> Source | None:
+        """Read one file safely. Unreadable, binary or huge files become CONF findings."""
+        if real in self.sources:
+            return self.sources[real]
+        shown = self.display(real)
+        why = f" (named by {wanted_by})" if wanted_by else ""
+        try:
+            with open(real, "rb") as fh:
+                data = fh.read(MAX_BYTES + 1)
+        except PermissionError:
+            self.note_unreadable(shown, f"permission denied{why}; run as root to audit it",
+                                 shown)
+            return None
+        except IsADirectoryError:
+            self.diagnostics.append(Finding("CONF001", f"expected a file, found a directory{why}",
+                                            shown))
+            return None
+        except OSError as exc:
+            self.note_unreadable(shown, f"{exc.strerror or exc}{why}", shown)
+            return None
+        if len(data) > MAX_BYTES:
+            self.note_unreadable(shown, f"larger than {MAX_BYTES >> 20} MiB, not read{why}",
+                                 shown)
+            return None
+        if looks_binary(data):
+            self.diagnostics.append(Finding(
+                "CONF001", "binary content (NUL bytes): not a text config, not read", shown))
+            return None
+        inside = inside_path(self.root, real) if self.mode == ROOT and self.root else str(real)
+        source = Source(real, shown, decode(data), inside, reader)
+        self.sources[real] = source
+        return source
+
+    def note_unreadable(self, what: str, why: str, path: str | None = None) -> None:
+        """CONF003: the audit is partial; say what was skipped (a file, or a live source
+        such as ``/proc/swaps``) and why."""
+        self.diagnostics.append(Finding("CONF003", f"could not read {what}: {why}", path))

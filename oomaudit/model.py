@@ -1,0 +1,102 @@
+"""The values that cross the pipeline: severities, rules, findings and their evidence.
+
+Readers and collectors produce facts, rules turn facts into findings, reporters
+turn findings into text. These classes are the only things they share.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+
+class Severity(enum.IntEnum):
+    """Ordered so that ``--fail-on`` is a comparison."""
+
+    INFO = 0
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+    CRITICAL = 4
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        try:
+            return cls[str(text).strip().upper()]
+        except KeyError:
+            names = ", ".join(s.label for s in cls)
+            raise ValueError(f"unknown severity {text!r} (expected one of {names})") from None
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One value a finding used and where it came from (``file:line``, ``live: /proc/swaps``,
+    ``declared: --ram``), so that every number in a message can be checked by hand."""
+
+    what: str
+    source: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.what} ({self.source})" if self.source else self.what
+
+
+@dataclass
+class Finding:
+    """One problem. ``path``/``line`` locate it in a config file; a finding about the live
+    host has ``path`` None and says so through its evidence."""
+
+    rule: str
+    message: str
+    path: str | None = None
+    line: int | None = None
+    evidence: list[Evidence] = field(default_factory=list)
+    fix: str = ""
+    severity: Severity | None = None  # None: the rule's default (or the config's override)
+    # Filled in by the engine, never by a rule:
+    plugin: str = ""
+    docs: str = ""
+
+    @property
+    def location(self) -> str:
+        if self.path is None:
+            return "host"
+        return f"{self.path}:{self.line}" if self.line else self.path
+
+
+CheckFunction = Callable[["object"], Iterable[Finding]]
+
+
+@dataclass
+class Rule:
+    """A rule's catalogue entry (``rules/*.toml``) plus the function that checks it.
+
+    The engine calls ``check(host)`` itself, one rule at a time, so a rule that
+    raises is reported by id and plugin while every other rule still runs.
+    """
+
+    id: str
+    title: str
+    severity: Severity
+    check: CheckFunction
+    rationale: str = ""
+    fix: str = ""
+    references: list[str] = field(default_factory=list)
+    example: str = ""
+    plugin: str = ""  # set by the plugin manager
+
+    @property
+    def family(self) -> str:
+        return self.id.rstrip("0123456789")
+
+
+class MissingFact(Exception):
+    """Raised by a rule (or ``Host.require``) when a fact it needs is unknown, e.g. the RAM
+    of a config repo nobody declared. The engine reports the rule as skipped, with why."""
+
+    def __init__(self, fact: str, hint: str):
+        super().__init__(f"{fact} unknown: {hint}")
+        self.fact = fact

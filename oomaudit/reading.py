@@ -1,0 +1,109 @@
+"""Config formats and the files they read: :class:`Reader` and :class:`Source`.
+
+A reader is what a plugin registers for a format; a source is one file's text as
+read safely from disk. Reading never raises into a rule: a file that is
+missing, unreadable, binary or huge becomes a CONF finding naming it, and the
+audit goes on without it.
+"""
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from .model import Evidence, Finding
+
+MAX_BYTES = 16 << 20  # configs are small; anything larger is not read (CONF003)
+SNIFF_BYTES = 4096
+
+
+@dataclass
+class Reader:
+    """A config format.
+
+    ``system_paths``: globs under the audited root where the format lives on a host
+    (``etc/fstab``); ``file_patterns``: globs matched against a file's name or path in a
+    repository (``fstab``, ``*/etc/fstab``); ``sniff(head)``: True when the first 4 KiB
+    look like this format, for files named otherwise; ``parse(source)``: the document
+    rules will see, read the way the real program reads it.
+    """
+
+    name: str
+    parse: Callable[[Source], Any]
+    system_paths: tuple[str, ...] = ()
+    file_patterns: tuple[str, ...] = ()
+    sniff: Callable[[str], bool] | None = None
+    comment_prefixes: tuple[str, ...] = ("#",)
+    plugin: str = ""
+
+    def matches_name(self, relpath: str) -> bool:
+        name = relpath.rsplit("/", 1)[-1]
+        return any(fnmatch.fnmatchcase(name, p) or fnmatch.fnmatchcase(relpath, p)
+                   for p in self.file_patterns)
+
+
+_SUPPRESSION = re.compile(r"oomaudit:\s*(ignore|ignore-file)\[([^\]]*)\]\s*(.*)")
+
+
+@dataclass
+class Suppression:
+    line: int
+    ids: tuple[str, ...]
+    whole_file: bool
+    reason: str
+    used: bool = False
+
+    def covers(self, rule: str, line: int | None) -> bool:
+        if not any(rule == i or rule.startswith(i) for i in self.ids):
+            return False
+        return self.whole_file or line in (self.line, self.line + 1)
+
+
+@dataclass
+class Source:
+    """One file as read from disk. ``display`` is how findings name it; ``inside`` is the
+    path the audited system would use (``/etc/fstab`` under ``--root``)."""
+
+    path: Path
+    display: str
+    text: str
+    inside: str = ""
+    reader: Reader | None = None
+    problems: list[Finding] = field(default_factory=list)
+    _suppressions: list[Suppression] | None = None
+
+    @property
+    def lines(self) -> list[str]:
+        return self.text.splitlines()
+
+    def problem(self, rule: str, line: int | None, message: str, fix: str = "",
+                evidence: list[Evidence] | None = None) -> None:
+        """Record a CONF finding (CONF001 syntax/value, CONF002 include) at ``line``."""
+        self.problems.append(Finding(rule, message, self.display, line, evidence or [], fix))
+
+    def suppressions(self) -> list[Suppression]:
+        """Inline ``oomaudit: ignore[ID,...] reason`` in this format's comments."""
+        if self._suppressions is None:
+            self._suppressions = []
+            if "oomaudit:" in self.text:
+                prefixes = self.reader.comment_prefixes if self.reader else ("#",)
+                for number, line in enumerate(self.lines, 1):
+                    starts = [line.find(p) for p in prefixes if p in line]
+                    m = _SUPPRESSION.search(line, min(starts)) if starts else None
+                    if m:
+                        ids = tuple(i.strip().upper() for i in m.group(2).split(",") if i.strip())
+                        self._suppressions.append(Suppression(
+                            number, ids, m.group(1) == "ignore-file", m.group(3).strip()))
+        return self._suppressions
+
+
+def looks_binary(data: bytes) -> bool:
+    return b"\0" in data[:SNIFF_BYTES]
+
+
+def decode(data: bytes) -> str:
+    """Config files are bytes to the programs that read them; we keep every byte that is
+    valid UTF-8 and replace the rest (values that matter to us are ASCII)."""
+    return data.decode("utf-8", errors="replace")

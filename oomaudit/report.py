@@ -1,0 +1,66 @@
+"""What one run found, in the shape every reporter reads."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .model import Finding, Rule, Severity
+
+PASSED, FAILED, SKIPPED, ERROR = "passed", "failed", "skipped", "error"
+
+
+@dataclass
+class RuleRun:
+    """One rule checked on one host: what JUnit shows as a test case."""
+
+    rule: Rule
+    host: str
+    status: str
+    detail: str = ""  # why skipped, or the error
+
+
+@dataclass
+class HostFacts:
+    name: str
+    mode: str
+    label: str
+    facts: dict[str, tuple[object, str]]  # key -> (value, where it came from)
+    ledger: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    command: str
+    target: str
+    version: str
+    fail_on: Severity
+    hosts: list[HostFacts] = field(default_factory=list)
+    findings: list[tuple[str, Finding]] = field(default_factory=list)  # (host name, finding)
+    runs: list[RuleRun] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    suppressed: int = 0
+    exit_zero: bool = False
+
+    def counts(self) -> dict[str, int]:
+        counts = {s.label: 0 for s in Severity}
+        for _, f in self.findings:
+            counts[f.severity.label] += 1
+        return counts
+
+    def failing(self) -> list[Finding]:
+        return [f for _, f in self.findings if f.severity >= self.fail_on]
+
+    def exit_code(self) -> int:
+        if self.errors:
+            return 2
+        return 0 if self.exit_zero or not self.failing() else 1
+
+
+@dataclass
+class Reporter:
+    """An output format: ``render(report, color)`` returns the whole text to write.
+    ``color`` is True only for a terminal that wants it; most formats ignore it."""
+
+    name: str
+    render: object  # Callable[[Report, bool], str]
+    plugin: str = ""

@@ -1,0 +1,50 @@
+"""The JSON report. Its shape is ``oomaudit/report.schema.json``; bump SCHEMA_VERSION
+on any change a consumer could notice."""
+from __future__ import annotations
+
+import json
+
+from ..report import Report
+
+SCHEMA_VERSION = 1
+
+
+def _scalar(value):
+    return value if isinstance(value, (int, float, str, bool)) or value is None else str(value)
+
+
+def as_dict(report: Report) -> dict:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "oomaudit", "version": report.version},
+        "command": report.command,
+        "target": report.target,
+        "fail_on": report.fail_on.label,
+        "hosts": [{
+            "name": h.name, "mode": h.mode, "label": h.label,
+            "facts": {k: {"value": _scalar(v), "source": src} for k, (v, src) in h.facts.items()},
+            "ledger": h.ledger,
+        } for h in report.hosts],
+        "findings": [{
+            "rule": f.rule, "severity": f.severity.label, "message": f.message, "host": host,
+            "path": f.path, "line": f.line,
+            "evidence": [{"what": e.what, "source": e.source} for e in f.evidence],
+            "fix": f.fix, "plugin": f.plugin, "docs": f.docs,
+        } for host, f in report.findings],
+        "rules": [{"rule": r.rule.id, "plugin": r.rule.plugin, "host": r.host,
+                   "status": r.status, "detail": r.detail} for r in report.runs],
+        "errors": list(report.errors),
+        "notices": list(report.notices),
+        "summary": {
+            "findings": len(report.findings),
+            "by_severity": report.counts(),
+            "failing": len(report.failing()),
+            "suppressed": report.suppressed,
+            "rules_checked": len({r.rule.id for r in report.runs}),
+            "exit_code": report.exit_code(),
+        },
+    }
+
+
+def render(report: Report, color: bool) -> str:
+    return json.dumps(as_dict(report), indent=2) + "\n"

@@ -1,0 +1,52 @@
+"""Resolve paths inside an audited tree the way a chroot would.
+
+Under ``--root DIR`` a config that names ``/etc/mysql/conf.d`` or a symlink to
+``/usr/lib/...`` must land inside DIR, never on the machine running the audit.
+``Path.resolve`` follows absolute symlinks out of the tree, so we walk the
+components ourselves: absolute targets restart at the root, ``..`` stops at it.
+"""
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path, PurePosixPath
+
+MAX_SYMLINKS = 40  # the kernel's limit before ELOOP
+
+
+def resolve_in_root(root: Path, path: str | os.PathLike, cwd: str = "/") -> Path:
+    """Map ``path`` (absolute, or relative to ``cwd`` inside the tree) to a real path under
+    ``root``. Raises OSError(ELOOP) on a symlink loop; a missing component is fine (the
+    caller's open() reports it)."""
+    pending = list(PurePosixPath(cwd, path).parts)
+    pending.reverse()
+    inside: list[str] = []
+    hops = 0
+    while pending:
+        part = pending.pop()
+        if part in ("/", "", "."):
+            continue
+        if part == "..":
+            if inside:
+                inside.pop()
+            continue
+        candidate = root.joinpath(*inside, part)
+        if candidate.is_symlink():
+            hops += 1
+            if hops > MAX_SYMLINKS:
+                raise OSError(errno.ELOOP, "too many levels of symbolic links", str(path))
+            target = PurePosixPath(os.readlink(candidate))
+            if target.is_absolute():
+                inside = []
+            pending.extend(reversed(target.parts))
+            continue
+        inside.append(part)
+    return root.joinpath(*inside)
+
+
+def inside_path(root: Path, real: Path) -> str:
+    """The path as the audited system sees it: ``ROOT/etc/fstab`` -> ``/etc/fstab``."""
+    try:
+        return "/" + real.relative_to(root).as_posix()
+    except ValueError:
+        return str(real)

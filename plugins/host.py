@@ -1,0 +1,97 @@
+"""Whole-host facts and rules: RAM and swap measured live (psutil, cgroup limits) and
+HOST002, the memory ledger's total against RAM and RAM + swap."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from oomaudit import Evidence, Finding, Severity, hookimpl
+from oomaudit.catalogue import make_rules
+from oomaudit.host import Fact
+from oomaudit.units import format_size
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+def cgroup_limit(proc_self_cgroup: str, cgroup_root: Path = CGROUP_ROOT) -> tuple[int, str] | None:
+    """The tightest memory limit on our own cgroup and its ancestors: (bytes, file), or None.
+
+    cgroup v2: ``memory.max`` along ``0::/path``; v1: ``memory.limit_in_bytes`` of the
+    memory controller. Inside a container this is the RAM that really exists for us.
+    """
+    best: tuple[int, str] | None = None
+    for line in proc_self_cgroup.splitlines():
+        hierarchy, _, rest = line.partition(":")
+        controllers, _, path = rest.partition(":")
+        if hierarchy == "0" and controllers == "":
+            base, name = cgroup_root, "memory.max"
+        elif "memory" in controllers.split(","):
+            base, name = cgroup_root / "memory", "memory.limit_in_bytes"
+        else:
+            continue
+        folder = base / path.lstrip("/")
+        while True:
+            limit = _read_limit(folder / name)
+            if limit is not None and (best is None or limit < best[0]):
+                best = (limit, str(folder / name))
+            if folder == base or base not in folder.parents:
+                break
+            folder = folder.parent
+    return best
+
+
+def _read_limit(path: Path) -> int | None:
+    try:
+        text = path.read_text().strip()
+    except OSError:
+        return None
+    # "max" (v2) and the v1 "no limit" value (page-aligned LONG_MAX) mean unlimited
+    return int(text) if text.isdigit() and int(text) < (1 << 62) else None
+
+
+@hookimpl
+def oomaudit_collect(host):
+    import psutil
+
+    physical = psutil.virtual_memory().total
+    ram = Fact(physical, "live: psutil (MemTotal)")
+    try:
+        limit = cgroup_limit(Path("/proc/self/cgroup").read_text())
+    except OSError:
+        limit = None
+    if limit and limit[0] < physical:
+        ram = Fact(limit[0], f"live: cgroup limit {limit[1]}, below physical RAM "
+                             f"{format_size(physical)}")
+    host.facts.setdefault("ram", ram)
+    host.facts.setdefault("swap", Fact(psutil.swap_memory().total, "live: psutil (SwapTotal)"))
+
+
+def check_host002(host):
+    ledger = host.ledger
+    if not ledger.consumers:
+        return
+    ram = host.require("ram")
+    swap = host.fact("swap")
+    total = ledger.total()
+    if total <= ram.value:
+        return
+    evidence = [Evidence(f"{c.service}: {format_size(c.bytes)} = {c.how}", c.source)
+                for c in ledger.consumers]
+    evidence.append(Evidence(f"RAM = {format_size(ram.value)}", ram.source))
+    swap_bytes = swap.value if swap else 0
+    if swap:
+        evidence.append(Evidence(f"swap = {format_size(swap_bytes)}", swap.source))
+    beyond = swap is not None and total > ram.value + swap_bytes
+    where = "RAM + swap" if beyond else "RAM"
+    limit = ram.value + swap_bytes if beyond else ram.value
+    yield Finding(
+        "HOST002",
+        f"services' worst case {format_size(total)} exceeds {where} {format_size(limit)} "
+        f"by {format_size(total - limit)}",
+        evidence=evidence, severity=Severity.CRITICAL if beyond else None,
+        fix=f"shrink the largest consumers by {format_size(total - ram.value)} in total "
+            "(see 'oomaudit budget'), or give the host more RAM")
+
+
+@hookimpl
+def oomaudit_rules():
+    return make_rules({"HOST002": check_host002}, "host.toml")
