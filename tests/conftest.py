@@ -1,0 +1,51 @@
+"""Shared test helpers: run the real CLI in a subprocess, find ../shared test data."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("OOMAUDIT_SHARED", REPO.parent / "shared"))
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def need_program(name: str, why: str) -> str:
+    """Path of a reference program; skip (never in CI) when it is missing."""
+    import shutil
+    found = shutil.which(name) or next(
+        (p for p in (f"/usr/sbin/{name}", f"/sbin/{name}") if os.access(p, os.X_OK)), None)
+    if found:
+        return found
+    if IN_CI:
+        pytest.fail(f"{name} is required in CI ({why}); .ci/run must install it")
+    pytest.skip(f"{name} not installed ({why})")
+
+
+def need_shared(*parts: str) -> Path:
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        if IN_CI:
+            pytest.fail(f"{path} missing in CI")
+        pytest.skip(f"{path} not present (test data lives in ../shared)")
+    return path
+
+
+@pytest.fixture
+def oomaudit(tmp_path):
+    """Run ``python -m oomaudit ARGS`` from ``tmp_path`` (never from the repo, where the
+    source tree would shadow the installed package). Returns CompletedProcess."""
+    def run(*args: str, cwd: Path | None = None, env: dict | None = None,
+            input: str | None = None) -> subprocess.CompletedProcess:
+        full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
+        return subprocess.run([sys.executable, "-m", "oomaudit", *map(str, args)],
+                              cwd=cwd or tmp_path, env=full_env, input=input,
+                              capture_output=True, text=True, timeout=120)
+    return run
+
+
+def assert_no_traceback(proc: subprocess.CompletedProcess) -> None:
+    assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout, proc.stderr
