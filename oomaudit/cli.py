@@ -83,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     budget.add_argument("paths", nargs="*", metavar="PATH", help="config files instead of a host")
 
     rules = sub.add_parser("rules", help="list every rule the loaded plugins provide")
-    rules.add_argument("--format", choices=["text", "json"], default="text")
+    rules.add_argument("--format", choices=["text", "json", "markdown"], default="text",
+                       help="markdown prints the table the README carries")
     rules.add_argument("--no-plugins", action="store_true")
     explain = sub.add_parser("explain", help="show a rule's documentation")
     explain.add_argument("rule", metavar="ID")

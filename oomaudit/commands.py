@@ -71,8 +71,7 @@ def _report(args, command: str) -> int:
     report.notices[:0] = notices
     report.exit_zero = args.exit_zero
     write(reporter.render(report, wants_color(args)), args.output)
-    for error in report.errors:
-        print(f"oomaudit: error: {error}", file=sys.stderr)
+    _print_errors(report.errors)
     return report.exit_code()
 
 
@@ -96,8 +95,7 @@ def budget(args: argparse.Namespace) -> int:
         prepare(host, registry.plugins)
     render = budget_view.json_view if args.format == "json" else budget_view.text_view
     write(render(hosts, wants_color(args)), args.output)
-    for error in registry.plugins.errors:
-        print(f"oomaudit: error: {error}", file=sys.stderr)
+    _print_errors(registry.plugins.errors)
     return 2 if registry.plugins.errors else 0
 
 
@@ -109,10 +107,14 @@ def rules(args: argparse.Namespace) -> int:
                  "rationale": r.rationale, "fix": r.fix, "references": r.references}
                 for r in registry.rules.values()]
         print(json.dumps(rows, indent=2))
+    elif args.format == "markdown":
+        print("| id | severity | title |\n|---|---|---|")
+        for r in registry.rules.values():
+            print(f"| {r.id} | {r.severity.label} | {r.title} |")
     else:
         for r in registry.rules.values():
             print(f"{r.id:<14} {r.severity.label:<9} {r.plugin:<10} {r.title}")
-    _print_errors(registry)
+    _print_errors(registry.plugins.errors)
     return 2 if registry.plugins.errors else 0
 
 
@@ -132,6 +134,6 @@ def explain(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_errors(registry: Registry) -> None:
-    for error in registry.plugins.errors:
+def _print_errors(errors: list[str]) -> None:
+    for error in errors:
         print(f"oomaudit: error: {error}", file=sys.stderr)
