@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""Start-up and throughput of ``oomaudit check``, as ratios against baselines measured in
+the same run on the same machine (absolute times mean nothing across machines).
+
+    python bench/bench.py [--files 10000] [--repeat 5]
+
+1. single-file ``oomaudit check`` vs ``python3 -c pass``          target <= 5x
+2. ``oomaudit check`` of a generated 10,000-file config tree vs a
+   plain Python walk-and-read of the same files (both as a fresh process)   target <= 3x
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+READ_ALL = """
+import os, sys
+for folder, dirs, files in os.walk(sys.argv[1]):
+    for name in files:
+        with open(os.path.join(folder, name), 'rb') as fh:
+            fh.read()
+"""
+
+FSTAB = "UUID=0a1b-{n} / ext4 errors=remount-ro 0 1\n/swapfile none swap sw 0 0\n"
+OTHER = "# notes for host {n}\nsome: yaml\nlist:\n  - {n}\n"
+
+
+def oomaudit_cmd() -> list[str]:
+    script = Path(sys.executable).with_name("oomaudit")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "oomaudit"]
+
+
+def timed(cmd: list[str], repeat: int) -> float:
+    """Median wall time of ``repeat`` runs (after one warm-up run for the page cache)."""
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    runs = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        runs.append(time.perf_counter() - start)
+    return statistics.median(runs)
+
+
+def make_tree(root: Path, count: int) -> None:
+    """A config repo: one host folder per 10 files, an fstab in each, the rest other files."""
+    for n in range(count):
+        host = root / f"hosts/h{n // 10:04d}"
+        host.mkdir(parents=True, exist_ok=True)
+        if n % 10 == 0:
+            (host / "fstab").write_text(FSTAB.format(n=n))
+        else:
+            (host / f"notes{n % 10}.yml").write_text(OTHER.format(n=n))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    tool = oomaudit_cmd()
+    work = Path(tempfile.mkdtemp(prefix="oomaudit-bench-"))
+    try:
+        one = work / "fstab"
+        one.write_text(FSTAB.format(n=0))
+        tree = work / "repo"
+        make_tree(tree, args.files)
+        env_cmd = [*tool, "check", "--exit-zero", "--format", "json"]
+
+        base1 = timed([sys.executable, "-c", "pass"], args.repeat)
+        ours1 = timed([*env_cmd, str(one)], args.repeat)
+        base2 = timed([sys.executable, "-c", READ_ALL, str(tree)], args.repeat)
+        ours2 = timed([*env_cmd, str(tree)], args.repeat)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    rows = [("single-file check vs python -c pass", ours1, base1, 5.0),
+            (f"{args.files}-file tree check vs plain read", ours2, base2, 3.0)]
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, median of {args.repeat}")
+    worst = 0
+    for name, ours, base, target in rows:
+        ratio = ours / base
+        verdict = "ok" if ratio <= target else "OVER TARGET"
+        worst |= ratio > target
+        print(f"{name:<42} {ours * 1000:8.1f} ms / {base * 1000:8.1f} ms = "
+              f"{ratio:5.2f}x (target <= {target:.0f}x) {verdict}")
+    return 1 if worst else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
