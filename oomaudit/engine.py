@@ -79,7 +79,7 @@ def audit(registry: Registry, hosts: list[Host], settings: Settings, command: st
         report.hosts.append(HostFacts(
             host.name, host.mode, host.label,
             {k: (f.value, f.source) for k, f in host.facts.items()},
-            [vars(c) for c in host.ledger.consumers]))
+            [vars(c) for c in host.ledger.consumers], dict(host.tables)))
         _unused_suppressions(host, settings, report)
     report.errors[:0] = plugins.errors
     report.findings.sort(key=lambda hf: (hf[1].path or "", hf[1].line or 0, hf[1].rule))

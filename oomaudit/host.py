@@ -31,6 +31,16 @@ class Fact:
 
 
 @dataclass
+class Table:
+    """A small table a plugin wants in the report beside the findings (e.g. the kernel's
+    current kill order). Reporters print it without knowing what it means."""
+
+    title: str
+    columns: list[str]
+    rows: list[list[Any]]
+
+
+@dataclass
 class Host:
     name: str
     mode: str  # LIVE, ROOT or FILES
@@ -41,6 +51,7 @@ class Host:
     diagnostics: list[Finding] = field(default_factory=list)
     sources: dict[Path, Source] = field(default_factory=dict)
     docs: dict[str, list[Any]] = field(default_factory=dict)
+    tables: dict[str, Table] = field(default_factory=dict)  # views a plugin adds to the report
     files: list[tuple[Reader | None, Path]] = field(default_factory=list)  # None: unknown type
 
     @property

@@ -25,6 +25,7 @@ class HostFacts:
     label: str
     facts: dict[str, tuple[object, str]]  # key -> (value, where it came from)
     ledger: list[dict] = field(default_factory=list)
+    tables: dict[str, object] = field(default_factory=dict)  # name -> oomaudit.host.Table
 
 
 @dataclass

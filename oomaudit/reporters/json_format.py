@@ -24,6 +24,9 @@ def as_dict(report: Report) -> dict:
             "name": h.name, "mode": h.mode, "label": h.label,
             "facts": {k: {"value": _scalar(v), "source": src} for k, (v, src) in h.facts.items()},
             "ledger": h.ledger,
+            "tables": {name: {"title": t.title, "columns": t.columns,
+                              "rows": [[_scalar(v) for v in row] for row in t.rows]}
+                       for name, t in h.tables.items()},
         } for h in report.hosts],
         "findings": [{
             "rule": f.rule, "severity": f.severity.label, "message": f.message, "host": host,

@@ -24,6 +24,9 @@ def render(report: Report, color: bool) -> str:
             first, *rest = f.fix.splitlines()
             lines.append(f"    fix: {first}")
             lines.extend(f"         {r}" for r in rest)
+    for h in report.hosts:
+        for table in h.tables.values():
+            lines.extend(["", f"{table.title} ({h.label}):", *_grid(table)])
     skipped = sorted({(r.rule.id, r.detail) for r in report.runs if r.status == "skipped"})
     notes = list(report.notices) + [f"{rule} skipped: {why}" for rule, why in skipped]
     if lines and notes:
@@ -34,6 +37,12 @@ def render(report: Report, color: bool) -> str:
         lines.append("")
     lines.append(summary(report))
     return "\n".join(lines) + "\n"
+
+
+def _grid(table) -> list[str]:
+    cells = [[str(c) for c in table.columns]] + [[str(v) for v in row] for row in table.rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(table.columns))]
+    return ["  " + "  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in cells]
 
 
 def summary(report: Report) -> str:
