@@ -52,6 +52,7 @@ class Host:
     sources: dict[Path, Source] = field(default_factory=dict)
     docs: dict[str, list[Any]] = field(default_factory=dict)
     tables: dict[str, Table] = field(default_factory=dict)  # views a plugin adds to the report
+    cache: dict[str, Any] = field(default_factory=dict)  # shared work, e.g. the process snapshot
     files: list[tuple[Reader | None, Path]] = field(default_factory=list)  # None: unknown type
 
     @property

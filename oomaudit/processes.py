@@ -37,16 +37,13 @@ class Proc:
 
 def processes(host) -> list[Proc]:
     """Every process this user can see, cached on the host (live mode only)."""
-    cached = host.facts.get("processes")
-    if cached is not None:
-        return cached.value
-    from .host import Fact
-
+    if "processes" in host.cache:
+        return host.cache["processes"]
     snapshot, denied = _snapshot()
     if denied:
         host.note_unreadable("live: /proc/PID", f"{denied} processes' memory or OOM score "
                              "not readable by this user; run as root for a full view")
-    host.facts["processes"] = Fact(snapshot, "live: /proc (psutil)")
+    host.cache["processes"] = snapshot
     return snapshot
 
 
