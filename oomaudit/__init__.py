@@ -11,8 +11,9 @@ hookimpl = pluggy.HookimplMarker("oomaudit")
 
 from .model import Evidence, Finding, MissingFact, Rule, Severity  # noqa: E402
 from .reading import Reader, Source  # noqa: E402
+from .report import Reporter  # noqa: E402
 
 __all__ = [
-    "Evidence", "Finding", "MissingFact", "Reader", "Rule", "Severity", "Source",
+    "Evidence", "Finding", "MissingFact", "Reader", "Reporter", "Rule", "Severity", "Source",
     "hookimpl", "__version__",
 ]
