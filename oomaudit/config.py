@@ -111,17 +111,31 @@ def load(path: Path) -> Settings:
         raise UsageError(f"{where}: invalid TOML: {msg}") from None
     if path.name == "pyproject.toml":
         data = data.get("tool", {}).get("oomaudit", {})
+        if not isinstance(data, dict):
+            raise UsageError(f"{path}: [tool.oomaudit] must be a table")
     return _settings(data, path, text)
 
 
 class _Checker:
-    """Turns a key into ``file:line`` for messages about its value."""
+    """Turns a key into ``file:line`` for messages about its value.
+
+    A key may be written ``key = ...``, as a dotted key ``key.sub = ...`` or as a table
+    header ``[key]`` / ``[tool.oomaudit.key]``; all three are found. In a pyproject.toml
+    the search starts at the ``[tool.oomaudit`` header, so that ``select`` of another
+    tool's table (``[tool.ruff.lint]``) is never blamed for ours.
+    """
 
     def __init__(self, path: Path, text: str):
         self.path, self.lines = path, text.splitlines()
+        self.start = 0
+        if path.name == "pyproject.toml":
+            self.start = next((n - 1 for n, t in enumerate(self.lines, 1)
+                               if re.match(r"^\s*\[\[?\s*tool\.oomaudit\b", t)), 0)
 
     def fail(self, key: str, message: str, after: int = 0) -> UsageError:
-        pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
+        pattern = re.compile(r"^\s*(?:\[\[?\s*(?:tool\.oomaudit\.)?)?"
+                             rf"[\"']?{re.escape(key)}[\"']?\s*[=.\]]")
+        after = max(after, self.start)
         line = next((n for n, t in enumerate(self.lines, 1) if n > after and pattern.match(t)),
                     None)
         where = f"{self.path}:{line}" if line else str(self.path)
@@ -174,6 +188,8 @@ def _settings(data: dict, path: Path, text: str) -> Settings:
                    if re.match(r"^\s*\[\[\s*(tool\.oomaudit\.)?hosts\s*\]\]", t)]
     for index, table in enumerate(hosts):
         line = table_lines[index] if index < len(table_lines) else 0
+        if not isinstance(table, dict):  # hosts = ["db1"]: not [[hosts]] tables
+            raise check.fail("hosts", "'hosts' must be an array of tables: [[hosts]]")
         settings.hosts.append(_profile(table, index, line, check))
     return settings
 
@@ -191,7 +207,7 @@ def _profile(table: dict, index: int, line: int, check: _Checker) -> HostProfile
         value = table.get(key)
         try:
             sizes[key] = None if value is None else (
-                value if isinstance(value, int) and value >= 0 else parse_size(str(value)))
+                value if type(value) is int and value >= 0 else parse_size(str(value)))
         except ValueError as exc:
             raise check.fail(key, str(exc), line) from None
     name = str(table.get("name") or paths[0].split("/**")[0].rstrip("/*") or f"hosts[{index}]")
