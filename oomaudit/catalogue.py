@@ -5,8 +5,9 @@ explain`` and the README print are the same text the rule reports with.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from importlib import resources
-from typing import Callable, Iterable
+from typing import Callable
 
 from .model import Rule, Severity
 

@@ -6,8 +6,9 @@ turn findings into text. These classes are the only things they share.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Callable
 
 
 class Severity(enum.IntEnum):

@@ -6,9 +6,12 @@ turns text into bytes and bytes into text, so findings print sizes one way.
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
-_FACTORS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40, "P": 1 << 50}
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGTP]?)(i?B?)?\s*$", re.IGNORECASE)
+_FACTORS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40, "P": 1 << 50,
+            "E": 1 << 60}  # every unit format_size prints can be typed back
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGTPE]?)(i?B?)?\s*$", re.IGNORECASE | re.ASCII)
+MAX_SIZE = 1 << 64  # no machine has more; larger values are typos, not sizes
 
 
 def parse_size(text: str) -> int:
@@ -16,27 +19,35 @@ def parse_size(text: str) -> int:
 
     Suffixes are binary (1K = 1024), as in ``free``, ``ulimit`` and most daemons'
     configs; ``B``/``iB`` after the letter are accepted and change nothing.
-    Raises ValueError with a message fit for the user.
+    Raises ValueError with a message fit for the user. The arithmetic is exact (Decimal,
+    not float: ``12345678901234567891`` stays that number and ``9``x400 cannot overflow
+    into an OverflowError), and absurd sizes above 16 EiB are refused.
     """
     m = _SIZE.match(str(text))
     if not m or (m.group(3) and not m.group(2) and m.group(3).lower() != "b"):
         raise ValueError(f"invalid size {text!r}: expected a number with an optional "
                          "K/M/G/T suffix, e.g. 8G, 8GiB, 512M or 4096")
     number, unit = m.group(1), m.group(2).upper()
-    value = float(number) * _FACTORS[unit]
     if unit == "" and "." in number:
         raise ValueError(f"invalid size {text!r}: a byte count must be a whole number")
-    return int(value)
+    value = int(Decimal(number) * _FACTORS[unit])
+    if value > MAX_SIZE:
+        raise ValueError(f"invalid size {text!r}: larger than 16 EiB")
+    return value
 
 
 def format_size(n: int | float) -> str:
-    """``8589934592`` -> ``8.0 GiB``; negative sizes keep their sign."""
+    """``8589934592`` -> ``8.0 GiB``; negative sizes keep their sign.
+
+    A unit is chosen by the *rounded* figure, so 1 MiB - 1 byte prints ``1.0 MiB``,
+    never ``1024.0 KiB``.
+    """
     sign = "-" if n < 0 else ""
     n = abs(n)
     if n < 1024:
         return f"{sign}{int(n)} B"
-    for unit in ("KiB", "MiB", "GiB", "TiB", "PiB"):
-        n /= 1024
-        if n < 1024 or unit == "PiB":
-            break
-    return f"{sign}{n:.1f} {unit}"
+    units = ("KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
+    power = 1
+    while power < len(units) and round(n / 1024 ** power, 1) >= 1024:
+        power += 1
+    return f"{sign}{n / 1024 ** power:.1f} {units[power - 1]}"
