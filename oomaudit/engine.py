@@ -129,10 +129,18 @@ def _keep(findings: list[Finding], host: Host, settings: Settings, report: Repor
 
 
 def _unused_suppressions(host: Host, settings: Settings, report: Report) -> None:
-    """Like ruff's RUF100: a suppression for a rule that ran and found nothing there is stale."""
+    """Like ruff's RUF100: a suppression for a rule that ran and found nothing there is stale.
+
+    A suppression naming a rule that did not get to run on this host (skipped for a
+    missing fact, or crashed) is not called stale: it may well be needed once it runs.
+    """
+    not_run = [r.rule.id for r in report.runs
+               if r.host == host.name and r.status in (SKIPPED, ERROR)]
     for source in host.sources.values():
         for s in source.suppressions():
-            if not s.used and any(settings.rule_selected(i) for i in s.ids):
+            if s.used or any(rule.startswith(i) for rule in not_run for i in s.ids):
+                continue
+            if any(settings.rule_selected(i) for i in s.ids):
                 kind = "ignore-file" if s.whole_file else "ignore"
                 report.notices.append(f"{source.display}:{s.line}: unused suppression "
                                       f"{kind}[{','.join(s.ids)}]: no such finding here")

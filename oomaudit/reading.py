@@ -49,16 +49,20 @@ _SUPPRESSION = re.compile(r"oomaudit:\s*(ignore|ignore-file)\[([^\]]*)\]\s*(.*)"
 
 @dataclass
 class Suppression:
+    """``ignore[...]`` covers its own line; on a line of its own (nothing but the comment)
+    it covers the next line instead, so a trailing comment never silences its neighbour."""
+
     line: int
     ids: tuple[str, ...]
     whole_file: bool
     reason: str
     used: bool = False
+    own_line: bool = False
 
     def covers(self, rule: str, line: int | None) -> bool:
         if not any(rule == i or rule.startswith(i) for i in self.ids):
             return False
-        return self.whole_file or line in (self.line, self.line + 1)
+        return self.whole_file or line == (self.line + 1 if self.own_line else self.line)
 
 
 @dataclass
@@ -95,7 +99,8 @@ class Source:
                     if m:
                         ids = tuple(i.strip().upper() for i in m.group(2).split(",") if i.strip())
                         self._suppressions.append(Suppression(
-                            number, ids, m.group(1) == "ignore-file", m.group(3).strip()))
+                            number, ids, m.group(1) == "ignore-file", m.group(3).strip(),
+                            own_line=not line[:min(starts)].strip()))
         return self._suppressions
 
 
