@@ -18,7 +18,10 @@ def render(report: Report, color: bool) -> str:
     suites: dict[str, list[TestCase]] = {}
     for run in report.runs:
         rule = run.rule
-        case = TestCase(f"{rule.id} {rule.title}", classname=f"oomaudit.{rule.plugin}.{run.host}")
+        # allow_multiple_subelements: junit-xml otherwise merges every add_failure_info
+        # into one <failure>, and a rule with three findings would show only the last
+        case = TestCase(f"{rule.id} {rule.title}", classname=f"oomaudit.{rule.plugin}.{run.host}",
+                        allow_multiple_subelements=True)
         findings = by_key.get((run.host, rule.id), [])
         if run.status == SKIPPED:
             case.add_skipped_info(run.detail)
