@@ -19,7 +19,7 @@ def text_view(hosts: list[Host], color: bool) -> str:
         if not consumers:
             out.append("  no memory consumers found in the configs read\n")
             continue
-        width = max(len(c.service) for c in consumers)
+        width = max(len("total"), *(len(c.service) for c in consumers))  # total aligns too
         for c in consumers:
             share = c.bytes / ram.value if ram and ram.value else 0
             bar = "#" * min(BAR, round(share * BAR)) if ram else ""

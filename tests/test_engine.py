@@ -1,0 +1,231 @@
+"""The engine's contracts: plugin failures are contained and named, the memory ledger's
+arithmetic, HOST002 against RAM and RAM + swap, and ``oomaudit budget``."""
+from __future__ import annotations
+
+import json
+import re
+import types
+from pathlib import Path
+
+import pytest
+from engine_stub import assert_no_traceback, stub_env, stub_module
+
+from oomaudit import hookimpl
+from oomaudit.config import Settings
+from oomaudit.discovery import file_hosts
+from oomaudit.engine import Registry, audit, prepare
+from oomaudit.host import Fact
+from oomaudit.ledger import Consumer, Ledger
+from oomaudit.manager import load_plugins
+from oomaudit.report import ERROR, FAILED, SKIPPED
+
+G = 1 << 30
+TWO_CONSUMERS = "consumer db 6G\nconsumer web 4G\n"
+
+
+def registry(*extra) -> Registry:
+    return Registry.build(load_plugins(extra=(("stub", stub_module()), *extra)))
+
+
+def hosts(folder: Path, text: str, ram: int | None = None, swap: int | None = None,
+          reg: Registry | None = None):
+    (folder / "a.stub").write_text(text)
+    declared = {key: Fact(value, f"declared: --{key}")
+                for key, value in (("ram", ram), ("swap", swap)) if value is not None}
+    return file_hosts([str(folder / "a.stub")], (reg or registry()).readers, Settings(),
+                      declared, [])
+
+
+# -- the ledger ----------------------------------------------------------------------------
+
+def test_ledger_arithmetic():
+    ledger = Ledger()
+    ledger.add("db", 6 * G, "buffer pool", "my.cnf:3", "mysql")
+    ledger.add("web", 3 * G, "children", "www.conf:9", "php")
+    ledger.add("web", 1 * G, "opcache", "php.ini:2", "php")
+    assert ledger.total() == 10 * G
+    assert ledger.claimed_by("web") == 4 * G and ledger.claimed_by("nobody") == 0
+    # what a service may use: RAM minus what every *other* service claims
+    assert ledger.left_for("db", 8 * G) == 4 * G
+    assert ledger.left_for("web", 8 * G) == 2 * G
+    assert ledger.left_for("cron", 8 * G) == -2 * G  # the others already exceed RAM
+
+
+def test_two_stub_consumers_fill_the_ledger_through_the_plugin_hook(tmp_path):
+    reg = registry()
+    (host,) = hosts(tmp_path, TWO_CONSUMERS, reg=reg)
+    prepare(host, reg.plugins)
+    shown = host.display(tmp_path / "a.stub")
+    assert host.ledger.consumers == [
+        Consumer("db", 6 * G, "consumer db", f"{shown}:1", "stub"),
+        Consumer("web", 4 * G, "consumer web", f"{shown}:2", "stub")]
+    assert host.ledger.total() == 10 * G
+    assert host.ledger.left_for("web", 8 * G) == 2 * G
+    assert reg.plugins.errors == []
+
+
+# -- HOST002: the ledger against RAM and RAM + swap ----------------------------------------
+
+@pytest.mark.parametrize("ram, swap, severity, where", [
+    (10 * G, None, None, None),  # exactly RAM: fits
+    (16 * G, 0, None, None),
+    (8 * G, None, "high", "RAM 8.0 GiB by 2.0 GiB"),  # swap unknown: cannot say critical
+    (8 * G, 2 * G, "high", "RAM 8.0 GiB by 2.0 GiB"),  # swapping would save it
+    (8 * G, 1 * G, "critical", "RAM + swap 9.0 GiB by 1.0 GiB"),  # not even swap
+    (8 * G, 0, "critical", "RAM + swap 8.0 GiB by 2.0 GiB"),
+])
+def test_host002_high_vs_critical(tmp_path, ram, swap, severity, where):
+    reg = registry()
+    report = audit(reg, hosts(tmp_path, TWO_CONSUMERS, ram, swap, reg), Settings(), "check", "t")
+    found = [f for _, f in report.findings if f.rule == "HOST002"]
+    if severity is None:
+        assert found == []
+        return
+    (finding,) = found
+    assert finding.severity.label == severity
+    assert finding.message == f"services' worst case 10.0 GiB exceeds {where}"
+    assert finding.path is None
+    evidence = [str(e) for e in finding.evidence]
+    assert evidence[0].startswith("db: 6.0 GiB = consumer db (") and evidence[0].endswith(":1)")
+    assert "RAM = 8.0 GiB (declared: --ram)" in evidence
+
+
+def test_host002_skipped_when_ram_unknown(tmp_path):
+    reg = registry()
+    report = audit(reg, hosts(tmp_path, TWO_CONSUMERS, reg=reg), Settings(), "check", "t")
+    (run,) = [r for r in report.runs if r.rule.id == "HOST002"]
+    assert run.status == SKIPPED and run.detail.startswith("ram unknown: declare it")
+    assert report.exit_code() == 0
+
+
+def test_host002_silent_without_consumers(tmp_path):
+    reg = registry()
+    report = audit(reg, hosts(tmp_path, "warn x\n", reg=reg), Settings(), "check", "t")
+    (run,) = [r for r in report.runs if r.rule.id == "HOST002"]
+    assert run.status != SKIPPED  # nothing to add up: RAM is not even needed
+
+
+# -- failures are contained and named ------------------------------------------------------
+
+def test_rule_crash_in_process(tmp_path):
+    reg = registry()
+    report = audit(reg, hosts(tmp_path, "crash\nwarn x\n", reg=reg), Settings(), "check", "t")
+    (error,) = report.errors
+    assert error.startswith("rule STUB002 (plugin 'stub') crashed on host default: "
+                            "RuntimeError: stub rule exploded")
+    status = {r.rule.id: r.status for r in report.runs}
+    assert status["STUB002"] == ERROR and status["STUB001"] == FAILED
+    assert report.exit_code() == 2
+
+
+def test_hook_crash_is_blamed_on_its_plugin(tmp_path):
+    bad = types.ModuleType("bad")
+
+    @hookimpl
+    def oomaudit_budget(host):
+        raise ValueError("budget exploded")
+
+    bad.oomaudit_budget = oomaudit_budget
+    reg = registry(("bad", bad))
+    report = audit(reg, hosts(tmp_path, TWO_CONSUMERS, 8 * G, reg=reg), Settings(), "check", "t")
+    assert report.errors == ["plugin 'bad' failed in oomaudit_budget: ValueError: budget exploded"]
+    assert [f.rule for _, f in report.findings] == ["HOST002"]  # the stub's consumers counted
+    assert report.exit_code() == 2
+
+
+def test_rule_crash_on_the_cli(oomaudit, tmp_path):
+    (tmp_path / "a.stub").write_text("crash\nwarn still here\n")
+    proc = oomaudit("check", "a.stub", env=stub_env())
+    assert_no_traceback(proc)
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == [
+        "oomaudit: error: rule STUB002 (plugin 'stub') crashed on host default: "
+        "RuntimeError: stub rule exploded"]
+    assert "a.stub:2: STUB001 medium stub warning: still here" in proc.stdout
+    assert "error: rule STUB002 (plugin 'stub') crashed" in proc.stdout  # in the report too
+
+
+def broken_plugin(folder: Path) -> Path:
+    """A plugin whose entry point imports a module that raises."""
+    folder.mkdir()
+    (folder / "oomaudit_broken.py").write_text("raise ImportError('needs libfoo')\n")
+    meta = folder / "oomaudit_broken-1.0.dist-info"
+    meta.mkdir()
+    (meta / "METADATA").write_text("Metadata-Version: 2.1\nName: oomaudit-broken\nVersion: 1.0\n")
+    (meta / "entry_points.txt").write_text("[oomaudit]\nbroken = oomaudit_broken\n")
+    return folder
+
+
+def test_plugin_that_fails_to_import_is_named_in_one_line(oomaudit, tmp_path):
+    site = broken_plugin(tmp_path / "site")
+    env = stub_env()
+    env["PYTHONPATH"] = f"{site}:{env['PYTHONPATH']}"
+    proc = oomaudit("rules", env=env)
+    assert_no_traceback(proc)
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == [
+        "oomaudit: error: plugin 'broken' (oomaudit_broken) failed to load: "
+        "ImportError: needs libfoo"]
+    listed = {line.split()[0] for line in proc.stdout.splitlines()}
+    assert {"CONF001", "HOST002", "STUB001"} <= listed  # the other plugins still load
+
+    (tmp_path / "a.stub").write_text("warn x\n")
+    proc = oomaudit("check", "a.stub", "--format", "json", env=env)
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 2 and report["summary"]["exit_code"] == 2
+    assert [f["rule"] for f in report["findings"]] == ["STUB001"]
+    assert any("plugin 'broken'" in e for e in report["errors"])
+
+    proc = oomaudit("rules", "--no-plugins", env=env)  # third-party plugins switched off
+    assert proc.returncode == 0 and proc.stderr == "" and "STUB001" not in proc.stdout
+
+
+# -- oomaudit budget -----------------------------------------------------------------------
+
+def test_budget_text(oomaudit, tmp_path):
+    (tmp_path / "a.stub").write_text(TWO_CONSUMERS)
+    proc = oomaudit("budget", "a.stub", "--ram", "8G", "--swap", "1G", env=stub_env())
+    assert_no_traceback(proc)
+    assert proc.returncode == 0
+    head, db, web, total = proc.stdout.strip("\n").splitlines()
+    assert head == "host default: RAM 8.0 GiB (declared: --ram), swap 1.0 GiB (declared: --swap)"
+    assert re.fullmatch(r"  db +6\.0 GiB +75\.0% +\|#{22} {8}\|  consumer db \(a\.stub:1\)", db)
+    assert re.fullmatch(r"  web +4\.0 GiB +50\.0% +\|#{15} {15}\|  consumer web \(a\.stub:2\)",
+                        web)
+    assert re.fullmatch(r"  total +10\.0 GiB +125\.0% of RAM; 2\.0 GiB over", total)
+    # one column of sizes: every row's size ends at the same place, the total's too
+    ends = {line.index("GiB") for line in (db, web, total)}
+    assert len(ends) == 1, proc.stdout
+
+
+def test_budget_text_without_ram(oomaudit, tmp_path):
+    (tmp_path / "a.stub").write_text(TWO_CONSUMERS)
+    proc = oomaudit("budget", "a.stub", env=stub_env())
+    assert proc.returncode == 0
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "host default: RAM unknown, swap unknown"
+    assert "?" in lines[1] and "#" not in lines[1]
+    assert re.fullmatch(r"  total +10\.0 GiB", lines[3])
+
+
+def test_budget_json(oomaudit, tmp_path):
+    (tmp_path / "a.stub").write_text(TWO_CONSUMERS)
+    proc = oomaudit("budget", "a.stub", "--format", "json", "--ram", "8G", env=stub_env())
+    assert proc.returncode == 0
+    (host,) = json.loads(proc.stdout)
+    assert host["host"] == "default"
+    assert host["ram"] == {"bytes": 8 * G, "source": "declared: --ram"}
+    assert host["swap"] is None
+    assert host["consumers"] == [
+        {"service": "db", "bytes": 6 * G, "how": "consumer db", "source": "a.stub:1",
+         "plugin": "stub"},
+        {"service": "web", "bytes": 4 * G, "how": "consumer web", "source": "a.stub:2",
+         "plugin": "stub"}]
+    assert host["total"] == sum(c["bytes"] for c in host["consumers"]) == 10 * G
+
+
+def test_budget_refuses_junit(oomaudit, tmp_path):
+    (tmp_path / "a.stub").write_text(TWO_CONSUMERS)
+    proc = oomaudit("budget", "a.stub", "--format", "junit", env=stub_env())
+    assert proc.returncode == 2
+    assert proc.stderr == "oomaudit: error: --format junit: budget prints text or json\n"
