@@ -37,8 +37,17 @@ def _size(value: str) -> int:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse prints the whole usage block before its error; a bad option is one line
+    here, like every other error (the usage is one ``--help`` away). Subcommand parsers
+    inherit this class through ``add_subparsers``."""
+
+    def error(self, message: str):
+        self.exit(2, f"oomaudit: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="oomaudit", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Audit a Linux host or config files for settings that invite the OOM killer.")
     parser.add_argument("--version", action="version", version=f"oomaudit {__version__}")
@@ -117,7 +126,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def wants_color(args: argparse.Namespace) -> bool:
-    return (not args.no_color and not args.output and "NO_COLOR" not in os.environ
+    """Colour only on a terminal; NO_COLOR set to a non-empty value turns it off
+    (no-color.org: an empty NO_COLOR does not count)."""
+    return (not args.no_color and not args.output and not os.environ.get("NO_COLOR")
             and sys.stdout.isatty())
 
 

@@ -21,8 +21,9 @@ def _registry(args: argparse.Namespace) -> Registry:
 def _settings(args: argparse.Namespace, start: Path) -> Settings:
     if args.config:
         path = Path(args.config)
-        if not path.is_file():
-            raise UsageError(f"--config {args.config}: no such file")
+        if not path.is_file():  # a directory is "not a file", not "no such file"
+            why = "not a file" if path.exists() else "no such file"
+            raise UsageError(f"--config {args.config}: {why}")
         settings = config_mod.load(path)
     else:
         found = config_mod.find_config(start)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .config import Settings
 from .errors import UsageError
-from .host import FILES, LIVE, ROOT, Fact, Host
+from .host import FILES, LIVE, ROOT, Fact, Host, printable
 from .reading import SNIFF_BYTES, Reader, looks_binary
 from .rootfs import resolve_in_root
 
@@ -95,7 +95,10 @@ def _walk(paths: list[str], readers: dict[str, Reader], notices: list[str]):
         if not os.path.lexists(path):
             raise UsageError(f"{given}: no such file or directory")
         if path.is_dir():
-            for folder, dirs, files in os.walk(path):
+            # A folder we may not list would otherwise vanish from the audit in silence;
+            # handed on with no reader, host.read reports it as CONF003 (audit is partial).
+            unlisted: list[OSError] = []
+            for folder, dirs, files in os.walk(path, onerror=unlisted.append):
                 dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
                 for name in sorted(files):
                     real = Path(folder, name)
@@ -105,6 +108,7 @@ def _walk(paths: list[str], readers: dict[str, Reader], notices: list[str]):
                         reader = None  # unreadable and unrecognised by name: not ours
                     if reader:
                         yield real, reader
+            yield from ((Path(err.filename), None) for err in unlisted if err.filename)
         else:
             try:
                 reader = identify(path, readers)
@@ -114,7 +118,7 @@ def _walk(paths: list[str], readers: dict[str, Reader], notices: list[str]):
             if reader:
                 yield path, reader
             else:
-                notices.append(f"{given}: not a config format oomaudit reads; skipped")
+                notices.append(f"{printable(given)}: not a config format oomaudit reads; skipped")
 
 
 def identify(path: Path, readers: dict[str, Reader]) -> Reader | None:

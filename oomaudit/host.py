@@ -21,6 +21,13 @@ from .rootfs import inside_path, resolve_in_root
 LIVE, ROOT, FILES = "live", "root", "files"
 
 
+def printable(text: str) -> str:
+    r"""A file name for reports. Names that are not UTF-8 reach Python as lone surrogates
+    (``\udcff``), which JUnit's XML cannot carry and strict JSON readers reject; they are
+    shown with U+FFFD instead, as ``ls`` shows them with ``?``."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 @dataclass(frozen=True)
 class Fact:
     """A value and where it came from: ``declared: --ram``, ``host profile .oomaudit.toml:9``,
@@ -97,8 +104,8 @@ class Host:
         try:
             rel = os.path.relpath(text)
         except ValueError:
-            return text
-        return text if rel.startswith("..") else rel
+            return printable(text)
+        return printable(text if rel.startswith("..") else rel)
 
     def read(self, real: Path, reader: Reader | None = None, wanted_by: str = "") -> Source | None:
         """Read one file safely. Unreadable, binary or huge files become CONF findings."""

@@ -1,0 +1,305 @@
+"""The command line: every bad input is one clear line and exit code 2, or a CONF finding;
+never a traceback. Exit codes, ``python -m``, and colour only on a terminal."""
+from __future__ import annotations
+
+import os
+import pty
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+from engine_stub import assert_no_traceback, json_report, one_line_error, stub_env
+
+
+@pytest.fixture
+def run(oomaudit):
+    def run(*args, **kwargs):
+        env = {**stub_env(), **kwargs.pop("env", {})}
+        proc = oomaudit(*args, env=env, **kwargs)
+        assert_no_traceback(proc)
+        return proc
+    return run
+
+
+def findings(proc) -> list[tuple[str, str | None, int | None]]:
+    return [(f["rule"], f["path"], f["line"]) for f in json_report(proc)["findings"]]
+
+
+# -- bad command lines: one line, exit 2 ---------------------------------------------------
+
+@pytest.mark.parametrize("args, message", [
+    (["check", "nope.stub"], "nope.stub: no such file or directory"),
+    (["check", "--ram", "8X", "."], "argument --ram: invalid size '8X'"),
+    (["check", "--ram=-1G", "."], "argument --ram: invalid size '-1G'"),
+    (["check", "--ram", "9" * 60 + "P", "."], "larger than 16 EiB"),
+    (["check", "--swap", "lots", "."], "argument --swap: invalid size 'lots'"),
+    (["check", "--fail-on", "urgent", "."], "argument --fail-on: unknown severity 'urgent'"),
+    (["check", "--format", "xml", "."], "--format xml: unknown format (available: "),
+    (["check", "--config", ".", "."], "--config .: not a file"),
+    (["check", "--config", "missing.toml", "."], "--config missing.toml: no such file"),
+    (["check", "-o", "no/such/dir/out.json", "."], "--output no/such/dir/out.json: "),
+    (["frobnicate"], "argument COMMAND: invalid choice: 'frobnicate'"),
+    (["check"], "the following arguments are required: PATH"),
+    (["check", "--bogus", "."], "unrecognized arguments: --bogus"),
+    (["explain", "NOPE"], "unknown rule 'NOPE'"),
+    (["scan", "--root", "missing"], "--root missing: not a directory"),
+    (["budget", "--root", ".", "a.stub"], "give either --root DIR or PATHs, not both"),
+])
+def test_bad_input_is_one_line_and_exit_2(run, tmp_path, args, message):
+    (tmp_path / "a.stub").write_text("warn x\n")
+    error = one_line_error(run(*args))
+    assert message in error, error
+
+
+def test_output_into_missing_folder_writes_nothing(run, tmp_path):
+    (tmp_path / "a.stub").write_text("warn x\n")
+    one_line_error(run("check", "a.stub", "-o", "missing/out.txt"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.stub"]
+
+
+def test_no_command_prints_help_and_exits_2(run):
+    proc = run()
+    assert proc.returncode == 2 and "usage: oomaudit" in proc.stderr
+
+
+# -- bad files: a CONF finding (or a notice), the audit goes on ------------------------------
+
+def test_binary_file_is_conf001(run, tmp_path):
+    (tmp_path / "bin.stub").write_bytes(b"warn x\n\0\x01\x02" * 100)
+    (tmp_path / "ok.stub").write_text("warn y\n")
+    proc = run("check", "bin.stub", "ok.stub", "--format", "json")
+    assert findings(proc) == [("CONF001", "bin.stub", None), ("STUB001", "ok.stub", 1)]
+    (conf,) = [f for f in json_report(proc)["findings"] if f["rule"] == "CONF001"]
+    assert "binary" in conf["message"]
+
+
+def test_binary_file_of_no_known_type_is_a_notice(run, tmp_path):
+    (tmp_path / "blob").write_bytes(b"\x7fELF\0\0\0" * 100)
+    proc = run("check", "blob", "--format", "json")
+    assert proc.returncode == 0 and findings(proc) == []
+    assert json_report(proc)["notices"] == ["blob: not a config format oomaudit reads; skipped"]
+
+
+def test_huge_file_is_conf003(run, tmp_path):
+    with open(tmp_path / "huge.stub", "wb") as fh:  # sparse: costs no disk
+        fh.truncate(17 << 20)
+    proc = run("check", "huge.stub", "--format", "json")
+    assert findings(proc) == [("CONF003", "huge.stub", None)]
+    (finding,) = json_report(proc)["findings"]
+    assert "larger than 16 MiB" in finding["message"]
+    assert proc.returncode == 0  # CONF003 is info: the audit is partial, not failed
+
+
+def test_non_utf8_file_is_read(run, tmp_path):
+    (tmp_path / "latin1.stub").write_bytes(b"warn caf\xe9 cr\xe8me\n")
+    proc = run("check", "latin1.stub", "--format", "json")
+    (finding,) = json_report(proc)["findings"]
+    assert finding["rule"] == "STUB001"
+    assert finding["message"] == "stub warning: caf\ufffd cr\ufffdme"
+    assert run("check", "latin1.stub").returncode == 1
+
+
+def test_non_utf8_file_name(run, tmp_path):
+    """A name that is not UTF-8 is shown with U+FFFD; JSON stays valid UTF-8, JUnit parses."""
+    name = os.fsdecode(b"caf\xe9.stub")
+    (tmp_path / name).write_text("warn x\n")
+    proc = run("check", name, "--format", "json")
+    (finding,) = json_report(proc)["findings"]
+    assert finding["path"] == "caf\ufffd.stub"
+    proc.stdout.encode("utf-8")  # no lone surrogates
+    junit = run("check", name, "--format", "junit")
+    assert junit.returncode == 1 and 'file="caf\ufffd.stub"' in junit.stdout
+    text = run("check", name)
+    assert text.returncode == 1 and "caf\ufffd.stub:1: STUB001" in text.stdout
+
+
+def test_empty_file(run, tmp_path):
+    (tmp_path / "empty.stub").write_text("")
+    (tmp_path / "empty").write_text("")
+    proc = run("check", "empty.stub", "empty", "--format", "json")
+    assert proc.returncode == 0 and findings(proc) == []
+
+
+def test_empty_folder(run, tmp_path):
+    (tmp_path / "nothing").mkdir()
+    proc = run("check", "nothing", "--format", "json")
+    assert proc.returncode == 0 and findings(proc) == []
+    assert len(json_report(proc)["hosts"]) == 1
+
+
+def test_dangling_symlink_is_conf003(run, tmp_path):
+    (tmp_path / "gone.stub").symlink_to(tmp_path / "missing.stub")
+    proc = run("check", "gone.stub", "--format", "json")
+    assert findings(proc) == [("CONF003", "gone.stub", None)]
+
+
+# -- unreadable files: run as an unprivileged user (root reads everything) -----------------
+
+def as_nobody() -> list[str]:
+    if os.geteuid() != 0:
+        return []  # already unprivileged: chmod 000 is enough
+    if shutil.which("setpriv"):
+        return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    if shutil.which("runuser"):
+        return ["runuser", "-u", "nobody", "--"]
+    pytest.skip("running as root without setpriv or runuser: cannot test unreadable files")
+
+
+@pytest.fixture
+def world_dir():
+    """A folder the unprivileged user may enter (pytest's tmp_path is root-only)."""
+    folder = Path(tempfile.mkdtemp(prefix="oomaudit-cli-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder)
+
+
+def run_unprivileged(folder: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, **stub_env(), "NO_COLOR": "1", "HOME": str(folder)}
+    proc = subprocess.run([*as_nobody(), sys.executable, "-m", "oomaudit", *args], cwd=folder,
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert_no_traceback(proc)
+    if "Permission denied" in proc.stderr and "python" in proc.stderr.lower():
+        pytest.skip(f"the unprivileged user cannot run this Python: {proc.stderr.strip()}")
+    return proc
+
+
+def test_unreadable_file_is_conf003(world_dir):
+    secret = world_dir / "secret.stub"
+    secret.write_text("warn x\n")
+    secret.chmod(0o000)
+    (world_dir / "ok.stub").write_text("warn y\n")
+    (world_dir / "ok.stub").chmod(0o644)
+    proc = run_unprivileged(world_dir, "check", "secret.stub", "ok.stub", "--format", "json")
+    report = json_report(proc)
+    assert [(f["rule"], f["path"]) for f in report["findings"]] == [
+        ("STUB001", "ok.stub"), ("CONF003", "secret.stub")]
+    assert "permission denied" in report["findings"][1]["message"]
+    assert proc.returncode == 1
+
+
+def test_unreadable_file_found_by_content_is_conf003(world_dir):
+    """Named on the command line, of no known name: it cannot be sniffed, and we say so."""
+    secret = world_dir / "secret.conf"
+    secret.write_text("#!stub\nwarn x\n")
+    secret.chmod(0o000)
+    report = json_report(run_unprivileged(world_dir, "check", "secret.conf", "--format", "json"))
+    assert [(f["rule"], f["path"]) for f in report["findings"]] == [("CONF003", "secret.conf")]
+
+
+def test_unreadable_folder_is_conf003_not_silence(world_dir):
+    (world_dir / "repo" / "private").mkdir(parents=True)
+    (world_dir / "repo").chmod(0o755)
+    (world_dir / "repo" / "private" / "a.stub").write_text("warn x\n")
+    (world_dir / "repo" / "private").chmod(0o700)
+    (world_dir / "repo" / "b.stub").write_text("warn y\n")
+    (world_dir / "repo" / "b.stub").chmod(0o644)
+    proc = run_unprivileged(world_dir, "check", "repo", "--format", "json")
+    report = json_report(proc)
+    assert sorted((f["rule"], f["path"]) for f in report["findings"]) == [
+        ("CONF003", "repo/private"), ("STUB001", "repo/b.stub")]
+
+
+# -- exit codes ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, args, code", [
+    ("consumer db 1G\n", [], 0),
+    ("warn x\n", [], 1),
+    ("warn x\n", ["--fail-on", "medium"], 1),
+    ("warn x\n", ["--fail-on", "high"], 0),
+    ("warn x\n", ["--exit-zero"], 0),
+    ("warn x\n", ["--ignore", "STUB"], 0),
+    ("crash\n", [], 2),
+    ("crash\n", ["--exit-zero"], 2),  # an error is never hidden
+])
+def test_exit_codes(run, tmp_path, text, args, code):
+    (tmp_path / "a.stub").write_text(text)
+    proc = run("check", "a.stub", *args)
+    assert proc.returncode == code
+    assert proc.stdout.rstrip().endswith(f"(exit {code})")
+
+
+def test_python_dash_m_and_console_script(run, tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "oomaudit", "--version"], cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.startswith("oomaudit ")
+    script = Path(sys.executable).with_name("oomaudit")
+    if script.exists():
+        proc2 = subprocess.run([str(script), "--version"], capture_output=True, text=True)
+        assert proc2.stdout == proc.stdout
+
+
+def test_explain_is_case_insensitive(run):
+    proc = run("explain", "host002")
+    assert proc.returncode == 0 and proc.stdout.startswith("HOST002: ")
+
+
+# -- colour: only on a terminal, NO_COLOR and --no-color respected -------------------------
+
+def run_on_tty(cwd: Path, args: list[str], env: dict[str, str]) -> str:
+    """Run the CLI with a pseudo-terminal as stdout; return what it printed."""
+    controller, terminal = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "oomaudit", *args], cwd=cwd, env=env,
+                            stdout=terminal, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    os.close(terminal)
+    chunks = []
+    while True:
+        ready, _, _ = select.select([controller], [], [], 30)
+        if not ready:
+            break
+        try:
+            data = os.read(controller, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(controller)
+    proc.wait(timeout=30)
+    assert b"Traceback" not in proc.stderr.read()
+    return b"".join(chunks).decode()
+
+
+@pytest.fixture
+def tty(tmp_path):
+    (tmp_path / "a.stub").write_text("warn x\n")
+    base = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    base.update(stub_env())
+
+    def tty(*args: str, **env: str) -> str:
+        return run_on_tty(tmp_path, ["check", "a.stub", *args], {**base, **env})
+    return tty
+
+
+def test_colour_on_a_terminal(tty):
+    out = tty()
+    assert "\x1b[" in out and "STUB001" in out
+
+
+def test_empty_no_color_does_not_count(tty):
+    assert "\x1b[" in tty(NO_COLOR="")  # no-color.org: only a non-empty value disables
+
+
+@pytest.mark.parametrize("args, env", [
+    ([], {"NO_COLOR": "1"}), (["--no-color"], {}), (["-o", "report.txt"], {}),
+], ids=["NO_COLOR", "--no-color", "--output"])
+def test_no_colour_when_asked_or_not_to_a_terminal(tty, args, env):
+    out = tty(*args, **env)
+    assert "\x1b" not in out
+
+
+def test_no_colour_in_a_pipe(tmp_path):
+    (tmp_path / "a.stub").write_text("warn x\n")
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    proc = subprocess.run([sys.executable, "-m", "oomaudit", "check", "a.stub"], cwd=tmp_path,
+                          env={**env, **stub_env()}, capture_output=True, text=True)
+    assert proc.returncode == 1 and "STUB001" in proc.stdout and "\x1b" not in proc.stdout
+
+
+def test_colour_never_in_json(tty):
+    out = tty("--format", "json")
+    assert "\x1b" not in out and '"schema_version"' in out
