@@ -1,0 +1,1 @@
+"""Pure parsers, one module per config format: text in, dataclasses out."""
