@@ -3,7 +3,6 @@ import json
 from pathlib import Path
 
 import psutil
-
 from oomaudit.plugins.host import cgroup_limit
 
 
