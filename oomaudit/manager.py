@@ -57,11 +57,16 @@ def load_plugins(disable_third_party: bool = False,
     manager.add_hookspecs(hookspecs)
     plugins = Plugins(manager)
     skip_third = third_party_disabled(disable_third_party)
-    seen = set()
+    seen: dict[str, str] = {}
     for ep in _group(entry_points()):
-        if ep.name in seen or (skip_third and not ep.value.startswith(BUILTIN_PREFIX)):
+        if skip_third and not ep.value.startswith(BUILTIN_PREFIX):
             continue
-        seen.add(ep.name)
+        if ep.name in seen:  # two distributions claim one plugin name: say so, keep the first
+            if seen[ep.name] != ep.value:
+                plugins.errors.append(f"plugin name '{ep.name}' is used by both {seen[ep.name]} "
+                                      f"and {ep.value}; the second is not loaded")
+            continue
+        seen[ep.name] = ep.value
         try:
             module = ep.load()
             manager.register(module, name=ep.name)
