@@ -44,6 +44,9 @@ class Settings:
     severity: dict[str, Severity] = field(default_factory=dict)
     fail_on: Severity = Severity.LOW
     critical_services: list[str] = field(default_factory=lambda: list(DEFAULT_CRITICAL))
+    # HOST001 alerts above these shares of RAM / swap in use (None: the rule's default)
+    memory_alert_percent: float | None = None
+    swap_alert_percent: float | None = None
     hosts: list[HostProfile] = field(default_factory=list)
     path: Path | None = None  # the config file, if any
     base: Path = field(default_factory=Path.cwd)  # per-path globs are relative to this
@@ -149,7 +152,7 @@ class _Checker:
 
 
 _TOP_KEYS = {"select", "ignore", "per-path-ignores", "severity", "fail-on",
-             "critical-services", "hosts"}
+             "critical-services", "hosts", "memory-alert-percent", "swap-alert-percent"}
 _HOST_KEYS = {"name", "paths", "ram", "swap", "role"}
 
 
@@ -163,6 +166,13 @@ def _settings(data: dict, path: Path, text: str) -> Settings:
     settings.ignore = check.strings(data, "ignore")
     if "critical-services" in data:
         settings.critical_services = check.strings(data, "critical-services")
+    for key in ("memory-alert-percent", "swap-alert-percent"):
+        if key in data:
+            value = data[key]
+            if type(value) not in (int, float) or not 0 < value <= 100:
+                raise check.fail(key, f"'{key}' must be a number above 0 and at most 100 "
+                                      f"(a percentage), not {value!r}")
+            setattr(settings, key.replace("-", "_"), float(value))
     if "fail-on" in data:
         try:
             settings.fail_on = Severity.parse(data["fail-on"])
