@@ -157,7 +157,7 @@ def _add_swapfile_fix(host: Host, path: str = "/swapfile") -> str:
     ram = host.fact("ram")
     size = suggest_swap(ram.value if ram else None)
     basis = (f"{format_size(size)} for {format_size(ram.value)} RAM" if ram
-             else f"{format_size(size)}; RAM unknown, size it to about 1/4 of RAM")
+             else f"{format_size(size)}; RAM unknown: about 1/4 of RAM, 2 to 8 GiB")
     return (f"add a swap file ({basis}):\n"
             f"fallocate -l {_size_arg(size)} {path} && chmod 600 {path} && mkswap {path} "
             f"&& swapon {path}\n"
