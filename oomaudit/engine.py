@@ -106,7 +106,8 @@ def _settle(finding: Finding, rule: Rule, settings: Settings) -> None:
     """The engine, not the rule, decides severity (config override > rule default),
     and stamps the plugin and docs pointer."""
     override = settings.severity.get(finding.rule)
-    finding.severity = override if override is not None else finding.severity or rule.severity
+    finding.severity = override if override is not None else (
+        rule.severity if finding.severity is None else finding.severity)  # INFO is 0: falsy
     finding.plugin = rule.plugin
     finding.docs = f"oomaudit explain {finding.rule}"
 
