@@ -80,7 +80,9 @@ class Source:
 
     @property
     def lines(self) -> list[str]:
-        return self.text.splitlines()
+        """Lines as config programs count them: split at \n only (str.splitlines would also
+        split at \v, \f and \x1c-\x1e and shift every line number after them)."""
+        return [line.rstrip("\r") for line in self.text.split("\n")]
 
     def problem(self, rule: str, line: int | None, message: str, fix: str = "",
                 evidence: list[Evidence] | None = None) -> None:
