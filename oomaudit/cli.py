@@ -98,6 +98,19 @@ def build_parser() -> argparse.ArgumentParser:
     explain = sub.add_parser("explain", help="show a rule's documentation")
     explain.add_argument("rule", metavar="ID")
     explain.add_argument("--no-plugins", action="store_true")
+    logs = sub.add_parser(
+        "logs", help="find OOM kills in kernel logs (files, '-' for stdin, or this host's)",
+        epilog="exit codes: 0 no OOM kill in the window, 1 kills found, 2 a named file or "
+               "every live source unreadable, or a usage error")
+    logs.add_argument("files", nargs="*", metavar="FILE",
+                      help="kernel log files (plain or .gz), '-' for stdin; none: this host's "
+                           "journal, /dev/kmsg or dmesg, /var/log/kern.log*, messages*")
+    logs.add_argument("--since", default="30d", metavar="WHEN",
+                      help="only kills since WHEN: 30d (default), 12h, 2w, a date, or all")
+    logs.add_argument("--format", choices=["text", "json"], default="text",
+                      help="json follows oomaudit/logs.schema.json")
+    logs.add_argument("--output", "-o", metavar="FILE", help="write the result to FILE")
+    logs.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     return parser
 
 

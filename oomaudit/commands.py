@@ -135,6 +135,29 @@ def explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def logs(args: argparse.Namespace) -> int:
+    from . import logsources, logview
+    from .cli import write
+    window = logview.parse_since(args.since)
+    if args.files:
+        missing = [f for f in args.files if f != "-" and not Path(f).is_file()]
+        if missing:
+            raise UsageError(f"{missing[0]}: no such file")
+        streams = [logsources.stdin_stream() if f == "-" else logsources.file_stream(Path(f))
+                   for f in args.files]
+        tried: list = []
+    else:
+        streams, tried = logsources.live_streams(window.start)
+    scan = logsources.read_events(streams, window.start, tried)
+    render = logview.render_json if args.format == "json" else logview.render_text
+    write(render(scan, window), args.output)
+    for problem in scan.errors:
+        print(f"oomaudit: error: could not read {problem}", file=sys.stderr)
+    if (args.files and scan.errors) or not any(t.status == "read" for t in scan.tried):
+        return 2
+    return 1 if scan.events else 0
+
+
 def _print_errors(errors: list[str]) -> None:
     for error in errors:
         print(f"oomaudit: error: {error}", file=sys.stderr)

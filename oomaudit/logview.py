@@ -1,0 +1,180 @@
+"""``oomaudit logs``: OOM kills found in kernel logs, as a text summary or JSON.
+
+The JSON shape is documented by ``oomaudit/logs.schema.json`` (``schema_version`` 1);
+exit codes: 0 no kill in the window, 1 kills found, 2 a named file could not be read,
+no live source could be read, or a usage error.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from . import __version__
+from .errors import UsageError
+from .logsources import LogScan
+from .parsers.kernlog import OomEvent
+from .units import format_size
+
+SCHEMA_VERSION = 1
+_SPAN = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$", re.IGNORECASE)
+_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+@dataclass(frozen=True)
+class Window:
+    """``--since``: a start time (None: everything) and how to say it."""
+
+    start: datetime | None
+    label: str
+
+
+def parse_since(text: str, now: datetime | None = None) -> Window:
+    """``30d``, ``12h``, ``2w``, ``90m``, an ISO date or time, or ``all``."""
+    now = now or datetime.now(timezone.utc)
+    value = text.strip()
+    if value.lower() in ("all", "0", "ever"):
+        return Window(None, "in all logs read")
+    span = _SPAN.match(value)
+    if span:
+        amount, unit = int(span.group(1)), span.group(2).lower()
+        names = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+        start = now - timedelta(seconds=amount * _SECONDS[unit])
+        return Window(start, f"in the last {amount} {names[unit]}")
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"--since {text}: expected e.g. 30d, 12h, 2w, 2026-02-01 or all") \
+            from None
+    when = when if when.tzinfo else when.astimezone()
+    return Window(when, f"since {value}")
+
+
+def kb(value: int | None) -> str:
+    return "?" if value is None else format_size(value * 1024)
+
+
+def groups(events: list[OomEvent]) -> list[dict]:
+    """Kills per process name, most frequent first: count, last seen, largest anon-rss,
+    and the memory cgroups the victims were in."""
+    by_name: dict[str, list[OomEvent]] = {}
+    for event in events:
+        by_name.setdefault(event.process or f"pid {event.pid}", []).append(event)
+    rows = []
+    for name, items in by_name.items():
+        dated = [e for e in items if e.time]
+        last = max(dated, key=lambda e: e.time) if dated else items[-1]
+        anon = [e.anon_rss_kb for e in items if e.anon_rss_kb is not None]
+        memcgs = Counter(e.memcg for e in items if e.memcg)
+        rows.append({"process": name, "count": len(items),
+                     "last_seen": last.time.isoformat() if last.time else None,
+                     "last_seen_printed": last.timestamp,
+                     "max_anon_rss_kb": max(anon) if anon else None,
+                     "memcgs": [m for m, _ in memcgs.most_common()],
+                     "memcg_kills": sum(1 for e in items if e.scope == "memcg")})
+    rows.sort(key=lambda r: (-r["count"], r["process"]))
+    return rows
+
+
+def summary_line(scan: LogScan, window: Window) -> str:
+    kills = len(scan.events)
+    if not kills:
+        return f"no OOM kills {window.label}"
+    parts = []
+    for row in groups(scan.events):
+        text = f"{row['process']} ×{row['count']}"
+        if row["max_anon_rss_kb"]:
+            text += f" (anon-rss {kb(row['max_anon_rss_kb'])})"
+        if row["memcgs"]:
+            text += f" in {row['memcgs'][0]}"
+        parts.append(text)
+    plural = "kill" if kills == 1 else "kills"
+    return f"{kills} OOM {plural} {window.label}: " + ", ".join(parts)
+
+
+def _when(event: OomEvent) -> str:
+    if event.time:
+        return event.time.astimezone().strftime("%Y-%m-%d %H:%M:%S %z")
+    if event.timestamp is not None:
+        return f"{event.timestamp} (time unknown)"
+    return "time not printed"
+
+
+def event_text(event: OomEvent) -> list[str]:
+    who = f"{event.process or '?'} (pid {event.pid}" + \
+        (f", uid {event.uid}" if event.uid is not None else "") + ")"
+    sizes = ", ".join(f"{name} {kb(value)}" for name, value in (
+        ("anon-rss", event.anon_rss_kb), ("file-rss", event.file_rss_kb),
+        ("shmem-rss", event.shmem_rss_kb), ("total-vm", event.total_vm_kb))
+        if value is not None)
+    lines = [f"{_when(event)}  killed {who}" + (f": {sizes}" if sizes else "")
+             + (" [line cut off]" if event.partial else "")]
+    kind = {"memcg": "memory-cgroup OOM", "global": "system-wide OOM"}.get(event.scope or "",
+                                                                          "OOM")
+    detail = [kind + (f" ({event.constraint})" if event.constraint else "")]
+    if event.invoked_by:
+        detail.append(f"invoked by {event.invoked_by}"
+                      + (f" (order={event.order}, gfp_mask={event.gfp_mask})"
+                         if event.gfp_mask else ""))
+    if event.via:
+        detail.append(f"via {event.via}")
+    if event.oom_score_adj is not None:
+        detail.append(f"oom_score_adj {event.oom_score_adj}")
+    lines.append("    " + "; ".join(detail))
+    if event.memcg or event.oom_memcg:
+        text = f"cgroup {event.memcg or '?'}"
+        if event.oom_memcg and event.oom_memcg != event.memcg:
+            text += f", limit hit in {event.oom_memcg}"
+        if event.memcg_limit_kb is not None:
+            text += (f": limit {kb(event.memcg_limit_kb)}, usage {kb(event.memcg_usage_kb)}"
+                     f", failcnt {event.memcg_failcnt}")
+        lines.append("    " + text)
+    if event.selected:
+        sel = event.selected
+        lines.append(f"    selected {sel['process']} (pid {sel['pid']}, score {sel['score']}); "
+                     "its child was killed instead")
+    if event.top:
+        top = ", ".join(f"{t['process']} {kb((t['rss_pages'] or 0) * 4)}" for t in event.top)
+        lines.append(f"    largest RSS in the task table (4 KiB pages): {top}")
+    if event.swap_total_kb is not None:
+        lines.append(f"    swap free {kb(event.swap_free_kb)} of {kb(event.swap_total_kb)}")
+    reaper = {True: "memory reaped", False: "oom_reaper could not reap it"}.get(event.reaped)
+    where = f"{event.source}:{event.line}" if event.line else event.source
+    lines.append(f"    at {where}" + (f"; {reaper}" if reaper else ""))
+    return lines
+
+
+def render_text(scan: LogScan, window: Window) -> str:
+    out = [summary_line(scan, window)]
+    if scan.undated:
+        out.append(f"  ({scan.undated} of them without an absolute time: kept, as --since "
+                   "cannot apply to them)")
+    if scan.older:
+        out.append(f"  ({scan.older} older kill(s) outside the window not shown)")
+    for event in scan.events:
+        out.append("")
+        out.extend(event_text(event))
+    if scan.panics:
+        out.append("")
+        out.extend(f"OOM panic: {m} (at {src}:{line})" for m, src, line in scan.panics)
+    out.append("")
+    out.append("sources: " + "; ".join(str(t) for t in scan.tried))
+    return "\n".join(out) + "\n"
+
+
+def render_json(scan: LogScan, window: Window) -> str:
+    import json
+    data = {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "oomaudit", "version": __version__},
+        "since": window.start.isoformat() if window.start else None,
+        "summary": {"kills": len(scan.events), "undated": scan.undated, "older": scan.older,
+                    "panics": len(scan.panics), "text": summary_line(scan, window),
+                    "by_process": groups(scan.events)},
+        "events": [e.to_json() for e in scan.events],
+        "panics": [{"message": m, "source": s, "line": n} for m, s, n in scan.panics],
+        "sources": [{"label": t.label, "status": t.status, "detail": t.detail}
+                    for t in scan.tried],
+    }
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"

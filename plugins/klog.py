@@ -1,0 +1,264 @@
+"""KLOG001-002: OOM kills the kernel logged, tied to the service, unit and config behind them.
+
+Where the events come from depends on the host: the live host's journal, ring buffer
+or /var/log files (oomaudit.logsources); under ``--root`` the tree's
+``var/log/kern.log*`` (else ``messages*``); in a config repository, files the
+``kernlog`` reader claims (kern.log*, messages*, syslog*, or any file whose first 4 KiB
+hold an OOM-killer line). The last 30 days count.
+
+Rules do not see each other's findings, so the link to "what explains it" goes
+through what every plugin shares: the memory ledger. A victim's process name is mapped
+to a service, and the ledger consumers of that service (with the config line they were
+computed from, and the plugin whose rules audit it) become KLOG001's evidence.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from oomaudit import Evidence, Finding, hookimpl
+from oomaudit.catalogue import make_rules
+from oomaudit.host import FILES, ROOT
+from oomaudit.logsources import Tried, file_stream, live_streams, log_files, read_events
+from oomaudit.parsers.kernlog import OomEvent, parse_lines
+from oomaudit.reading import Reader, Source
+from oomaudit.units import format_size
+
+CACHE = "klog.events"
+WINDOW = timedelta(days=30)
+SNIFF = ("invoked oom-killer", "Killed process", "oom-kill:constraint=")
+
+# victim comm -> the service name plugins use in the ledger
+_SERVICES = (
+    ("mysql", ("mysqld", "mariadbd", "mariadb")),
+    ("postgresql", ("postgres", "postmaster")),
+    ("php-fpm", ("php-fpm",)),
+    ("apache", ("apache2", "httpd")),
+    ("nginx", ("nginx",)),
+    ("redis", ("redis-server",)),
+)
+
+
+def service_of(process: str) -> str:
+    for service, names in _SERVICES:
+        if any(process.startswith(n) for n in names):
+            return service
+    return process
+
+
+def unit_of(cgroup: str | None) -> str | None:
+    """The systemd unit or container scope a cgroup path ends in."""
+    for part in reversed((cgroup or "").split("/")):
+        if part.endswith((".service", ".scope")):
+            return part
+    return None
+
+
+def parse_source(source: Source) -> list[OomEvent]:
+    return list(parse_lines(source.text.splitlines(True), source.display))
+
+
+READER = Reader(
+    name="kernlog",
+    parse=parse_source,
+    file_patterns=("kern.log", "kern.log.[0-9]", "kern.log.[0-9][0-9]", "messages",
+                   "messages.[0-9]", "messages-[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]",
+                   "syslog", "syslog.[0-9]", "syslog.[0-9][0-9]"),
+    sniff=lambda head: any(s in head for s in SNIFF),
+)
+
+
+@hookimpl
+def oomaudit_readers():
+    return [READER]
+
+
+def events_of(host) -> list[OomEvent]:
+    """The host's OOM events in the window, read once per host."""
+    if CACHE in host.cache:
+        return host.cache[CACHE]
+    since = datetime.now(timezone.utc) - WINDOW
+    if host.mode == FILES:
+        events = [e for doc in host.documents("kernlog") for e in doc
+                  if e.time is None or e.time >= since]
+    else:
+        if host.mode == ROOT:
+            folder = host.resolve("/var/log")
+            streams = [file_stream(p, host.display(p)) for p in log_files(folder)] \
+                if folder is not None else []
+            tried: list[Tried] = []
+        else:
+            streams, tried = live_streams(since)
+        scan = read_events(streams, since, tried)
+        for problem in scan.errors:
+            host.note_unreadable(problem.label, problem.detail)
+        events = scan.events
+    host.cache[CACHE] = events
+    return events
+
+
+def _location(host, event: OomEvent) -> tuple[str | None, int | None]:
+    """Files (repo, --root) locate a kill by file:line; live sources by the host."""
+    if host.mode in (FILES, ROOT) and event.line:
+        return event.source, event.line
+    return None, None
+
+
+def _when(event: OomEvent) -> str:
+    if event.time:
+        return event.time.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    return f"{event.timestamp} (time unknown)" if event.timestamp is not None else "undated"
+
+
+def _kill_evidence(event: OomEvent) -> Evidence:
+    sizes = ", ".join(f"{k} {format_size(v * 1024)}" for k, v in (
+        ("anon-rss", event.anon_rss_kb), ("file-rss", event.file_rss_kb),
+        ("shmem-rss", event.shmem_rss_kb)) if v is not None)
+    trigger = f"; invoked by {event.invoked_by}" if event.invoked_by else ""
+    where = f"{event.source}:{event.line}" if event.line else event.source
+    return Evidence(f"{_when(event)}: killed pid {event.pid} {event.process or '?'}"
+                    + (f" ({sizes})" if sizes else "") + trigger, where)
+
+
+def _unit_for(host, process: str, events: list[OomEvent]) -> str | None:
+    for event in reversed(events):
+        unit = unit_of(event.memcg)
+        if unit:
+            return unit
+    if host.live:
+        from oomaudit.processes import processes
+        for proc in processes(host):
+            if proc.name == process and proc.unit:
+                return proc.unit
+    return None
+
+
+def check_klog001(host):
+    by_process: dict[str, list[OomEvent]] = {}
+    for event in events_of(host):
+        by_process.setdefault(event.process or f"pid {event.pid}", []).append(event)
+    for process, events in by_process.items():
+        service = service_of(process)
+        last = max(events, key=lambda e: (e.time is not None, e.time or datetime.min.replace(
+            tzinfo=timezone.utc), e.line))
+        unit = _unit_for(host, process, events)
+        evidence = [_kill_evidence(e) for e in events[-5:]]
+        if len(events) > 5:
+            evidence.insert(0, Evidence(f"{len(events) - 5} earlier kill(s) not listed"))
+        if unit:
+            evidence.append(Evidence(f"runs in {unit}", f"cgroup {last.memcg}" if last.memcg
+                                     else "live: /proc/PID/cgroup"))
+        consumers = [c for c in host.ledger.consumers
+                     if service in c.service.lower() or process in c.service.lower()]
+        explained = ""
+        for c in consumers:
+            evidence.append(Evidence(f"memory ledger: {c.service} may use {format_size(c.bytes)}"
+                                     f" = {c.how}", c.source))
+        families = sorted({c.plugin.upper() for c in consumers if c.plugin})
+        if families:
+            explained = f"; see the {', '.join(families)} findings for its configuration"
+        ram = host.fact("ram")
+        if ram and consumers:
+            evidence.append(Evidence(f"RAM {format_size(ram.value)}", ram.source))
+        path, line = _location(host, last)
+        times = "once" if len(events) == 1 else f"{len(events)}x"
+        yield Finding(
+            "KLOG001",
+            f"{process} killed by the OOM killer {times} in {WINDOW.days} days, last "
+            f"{_when(last)}" + (f" ({unit})" if unit else "") + explained,
+            path, line, evidence,
+            _fix001(service, unit, last.memcg, consumers))
+
+
+_CONTAINERS = ("docker", "kubepods", "lxc", "libpod", "containerd", "cri-")
+
+
+def _protect(service: str, unit: str | None, cgroup: str | None) -> str:
+    """How to make the kernel spare the service next time, for where it runs."""
+    if unit and unit.endswith(".service"):
+        return f"systemctl edit {unit} -> [Service] OOMScoreAdjust=-900"
+    if any(k in (cgroup or "") for k in _CONTAINERS):
+        return ("give its container a memory limit that fits it and a lower OOM score "
+                "(docker run --oom-score-adj, Kubernetes Guaranteed QoS)")
+    return f"OOMScoreAdjust=-900 on the systemd unit that starts {service}"
+
+
+def _fix001(service: str, unit: str | None, cgroup: str | None, consumers) -> str:
+    protect = _protect(service, unit, cgroup)
+    if consumers:
+        return (f"shrink {service}'s configured worst case (see the ledger evidence and "
+                f"'oomaudit budget') until every service fits in RAM, then protect it: {protect}")
+    return ("find what grew (`oomaudit logs` lists the largest processes of each report), "
+            f"cap it with MemoryMax= or shrink its config, and protect {service}: {protect}")
+
+
+def _unit_limit(host, unit: str | None):
+    units = host.cache.get("systemd.units")
+    if units is None or not unit or not unit.endswith(".service"):
+        return None
+    for found in units.find(unit):
+        setting = found.memory("MemoryMax") or found.memory("MemoryLimit")
+        if setting:
+            return setting
+    return None
+
+
+def check_klog002(host):
+    seen = set()
+    for event in events_of(host):
+        if event.scope != "memcg":
+            continue
+        cgroup = event.oom_memcg or event.memcg
+        key = (cgroup, event.process)
+        if key in seen:
+            continue
+        seen.add(key)
+        count = sum(1 for e in events_of(host) if e.scope == "memcg"
+                    and (e.oom_memcg or e.memcg) == cgroup and e.process == event.process)
+        limit = (f"limit {format_size(event.memcg_limit_kb * 1024)}"
+                 if event.memcg_limit_kb is not None else "limit not printed")
+        evidence = [_kill_evidence(event),
+                    Evidence(f"cgroup {cgroup or '?'}: {limit}"
+                             + (f", usage {format_size(event.memcg_usage_kb * 1024)}, "
+                                f"failcnt {event.memcg_failcnt}"
+                                if event.memcg_usage_kb is not None else ""),
+                             f"{event.source}:{event.line}" if event.line else event.source)]
+        if event.memcg and event.memcg != cgroup:
+            evidence.append(Evidence(f"victim's own cgroup {event.memcg}"))
+        unit = unit_of(cgroup) or unit_of(event.memcg)
+        setting = _unit_limit(host, unit)
+        if setting:
+            evidence.append(Evidence(f"{setting.assignment.key}={setting.assignment.value}",
+                                     setting.where))
+        path, line = _location(host, event)
+        times = "" if count == 1 else f" {count}x"
+        yield Finding(
+            "KLOG002",
+            f"{event.process or 'a process'} killed{times} by a memory-cgroup OOM: "
+            f"{cgroup or 'its cgroup'} hit its {limit}",
+            path, line, evidence, _fix002(cgroup, unit, setting, event))
+
+
+def _fix002(cgroup: str | None, unit: str | None, setting, event: OomEvent) -> str:
+    path = cgroup or ""
+    if setting is not None:
+        now = format_size((event.memcg_limit_kb or 0) * 1024)
+        return (f"raise {setting.assignment.key} at {setting.where} above the service's "
+                f"working set, or shrink the service's memory settings: systemctl edit {unit}"
+                f" -> [Service] MemoryMax=<more than {now}>")
+    if unit and unit.endswith(".service"):
+        return (f"the limit is the unit's MemoryMax=/MemoryHigh= (or its slice's): systemctl "
+                f"edit {unit} -> [Service] MemoryMax=<more>, or shrink the service's memory "
+                "settings so it fits")
+    if any(k in path for k in _CONTAINERS):
+        return ("the limit is the container's: raise it (docker run --memory, compose "
+                "mem_limit / deploy.resources.limits.memory, Kubernetes "
+                "resources.limits.memory, lxc.cgroup2.memory.max) or make the application "
+                "fit inside it (heap, worker count, buffers)")
+    return (f"raise memory.max of {path or 'the cgroup'} (or the unit or container that "
+            "owns it), or make the service fit inside it")
+
+
+@hookimpl
+def oomaudit_rules():
+    return make_rules({"KLOG001": check_klog001, "KLOG002": check_klog002}, "klog.toml")
+
