@@ -142,8 +142,6 @@ def _how(terms: list[Term]) -> str:
 @hookimpl
 def oomaudit_budget(host):
     for cluster in clusters(host):
-        if cluster.config.fatal:
-            continue  # the server would not start with these files (CONF001/CONF002)
         terms = worst_case(cluster.config)
         host.ledger.add(cluster.service, sum(t.bytes for t in terms), _how(terms),
                         cluster.config.source.display, PLUGIN)
@@ -268,15 +266,15 @@ def check_pg002(host):
     ram = host.require("ram")
     for cluster in clusters(host):
         config = cluster.config
-        if config.fatal:
-            continue
         terms = worst_case(config)
         total = sum(t.bytes for t in terms)
         if total <= ram.value:
             continue
         largest = max(terms, key=lambda t: t.bytes)
-        setting = {"connections": "work_mem", "autovacuum": "autovacuum_max_workers"}.get(
-            largest.label, largest.label)
+        vacuum = "autovacuum_work_mem" if config.value("autovacuum_work_mem") != -1 \
+            else "maintenance_work_mem"
+        setting = {"connections": "work_mem", "autovacuum": vacuum}.get(largest.label,
+                                                                         largest.label)
         path, line = _where(config, setting)
         evidence = [Evidence(f"{t.how} = {format_size(t.bytes)}", t.source) for t in terms]
         evidence.append(Evidence(f"RAM = {format_size(ram.value)}", ram.source))
@@ -293,7 +291,8 @@ def fit(config: PgConfig, ram: int) -> str:
     shared = min(config.bytes("shared_buffers"), ram // 4 // MB * MB)
     workers = int(config.value("autovacuum_max_workers"))
     vacuum = config.bytes("autovacuum_work_mem")
-    vacuum_cap = max(ram // 16 // MB * MB, MB)
+    # pgtune's RAM/16, and never more than a quarter of RAM for all workers together
+    vacuum_cap = max(min(ram // 16, ram // 4 // workers) // MB * MB, MB)
     lines = []
     if shared < config.bytes("shared_buffers"):
         lines.append(f"shared_buffers = {pg_size(shared)}")
@@ -305,7 +304,7 @@ def fit(config: PgConfig, ram: int) -> str:
     left = ram - shared - workers * vacuum
     pgtune = (ram - shared) // ((conns + int(config.value("max_worker_processes"))) * 3)
     work = min(pgtune, int(left / (conns * multiplier))) // 1024 * 1024
-    if work >= 64 * 1024:
+    if work >= 4 * MB:  # pgtune's floor: less spills even simple sorts to disk
         if work < config.bytes("work_mem"):
             lines.append(f"work_mem = {pg_size(work)}")
     else:

@@ -439,7 +439,7 @@ random_page_cost effective_io_concurrency default_statistics_target log_line_pre
 wal_level max_wal_senders synchronous_commit shared_preload_libraries datestyle
 lc_messages lc_monetary default_text_search_config autovacuum_max_workers
 dynamic_shared_memory_type cluster_name huge_pages max_worker_processes
-max_parallel_workers_per_gather include_dir
+max_parallel_workers_per_gather include_dir password_encryption
 """.split())
 _TEMPLATE_MARKERS = ("{{", "{%", "<%", "${", "%%")
 
@@ -448,13 +448,13 @@ def looks_like_postgresql(head: str) -> bool:
     """True when the first KiBs read as postgresql.conf: every data line is ``NAME [=] VALUE``
     to the server's lexer (the last line may be cut off), at least one name is a
     PostgreSQL parameter that MySQL, sysctl, PHP or web servers do not use, or the file
-    carries the stock header. Templates are left alone."""
-    if any(marker in head for marker in _TEMPLATE_MARKERS):
-        return False
+    carries the stock header ("PostgreSQL configuration file"). Templates are left alone."""
+    code = "\n".join(line.split("#", 1)[0] for line in head.split("\n"))
+    if any(marker in code for marker in _TEMPLATE_MARKERS):
+        return False  # a Jinja/ERB template, even with its placeholders quoted
     complete = head if head.endswith("\n") else head[:head.rfind("\n") + 1]
     statements, problems = parse_text(complete)
     if problems:
         return False
-    if any(s.name.lower() in _PG_NAMES for s in statements):
-        return True
-    return not statements and "postgresql configuration file" in head.lower()
+    return any(s.name.lower() in _PG_NAMES for s in statements) \
+        or "postgresql configuration file" in head.lower()
