@@ -13,19 +13,20 @@ computed from, and the plugin whose rules audit it) become KLOG001's evidence.
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 
 from oomaudit import Evidence, Finding, hookimpl
 from oomaudit.catalogue import make_rules
 from oomaudit.host import FILES, ROOT
 from oomaudit.logsources import Tried, file_stream, live_streams, log_files, read_events
-from oomaudit.parsers.kernlog import OomEvent, parse_lines
+from oomaudit.parsers.kernlog import OomEvent, parse_lines, split_lines
 from oomaudit.reading import Reader, Source
 from oomaudit.units import format_size
 
 CACHE = "klog.events"
 WINDOW = timedelta(days=30)
-SNIFF = ("invoked oom-killer", "Killed process", "oom-kill:constraint=")
+SNIFF = re.compile(r"Killed process \d|invoked oom-killer: |oom-kill:constraint=")
 
 # victim comm -> the service name plugins use in the ledger
 _SERVICES = (
@@ -54,7 +55,7 @@ def unit_of(cgroup: str | None) -> str | None:
 
 
 def parse_source(source: Source) -> list[OomEvent]:
-    return list(parse_lines(source.text.splitlines(True), source.display))
+    return list(parse_lines(split_lines(source.text), source.display))
 
 
 READER = Reader(
@@ -63,7 +64,7 @@ READER = Reader(
     file_patterns=("kern.log", "kern.log.[0-9]", "kern.log.[0-9][0-9]", "messages",
                    "messages.[0-9]", "messages-[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]",
                    "syslog", "syslog.[0-9]", "syslog.[0-9][0-9]"),
-    sniff=lambda head: any(s in head for s in SNIFF),
+    sniff=lambda head: SNIFF.search(head) is not None,
 )
 
 

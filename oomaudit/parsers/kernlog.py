@@ -491,6 +491,15 @@ def _first(pattern: re.Pattern, text: str) -> str | None:
     return match[1] if match else None
 
 
+def split_lines(text: str) -> list[str]:
+    """Lines as the kernel and :func:`scan` count them: split at ``\\n`` only (a stray
+    ``\\r`` or form feed inside a record does not start a new line)."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
 def parse_lines(lines: Iterable[str], source: str = "", reference: datetime | None = None,
                 boot_time: float | None = None) -> Iterator[OomEvent]:
     """Every line through the state machine: the reference behaviour of :func:`scan`."""
@@ -503,59 +512,60 @@ def parse_lines(lines: Iterable[str], source: str = "", reference: datetime | No
 # -- the fast path ---------------------------------------------------------------------
 ANCHORS = (b"oom-kill", b"Killed process")  # "oom-kill" also matches "invoked oom-killer"
 CHUNK = 1 << 22
+MAX_LINE = 1 << 20  # printk records are < 1 KiB (LOG_LINE_MAX); a longer line is no record
 
 
 def scan(stream: IO[bytes], parser: KernlogParser) -> Iterator[OomEvent]:
     """Stream a binary log through ``parser``, decoding only the lines that matter.
 
     Outside a report only lines holding an anchor are parsed, each with the line just
-    before it when that one selects the victim ("Kill process ... or sacrifice child");
-    inside a report every line is. Line numbers count every line of the stream.
+    before it when that one selects the victim ("Kill process ... or sacrifice child")
+    and was not parsed yet; inside a report every line is. Line numbers count every
+    line of the stream. The last line of each chunk is kept as context for the next.
     """
     lineno = 0
-    carry = b""
+    keep, keep_fed, carry = b"", False, b""
     while True:
-        nexts = [-1] * len(ANCHORS)  # next hit of each anchor in this chunk (-1: unknown)
         data = stream.read(CHUNK)
-        buf = carry + data if carry else data
-        if not data:
-            end = len(buf)
-            if not buf:
-                break
-        else:
+        buf = keep + carry + data
+        pos = len(keep)
+        if data:
             end = buf.rfind(b"\n") + 1
-            if end == 0:  # one line longer than a chunk: keep reading (bounded below)
-                carry = buf if len(buf) < (CHUNK << 2) else b""
+            if end <= pos:  # one line longer than a chunk: read on (bounded below)
+                carry = buf[pos:] if len(buf) - pos < MAX_LINE else b""
                 continue
-        pos = 0
+        else:
+            end = len(buf)
+        fed_until = pos if keep_fed else 0
+        nexts = [-1] * len(ANCHORS)  # next hit of each anchor in this buffer
         while pos < end:
             if parser.wants_all:
                 stop = buf.find(b"\n", pos, end)
                 stop = end if stop < 0 else stop + 1
                 lineno += 1
                 yield from parser.feed(buf[pos:stop].decode("utf-8", "replace"), lineno)
-                pos = stop
+                pos = fed_until = stop
                 continue
             hit = _next_anchor(buf, pos, end, nexts)
             if hit < 0:
                 lineno += buf.count(b"\n", pos, end)
                 pos = end
                 break
-            start = buf.rfind(b"\n", pos, hit) + 1
+            start = buf.rfind(b"\n", pos, hit) + 1 or pos
             lineno += buf.count(b"\n", pos, start)
             stop = buf.find(b"\n", hit, end)
             stop = end if stop < 0 else stop + 1
-            if start > pos and buf.startswith(b"Killed process", hit):
-                before = buf.rfind(b"\n", pos, start - 1) + 1
-                previous = buf[max(before, pos):start]
-                if b"ill process" in previous:
-                    yield from parser.feed(previous.decode("utf-8", "replace"), lineno)
+            if start > 0 and buf.startswith(b"Killed process", hit):
+                before = buf.rfind(b"\n", 0, start - 1) + 1
+                if before >= fed_until and b"ill process" in buf[before:start]:
+                    yield from parser.feed(buf[before:start].decode("utf-8", "replace"), lineno)
             lineno += 1
             yield from parser.feed(buf[start:stop].decode("utf-8", "replace"), lineno)
-            pos = stop
-        carry = buf[end:]
+            pos = fed_until = stop
         if not data:
             break
+        last = buf.rfind(b"\n", 0, end - 1) + 1
+        keep, keep_fed, carry = buf[last:end], fed_until >= end, buf[end:]
     yield from parser.close()
 
 

@@ -1,0 +1,161 @@
+"""The OOM-report parser: excerpts by kernel version and framing, the real excerpts of
+../shared/oom-logs, the fast scanner against the line-by-line reference, and robustness."""
+from __future__ import annotations
+
+import gzip
+import io
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from conftest import need_shared
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from oomaudit.parsers import kernlog
+from oomaudit.parsers.kernlog import KernlogParser, parse_lines, scan, split_lines
+from oomaudit.parsers.logframe import parse_stamp
+
+FIXTURES = Path(__file__).parent / "fixtures" / "kernlog"
+EXPECTED = json.loads((FIXTURES / "expected.json").read_text())
+SEED = ("[Fri Feb 27 10:15:30 2026] Out of memory: Killed process 12345 (mysqld) "
+        "total-vm:4567890kB, anon-rss:3456780kB, file-rss:0kB, shmem-rss:0kB, UID:111 "
+        "pgtables:8000kB oom_score_adj:0")
+
+
+def slow(data: bytes, name: str = "x") -> list[dict]:
+    text = data.decode("utf-8", "replace")
+    return [e.to_json() for e in parse_lines(split_lines(text), name)]
+
+
+def fast(data: bytes, name: str = "x") -> list[dict]:
+    return [e.to_json() for e in scan(io.BytesIO(data), KernlogParser(name))]
+
+
+def assert_matches(got: list[dict], want: list[dict]) -> None:
+    assert len(got) == len(want), [(e["pid"], e["line"]) for e in got]
+    for event, expected in zip(got, want):
+        for key, value in expected.items():
+            assert event.get(key) == value, (key, event.get(key), value)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_fixture_excerpts(name):
+    data = (FIXTURES / name).read_bytes()
+    got = fast(data, name)
+    assert_matches(got, EXPECTED[name])
+    assert got == slow(data, name)
+
+
+def _real():
+    folder = need_shared("oom-logs")
+    expected = json.loads((folder / "expected.json").read_text())
+    return folder, {k: v for k, v in expected.items() if not k.startswith("_")}
+
+
+def test_real_excerpts_match_expected():
+    folder, expected = _real()
+    present = [name for name in expected if (folder / name).exists()]
+    assert present, "no excerpt of expected.json is in ../shared/oom-logs"
+    for name in present:
+        data = (folder / name).read_bytes()
+        got = fast(data, name)
+        assert_matches(got, expected[name])
+        assert got == slow(data, name), name
+
+
+def test_real_memcg_excerpt_names_constraint_cgroup_and_limit():
+    folder, _ = _real()
+    path = folder / "030-dmesg-T-german-locale-lxc-nested-memcg-v2.log"
+    if not path.exists():
+        pytest.skip("excerpt 030 not present")
+    [event] = fast(path.read_bytes())
+    assert event["constraint"] == "CONSTRAINT_MEMCG"
+    assert event["memcg"].startswith("/lxc/39004/ns/system.slice/docker-")
+    assert event["oom_memcg"] == "/lxc/39004"
+    assert (event["memcg_limit_kb"], event["memcg_usage_kb"]) == (31211520, 31211520)
+    assert event["time"].startswith("2025-08-12T03:54:03")  # German 'Di' weekday understood
+
+
+def test_seed_line_alone_is_one_event():
+    [event] = fast(SEED.encode())
+    assert (event["pid"], event["process"], event["anon_rss_kb"], event["uid"],
+            event["oom_score_adj"]) == (12345, "mysqld", 3456780, 111, 0)
+    assert event["timestamp"] == "Fri Feb 27 10:15:30 2026"
+    local = datetime.fromisoformat(event["time"]).astimezone()
+    assert local.replace(tzinfo=None) == datetime(2026, 2, 27, 10, 15, 30)
+
+
+def test_crlf_does_not_leak_into_fields():
+    [event] = fast((FIXTURES / "v5.4-k8s-memcg-dmesg-crlf.log").read_bytes())
+    assert not any("\r" in str(v) for v in event.values())
+
+
+def test_repeated_kills_are_separate_events_and_headers_are_not_reused():
+    report = (FIXTURES / "v4.14-memcg-journal-short-iso.log").read_bytes()
+    again = b"[9.0] Killed process 1000 (node) total-vm:1kB, anon-rss:1kB, file-rss:0kB\n"
+    events = fast(report + again)
+    assert [e["pid"] for e in events] == [999, 1000]
+    assert events[1]["invoked_by"] is None and events[1]["memcg"] is None
+
+
+def test_interleaved_lines_inside_a_report_do_not_break_it():
+    lines = (FIXTURES / "v5.4-k8s-memcg-dmesg-crlf.log").read_bytes().splitlines(True)
+    noise = b"[ 7001.100001] e1000e: eth0 NIC Link is Up 1000 Mbps Full Duplex\r\n"
+    mixed = b"".join(line + noise for line in lines)
+    [event] = fast(mixed)
+    assert event["memcg_limit_kb"] == 2097152 and event["invoked_by"] == "java"
+    assert event["line"] == 21
+
+
+def test_scanner_is_exact_across_chunk_boundaries(monkeypatch):
+    data = b"".join((FIXTURES / name).read_bytes() + b"filler line\n" * 7
+                    for name in sorted(EXPECTED))
+    reference = slow(data)
+    monkeypatch.setattr(kernlog, "CHUNK", 97)  # every line crosses a boundary somewhere
+    assert fast(data) == reference
+    assert len(reference) == sum(len(v) for v in EXPECTED.values())
+
+
+def test_gzip_rotation_reads_like_plain(tmp_path):
+    data = (FIXTURES / "v6.1-syslog-oom-group.log").read_bytes()
+    with gzip.open(tmp_path / "kern.log.2.gz", "wb") as fh:
+        fh.write(data)
+    with gzip.open(tmp_path / "kern.log.2.gz", "rb") as fh:
+        got = [e.to_json() for e in scan(fh, KernlogParser("x"))]
+    assert got == fast(data)
+
+
+def test_syslog_year_comes_from_the_reference_time():
+    dec = datetime(2026, 1, 5, 12, 0).astimezone()
+    stamp = parse_stamp("Dec 31 23:59:59 host kernel: ", reference=dec)
+    assert stamp.absolute.year == 2025 and stamp.printed == "Dec 31 23:59:59"
+
+
+def test_uptime_becomes_absolute_only_with_a_boot_time():
+    assert parse_stamp("[  100.500000] ").absolute is None
+    stamp = parse_stamp("[  100.500000] ", boot_time=1_700_000_000.0)
+    assert stamp.absolute == datetime.fromtimestamp(1_700_000_100.5, timezone.utc)
+
+
+def test_kill_without_numbers_is_partial_and_invents_nothing():
+    [event] = fast(b"Out of memory: Killed process 4711 (java) total-vm:123kB, anon-r\n")
+    assert event["partial"] and event["total_vm_kb"] == 123 and event["anon_rss_kb"] is None
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(
+    st.binary(max_size=200),
+    st.sampled_from([SEED.encode(), b"x invoked oom-killer: gfp_mask=0x0, order=-1",
+                     b"oom-kill:constraint=,pid=,uid=", b"Killed process 9 (",
+                     b"[ pid ]   uid  tgid total_vm      rss name", b"[ 1] 0 1 2 3",
+                     b"memory: usage 1kB, limit 1kB, failcnt 1", b'{"MESSAGE": [256, -1]}',
+                     b'{"MESSAGE": "Killed process 1 (a)", "__REALTIME_TIMESTAMP": "9e99"}',
+                     b"Out of memory: Kill process 1 (a) score 1 or sacrifice child",
+                     b"Tasks in / are going to be killed due to memory.oom.group set",
+                     b"[Di Xyz 99 99:99:99 9999] Killed process 2 (b)"])),
+    max_size=40))
+def test_any_bytes_in_no_exception_out(chunks):
+    data = b"\n".join(chunks)
+    assert fast(data) == slow(data)
