@@ -109,10 +109,16 @@ def oomaudit_readers():
 class Setting:
     value: int
     origin: Origin | None  # None: the kernel default (or live)
+    zeroed: bool = False  # set to 0 by the kernel when its partner was written
 
     @property
     def where(self) -> str:
-        return self.origin.where if self.origin else "kernel default, no file sets it"
+        if self.origin is None:
+            return "kernel default, no file sets it"
+        if self.zeroed:
+            return f"zeroed by the kernel when {self.origin.assignment.name} was written at " \
+                   f"{self.origin.where}"
+        return self.origin.where
 
 
 @dataclass
@@ -145,10 +151,10 @@ def replay(merged: Merged) -> Policy:
             if number >= 0 or key not in (KBYTES, HUGEPAGES):
                 policy.settings[key] = Setting(number, origin)
             if key == KBYTES:
-                policy.settings[RATIO] = Setting(0, origin)
+                policy.settings[RATIO] = Setting(0, origin, zeroed=True)
                 policy.kbytes_last = True
             elif key == RATIO:
-                policy.settings[KBYTES] = Setting(0, origin)
+                policy.settings[KBYTES] = Setting(0, origin, zeroed=True)
                 policy.kbytes_last = False
     return policy
 
@@ -176,14 +182,16 @@ def _load(host, real: Path, known: dict[Path, SysctlDoc]) -> SysctlDoc | None:
 
 
 def file_order(host) -> dict[str, list[tuple[str, Path]]]:
-    """Per dialect, the files in reading order: (path as the host names it, real path).
+    """Per dialect, the files in reading order: (path as the host names it, real path or
+    None when masked).
 
     Names from every directory are merged and sorted; a name in an earlier directory
     shadows the same name later. procps also reads hidden ``.x.conf`` files and then
     /etc/sysctl.conf; systemd-sysctl does neither. A /dev/null symlink reads as empty.
     """
-    order: dict[str, dict[str, tuple[str, Path]]] = {PROCPS: {}, SYSTEMD: {}}
+    order: dict[str, dict[str, tuple[str, Path | None]]] = {PROCPS: {}, SYSTEMD: {}}
     seen: set[Path] = set()
+    null = resolve_in_root(host.root, "/dev/null")
     for folder in DIRS:
         real_dir = resolve_in_root(host.root, folder)
         if real_dir in seen or not real_dir.is_dir():
@@ -198,7 +206,12 @@ def file_order(host) -> dict[str, list[tuple[str, Path]]]:
             if len(name) < 5 or not name.endswith(".conf"):
                 continue
             inside = f"{folder}/{name}"
-            real = resolve_in_root(host.root, inside)
+            try:
+                real = resolve_in_root(host.root, inside)
+            except OSError as exc:  # a symlink loop
+                host.note_unreadable(inside, exc.strerror or str(exc), inside)
+                real = None
+            real = None if real == null else real  # masked: read as empty
             order[PROCPS].setdefault(name, (inside, real))
             if not name.startswith(".") and not (real_dir / name).is_dir():
                 order[SYSTEMD].setdefault(name, (inside, real))
@@ -237,7 +250,7 @@ def persisted(host) -> Persisted | None:
         for dialect, files in file_order(host).items():
             loaded = []
             for _inside, real in files:
-                doc = _load(host, real, known)
+                doc = _load(host, real, known) if real else None
                 if doc is not None:
                     loaded.append((doc.source.display, doc.file))
             merged[dialect] = fmt.merge(loaded, dialect)
@@ -339,6 +352,13 @@ def scenarios(host) -> list[Scenario]:
     return [Scenario("persisted", state.policies[state.boot], state.why)]
 
 
+def inside(host, display: str) -> str:
+    """The path the audited system uses for a file findings show as ``display`` (a fix
+    says ``/etc/sysctl.d/90-oom.conf``, not where the tree sits on this machine)."""
+    return next((s.inside for s in host.sources.values() if s.display == display and s.inside),
+                display)
+
+
 def _setting_evidence(scenario: Scenario, key: str) -> Evidence:
     s = scenario.policy[key]
     if scenario.live:
@@ -375,7 +395,7 @@ def check_sysctl001(host):
             continue
         need, what, evidence = max(short)
         path, line = _locate(scenario, MODE)
-        fix = _commit_fix(memory, need, policy)
+        fix = _commit_fix(host, memory, need, policy)
         yield Finding(
             "SYSCTL001",
             f"vm.overcommit_memory = 2 caps committed memory at CommitLimit {format_size(limit)}"
@@ -391,10 +411,14 @@ def check_sysctl001(host):
             fix=fix)
 
 
-def _commit_fix(memory: Memory, need: int, policy: Policy) -> str:
+def _file_of(host, setting: Setting) -> str:
+    return inside(host, setting.origin.file) if setting.origin else DROP_IN
+
+
+def _commit_fix(host, memory: Memory, need: int, policy: Policy) -> str:
     usable = memory.ram.value - memory.huge.value
     ratio = -(-(need - memory.swap.value) * 100 // usable) if usable > 0 else 101
-    where = policy[RATIO].origin.file if policy[RATIO].origin else DROP_IN
+    where = _file_of(host, policy[RATIO])
     if 0 < ratio <= 100:
         return (f"raise the ratio so that CommitLimit covers {format_size(need)}, in {where}:\n"
                 f"vm.overcommit_ratio = {ratio}\n"
@@ -402,7 +426,7 @@ def _commit_fix(memory: Memory, need: int, policy: Policy) -> str:
     missing = need - usable - memory.swap.value
     return (f"even 100% of RAM cannot cover {format_size(need)}: add at least "
             f"{format_size(max(missing, 0))} of swap, or return to the heuristic mode in "
-            f"{policy[MODE].origin.file if policy[MODE].origin else DROP_IN}:\n"
+            f"{_file_of(host, policy[MODE])}:\n"
             "vm.overcommit_memory = 0")
 
 
@@ -462,7 +486,8 @@ def check_sysctl004(host):
                 "hand since boot, or the files were never applied", saved.origin.file,
                 saved.origin.assignment.line, evidence,
                 fix=f"apply the files now: sysctl --system (or sysctl -w {name}={saved.value});"
-                    f"\nor, if {now} is right, write it in {saved.origin.where}:\n{name} = {now}")
+                    f"\nor, if {now} is right, write it in {_file_of(host, saved)}:\n"
+                    f"{name} = {now}")
 
 
 def _tool_divergence(state: Persisted):
@@ -531,9 +556,11 @@ def oomaudit_budget(host):
     boot = state.policies[state.boot]
     rows = []
     for key in POLICY:
-        source = f"live: /proc/sys/{key}" if live is not None else boot[key].where
-        persisted_text = f"{boot[key].value} ({boot[key].where})"
-        rows.append([display_name(key), policy[key].value, source, persisted_text])
+        if live is not None:
+            rows.append([display_name(key), policy[key].value, f"live: /proc/sys/{key}",
+                         f"{boot[key].value} ({boot[key].where})"])
+        else:
+            rows.append([display_name(key), policy[key].value, boot[key].where])
     try:
         memory = memory_for(host, boot)
     except MissingFact:  # the RAM of a tree nobody declared
@@ -541,16 +568,18 @@ def oomaudit_budget(host):
     if memory is not None:
         limit, how = commit_limit(memory, policy[RATIO].value, policy[KBYTES].value)
         host.facts["commit_limit"] = Fact(limit, f"computed: {how}")
-        rows.append(["CommitLimit (computed)", format_size(limit), how, ""])
+        rows.append(["CommitLimit (computed)", format_size(limit), how])
         from oomaudit.plugins.memory import meminfo
         info = meminfo(host) if host.live else None
         for field_name in ("CommitLimit", "Committed_AS"):
             if info and field_name in info:
                 rows.append([f"{field_name} (kernel)", format_size(info[field_name]),
-                             "live: /proc/meminfo", ""])
-    rows.append(["applied at boot by", state.boot, state.why, ""])
-    host.tables["sysctl_policy"] = Table(
-        "Kernel memory policy (sysctl)", ["setting", "value", "source", "persisted"], rows)
+                             "live: /proc/meminfo"])
+    rows.append(["applied at boot by", state.boot, state.why])
+    columns = ["setting", "value", "source"] + (["persisted"] if live is not None else [])
+    for row in rows:
+        row.extend([""] * (len(columns) - len(row)))
+    host.tables["sysctl_policy"] = Table("Kernel memory policy (sysctl)", columns, rows)
 
 
 @hookimpl
