@@ -3,9 +3,12 @@ swap in use above the alert threshold).
 
 The kill order is what the OOM killer would do now: the killable process with the
 highest ``oom_score`` goes first. Processes the kernel never picks are left out:
-PID 1, kernel threads (no memory of their own) and ``oom_score_adj = -1000``.
+PID 1, kernel threads (no memory of their own) and ``oom_score_adj = -1000``; so is
+this audit's own process, which is gone by the time anyone reads the report.
 """
 from __future__ import annotations
+
+import os
 
 from oomaudit import Evidence, Finding, hookimpl
 from oomaudit.catalogue import make_rules
@@ -45,9 +48,10 @@ def meminfo(host) -> dict[str, int] | None:
     return host.cache["meminfo"]
 
 
-def kill_order(procs) -> list:
+def kill_order(procs, me: int | None = None) -> list:
     """Killable processes, the kernel's first victim first (ties: the larger RSS)."""
-    killable = [p for p in procs if p.pid != 1 and p.rss and p.oom_score is not None
+    me = os.getpid() if me is None else me
+    killable = [p for p in procs if p.pid not in (1, me) and p.rss and p.oom_score is not None
                 and p.oom_score_adj != OOM_SCORE_ADJ_MIN]
     return sorted(killable, key=lambda p: (-p.oom_score, -(p.rss or 0), p.pid))
 
