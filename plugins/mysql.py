@@ -1,0 +1,513 @@
+"""MYSQL001-MYSQL003: MySQL/MariaDB memory settings against the host's RAM.
+
+A *server* is what one mysqld reads: on a host, /etc/my.cnf then /etc/mysql/my.cnf
+(or a running server's ``--defaults-file``) with every file they include; in a
+config repository, each option file that no other given file includes. Its
+options are evaluated as the server in effect (flavour and version) would
+(``oomaudit.parsers.mysql_values``), and its worst case, summed as MySQLTuner
+does, goes into the host's memory ledger.
+"""
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from oomaudit import Evidence, Finding, Reader, Severity, hookimpl
+from oomaudit.catalogue import make_rules
+from oomaudit.host import FILES, LIVE
+from oomaudit.parsers import mycnf
+from oomaudit.parsers.mysql_values import (
+    DEFAULT_FLAVOUR,
+    Flavour,
+    Setting,
+    settings,
+    variables,
+)
+from oomaudit.processes import processes
+from oomaudit.units import format_size
+
+PLUGIN = "mysql"
+DEFAULT_FILES = ("/etc/my.cnf", "/etc/mysql/my.cnf")  # the server's search, in order
+SERVER_NAMES = ("mysqld", "mariadbd")
+WEB_READERS = ("nginx", "apache", "php-fpm")
+WEB_PROCESSES = ("nginx", "apache2", "httpd")
+CHUNK = 128 << 20  # innodb_buffer_pool_chunk_size: the pool grows in these steps
+MYSQLTUNER = "MySQLTuner 2.8.36 (mysqltuner.pl, calculations())"
+_HEADER = re.compile(
+    r"^[ \t]*\[(mysqld|mysqld_safe|mysqld-[0-9.]+|mariadb|mariadbd|mariadb-[0-9.]+|"
+    r"client-server|galera|mysql|mysqldump|client|server)[ \t]*\]", re.I | re.M)
+_TYPICAL = re.compile(r"^[ \t]*(socket|port|datadir|innodb|key[-_]buffer|max[-_]connections|"
+                      r"bind[-_]address|pid[-_]file|character[-_]set|skip[-_])", re.I | re.M)
+
+
+def looks_like_mycnf(head: str) -> bool:
+    """A MySQL option file: a server group header, or [client]/[server] with options
+    that only MySQL uses (plain INI files have [server] too)."""
+    groups = {m.group(1).lower() for m in _HEADER.finditer(head)}
+    return bool(groups - {"client", "server"}) or bool(groups and _TYPICAL.search(head))
+
+
+READER = Reader(
+    name=PLUGIN, parse=mycnf.parse_file, system_paths=DEFAULT_FILES,
+    file_patterns=("my.cnf", "*[._]my.cnf", "my.ini", "*/mysql/*.cnf", "*/mysql/*/*.cnf",
+                   "*/my.cnf.d/*.cnf"),
+    sniff=looks_like_mycnf, comment_prefixes=("#", ";"))
+
+
+@hookimpl
+def oomaudit_readers():
+    return [READER]
+
+
+# -- servers -----------------------------------------------------------------------------
+
+@dataclass
+class Server:
+    config: mycnf.ServerConfig
+    flavour: Flavour
+    effective: dict[str, Setting]
+    occurrences: list[Setting]
+    procs: list = field(default_factory=list)  # live processes running this config
+
+    @property
+    def where(self) -> str:
+        return self.config.options[0].path if self.config.options else \
+            str(self.config.top[0]) if self.config.top else "mysqld"
+
+
+def servers(host) -> list[Server]:
+    """Every server of the host, once per run."""
+    if "mysql.servers" not in host.cache:
+        host.cache["mysql.servers"] = [
+            _server(host, tops, procs) for tops, procs in _server_files(host)]
+    return host.cache["mysql.servers"]
+
+
+def _server_files(host) -> list[tuple[list[Path], list]]:
+    if host.mode == FILES:
+        return [([top], []) for top in _repository_tops(host)]
+    defaults = [p for p in (host.resolve(f) for f in DEFAULT_FILES) if p and p.is_file()]
+    if host.mode != LIVE:
+        return [(defaults, [])] if defaults else []
+    found: dict[tuple, list] = {}
+    for proc in processes(host):
+        if proc.name in SERVER_NAMES:
+            tops = _command_line_files(proc.cmdline, defaults, host)
+            found.setdefault(tuple(tops), []).append(proc)
+    if not found and defaults:
+        found[tuple(defaults)] = []
+    return [(list(tops), procs) for tops, procs in found.items() if tops]
+
+
+def _command_line_files(argv, defaults: list[Path], host) -> list[Path]:
+    """The option files a mysqld command line selects (they must come first, as in the
+    server): --no-defaults, --defaults-file=F, --defaults-extra-file=F."""
+    tops = list(defaults)
+    for arg in argv[1:]:
+        name, _, value = arg.partition("=")
+        if name == "--no-defaults":
+            return []
+        if name == "--defaults-file" and value:
+            tops = [host.resolve(value, "/")]
+        elif name == "--defaults-extra-file" and value:
+            tops.append(host.resolve(value, "/"))
+        elif not name.startswith("--defaults"):
+            break
+    return [p for p in tops if p is not None]
+
+
+def _repository_tops(host) -> list[Path]:
+    """In a config repository: every given option file that no other given file includes
+    (conf.d files are part of the my.cnf that includes them)."""
+    docs = [d.path for d in host.documents(PLUGIN)]
+    loader = _loader(host, DEFAULT_FLAVOUR)
+    closures = {doc: set(loader.load([doc]).files) - {doc} for doc in docs}
+    included = set().union(*closures.values()) if closures else set()
+    tops, covered = [], set()
+    for doc in docs:  # files of a loop with no outside includer: the first one stands
+        if doc not in included or doc not in covered and not any(
+                doc in closures[t] for t in tops):
+            tops.append(doc)
+            covered |= closures[doc] | {doc}
+    return tops
+
+
+def _locate(host):
+    """Where a path named by an option file is. Relative paths depend on mysqld's working
+    directory: / under systemd, unknown in a repository. In a repository an absolute path
+    is looked up among the given files, as if the repository were laid out like /."""
+    if host.mode != FILES:
+        return lambda path: host.resolve(path, "/")
+    known = [d.path for d in host.documents(PLUGIN)]
+    places = {p.absolute() for p in known} | {p.absolute().parent for p in known}
+
+    def locate(path: str) -> Path | None:
+        if not posixpath.isabs(path):
+            return None
+        tail = posixpath.normpath(path)
+        for place in sorted(places):
+            if place.as_posix().endswith(tail) and place.exists():
+                return place
+        return None
+    return locate
+
+
+def _loader(host, flavour: Flavour) -> mycnf.Loader:
+    return mycnf.Loader(host, READER, flavour.groups(), _locate(host),
+                        host.cache.setdefault("mycnf", {}))
+
+
+def _server(host, tops: list[Path], procs: list) -> Server:
+    flavour = _flavour(host, tops, procs)
+    config = _loader(host, flavour).load(tops)
+    effective, occurrences = settings(config.options, flavour)
+    return Server(config, flavour, effective, occurrences, procs)
+
+
+# -- flavour and version -----------------------------------------------------------------
+
+_VERSION_GROUP = re.compile(r"(mysqld|mariadb|mariadbd)-(\d+)\.(\d+)$")
+_PACKAGES = re.compile(r"(mariadb|mysql)-server-core(?:-(\d+)\.(\d+))?$")
+
+
+def _flavour(host, tops: list[Path], procs: list) -> Flavour:
+    """The server in effect: the running binary and the installed package, else what the
+    option files say (version groups, MariaDB-only groups), else Debian's MariaDB."""
+    package = _installed(host)
+    if procs:
+        name = "MariaDB" if _is_mariadb(procs[0]) else "MySQL"
+        version = package.version if package and package.name == name else \
+            DEFAULT_FLAVOUR.version if name == "MariaDB" else (8, 0)
+        return Flavour(name, version, f"live: {procs[0].name} pid {procs[0].pid}"
+                       + (f", {package.source}" if package else ""))
+    if package:
+        return package
+    return _from_groups(host, tops) or DEFAULT_FLAVOUR
+
+
+def _is_mariadb(proc) -> bool:
+    if proc.name == "mariadbd":
+        return True
+    try:
+        return os.path.basename(os.readlink(f"/proc/{proc.pid}/exe")).startswith("mariadbd")
+    except OSError:
+        return False
+
+
+def _installed(host) -> Flavour | None:
+    """The server package dpkg installed under the audited root, if any."""
+    status = host.resolve("/var/lib/dpkg/status") if host.mode != FILES else None
+    if status is None or not status.is_file():
+        return None
+    try:
+        with open(status, encoding="utf-8", errors="replace") as fh:
+            stanzas = fh.read().split("\n\n")
+    except OSError:
+        return None
+    for stanza in stanzas:
+        fields = dict(line.split(": ", 1) for line in stanza.splitlines() if ": " in line)
+        m = _PACKAGES.match(fields.get("Package", ""))
+        if m and fields.get("Status", "").endswith(" installed"):
+            version = re.search(r"(?:\d+:)?(\d+)\.(\d+)", fields.get("Version", ""))
+            if version:
+                name = "MariaDB" if m.group(1) == "mariadb" else "MySQL"
+                return Flavour(name, (int(version.group(1)), int(version.group(2))),
+                               f"installed package {fields['Package']} {fields['Version']}")
+    return None
+
+
+def _from_groups(host, tops: list[Path]) -> Flavour | None:
+    loader = _loader(host, DEFAULT_FLAVOUR)
+    config = loader.load(tops)
+    mariadb_hint = None
+    for real in config.files:
+        parsed = loader.option_file(real)
+        for item in parsed.items if parsed else ():
+            if item.kind != "group":
+                continue
+            name = item.text.lower()
+            where = f"[{item.text}] in {parsed.source.display}:{item.line}"
+            m = _VERSION_GROUP.match(name)
+            if m:
+                major, minor = int(m.group(2)), int(m.group(3))
+                if m.group(1) != "mysqld" or major >= 10:
+                    return Flavour("MariaDB", (major, minor), f"version group {where}")
+                return Flavour("MySQL", (major, minor), f"version group {where}")
+            if name in ("mariadb", "mariadbd") and mariadb_hint is None:
+                mariadb_hint = Flavour("MariaDB", DEFAULT_FLAVOUR.version,
+                                       f"MariaDB-only group {where}; version 10.11 assumed")
+    if mariadb_hint:
+        return mariadb_hint
+    for real in config.files:
+        if "mysql.conf.d" in real.as_posix():  # Debian and Ubuntu's MySQL 8 layout
+            return Flavour("MySQL", (8, 0), f"MySQL's mysql.conf.d layout ({real}); "
+                                            "version 8.0 assumed")
+    return None
+
+
+# -- the worst case ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Term:
+    name: str
+    bytes: int
+    source: str
+
+
+@dataclass(frozen=True)
+class WorstCase:
+    server: list[Term]
+    thread: list[Term]
+    connections: Term
+
+    @property
+    def server_bytes(self) -> int:
+        return sum(t.bytes for t in self.server)
+
+    @property
+    def thread_bytes(self) -> int:
+        return sum(t.bytes for t in self.thread)
+
+    @property
+    def total(self) -> int:
+        return self.server_bytes + self.connections.bytes * self.thread_bytes
+
+
+SERVER_TERMS = ("key_buffer_size", "innodb_buffer_pool_size", "innodb_log_buffer_size",
+                "query_cache_size", "aria_pagecache_buffer_size")
+THREAD_TERMS = ("read_buffer_size", "read_rnd_buffer_size", "sort_buffer_size", "thread_stack",
+                "join_buffer_size", "binlog_cache_size")
+
+
+def worst_case(server: Server) -> WorstCase:
+    """MySQLTuner's max_peak_memory without performance_schema (a live figure): server
+    buffers + max_connections x per-thread buffers. In-memory temporary tables count
+    min(tmp_table_size, max_heap_table_size) as MySQLTuner does; on MySQL 8 the TempTable
+    engine's shared temptable_max_ram replaces that term."""
+    eff = server.effective
+    terms = [_term(server, n) for n in SERVER_TERMS if n in eff]
+    if "temptable_max_ram" in eff:
+        terms.append(_term(server, "temptable_max_ram"))
+    else:
+        smaller = min(("tmp_table_size", "max_heap_table_size"), key=lambda n: _bytes(eff, n))
+        base = _term(server, smaller)
+        terms.append(Term(f"min(tmp_table_size, max_heap_table_size) = {smaller}", base.bytes,
+                          base.source))
+    thread = [_term(server, n) for n in THREAD_TERMS]
+    return WorstCase(terms, thread, _term(server, "max_connections"))
+
+
+def _bytes(eff: dict[str, Setting], name: str) -> int:
+    value = eff[name].value.number
+    return value if value is not None else 0
+
+
+def _term(server: Server, name: str) -> Term:
+    return Term(name, _bytes(server.effective, name), _origin(server, name))
+
+
+def _origin(server: Server, name: str) -> str:
+    option = server.effective[name].option
+    if option is None:
+        return f"default of {server.flavour.label}"
+    return f"{option.path}:{option.line}"
+
+
+# -- facts around the server -------------------------------------------------------------
+
+def web_tier(host) -> list[Evidence]:
+    """Evidence that a web tier shares the host: its configs, or (live) its processes."""
+    found = []
+    for name in WEB_READERS:
+        docs = host.documents(name)
+        if docs:
+            found.append(Evidence(f"web tier on this host: {name} configured",
+                                  _document_place(docs[0])))
+    if host.live:
+        names = sorted({p.name for p in processes(host)
+                        if p.name in WEB_PROCESSES or p.name.startswith("php-fpm")})
+        found += [Evidence(f"web tier on this host: {n} running", "live: processes")
+                  for n in names]
+    return found
+
+
+def _document_place(doc) -> str:
+    source = getattr(doc, "source", None)
+    path = getattr(source, "display", None) or getattr(doc, "path", None)
+    return str(path) if path else "parsed config"
+
+
+def _live_evidence(server: Server) -> list[Evidence]:
+    return [Evidence(f"{p.name} pid {p.pid} resident now: "
+                     f"{format_size(p.rss) if p.rss is not None else 'unreadable'}",
+                     f"live: /proc/{p.pid}") for p in server.procs]
+
+
+def _flavour_evidence(server: Server) -> Evidence:
+    return Evidence(f"server: {server.flavour.label}", server.flavour.source)
+
+
+def _size_text(nbytes: int) -> str:
+    """A value for my.cnf: whole G when exact, else M."""
+    return f"{nbytes >> 30}G" if nbytes % (1 << 30) == 0 and nbytes else f"{nbytes >> 20}M"
+
+
+# -- rules -------------------------------------------------------------------------------
+
+def check_mysql001(host):
+    """innodb_buffer_pool_size above 70% of RAM (high), or above 50% with a web tier on
+    the host (medium)."""
+    for server in servers(host):
+        if server.config.aborted:
+            continue
+        setting = server.effective["innodb_buffer_pool_size"]
+        pool = setting.value.number
+        if pool is None:
+            continue
+        ram = host.require("ram")
+        web = web_tier(host)
+        share = pool / ram.value
+        if share > 0.70:
+            limit, severity, why = 0.70, Severity.HIGH, "above 70% of RAM"
+        elif web and share > 0.50:
+            limit, severity, why = 0.50, Severity.MEDIUM, "above 50% of RAM with a web tier " \
+                                                          "on the same host"
+        else:
+            continue
+        fit = max(CHUNK, int(ram.value * limit) // CHUNK * CHUNK)
+        option = setting.option
+        evidence = [Evidence(f"innodb_buffer_pool_size = {format_size(pool)} "
+                             f"({share:.0%} of RAM)", _origin(server, "innodb_buffer_pool_size")),
+                    Evidence(f"RAM = {format_size(ram.value)}", ram.source),
+                    _flavour_evidence(server), *web[:3], *_live_evidence(server)]
+        yield Finding(
+            "MYSQL001", f"innodb_buffer_pool_size {format_size(pool)} is {share:.0%} of RAM "
+                        f"{format_size(ram.value)}: {why}",
+            option.path if option else server.where, option.line if option else None,
+            evidence, severity=severity,
+            fix=f"innodb_buffer_pool_size = {_size_text(fit)}   "
+                f"# {limit:.0%} of {format_size(ram.value)}, in whole 128 MiB chunks"
+                + ("; leave the rest to the web tier and the page cache" if web else ""))
+
+
+def check_mysql002(host):
+    """MySQLTuner's worst case above RAM (high) or above RAM + swap (critical)."""
+    for server in servers(host):
+        if server.config.aborted:
+            continue
+        worst = worst_case(server)
+        ram = host.require("ram")
+        swap = host.fact("swap")
+        total = worst.total
+        if total <= ram.value:
+            continue
+        beyond = swap is not None and total > ram.value + swap.value
+        evidence = [Evidence(f"{t.name} = {format_size(t.bytes)}", t.source) for t in worst.server]
+        evidence += [Evidence(f"per thread: {t.name} = {format_size(t.bytes)}", t.source)
+                     for t in worst.thread]
+        conns = worst.connections
+        evidence += [
+            Evidence(f"max_connections = {conns.bytes}", conns.source),
+            Evidence(f"worst case = {format_size(worst.server_bytes)} + {conns.bytes} x "
+                     f"{format_size(worst.thread_bytes)} = {format_size(total)}", MYSQLTUNER),
+            Evidence(f"RAM = {format_size(ram.value)}", ram.source)]
+        if swap is not None:
+            evidence.append(Evidence(f"swap = {format_size(swap.value)}", swap.source))
+        evidence += [_flavour_evidence(server), *_live_evidence(server)]
+        option = _culprit(server, worst)
+        where = "RAM + swap" if beyond else "RAM"
+        limit = ram.value + (swap.value if beyond else 0)
+        yield Finding(
+            "MYSQL002", f"worst-case memory {format_size(total)} (MySQLTuner's sum) exceeds "
+                        f"{where} {format_size(limit)}",
+            option.path if option else server.where, option.line if option else None,
+            evidence, severity=Severity.CRITICAL if beyond else None,
+            fix=_fit(worst, ram.value))
+
+
+def _culprit(server: Server, worst: WorstCase):
+    """Where to point: max_connections if set, else the largest term a file sets."""
+    weight = {t.name: t.bytes * worst.connections.bytes for t in worst.thread}
+    weight.update({t.name: t.bytes for t in worst.server})
+    names = ["max_connections", *sorted(weight, key=weight.get, reverse=True)]
+    return next((server.effective[n].option for n in names
+                 if n in server.effective and server.effective[n].option), None)
+
+
+def _fit(worst: WorstCase, ram: int) -> str:
+    """max_connections that fits beside the server buffers, else a smaller buffer pool."""
+    room = ram - worst.server_bytes
+    fits = room // worst.thread_bytes if worst.thread_bytes and room > 0 else 0
+    if fits >= 10:
+        return (f"max_connections = {fits}   # {format_size(room)} left after the server "
+                f"buffers / {format_size(worst.thread_bytes)} per connection")
+    pool = next(t.bytes for t in worst.server if t.name == "innodb_buffer_pool_size")
+    others = worst.total - pool
+    smaller = (ram * 7 // 10 - others) // CHUNK * CHUNK
+    if smaller >= CHUNK:
+        return (f"innodb_buffer_pool_size = {_size_text(smaller)}   # 70% of RAM minus the "
+                f"other buffers ({format_size(others)})")
+    return "lower max_connections and the per-thread buffers, or give the host more RAM"
+
+
+def check_mysql003(host):
+    """Values the server rejects (it will not start) or clamps (a different value runs)."""
+    for server in servers(host):
+        flavour = server.flavour.label
+        for setting in server.occurrences:
+            option, value = setting.option, setting.value
+            shown = f"{option.name} = {option.value}"
+            evidence = [Evidence(f"{shown} in [{option.group}]", f"{option.path}:{option.line}"),
+                        _flavour_evidence(server)]
+            if value.error:
+                yield Finding("MYSQL003", f"{flavour} rejects {shown}, so {value.consequence}: "
+                                          f"{value.error}", option.path, option.line, evidence,
+                              severity=Severity.MEDIUM if value.loose else None,
+                              fix=_correct(setting, server))
+            elif value.warning:
+                yield Finding("MYSQL003", f"{flavour} does not use {shown}: {value.warning}",
+                              option.path, option.line, evidence,
+                              fix=f"{setting.name} = {value.number}")
+            elif value.ignored:
+                yield Finding("MYSQL003", f"{flavour} reads {shown} as {value.number} bytes: "
+                                          f"it ignores {value.ignored!r} after the suffix",
+                              option.path, option.line, evidence, severity=Severity.INFO,
+                              fix=f"{setting.name} = {option.value[:-len(value.ignored)]}")
+
+
+def _correct(setting: Setting, server: Server) -> str:
+    """``1.5M`` -> ``1536K``; anything else: the default, as a whole number."""
+    m = re.match(r"^[ \t]*(\d+)\.(\d+)[ \t]*([KMGTPE])", setting.option.value or "", re.I)
+    if m:
+        unit = "KMGTPE".index(m.group(3).upper())
+        number = int(Decimal(f"{m.group(1)}.{m.group(2)}") * 1024)
+        return f"{setting.name} = {number}{'KMGTPE'[unit - 1] if unit else ''}   # whole numbers"
+    default = variables(server.flavour)[setting.name].default
+    text = str(default) if setting.name == "max_connections" else _size_text(default)
+    return (f"{setting.name} = {text}   # the default; a whole number with an optional "
+            "K, M or G suffix")
+
+
+@hookimpl
+def oomaudit_budget(host):
+    for server in servers(host):
+        if server.config.aborted:
+            continue
+        worst = worst_case(server)
+        option = server.effective["max_connections"].option
+        where = f"{option.path}:{option.line}" if option else server.where
+        host.ledger.add(
+            PLUGIN, worst.total,
+            f"{format_size(worst.server_bytes)} server buffers + {worst.connections.bytes} "
+            f"connections x {format_size(worst.thread_bytes)} per thread "
+            f"({server.flavour.label}, as {MYSQLTUNER} sums it)", where, PLUGIN)
+
+
+@hookimpl
+def oomaudit_rules():
+    return make_rules({"MYSQL001": check_mysql001, "MYSQL002": check_mysql002,
+                       "MYSQL003": check_mysql003}, "mysql.toml")
