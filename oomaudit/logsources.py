@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Callable
 
-from .parsers.kernlog import KernlogParser, OomEvent, scan
+from .parsers.kernlog import KernlogParser, OomEvent, scan, scan_path
 
 JOURNAL_CMD = ("journalctl", "--no-pager", "-o", "json", "_TRANSPORT=kernel")
 DMESG_CMD = ("dmesg",)
@@ -46,6 +46,7 @@ class Stream:
     reference: datetime | None = None
     boot_time: float | None = None
     until: datetime | None = None
+    path: Path | None = None  # a plain file, which a large log is read from in parallel
 
 
 @dataclass
@@ -89,7 +90,8 @@ def _mtime(path: Path) -> datetime | None:
 
 
 def file_stream(path: Path, label: str | None = None) -> Stream:
-    return Stream(label or str(path), lambda: _open_log(path), _mtime(path))
+    plain = None if path.name.endswith(".gz") else path
+    return Stream(label or str(path), lambda: _open_log(path), _mtime(path), path=plain)
 
 
 def stdin_stream() -> Stream:
@@ -296,8 +298,11 @@ def read_events(streams: list[Stream], since: datetime | None,
     for stream in streams:
         try:
             parser = KernlogParser(stream.label, stream.reference, stream.boot_time)
-            with stream.opener() as fh:
-                events = list(_events(fh, parser))
+            if stream.path is not None:
+                events = list(scan_path(str(stream.path), parser))
+            else:
+                with stream.opener() as fh:
+                    events = list(_events(fh, parser))
         except PermissionError:
             path = Path(stream.label)
             result.tried.append(Tried(stream.label, "unreadable",

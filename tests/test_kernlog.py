@@ -159,3 +159,16 @@ def test_kill_without_numbers_is_partial_and_invents_nothing():
 def test_any_bytes_in_no_exception_out(chunks):
     data = b"\n".join(chunks)
     assert fast(data) == slow(data)
+
+
+def test_parallel_prefilter_equals_the_sequential_scan(monkeypatch, tmp_path):
+    data = b"".join((FIXTURES / name).read_bytes() + b"filler line\n" * 11
+                    for name in sorted(EXPECTED)) + b"last line without newline"
+    path = tmp_path / "big.log"
+    path.write_bytes(data)
+    reference = slow(data, str(path))
+    monkeypatch.setattr(kernlog, "PARALLEL_MIN", 0)
+    monkeypatch.setattr(kernlog, "CHUNK", 113)
+    for jobs in (2, 5):
+        got = [e.to_json() for e in kernlog.scan_path(str(path), KernlogParser(str(path)), jobs)]
+        assert got == reference, jobs

@@ -569,7 +569,7 @@ def scan(stream: IO[bytes], parser: KernlogParser) -> Iterator[OomEvent]:
     yield from parser.close()
 
 
-def _next_anchor(buf: bytes, pos: int, end: int, nexts: list[int]) -> int:
+def _next_anchor(buf, pos: int, end: int, nexts: list[int]) -> int:
     """The first anchor at or after ``pos``; each anchor's next hit is remembered, so every
     byte is searched once per anchor however the hits of the anchors interleave."""
     best = -1
@@ -580,3 +580,122 @@ def _next_anchor(buf: bytes, pos: int, end: int, nexts: list[int]) -> int:
         if nexts[i] != end and (best < 0 or nexts[i] < best):
             best = nexts[i]
     return best
+
+
+# -- the parallel path for large files -------------------------------------------------
+PARALLEL_MIN = 64 << 20  # below this, forking workers costs more than it saves
+
+
+def scan_path(path: str, parser: KernlogParser, jobs: int | None = None) -> Iterator[OomEvent]:
+    """A regular file, as :func:`scan` would read it. A large file is first searched for
+    anchors by worker processes, one segment each (bytes.find holds the GIL, so threads
+    would not help); the parser then reads only the anchor lines and the reports they
+    open, in file order. Same events, same line numbers."""
+    import os
+
+    size = os.path.getsize(path)
+    if jobs is None:
+        jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    context = _fork_context()
+    if size < PARALLEL_MIN or jobs < 2 or context is None:
+        with open(path, "rb") as fh:
+            yield from scan(fh, parser)
+        return
+    bounds = _segments(path, size, min(jobs, 16))
+    with context.Pool(min(jobs, len(bounds))) as pool:
+        yield from _replay(path, parser, pool.imap(_prefilter, bounds))
+
+
+def _fork_context():
+    import multiprocessing
+
+    try:
+        return multiprocessing.get_context("fork")
+    except ValueError:  # no fork on this platform
+        return None
+
+
+def _segments(path: str, size: int, count: int) -> list[tuple[str, int, int]]:
+    """``count`` byte ranges that start and end at line boundaries."""
+    cuts = [0]
+    with open(path, "rb") as fh:
+        for k in range(1, count):
+            fh.seek(max(size * k // count, cuts[-1]))
+            fh.readline(MAX_LINE)
+            cuts.append(min(fh.tell(), size))
+    cuts.append(size)
+    return [(path, a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
+
+
+def _prefilter(segment: tuple[str, int, int]) -> tuple[int, list[tuple[int, int, int]]]:
+    """Worker: newlines in ``[start, end)`` and, per anchor line, (file offset, index of the
+    line within the segment, offset of the line before it when that one selects the victim
+    or -1)."""
+    path, start, end = segment
+    buf = bytearray(CHUNK + MAX_LINE)
+    view = memoryview(buf)
+    hits: list[tuple[int, int, int]] = []
+    lines = 0
+    offset, kept, skip = start, 0, 0  # buf[0] is at file offset `offset`
+    with open(path, "rb", buffering=0) as fh:
+        fh.seek(start)
+        while offset + kept < end:
+            got = fh.readinto(view[kept:kept + min(CHUNK, end - offset - kept)])
+            if not got:
+                break
+            filled = kept + got
+            stop = filled if offset + filled >= end else buf.rfind(b"\n", 0, filled) + 1
+            if stop <= skip:  # a line longer than a chunk: scan it as it is
+                stop = filled
+            counted, pos = skip, skip
+            nexts = [-1] * len(ANCHORS)
+            while True:
+                hit = _next_anchor(buf, pos, stop, nexts)
+                if hit < 0:
+                    break
+                first = buf.rfind(b"\n", 0, hit) + 1
+                lines += buf.count(b"\n", counted, first)
+                counted = first
+                previous = -1
+                if first > 0 and buf.startswith(b"Killed process", hit):
+                    before = buf.rfind(b"\n", 0, first - 1) + 1
+                    if b"ill process" in buf[before:first]:
+                        previous = offset + before
+                hits.append((offset + first, lines, previous))
+                pos = buf.find(b"\n", hit, stop) + 1 or stop
+            lines += buf.count(b"\n", counted, stop)
+            last = buf.rfind(b"\n", 0, stop - 1) + 1  # the last line stays as context
+            if filled - last > MAX_LINE:  # no line end in sight: drop what was searched
+                last = stop
+            buf[:filled - last] = buf[last:filled]
+            offset, kept, skip = offset + last, filled - last, stop - last
+    return lines, hits
+
+
+def _replay(path: str, parser: KernlogParser, segments) -> Iterator[OomEvent]:
+    """Feed the anchor lines the workers found, and every line of the reports they open."""
+    base, fed_until = 0, 0
+    with open(path, "rb") as fh:
+        def line_at(where: int) -> bytes:
+            fh.seek(where)
+            return fh.readline(MAX_LINE)
+        for newlines, hits in segments:
+            for start, index, previous in hits:
+                if start < fed_until:
+                    continue
+                number = base + index + 1
+                if previous >= fed_until:
+                    yield from parser.feed(line_at(previous).decode("utf-8", "replace"),
+                                           number - 1)
+                line = line_at(start)
+                fed_until = start + len(line)
+                yield from parser.feed(line.decode("utf-8", "replace"), number)
+                while parser.wants_all:
+                    line = fh.readline(MAX_LINE)
+                    if not line:
+                        break
+                    number += 1
+                    fed_until += len(line)
+                    yield from parser.feed(line.decode("utf-8", "replace"), number)
+            base += newlines
+    yield from parser.close()
