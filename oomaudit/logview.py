@@ -151,7 +151,8 @@ def render_text(scan: LogScan, window: Window) -> str:
         out.append(f"  ({scan.undated} of them without an absolute time: kept, as --since "
                    "cannot apply to them)")
     if scan.older:
-        out.append(f"  ({scan.older} older kill(s) outside the window not shown)")
+        out.append(f"  ({scan.older} older kill(s) outside the window not shown: "
+                   "--since all shows them)")
     for event in scan.events:
         out.append("")
         out.extend(event_text(event))
