@@ -4,6 +4,7 @@ receives (file order, includes followed); ``mariadbd --defaults-file=F --verbose
 prints the values it ends up with. Agreement must be exact."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -262,3 +263,12 @@ def test_debian_tree_matches_both_oracles(debian, mpd, mariadbd):
     for name, value in effective(config).items():
         if name in values and name != "max_connections":
             assert values[name] == str(value), name
+
+
+def test_debian_tree_on_a_4_gib_host_has_no_finding_above_low(debian, oomaudit):
+    proc = oomaudit("scan", "--root", debian, "--ram", "4G", "--format", "json")
+    report = json.loads(proc.stdout)
+    assert proc.returncode in (0, 1) and not report["errors"], proc.stderr
+    assert [f for f in report["findings"] if f["severity"] not in ("info", "low")] == []
+    mysql, = [c for h in report["hosts"] for c in h["ledger"] if c["service"] == "mysql"]
+    assert 800 << 20 < mysql["bytes"] < 900 << 20  # 417 MiB + 151 x 2.9 MiB

@@ -222,6 +222,7 @@ class Loader:
         self.host, self.reader, self.groups, self.locate = host, reader, groups, locate
         self.parsed = state.setdefault("files", {})
         self.reported = state.setdefault("reported", set())
+        self.loops = state.setdefault("loops", set())
 
     def load(self, tops: list[Path]) -> ServerConfig:
         """An error in a top-level file aborts the server; in an included file it only ends
@@ -293,7 +294,7 @@ class Loader:
                               "point !include at the file or remove the line")
                 return True
             if target in chain:
-                self._cycle(parsed, item, path)
+                self._cycle(parsed, item, path, chain[chain.index(target):])
             self._read(target, config, depth + 1, chain, where)
             return True
         if target is None:
@@ -313,11 +314,16 @@ class Loader:
             if child is None:
                 continue
             if child in chain:
-                self._cycle(parsed, item, posixpath.join(path, name))
+                self._cycle(parsed, item, posixpath.join(path, name),
+                            chain[chain.index(child):])
             self._read(child, config, depth + 1, chain, where)
         return True
 
-    def _cycle(self, parsed: OptionFile, item: Item, path: str) -> None:
+    def _cycle(self, parsed: OptionFile, item: Item, path: str, loop: tuple) -> None:
+        """Reported where the loop first closes; going round again is the same loop."""
+        if frozenset(loop) in self.loops:
+            return
+        self.loops.add(frozenset(loop))
         self._problem(parsed.source, "CONF002", item.line,
                       f"!{item.kind} {path} closes an include loop: mysqld reads the loop "
                       f"{MAX_INCLUDE_DEPTH} levels deep, repeating its options",
