@@ -176,6 +176,7 @@ _AUDITED_LOWER = {k.lower() for k in AUDITED_KEYS}
 # --- values --------------------------------------------------------------------------
 
 _INT_MIN, _INT_MAX = -(1 << 31), (1 << 31) - 1
+_LONG_MIN, _LONG_MAX = -(1 << 63), (1 << 63) - 1
 
 
 def _safe_atoi(text: str) -> int:
@@ -190,6 +191,8 @@ def _safe_atoi(text: str) -> int:
         if s[:1] in ("+", "-"):
             raise ValueError("Invalid argument")
     value, used = _strtol(s, base)
+    if not _LONG_MIN <= value <= _LONG_MAX:  # errno is checked before the trailing text
+        raise OverflowError("Numerical result out of range")
     if used == 0 or used != len(s):
         raise ValueError("Invalid argument")
     if not _INT_MIN <= value <= _INT_MAX:

@@ -162,8 +162,14 @@ class Unit:
                 and not any(f.text.fatal for f in self.files()))
 
     def files(self) -> list[UnitFile]:
-        found = [self.fragment] if self.fragment else []
-        return [f for f in found + self.dropins if not f.masked]
+        """The files systemd reads, in order; it stops at one it refuses (``fatal``)."""
+        read = []
+        for unit_file in ([self.fragment] if self.fragment else []) + self.dropins:
+            if not unit_file.masked:
+                read.append(unit_file)
+                if unit_file.text.fatal:
+                    break
+        return read
 
     def assignments(self) -> Iterator[tuple[UnitFile, Assignment]]:
         for unit_file in self.files():
@@ -216,6 +222,9 @@ def file_issues(unit_file: UnitFile) -> Iterator[Issue]:
         wrong = misplaced(a, unit_file.kind)
         if wrong:
             yield Issue(unit_file, a, wrong)
+            continue
+        if a.key == "MemoryLimit" and a.value == "":
+            yield Issue(unit_file, a, MEMORY_LIMIT_DEPRECATED)  # systemd warns on a reset too
             continue
         if a.key not in AUDITED_KEYS or a.value == "":
             continue
@@ -398,7 +407,9 @@ def _dropins(unit: Unit, dropin_dirs: list[tuple[int, str, Path, str]],
     files = []
     for conf in sorted(chosen):
         real, inside = chosen[conf]
-        if _masked_file(real):
+        if _masked_file(real):  # listed by systemd, but empty: it hides the same name
+            files.append(UnitFile(inside, inside, UnitText(), unit_type(unit.name),
+                                  masked=True))
             continue
         parsed = read(real, inside)
         if parsed is not None:
