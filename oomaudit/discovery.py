@@ -129,7 +129,7 @@ def identify(path: Path, readers: dict[str, Reader]) -> Reader | None:
         if reader.matches_name(relpath):
             return reader
     sniffers = [r for r in readers.values() if r.sniff]
-    if not sniffers:
+    if not sniffers or (path.exists() and not path.is_file()):  # never sniff a FIFO: it blocks
         return None
     with open(path, "rb") as fh:  # OSError goes to the caller, who knows if it matters
         head = fh.read(SNIFF_BYTES)

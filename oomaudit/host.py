@@ -113,6 +113,11 @@ class Host:
             return self.sources[real]
         shown = self.display(real)
         why = f" (named by {wanted_by})" if wanted_by else ""
+        if real.exists() and not real.is_file() and not real.is_dir():
+            # open() of a FIFO blocks until a writer comes, a device may never end
+            self.note_unreadable(shown, f"not a regular file (FIFO, socket or device){why}",
+                                 shown)
+            return None
         try:
             with open(real, "rb") as fh:
                 data = fh.read(MAX_BYTES + 1)

@@ -137,6 +137,22 @@ def test_dangling_symlink_is_conf003(run, tmp_path):
     assert findings(proc) == [("CONF003", "gone.stub", None)]
 
 
+def test_fifo_is_not_read(tmp_path):
+    """open() of a FIFO blocks until someone writes: the audit must not hang on one."""
+    os.mkfifo(tmp_path / "pipe.stub")
+    os.mkfifo(tmp_path / "pipe")
+    (tmp_path / "repo").mkdir()
+    os.mkfifo(tmp_path / "repo" / "sniffed")
+    proc = subprocess.run([sys.executable, "-m", "oomaudit", "check", "pipe.stub", "pipe", "repo",
+                           "--format", "json"], cwd=tmp_path, env={**os.environ, **stub_env()},
+                          capture_output=True, text=True, timeout=30)
+    report = json_report(proc)
+    (finding,) = report["findings"]
+    assert (finding["rule"], finding["path"]) == ("CONF003", "pipe.stub")
+    assert "not a regular file" in finding["message"]
+    assert report["notices"] == ["pipe: not a config format oomaudit reads; skipped"]
+
+
 # -- unreadable files: run as an unprivileged user (root reads everything) -----------------
 
 def as_nobody() -> list[str]:

@@ -57,6 +57,17 @@ def test_live_scan(oomaudit):
     assert proc.returncode in (0, 1)
 
 
+def test_offline_tree_scan(oomaudit, tmp_path):
+    (tmp_path / "image" / "etc").mkdir(parents=True)
+    proc = oomaudit("scan", "--root", "image", "--format", "json", "--ram", "4G")
+    report = json_report(proc)
+    check_summary(report)
+    (host,) = report["hosts"]
+    assert (report["target"], host["mode"]) == ("image", "root")
+    assert host["facts"]["ram"] == {"value": 4 << 30, "source": "declared: --ram"}
+    assert "swap" not in host["facts"]  # never measured on the machine running the audit
+
+
 def test_check_folder_with_findings(oomaudit, tmp_path):
     (tmp_path / "repo").mkdir()
     (tmp_path / "repo" / "app.stub").write_text(STUB)
