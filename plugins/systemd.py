@@ -202,7 +202,12 @@ def _files_evidence(unit) -> list[Evidence]:
 
 def _dropin_fix(unit, key: str, *lines: str, name: str = "oom.conf") -> str:
     """Shell lines writing a drop-in that wins: named to sort after every drop-in that
-    already sets ``key``."""
+    already sets ``key``. When the admin's own file in /etc sets it, edit that line."""
+    current = unit.setting(key)
+    if current is not None and current.file.inside.startswith("/etc/systemd/") and \
+            len(lines) == 1:
+        return (f"# in {current.file.inside}, line {current.assignment.line}:\n{lines[0]}\n"
+                f"systemctl daemon-reload\nsystemctl restart {unit.name}")
     setters = sorted(f.basename for f in unit.dropins
                      if any(a.key == key for a in f.text.assignments))
     if any(b >= name for b in setters):
@@ -314,7 +319,10 @@ def check_systemd003(host):
             yield Finding(
                 "SYSTEMD003",
                 f"OOMScoreAdjust={a.value} is ignored by systemd ({issue.message.split(',')[0]})",
-                unit_file.display, a.line, evidence, f"OOMScoreAdjust={_suggest(a.value)}")
+                unit_file.display, a.line, evidence,
+                f"OOMScoreAdjust={_suggest(a.value)}" +
+                (" (alone on its line: move the comment to a line of its own above)"
+                 if re.search("[#;]", a.value) else ""))
 
 
 def _suggest(value: str) -> str:
@@ -399,17 +407,18 @@ _TRIVIAL = ("true", "false", "echo", "sleep")
 
 
 def heavy_kind(unit) -> tuple[str, str] | None:
-    """(kind, why) when the unit runs a memory-heavy service: by its ExecStart binary, else
-    (for wrappers we do not know) by its name."""
+    """(kind, why) when the unit runs a memory-heavy service: by a binary its ExecStart
+    runs (also behind wrappers: ``sh -c "exec /usr/sbin/mariadbd"``, ``numactl ...
+    mysqld``), else by its name unless ExecStart is a no-op such as ``/bin/true``."""
     starts = unit.values("ExecStart")
     if starts:
         unit_file, a = starts[0]
-        words = a.value.lstrip("-@:+!").split()
-        binary = words[0].rsplit("/", 1)[-1] if words else ""
+        words = [w.strip("\"';").rsplit("/", 1)[-1] for w in a.value.lstrip("-@:+!").split()]
         for kind, globs in _HEAVY_BINARIES.items():
-            if any(fnmatch.fnmatchcase(binary, g) for g in globs):
-                return kind, f"ExecStart={a.value} ({unit_file.display}:{a.line})"
-        if binary in _TRIVIAL:
+            hit = next((w for w in words if any(fnmatch.fnmatchcase(w, g) for g in globs)), None)
+            if hit:
+                return kind, f"ExecStart runs {hit} ({unit_file.display}:{a.line})"
+        if words and words[0] in _TRIVIAL:
             return None
     stem = unit.name.rsplit(".", 1)[0]
     for kind, globs in _HEAVY_NAMES.items():
