@@ -1,0 +1,138 @@
+"""HTTPD001-HTTPD003 end to end: annotated fixtures through the real CLI (each folder is a
+host of its own RAM, .oomaudit.toml), the issue's "Done when" points, the memory ledger,
+and the real-world Apache configs."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import assert_no_traceback, need_shared
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "apache"
+# An annotation on a line of its own names the next line (a comment after a directive
+# is an argument to httpd).
+ANNOTATION = re.compile(r"^\s*#\s*(expect|ok):\s*((?:HTTPD|CONF)\d{3})\s*$")
+
+
+def _json(proc) -> dict:
+    assert_no_traceback(proc)
+    assert proc.returncode in (0, 1), proc.stderr
+    return json.loads(proc.stdout)
+
+
+def run_check(*args: str, cwd: Path = FIXTURES) -> dict:
+    proc = subprocess.run([sys.executable, "-m", "oomaudit", "check", *args, "--format", "json"],
+                          cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, "NO_COLOR": "1"}, timeout=120)
+    return _json(proc)
+
+
+def _annotations(folder: Path):
+    """(path, line, expect/ok, rule): annotations name the next line that is not one."""
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        pending = []
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            m = ANNOTATION.match(line)
+            if m:
+                pending.append((m.group(1), m.group(2)))
+                continue
+            yield from ((path, number, kind, rule) for kind, rule in pending)
+            pending = []
+
+
+@pytest.fixture(scope="module")
+def fixtures_report() -> dict:
+    return run_check(".", "--select", "HTTPD,CONF")
+
+
+@pytest.mark.parametrize("case", sorted(p.name for p in FIXTURES.iterdir() if p.is_dir()))
+def test_annotated_fixtures(fixtures_report, case):
+    folder = FIXTURES / case
+    found = {(Path(FIXTURES, f["path"]).resolve(), f["line"], f["rule"])
+             for f in fixtures_report["findings"]
+             if f["path"] and folder in Path(FIXTURES, f["path"]).resolve().parents}
+    expected, unwanted = set(), set()
+    for path, line, kind, rule in _annotations(folder):
+        (expected if kind == "expect" else unwanted).add((path.resolve(), line, rule))
+    assert expected or unwanted, f"{case} has no annotations"
+    assert expected <= found, f"missing: {expected - found}"
+    assert not unwanted & found, f"unexpected: {unwanted & found}"
+    assert {f for f in found if f[2].startswith("HTTPD")} <= expected, found - expected
+
+
+def _findings(report: dict, rule: str) -> list[dict]:
+    return [f for f in report["findings"] if f["rule"] == rule]
+
+
+def test_prefork_400_on_2g_fires_httpd001_with_the_fix_that_fits(fixtures_report):
+    """Done when: prefork MaxRequestWorkers 400 on a 2 GiB profile fires HTTPD001."""
+    [finding] = [f for f in _findings(fixtures_report, "HTTPD001")
+                 if "httpd001-prefork" in f["path"]]
+    assert finding["severity"] == "high"
+    assert "400 processes x 16.0 MiB" in finding["message"]
+    evidence = " | ".join(e["what"] for e in finding["evidence"])
+    assert "MPM: prefork" in evidence and "RAM = 2.0 GiB" in evidence
+    assert "left for Apache = RAM 2.0 GiB - others 0 B = 2.0 GiB" in evidence
+    assert finding["fix"].startswith("MaxRequestWorkers 128 ")  # 2 GiB // 16 MiB
+
+
+def test_event_500_with_serverlimit_16_says_400_is_effective(fixtures_report):
+    """Done when: MaxRequestWorkers 500 under event with ServerLimit 16 fires HTTPD002."""
+    [finding] = _findings(fixtures_report, "HTTPD002") and [
+        f for f in _findings(fixtures_report, "HTTPD002") if "httpd002-event" in f["path"]]
+    assert "silently uses 400" in finding["message"]
+    assert any("AH00515: WARNING: MaxRequestWorkers of 500 would require 20 servers and would "
+               "exceed ServerLimit of 16, decreasing to 400." in e["what"]
+               for e in finding["evidence"])
+    assert finding["fix"].startswith("MaxRequestWorkers 400")
+
+
+def test_other_services_are_subtracted(tmp_path):
+    """HTTPD001 uses the RAM the ledger leaves: a MySQL server on the same host takes its
+    worst case first, and the evidence shows the subtraction."""
+    (tmp_path / "mpm_prefork.conf").write_text(
+        "<IfModule mpm_prefork_module>\nMaxRequestWorkers 100\n</IfModule>\n")
+    (tmp_path / "my.cnf").write_text("[mysqld]\ninnodb_buffer_pool_size = 2G\n"
+                                     "max_connections = 10\n")
+    report = run_check(str(tmp_path), "--ram", "3G", "--select", "HTTPD", cwd=tmp_path)
+    [finding] = _findings(report, "HTTPD001")  # 1.6 GiB alone would fit in 3 GiB
+    evidence = [e["what"] for e in finding["evidence"]]
+    assert any(e.startswith("mysql claims ") for e in evidence), evidence
+    assert any(e.startswith("left for Apache = RAM 3.0 GiB - others ") for e in evidence)
+    ledger = report["hosts"][0]["ledger"]
+    assert {c["service"] for c in ledger} == {"mysql", "apache"}
+    [apache] = [c for c in ledger if c["service"] == "apache"]
+    assert apache["bytes"] == 100 * 16 * 1024 * 1024
+
+
+def test_mysql_sees_the_web_tier(tmp_path):
+    """The reader is registered as "apache": MYSQL001 counts it as a web tier."""
+    (tmp_path / "mpm_prefork.conf").write_text(
+        "<IfModule mpm_prefork_module>\nMaxRequestWorkers 10\n</IfModule>\n")
+    (tmp_path / "my.cnf").write_text("[mysqld]\ninnodb_buffer_pool_size = 5G\n")
+    report = run_check(str(tmp_path), "--ram", "8G", "--select", "MYSQL001", cwd=tmp_path)
+    [finding] = _findings(report, "MYSQL001")
+    assert any("apache configured" in e["what"] for e in finding["evidence"])
+
+
+def test_realworld_apache(oomaudit):
+    """Every real Apache config: no traceback, exit 0/1, no reader error, sensible
+    findings (the MPM each one runs is named, worst cases are positive)."""
+    folder = need_shared("realworld", "apache")
+    report = run_check(str(folder), "--ram", "2G", cwd=folder)
+    assert report["errors"] == []
+    httpd001 = _findings(report, "HTTPD001")
+    assert httpd001 and all(re.search(r"\((prefork|worker|event): \d+ processes", f["message"])
+                            for f in httpd001)
+    # kamipo's apache2.conf: event with ServerLimit 64 x ThreadsPerChild 64 = 4096 workers
+    assert any("kamipo" in f["path"] and "64 processes" in f["message"] for f in httpd001)
+    # a Jinja template's placeholders are skipped, never read as numbers
+    template = need_shared("realworld", "ansible",
+                           "Aplyca__ansible-role-apache__templates__mpm_prefork.conf.j2")
+    report = run_check(str(template), "--ram", "2G", cwd=folder)
+    assert [f for f in report["findings"] if f["rule"].startswith(("HTTPD", "CONF"))] == []
