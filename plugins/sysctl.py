@@ -167,18 +167,16 @@ class Persisted:
     why: str  # how we know
 
 
-def _docs_by_path(host) -> dict[Path, SysctlDoc]:
+def _docs_by_path(host) -> dict[Path, SysctlDoc | None]:
     return {d.source.path: d for d in host.documents("sysctl")}
 
 
-def _load(host, real: Path, known: dict[Path, SysctlDoc]) -> SysctlDoc | None:
-    if real in known:
-        return known[real]
-    source = host.read(real, READER)
-    if source is None:
-        return None
-    doc = known[real] = parse(source)
-    return doc
+def _load(host, real: Path, known: dict[Path, SysctlDoc | None]) -> SysctlDoc | None:
+    """The parsed file, parsed once (and an unreadable one noted once) for both merges."""
+    if real not in known:
+        source = host.read(real, READER)
+        known[real] = parse(source) if source is not None else None
+    return known[real]
 
 
 def file_order(host) -> dict[str, list[tuple[str, Path]]]:
@@ -193,8 +191,8 @@ def file_order(host) -> dict[str, list[tuple[str, Path]]]:
     seen: set[Path] = set()
     null = resolve_in_root(host.root, "/dev/null")
     for folder in DIRS:
-        real_dir = resolve_in_root(host.root, folder)
-        if real_dir in seen or not real_dir.is_dir():
+        real_dir = _resolve(host, folder)
+        if real_dir is None or real_dir in seen or not real_dir.is_dir():
             continue
         seen.add(real_dir)
         try:
@@ -206,21 +204,26 @@ def file_order(host) -> dict[str, list[tuple[str, Path]]]:
             if len(name) < 5 or not name.endswith(".conf"):
                 continue
             inside = f"{folder}/{name}"
-            try:
-                real = resolve_in_root(host.root, inside)
-            except OSError as exc:  # a symlink loop
-                host.note_unreadable(inside, exc.strerror or str(exc), inside)
-                real = None
+            real = _resolve(host, inside)
             real = None if real == null else real  # masked: read as empty
             order[PROCPS].setdefault(name, (inside, real))
             if not name.startswith(".") and not (real_dir / name).is_dir():
                 order[SYSTEMD].setdefault(name, (inside, real))
     result = {d: [order[d][n] for n in sorted(order[d], key=os.fsencode)]
               for d in fmt.DIALECTS}
-    conf = resolve_in_root(host.root, SYSCTL_CONF)
-    if conf.is_file():
+    conf = _resolve(host, SYSCTL_CONF)
+    if conf is not None and conf.is_file():
         result[PROCPS].append((SYSCTL_CONF, conf))
     return result
+
+
+def _resolve(host, inside: str) -> Path | None:
+    """The real path of ``inside`` on this host; None (and CONF003) for a symlink loop."""
+    try:
+        return resolve_in_root(host.root, inside)
+    except OSError as exc:
+        host.note_unreadable(inside, exc.strerror or str(exc), inside)
+        return None
 
 
 def boot_dialect(host) -> tuple[str, str]:

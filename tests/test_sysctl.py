@@ -317,3 +317,16 @@ def test_live_strict_mode_below_committed_as(tmp_path):
     [finding] = plugin.check_sysctl001(host)
     assert finding.path is None and "Committed_AS" in finding.message
     assert "vm.overcommit_ratio = 25" in finding.fix
+
+
+def test_symlink_loop_and_dangling_link_are_conf003_not_crashes(tmp_path):
+    root = tree(tmp_path, {"etc/sysctl.d/20-ok.conf": "vm.panic_on_oom = 1\n"})
+    (root / "etc/sysctl.d/10-loop.conf").symlink_to("10-loop.conf")
+    (root / "etc/sysctl.d/15-gone.conf").symlink_to("/nowhere/x.conf")
+    (root / "run").mkdir()
+    (root / "run/sysctl.d").symlink_to("sysctl.d")
+    host = host_for(root)
+    state = plugin.persisted(host)
+    assert state.policies[PROCPS][plugin.PANIC].value == 1
+    notes = [f.message for f in host.diagnostics if f.rule == "CONF003"]
+    assert len(notes) == 3 and any("nowhere/x.conf" in n for n in notes), notes

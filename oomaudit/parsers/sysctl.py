@@ -206,12 +206,6 @@ class Merged:
                 found = origin
         return found
 
-    def history(self, key: str) -> list[Origin]:
-        """Every write of ``key`` in order (the last one is :meth:`final`)."""
-        return [o for o in self.writes if (o.assignment.key == key) or (
-            o.assignment.is_glob and matches(o.assignment.key, key)
-            and not self.glob_blocked(key))]
-
     def glob_blocked(self, key: str) -> bool:
         if self.dialect == PROCPS:  # procps compares its unsimplified path strings
             return key in self.procps_paths
