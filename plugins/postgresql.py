@@ -62,6 +62,7 @@ class Postmaster:
     total_rss: int | None  # every server process of the cluster (shared pages in each)
     processes: int
     overrides: tuple[tuple[str, str], ...]  # -c name=value, -B, -N
+    data_dir: str | None  # -D
 
 
 @dataclass
@@ -80,8 +81,12 @@ def clusters(host) -> list[Cluster]:
     loaded = []
     for doc in host.documents(PLUGIN):
         postmaster = live.get(doc.source.path)
-        overrides = postmaster.overrides if postmaster else ()
-        loaded.append((pgconf.load(host, doc.source, READER, overrides), postmaster))
+        if postmaster:
+            config = pgconf.load(host, doc.source, READER, postmaster.overrides,
+                                 postmaster.data_dir)
+        else:
+            config = pgconf.load(host, doc.source, READER)
+        loaded.append((config, postmaster))
     included = {id(s) for config, _ in loaded for s in config.files[1:]}
     roots = [(c, p) for c, p in loaded if id(c.source) not in included]
     result = []
@@ -156,7 +161,7 @@ def oomaudit_collect(host):
     masters = [p for p in procs if _is_postmaster(p)]
     found = {}
     for proc in masters:
-        config_file, overrides = _options(proc.cmdline)
+        config_file, data_dir, overrides = _options(proc.cmdline)
         if config_file is None:
             host.note_unreadable(f"live: postmaster PID {proc.pid}",
                                  "started without -D or config_file= (PGDATA from its "
@@ -172,7 +177,7 @@ def oomaudit_collect(host):
         family = [p for p in procs if p.title.startswith(title)] if title else []
         sizes = [p.rss for p in [proc, *family] if p.rss is not None]
         found[real] = Postmaster(proc.pid, proc.title, proc.rss, sum(sizes) if sizes else None,
-                                 1 + len(family), overrides)
+                                 1 + len(family), overrides, data_dir)
     host.cache["postgresql.live"] = found
 
 
@@ -181,8 +186,9 @@ def _is_postmaster(proc) -> bool:
     return os.path.basename(first) in ("postgres", "postmaster") and len(proc.cmdline) > 1
 
 
-def _options(argv: tuple[str, ...]) -> tuple[str | None, tuple[tuple[str, str], ...]]:
-    """The config file a postmaster reads and the settings its command line forces."""
+def _options(argv: tuple[str, ...]) -> tuple[str | None, str | None,
+                                             tuple[tuple[str, str], ...]]:
+    """The config file a postmaster reads, its -D and the settings its command line forces."""
     data_dir, settings = None, []
     args = list(argv[1:])
     while args:
@@ -208,7 +214,7 @@ def _options(argv: tuple[str, ...]) -> tuple[str | None, tuple[tuple[str, str], 
         config_file = os.path.join(data_dir, "postgresql.conf")
     overrides = tuple((n.replace("-", "_"), v) for n, v in settings
                       if n.replace("-", "_").lower() != "config_file")
-    return config_file, overrides
+    return config_file, data_dir, overrides
 
 
 def _title_prefix(overrides, source) -> str | None:

@@ -25,8 +25,9 @@ def test_command_line_options():
     argv = ("/usr/lib/postgresql/15/bin/postgres", "-D", "/var/lib/postgresql/15/main",
             "-c", "config_file=/etc/postgresql/15/main/postgresql.conf", "-B", "4096",
             "--work-mem=8MB", "-cmax_connections=50")
-    config_file, overrides = plugin._options(argv)
+    config_file, data_dir, overrides = plugin._options(argv)
     assert config_file == "/etc/postgresql/15/main/postgresql.conf"
+    assert data_dir == "/var/lib/postgresql/15/main"
     assert overrides == (("shared_buffers", "4096"), ("work_mem", "8MB"),
                          ("max_connections", "50"))
     assert plugin._options(("postmaster", "-D/srv/pg"))[0] == "/srv/pg/postgresql.conf"
@@ -108,3 +109,21 @@ def test_live_scan_reports_the_running_cluster(oomaudit, running_server):
     evidence = " ".join(e["what"] for e in mine[0]["evidence"])
     assert "postmaster PID" in evidence and "RSS" in evidence
     assert "server processes, RSS together" in evidence
+
+
+def test_config_file_elsewhere_reads_auto_conf_from_minus_d(tmp_path):
+    """``postgres -D DATA -c config_file=ETC/postgresql.conf`` without data_directory in the
+    file: ALTER SYSTEM's postgresql.auto.conf is read from DATA, not from ETC."""
+    etc, data = tmp_path / "etc", tmp_path / "data"
+    etc.mkdir()
+    data.mkdir()
+    (etc / "postgresql.conf").write_text("shared_buffers = 128MB\n")
+    (etc / "postgresql.auto.conf").write_text("shared_buffers = '3GB'\n")  # not read
+    (data / "postgresql.auto.conf").write_text("shared_buffers = '1GB'\n")
+    host = Host("live", LIVE, Path("/"))
+    host.cache["processes"] = [_proc(10, ["postgres", "-D", str(data), "-c",
+                                          f"config_file={etc}/postgresql.conf"], MIB)]
+    plugin.oomaudit_collect(host)
+    [cluster] = plugin.clusters(host)
+    assert cluster.config.bytes("shared_buffers") == 1 << 30
+    assert cluster.config.origin("shared_buffers").endswith("data/postgresql.auto.conf:1")

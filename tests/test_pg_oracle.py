@@ -268,7 +268,7 @@ def configs(draw):
     return files
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 @given(configs())
 def test_generated_configs_agree(oracle, files):
     assert_agree(oracle, oracle.directory(files),

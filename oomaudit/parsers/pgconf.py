@@ -358,10 +358,13 @@ class Loader:
             return None
 
 
-def load(host, source, reader=None, overrides: tuple[tuple[str, str], ...] = ()) -> PgConfig:
+def load(host, source, reader=None, overrides: tuple[tuple[str, str], ...] = (),
+         config_dir: str | None = None) -> PgConfig:
     """The cluster whose main file is ``source``: its includes, its data directory's
-    postgresql.auto.conf, and the values the server would run with (``overrides``: a live
-    server's ``-c name=value`` options, which beat every file)."""
+    postgresql.auto.conf, and the values the server would run with. A live server adds its
+    command line: ``overrides`` (``-c name=value``, which beat every file) and
+    ``config_dir`` (``-D``: the data directory unless a data_directory setting names one;
+    without it, the main file's directory, as ``postgres -D`` that directory reads it)."""
     inside = posixpath.normpath(source.inside or str(source.path))
     config = PgConfig(source)
     m = _DEBIAN.search(inside)
@@ -371,6 +374,9 @@ def load(host, source, reader=None, overrides: tuple[tuple[str, str], ...] = ())
     ok = loader.read_file(inside, source)
     here = posixpath.dirname(inside)
     named = [i.value for i in config.items if i.key == "data_directory"]
+    named += [v for n, v in overrides if n.lower() == "data_directory"]
+    if config_dir and not named:
+        here = posixpath.normpath(posixpath.join(here, config_dir))
     data_dir = loader.resolve(named[-1] if named else ".", here)
     if named:
         config.data_directory = posixpath.normpath(posixpath.join(here, named[-1]))
