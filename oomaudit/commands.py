@@ -140,9 +140,10 @@ def logs(args: argparse.Namespace) -> int:
     from .cli import write
     window = logview.parse_since(args.since)
     if args.files:
-        missing = [f for f in args.files if f != "-" and not Path(f).is_file()]
-        if missing:
-            raise UsageError(f"{missing[0]}: no such file")
+        for name in args.files:
+            if name != "-" and not Path(name).is_file():
+                why = "not a regular file" if Path(name).exists() else "no such file"
+                raise UsageError(f"{name}: {why}")
         streams = [logsources.stdin_stream() if f == "-" else logsources.file_stream(Path(f))
                    for f in args.files]
         tried: list = []

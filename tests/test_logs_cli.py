@@ -220,3 +220,15 @@ def test_klog001_cites_the_ledger_of_the_killed_service(tmp_path):
 def test_victim_names_map_to_ledger_services(process, service):
     from oomaudit.plugins import klog
     assert klog.service_of(process) == service
+
+
+def test_mangled_input_never_gives_a_traceback(oomaudit, tmp_path):
+    import random
+    rng = random.Random(5)
+    noise = bytes(rng.randrange(256) for _ in range(200_000))
+    (tmp_path / "noise.log").write_bytes(noise + SEED.encode()[:90] + b"\x00\xff" + noise)
+    proc = oomaudit("logs", "--since", "all", "noise.log", "--format", "json")
+    assert_no_traceback(proc)
+    jsonschema.validate(json.loads(proc.stdout), SCHEMA)
+    folder = oomaudit("logs", str(tmp_path))
+    assert folder.returncode == 2 and "not a regular file" in folder.stderr
