@@ -118,7 +118,8 @@ def event_text(event: OomEvent) -> list[str]:
                       + (f" (order={event.order}, gfp_mask={event.gfp_mask})"
                          if event.gfp_mask else ""))
     if event.via:
-        detail.append(f"via {event.via}")
+        detail.append(f"via {event.via}" + (" (a manual SysRq-f kill, not memory exhaustion)"
+                                            if event.via == "sysrq" else ""))
     if event.oom_score_adj is not None:
         detail.append(f"oom_score_adj {event.oom_score_adj}")
     lines.append("    " + "; ".join(detail))
@@ -136,7 +137,7 @@ def event_text(event: OomEvent) -> list[str]:
                      "its child was killed instead")
     if event.top:
         top = ", ".join(f"{t['process']} {kb((t['rss_pages'] or 0) * 4)}" for t in event.top)
-        lines.append(f"    largest RSS in the task table (4 KiB pages): {top}")
+        lines.append(f"    largest in the task table (rss x 4 KiB pages): {top}")
     if event.swap_total_kb is not None:
         lines.append(f"    swap free {kb(event.swap_free_kb)} of {kb(event.swap_total_kb)}")
     reaper = {True: "memory reaped", False: "oom_reaper could not reap it"}.get(event.reaped)

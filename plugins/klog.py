@@ -115,6 +115,8 @@ def _kill_evidence(event: OomEvent) -> Evidence:
         ("anon-rss", event.anon_rss_kb), ("file-rss", event.file_rss_kb),
         ("shmem-rss", event.shmem_rss_kb)) if v is not None)
     trigger = f"; invoked by {event.invoked_by}" if event.invoked_by else ""
+    if event.via == "sysrq":
+        trigger += " (a manual SysRq-f kill, order=-1)"
     where = f"{event.source}:{event.line}" if event.line else event.source
     return Evidence(f"{_when(event)}: killed pid {event.pid} {event.process or '?'}"
                     + (f" ({sizes})" if sizes else "") + trigger, where)
