@@ -181,7 +181,8 @@ def _repository_root(top: Path) -> tuple[Path, str]:
     return top.parent, "/etc/httpd" if "httpd" in top.name else "/etc/apache2"
 
 
-def _loader(host, env: Path | None, defines, assume, real_root: Path | None):
+def _loader(host, env: Path | None, defines, assume, real_root: Path | None,
+            environ: dict[str, str] | None = None):
     cache = host.cache.setdefault("apache.files", {})
 
     def read(real: Path, wanted_by: str):
@@ -190,16 +191,17 @@ def _loader(host, env: Path | None, defines, assume, real_root: Path | None):
             cache[real] = apache.parse_file(source) if source else None
         return cache[real]
 
-    environ = {}
-    if env is not None:
+    if environ is None and env is not None:
         source = host.read(env, None, "apache2ctl")
         environ = apache.envvars(source.text) if source else {}
     return apache.Loader(read, lambda p: host.resolve(p), environ, defines, assume,
                          strict=host.mode != FILES, real_root=real_root)
 
 
-def _server(host, top: Path, root: str, env, defines, procs, real_root) -> Server:
-    config = _loader(host, env, defines, (), real_root).load(top, root)
+def _server(host, top: Path, root: str, env, defines, procs, real_root,
+            environ: dict[str, str] | None = None) -> Server:
+    """Build one server; ``environ`` replaces what envvars would give (tests)."""
+    config = _loader(host, env, defines, (), real_root, environ).load(top, root)
     mpms = [MPMS[m] for m in config.modules if m in MPMS]
     mpm, why = (mpms[0], config.modules[mpms[0].module].where) if mpms else (None, "")
     error = config.fatal
@@ -208,7 +210,8 @@ def _server(host, top: Path, root: str, env, defines, procs, real_root) -> Serve
     if mpm is None and error is None:
         if host.mode == FILES:
             mpm, why = _assumed(config)
-            config = _loader(host, env, defines, (mpm.module,), real_root).load(top, root)
+            config = _loader(host, env, defines, (mpm.module,), real_root,
+                             environ).load(top, root)
             error = config.fatal
         elif not config.unresolved:
             error = _top_problem(config, "Configuration error: No MPM loaded (AH00534)")
