@@ -122,17 +122,16 @@ def _command_line_files(argv, defaults: list[Path], host) -> list[Path]:
 
 def _repository_tops(host) -> list[Path]:
     """In a config repository: every given option file that no other given file includes
-    (conf.d files are part of the my.cnf that includes them)."""
+    (conf.d files are part of the my.cnf that includes them). Files that include each
+    other in a loop are one server, named after the first of them."""
     docs = [d.path for d in host.documents(PLUGIN)]
     loader = _loader(host, DEFAULT_FLAVOUR)
     closures = {doc: set(loader.load([doc]).files) - {doc} for doc in docs}
-    included = set().union(*closures.values()) if closures else set()
-    tops, covered = [], set()
-    for doc in docs:  # files of a loop with no outside includer: the first one stands
-        if doc not in included or doc not in covered and not any(
-                doc in closures[t] for t in tops):
+    tops: list[Path] = []
+    for doc in docs:
+        includers = [d for d in docs if doc in closures[d] and d not in closures[doc]]
+        if not includers and not any(doc in closures[t] for t in tops):
             tops.append(doc)
-            covered |= closures[doc] | {doc}
     return tops
 
 

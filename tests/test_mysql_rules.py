@@ -223,3 +223,12 @@ def test_realworld_configs(oomaudit):
     assert pools["FeministWiki__FeministWiki__etc__mysql__mariadb.conf.d__50-server.cnf"][
         "message"].startswith("innodb_buffer_pool_size 12.0 GiB is 300% of RAM")
     assert all(f["fix"] for f in mine)
+
+
+def test_included_file_given_first_is_still_part_of_its_includer(oomaudit):
+    tree = FIXTURES / "tree" / "etc" / "mysql"
+    report = _json(oomaudit("check", tree / "conf.d" / "50-server.cnf", tree / "my.cnf",
+                            "--ram", "8G", "--format", "json", "--select", "MYSQL"))
+    budget = [c for h in report["hosts"] for c in h["ledger"] if c["service"] == "mysql"]
+    assert len(budget) == 1 and budget[0]["source"].endswith("60-tuning.cnf:2")
+    assert [f["rule"] for f in report["findings"]] == ["MYSQL001"]

@@ -310,9 +310,8 @@ class Loader:
                 config.aborted = where
             return False
         for name in names:
-            child = self.locate(posixpath.join(path, name))
-            if child is None:
-                continue
+            # the directory's own entry when the path alone says nothing (check mode)
+            child = self.locate(posixpath.join(path, name)) or target / name
             if child in chain:
                 self._cycle(parsed, item, posixpath.join(path, name),
                             chain[chain.index(child):])
