@@ -301,8 +301,7 @@ def worst_case(server: Server) -> WorstCase:
 
 
 def _bytes(eff: dict[str, Setting], name: str) -> int:
-    value = eff[name].value.number
-    return value if value is not None else 0
+    return eff[name].value.number  # settings() keeps only values the server accepted
 
 
 def _term(server: Server, name: str) -> Term:
@@ -365,8 +364,6 @@ def check_mysql001(host):
             continue
         setting = server.effective["innodb_buffer_pool_size"]
         pool = setting.value.number
-        if pool is None:
-            continue
         ram = host.require("ram")
         web = web_tier(host)
         share = pool / ram.value

@@ -232,3 +232,14 @@ def test_included_file_given_first_is_still_part_of_its_includer(oomaudit):
     budget = [c for h in report["hosts"] for c in h["ledger"] if c["service"] == "mysql"]
     assert len(budget) == 1 and budget[0]["source"].endswith("60-tuning.cnf:2")
     assert [f["rule"] for f in report["findings"]] == ["MYSQL001"]
+
+
+def test_mysql8_counts_temptable_ram_instead_of_tmp_table_size(oomaudit, tmp_path):
+    (tmp_path / "my.cnf").write_text("[mysqld-8.0]\ninnodb_buffer_pool_size = 4G\n"
+                                     "temptable_max_ram = 2G\nmax_connections = 2000\n")
+    report = _json(oomaudit("check", "my.cnf", "--ram", "8G", "--format", "json"))
+    worst, = [f for f in report["findings"] if f["rule"] == "MYSQL002"]
+    terms = {e["what"].split(" = ")[0]: e["source"] for e in worst["evidence"]}
+    assert terms["temptable_max_ram"] == "my.cnf:3"
+    assert terms["per thread: thread_stack"] == "default of MySQL 8.0"  # 1 MiB there
+    assert not any(t.startswith(("min(", "query_cache", "aria")) for t in terms)
