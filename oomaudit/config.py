@@ -30,6 +30,9 @@ class HostProfile:
     swap: int | None
     source: str  # file:line of the [[hosts]] table
     role: str = ""
+    # declared size of one process of a service ("php-fpm" = one pool child), for rules
+    # that would otherwise estimate it from the config: process-sizes = { php-fpm = "80M" }
+    process_sizes: dict[str, int] = field(default_factory=dict)
 
     def matches(self, relpath: str) -> bool:
         return any(fnmatch.fnmatchcase(relpath, p) or fnmatch.fnmatchcase(relpath + "/", p)
@@ -153,7 +156,7 @@ class _Checker:
 
 _TOP_KEYS = {"select", "ignore", "per-path-ignores", "severity", "fail-on",
              "critical-services", "hosts", "memory-alert-percent", "swap-alert-percent"}
-_HOST_KEYS = {"name", "paths", "ram", "swap", "role"}
+_HOST_KEYS = {"name", "paths", "ram", "swap", "role", "process-sizes"}
 
 
 def _settings(data: dict, path: Path, text: str) -> Settings:
@@ -222,4 +225,20 @@ def _profile(table: dict, index: int, line: int, check: _Checker) -> HostProfile
             raise check.fail(key, str(exc), line) from None
     name = str(table.get("name") or paths[0].split("/**")[0].rstrip("/*") or f"hosts[{index}]")
     return HostProfile(name, paths, sizes["ram"], sizes["swap"], f"{check.path}:{line}",
-                       str(table.get("role", "")))
+                       str(table.get("role", "")), _process_sizes(table, line, check))
+
+
+def _process_sizes(table: dict, line: int, check: _Checker) -> dict[str, int]:
+    declared = table.get("process-sizes", {})
+    if not isinstance(declared, dict):
+        raise check.fail("process-sizes", "'process-sizes' must be a table of service = size, "
+                                          "e.g. { php-fpm = \"80M\" }", line)
+    sizes = {}
+    for service, value in declared.items():
+        try:
+            sizes[service] = value if type(value) is int and value > 0 else parse_size(str(value))
+        except ValueError as exc:
+            raise check.fail("process-sizes", f"process-sizes.{service}: {exc}", line) from None
+        if sizes[service] <= 0:
+            raise check.fail("process-sizes", f"process-sizes.{service}: must be above 0", line)
+    return sizes

@@ -1,0 +1,301 @@
+"""nginx configuration as ``nginx -t``/``-T`` reads it: ngx_conf_read_token's tokens
+(whitespace, ``;``, ``{``/``}``, ``#`` comments only at a token's start, '...' and "..."
+with backslash escapes, ``${`` keeping a brace inside a token), ``include`` globs relative
+to the main file's directory (sorted; a glob that matches nothing is fine, a missing file
+is an error), and the two values oomaudit uses: ``worker_processes`` (main context,
+``auto`` = CPUs) and ``worker_connections`` (events). Syntax errors are CONF001 at the
+line nginx reports (the line it was reading: for a missing ``;`` at the end of the file,
+the last line). Unknown directives are not reported: they depend on the modules built in.
+``*_by_lua_block`` bodies are Lua (OpenResty reads them with its own lexer) and skipped.
+"""
+from __future__ import annotations
+
+import glob
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..model import Finding, Severity
+from .phpfpm import note
+
+MAX_DEPTH = 32  # nginx has no limit (a loop ends in "Too many open files"); we stop here
+DEFAULTS = {"worker_processes": "1", "worker_connections": "512"}
+_LUA_BLOCK = re.compile(r"^[a-z_]+_by_lua_block$")
+
+
+class NginxError(Exception):
+    def __init__(self, line: int, message: str, noted: bool = False):
+        super().__init__(message)
+        self.line, self.noted = line, noted
+
+
+@dataclass
+class Directive:
+    name: str
+    args: list[str]
+    source: object
+    line: int  # where nginx reports a problem with it: the line of its ';' or '{'
+    block: list[Directive] | None = None
+
+    @property
+    def where(self) -> str:
+        return f"{self.source.display}:{self.line}"
+
+
+@dataclass
+class NginxConfig:
+    source: object
+    files: list = field(default_factory=list)
+    directives: list[Directive] = field(default_factory=list)
+    values: dict[str, Directive] = field(default_factory=dict)  # worker_processes/_connections
+    failed: bool = False
+
+    def value(self, name: str) -> str:
+        directive = self.values.get(name)
+        return directive.args[0] if directive else DEFAULTS[name]
+
+
+OK, BLOCK_START, BLOCK_DONE, FILE_DONE = "ok", "block", "done", "eof"
+
+
+class _Tokens:
+    """ngx_conf_read_token over one file's text."""
+
+    def __init__(self, text: str):
+        self.text, self.pos, self.line = text, 0, 1
+
+    def next(self) -> tuple[str, list[str]]:
+        words: list[str] = []
+        text = self.text
+        need_space = sharp = quoted = s_quoted = d_quoted = variable = False
+        last_space = True
+        start = 0
+        while True:
+            if self.pos >= len(text):
+                if words or not last_space:
+                    raise NginxError(self.line, 'unexpected end of file, expecting ";" or "}"')
+                return FILE_DONE, words
+            ch = text[self.pos]
+            self.pos += 1
+            if ch == "\n":
+                self.line += 1
+                sharp = False
+            if sharp:
+                continue
+            if quoted:
+                quoted = False
+                continue
+            if need_space:
+                if ch in " \t\r\n":
+                    last_space, need_space = True, False
+                    continue
+                if ch == ";":
+                    return OK, words
+                if ch == "{":
+                    return BLOCK_START, words
+                if ch == ")":
+                    last_space, need_space = True, False
+                else:
+                    raise NginxError(self.line, f'unexpected "{ch}"')
+            if last_space:
+                start = self.pos - 1
+                if ch in " \t\r\n":
+                    continue
+                if ch in ";{":
+                    if not words:
+                        raise NginxError(self.line, f'unexpected "{ch}"')
+                    return (BLOCK_START if ch == "{" else OK), words
+                if ch == "}":
+                    if words:
+                        raise NginxError(self.line, 'unexpected "}"')
+                    return BLOCK_DONE, words
+                last_space = False
+                if ch == "#":
+                    sharp, last_space = True, True
+                elif ch == "\\":
+                    quoted = True
+                elif ch == '"':
+                    start, d_quoted = start + 1, True
+                elif ch == "'":
+                    start, s_quoted = start + 1, True
+                elif ch == "$":
+                    variable = True
+                continue
+            if ch == "{" and variable:
+                continue
+            variable = False
+            if ch == "\\":
+                quoted = True
+                continue
+            if ch == "$":
+                variable = True
+                continue
+            found = False
+            if d_quoted:
+                if ch == '"':
+                    d_quoted, need_space, found = False, True, True
+            elif s_quoted:
+                if ch == "'":
+                    s_quoted, need_space, found = False, True, True
+            elif ch in " \t\r\n;{":
+                last_space = found = True
+            if found:
+                words.append(_unescape(text[start:self.pos - 1]))
+                if ch == ";":
+                    return OK, words
+                if ch == "{":
+                    return BLOCK_START, words
+
+    def skip_lua(self) -> None:
+        """A Lua block body up to its closing brace, skipping Lua strings and comments."""
+        depth, text = 1, self.text
+        lua = re.compile(r"--\[(=*)\[.*?\]\1\]|--[^\n]*|\[(=*)\[.*?\]\2\]|\"(?:\\.|[^\"\\])*\"|"
+                         r"'(?:\\.|[^'\\])*'|[{}]|\n", re.S)
+        for m in lua.finditer(text, self.pos):
+            self.line += m.group().count("\n")
+            if m.group() == "{":
+                depth += 1
+            elif m.group() == "}":
+                depth -= 1
+                if depth == 0:
+                    self.pos = m.end()
+                    return
+        self.pos = len(text)
+        raise NginxError(self.line, 'unexpected end of file, expecting "}"')
+
+
+def _unescape(raw: str) -> str:
+    out, i = [], 0
+    while i < len(raw):
+        if raw[i] == "\\" and i + 1 < len(raw):
+            nxt = raw[i + 1]
+            if nxt in "\"'\\":
+                out.append(nxt)
+                i += 2
+                continue
+            if nxt in "trn":
+                out.append({"t": "\t", "r": "\r", "n": "\n"}[nxt])
+                i += 2
+                continue
+        out.append(raw[i])
+        i += 1
+    return "".join(out)
+
+
+class Loader:
+    """Reads one main file and its includes through the host (``--root`` stays inside)."""
+
+    def __init__(self, host, reader):
+        self.host, self.reader = host, reader
+
+    def load(self, source) -> NginxConfig:
+        config = NginxConfig(source)
+        self.prefix = str(source.inside or source.path).rsplit("/", 1)[0] or "/"
+        try:
+            config.directives = self._file(config, source, "main", 1)
+        except NginxError:
+            config.failed = True
+        return config
+
+    def _file(self, config: NginxConfig, source, context: str, depth: int) -> list[Directive]:
+        config.files.append(source)
+        tokens = _Tokens(source.text)
+        try:
+            return self._block(config, source, tokens, context, depth, inside=False)
+        except NginxError as exc:
+            if not exc.noted:  # once, in the file nginx names, not in every includer
+                note(source, "CONF001", exc.line, f"nginx rejects this file: {exc}")
+                exc.noted = True
+            raise
+
+    def _block(self, config, source, tokens: _Tokens, context: str, depth: int,
+               inside: bool) -> list[Directive]:
+        result: list[Directive] = []
+        while True:
+            kind, words = tokens.next()
+            if kind == BLOCK_DONE:
+                if not inside:
+                    raise NginxError(tokens.line, 'unexpected "}"')
+                return result
+            if kind == FILE_DONE:
+                if inside:
+                    raise NginxError(tokens.line, 'unexpected end of file, expecting "}"')
+                return result
+            directive = Directive(words[0], words[1:], source, tokens.line)
+            self._check(config, directive, context, kind, tokens)
+            if kind == BLOCK_START:
+                if _LUA_BLOCK.match(directive.name):
+                    tokens.skip_lua()
+                    directive.block = []
+                else:
+                    directive.block = self._block(config, source, tokens, directive.name,
+                                                  depth, inside=True)
+            result.append(directive)
+            if directive.name == "include" and kind == OK:
+                result.extend(self._include(config, directive, context, depth))
+
+    def _check(self, config: NginxConfig, d: Directive, context: str, kind: str,
+               tokens: _Tokens) -> None:
+        """The few directives whose rules oomaudit relies on, checked as nginx checks them."""
+        places = {"worker_processes": "main", "worker_connections": "events", "events": "main"}
+        if d.name not in places and d.name != "include":
+            return
+        if d.name in places and context != places[d.name]:
+            raise NginxError(d.line, f'"{d.name}" directive is not allowed here')
+        block = d.name == "events"
+        if block != (kind == BLOCK_START):
+            raise NginxError(d.line, f'directive "{d.name}" has no opening "{{"' if block else
+                             f'directive "{d.name}" is not terminated by ";"')
+        if len(d.args) != (0 if block else 1):
+            raise NginxError(d.line, f'invalid number of arguments in "{d.name}" directive')
+        if d.name == "include":
+            return
+        key = "events" if block else d.name
+        if key in config.values:
+            raise NginxError(d.line, f'"{d.name}" directive is duplicate')
+        config.values[key] = d
+        if d.name == "worker_processes" and not (d.args[0] == "auto" or
+                                                 d.args[0].isdigit()):
+            raise NginxError(d.line, '"worker_processes" directive invalid value')
+        if d.name == "worker_connections" and not d.args[0].isdigit():
+            raise NginxError(d.line, f'invalid number "{d.args[0]}"')
+
+    def _include(self, config: NginxConfig, d: Directive, context: str, depth: int):
+        pattern = d.args[0]
+        real = self.host.resolve(pattern, self.prefix)
+        if real is None:
+            return []
+        if depth >= MAX_DEPTH:
+            note(d.source, "CONF002", d.line, f"include {pattern}: more than {MAX_DEPTH} "
+                                              "nested includes (an include loop?)")
+            raise NginxError(d.line, "include loop", noted=True)
+        if glob.has_magic(pattern):
+            paths = sorted(glob.glob(str(real)))
+        elif real.exists():
+            paths = [str(real)]
+        elif self.host.root is None:  # a repository: the package may ship it (mime.types)
+            d.source.problems.append(Finding(
+                "CONF002", f"include {pattern}: not among the given files, not read (nginx "
+                           "fails to start if the host lacks it too)", d.source.display,
+                d.line, severity=Severity.INFO))
+            return []
+        else:
+            note(d.source, "CONF002", d.line, f'nginx cannot start: open() "{pattern}" failed '
+                                              "(2: No such file or directory)")
+            raise NginxError(d.line, "missing include", noted=True)
+        found = []
+        for path in paths:
+            source = self.host.read(Path(path), self.reader, d.where)
+            if source is None:
+                raise NginxError(d.line, "unreadable include", noted=True)
+            found.extend(self._file(config, source, context, depth + 1))
+        return found
+
+
+_HINTS = re.compile(r"^\s*(worker_processes|worker_connections|events\s*\{|http\s*\{|"
+                    r"server\s*\{|upstream\s+\S+\s*\{|location\s+\S)", re.M)
+
+
+def sniff(head: str) -> bool:
+    """nginx.conf named otherwise: at least two of its typical directives or blocks."""
+    return len({m.group(1).split()[0] for m in _HINTS.finditer(head)}) >= 2

@@ -1,0 +1,89 @@
+"""nginx: the web tier's presence (MYSQL001 asks ``host.documents("nginx")``) and its
+workers in the memory ledger.
+
+nginx has no rule of its own here: its workers are small and event-driven, so
+``worker_processes`` x ``worker_connections`` bounds connections, not memory. What goes
+into the ledger is ``worker_processes`` (``auto`` = this host's CPU count, known only on
+a live host) x one worker's memory: the measured average RSS of the live workers, else a
+16 MiB estimate (an idle worker is a few MiB, mostly shared with the master; busy
+connections add their buffers). With ``auto`` offline the count is unknown and nginx is
+left out of the ledger rather than guessed.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+from oomaudit import Reader, hookimpl
+from oomaudit.parsers import nginx
+from oomaudit.parsers.nginx import NginxConfig
+from oomaudit.processes import processes
+from oomaudit.units import format_size
+
+PLUGIN = SERVICE = "nginx"
+WORKER_ESTIMATE = 16 << 20
+WORKER = re.compile(r"^nginx: worker process")
+
+
+@dataclass
+class NginxFile:
+    """The file; includes are followed once every file of the run has been found."""
+
+    source: object
+
+
+READER = Reader(
+    name=PLUGIN, parse=NginxFile,
+    system_paths=("/etc/nginx/nginx.conf", "/usr/local/nginx/conf/nginx.conf",
+                  "/usr/local/etc/nginx/nginx.conf", "/usr/local/openresty/nginx/conf/nginx.conf"),
+    file_patterns=("nginx.conf", "*/nginx/*.conf", "*/nginx/conf.d/*.conf"),
+    sniff=nginx.sniff)
+
+
+@hookimpl
+def oomaudit_readers():
+    return [READER]
+
+
+def configs(host) -> list[NginxConfig]:
+    """Every nginx main file of the host with its includes, once per run; a file another
+    one includes is part of that configuration."""
+    if "nginx" not in host.cache:
+        loader = nginx.Loader(host, READER)
+        loaded = [loader.load(doc.source) for doc in host.documents(PLUGIN)]
+        included = {id(s) for c in loaded for s in c.files[1:]}
+        host.cache["nginx"] = [c for c in loaded if id(c.source) not in included]
+    return host.cache["nginx"]
+
+
+def workers(host, config: NginxConfig) -> tuple[int | None, str]:
+    """worker_processes as a number, and where it came from; None for ``auto`` offline."""
+    directive = config.values.get("worker_processes")
+    where = directive.where if directive else "nginx default"
+    text = config.value("worker_processes")
+    if text != "auto":
+        return int(text), f"worker_processes {text} ({where})"
+    if host.live:
+        cpus = os.cpu_count() or 1
+        return cpus, f"worker_processes auto = {cpus} CPUs ({where}; live: CPU count)"
+    return None, f"worker_processes auto ({where}): CPU count unknown offline"
+
+
+@hookimpl
+def oomaudit_budget(host):
+    measured = [p.rss for p in processes(host) if WORKER.match(p.title) and p.rss] \
+        if host.live else []
+    for config in configs(host):
+        if config.failed:
+            continue
+        count, how = workers(host, config)
+        if count is None:
+            continue
+        if measured:
+            size = sum(measured) // len(measured)
+            per = f"{format_size(size)} (measured average RSS of {len(measured)} workers)"
+        else:
+            size, per = WORKER_ESTIMATE, f"{format_size(WORKER_ESTIMATE)} (estimate per worker)"
+        host.ledger.add(SERVICE, count * size, f"{how} x {per}; worker_connections "
+                        f"{config.value('worker_connections')}", config.source.display, PLUGIN)

@@ -1,0 +1,492 @@
+"""FPM001-FPM003: PHP-FPM pools against the host's RAM.
+
+A *configuration* is what one php-fpm master reads: php-fpm.conf with every pool file it
+includes (``oomaudit.parsers.phpfpm``), or, in a config repository, each pool file on its
+own. A pool's worst case is ``pm.max_children`` x the memory of one child, which comes,
+in this order, from the pool's live workers (PSS where readable, else RSS), from the
+host profile (``process-sizes = { php-fpm = "80M" }``), or from ``memory_limit`` plus the
+interpreter's own base, an upper bound. Every pool's worst case goes into the memory
+ledger as service ``php-fpm``; the rules compare with the RAM the other services leave.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from oomaudit import Evidence, Finding, Reader, Severity, hookimpl
+from oomaudit.catalogue import make_rules
+from oomaudit.host import FILES
+from oomaudit.parsers import phpfpm
+from oomaudit.parsers.phpfpm import FpmConfig, Pool, post_process
+from oomaudit.parsers.zendini import IniSyntaxError, parse_line
+from oomaudit.processes import processes
+from oomaudit.units import format_size
+
+PLUGIN = SERVICE = "php-fpm"
+MIB = 1 << 20
+BASE = 32 * MIB  # one idle child: the interpreter, its extensions, its opcache share
+PHP_DEFAULT_LIMIT = 128 * MIB  # memory_limit when no php.ini sets it
+MASTER = re.compile(r"^php-fpm(?:[\d.]+)?: master process \((.+)\)\s*$")
+WORKER = re.compile(r"^php-fpm(?:[\d.]+)?: pool (.+?)\s*$")
+
+
+@dataclass
+class FpmFile:
+    """What parse() knows without the host: the file. Includes are followed later, once
+    every file of the run has been found."""
+
+    source: object
+
+
+READER = Reader(
+    name=PLUGIN, parse=FpmFile,
+    system_paths=("/etc/php/*/fpm/php-fpm.conf", "/etc/php-fpm.conf", "/etc/php/php-fpm.conf",
+                  "/usr/local/etc/php-fpm.conf", "/opt/remi/php*/root/etc/php-fpm.conf"),
+    file_patterns=("php-fpm.conf", "*/php-fpm.d/*.conf", "*/fpm/pool.d/*.conf"),
+    sniff=phpfpm.sniff, comment_prefixes=(";",))
+
+
+@hookimpl
+def oomaudit_readers():
+    return [READER]
+
+
+# -- configurations ----------------------------------------------------------------------
+
+def configs(host) -> list[FpmConfig]:
+    """Every php-fpm configuration of the host, once per run: a file another one includes
+    belongs to that configuration, not to one of its own."""
+    if "php-fpm" in host.cache:
+        return host.cache["php-fpm"]
+    loader = phpfpm.Loader(host, READER)
+    loaded = [loader.load(doc.source) for doc in host.documents(PLUGIN)]
+    included = {id(s) for c in loaded for s in c.files[1:]}
+    result = [c for c in loaded if id(c.source) not in included]
+    for config in result:
+        _post_process(config)
+    host.cache["php-fpm"] = result
+    return result
+
+
+def _post_process(config: FpmConfig) -> None:
+    if config.failed:
+        return
+    if not config.pools and config.includes_followed:
+        phpfpm.note(config.source, "CONF001", None, "php-fpm refuses to start: No pool "
+                    "defined. at least one pool section must be specified in config file")
+    for pool in config.pools:
+        alert = post_process(pool)
+        if alert:
+            named = re.search(r"\] (pm(?:\.[a-z_]+)?|no listen)", alert)
+            key = {"no listen": "listen"}.get(named.group(1), named.group(1)) if named else ""
+            setting = pool.settings.get(key)
+            source, line = (setting.source, setting.line) if setting else (pool.source,
+                                                                           pool.line)
+            depends = _environment(pool)
+            phpfpm.note(source, "CONF001", line, f"php-fpm refuses to start: {alert}"
+                        + (f" ({depends})" if depends else ""))
+            config.failed = True
+
+
+def _environment(pool: Pool) -> str:
+    names = sorted({n for s in pool.settings.values() if s.name.startswith("pm")
+                    for n in s.env})
+    if not names:
+        return ""
+    shown = ", ".join(f"{n}={os.environ[n]!r}" if n in os.environ else f"{n} unset"
+                      for n in names)
+    return (f"pm values depend on the environment: {shown} here; php-fpm reads its own "
+            "environment")
+
+
+# -- live workers ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Worker:
+    pid: int
+    ppid: int | None
+    rss: int | None
+    pss: int | None
+
+
+@hookimpl
+def oomaudit_collect(host):
+    """Running masters say which file they read (their title); their children are the
+    pools' workers, measured here (PSS from smaps_rollup for these few processes only)."""
+    masters, workers = {}, {}
+    for proc in processes(host):
+        title = proc.title
+        m = MASTER.match(title)
+        if m:
+            masters[proc.pid] = m.group(1)
+            continue
+        w = WORKER.match(title)
+        if w:
+            workers.setdefault(w.group(1), []).append(
+                Worker(proc.pid, _ppid(proc.pid), proc.rss, _pss(proc.pid)))
+    files = {}
+    for pid, path in masters.items():
+        real = host.resolve(path, "/")
+        source = host.read(real, READER, f"live: php-fpm master pid {pid}") if real else None
+        if source is None:
+            continue
+        files[pid] = real
+        if all(d.source.path != real for d in host.documents(PLUGIN)):
+            host.docs.setdefault(PLUGIN, []).append(FpmFile(source))
+    host.cache["php-fpm.live"] = (files, workers)
+
+
+def _ppid(pid: int) -> int | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return int(stat.rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _pss(pid: int) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _workers(host, config: FpmConfig, pool: Pool) -> list[Worker]:
+    """The live workers of this pool: children of the master that reads this config, or,
+    with no master visible, every worker titled with the pool's name."""
+    files, workers = host.cache.get("php-fpm.live", ({}, {}))
+    candidates = workers.get(pool.name, [])
+    masters = {pid for pid, real in files.items() if real == config.source.path}
+    if masters:
+        return [w for w in candidates if w.ppid in masters]
+    if files:  # masters are visible, none runs this config: these workers are not ours
+        return []
+    return candidates
+
+
+# -- per-child memory --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ChildSize:
+    bytes: int | None  # None: unlimited (memory_limit = -1) and nothing else known
+    how: str  # "measured", "declared", "memory_limit"
+    evidence: tuple[Evidence, ...]
+
+
+def child_size(host, config: FpmConfig, pool: Pool) -> ChildSize:
+    measured = [w for w in _workers(host, config, pool) if w.rss is not None]
+    if measured:
+        return _measured(pool, measured)
+    declared = _declared(host, config)
+    if declared:
+        return declared
+    return _from_memory_limit(host, config, pool)
+
+
+def _measured(pool: Pool, workers: list[Worker]) -> ChildSize:
+    rss = [w.rss for w in workers]
+    pss = [w.pss for w in workers if w.pss is not None]
+    average_rss, largest = sum(rss) // len(rss), max(rss)
+    pids = ", ".join(str(w.pid) for w in workers[:8]) + (" ..." if len(workers) > 8 else "")
+    evidence = [Evidence(f"{len(workers)} live workers of pool {pool.name}: average RSS "
+                         f"{format_size(average_rss)}, largest {format_size(largest)}",
+                         f"live: /proc/PID/status, pids {pids}")]
+    if len(pss) == len(workers):
+        size, what = sum(pss) // len(pss), "measured average PSS"
+        evidence.append(Evidence(f"average PSS {format_size(size)} (shared pages split "
+                                 "between the workers)", "live: /proc/PID/smaps_rollup"))
+    else:
+        size, what = average_rss, "measured average RSS"
+    evidence.append(Evidence("measured now: workers grow under load, up to memory_limit"))
+    return ChildSize(size, what, tuple(evidence))
+
+
+def _declared(host, config: FpmConfig) -> ChildSize | None:
+    settings = host.settings
+    if settings is None or not settings.hosts:
+        return None
+    place = host.root if host.mode != FILES and host.root is not None else config.source.path
+    profile = settings.profile_for(Path(place))
+    size = profile.process_sizes.get(SERVICE) if profile else None
+    if not size:
+        return None
+    return ChildSize(size, "declared per-child size", (Evidence(
+        f"php-fpm child = {format_size(size)}",
+        f"host profile '{profile.name}' {profile.source}: process-sizes"),))
+
+
+def _from_memory_limit(host, config: FpmConfig, pool: Pool) -> ChildSize:
+    limit, evidence = memory_limit(host, config, pool)
+    if limit is None:
+        return ChildSize(None, "memory_limit", tuple(evidence))
+    evidence.append(Evidence(f"+ {format_size(BASE)} base per child (interpreter, "
+                             "extensions, opcache share): an upper bound", "oomaudit"))
+    return ChildSize(limit + BASE, "memory_limit + base", tuple(evidence))
+
+
+def memory_limit(host, config: FpmConfig, pool: Pool) -> tuple[int | None, list[Evidence]]:
+    """The pool's memory_limit: php_admin_value, then php_value (which scripts may change
+    with ini_set), then php.ini (and its scan dir), then PHP's default 128M."""
+    entries = pool.php_setting("memory_limit")
+    for kind in ("php_admin_value", "php_value"):
+        mine = [s for k, s in entries if k == kind]
+        values = [(s, quantity(s.text)) for s in mine]
+        values = [(s, v) for s, v in values if v is not None]
+        if values:
+            setting, value = max(values, key=lambda sv: _bound(sv[1]))
+            note = " (set more than once: the largest counts)" if len(values) > 1 else ""
+            if kind == "php_value":
+                note += "; php_value can be raised by scripts with ini_set"
+            return _limit(value, f"{kind}[memory_limit] = {setting.text}{note}", setting.where)
+    found = php_ini(host, config)
+    if found:
+        text, where = found
+        value = quantity(text)
+        if value is not None:
+            return _limit(value, f"memory_limit = {text}", where)
+    return _limit(PHP_DEFAULT_LIMIT, "memory_limit = 128M", "PHP's default (no php.ini "
+                  "setting found)")
+
+
+def _bound(value: int) -> float:
+    return float("inf") if value < 0 else value
+
+
+def _limit(value: int, what: str, where: str) -> tuple[int | None, list[Evidence]]:
+    if value < 0:
+        return None, [Evidence(f"{what}: unlimited, a child may grow without bound", where)]
+    return value, [Evidence(what, where)]
+
+
+_QUANTITY = re.compile(r"[ \t\n\r\v\f]*([+-]?)(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|"
+                       r"[1-9][0-9]*)[ \t\n\r\v\f]*([kKmMgG]?)[ \t\n\r\v\f]*")
+
+
+def quantity(text: str) -> int | None:
+    """zend_ini_parse_quantity (PHP 8.2) for the values PHP reads without a warning:
+    decimal, 0x/0o/0b or leading-0 octal, an optional k/m/g; None for anything PHP only
+    takes "for backwards compatibility" (it warns and reads something else)."""
+    if not text.strip(" \t\n\r\v\f"):
+        return 0
+    m = _QUANTITY.fullmatch(text)
+    if not m:
+        return None
+    sign, digits, unit = m.groups()
+    prefix = digits[1:2].lower()
+    if prefix in ("x", "o", "b"):
+        number = int(digits[2:], {"x": 16, "o": 8, "b": 2}[prefix])
+    else:
+        number = int(digits, 8 if digits.startswith("0") else 10)
+    value = number * {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[unit.lower()]
+    return -value if sign == "-" else value
+
+
+def php_ini(host, config: FpmConfig) -> tuple[str, str] | None:
+    """memory_limit from the php.ini this php-fpm reads, then its scan dir (conf.d), the
+    last one wins: Debian /etc/php/VER/fpm/, RHEL /etc/php.ini and /etc/php.d/."""
+    last = None
+    for path in _ini_files(host, config):
+        source = host.read(path, None, config.source.display)
+        if source is None:
+            continue
+        section = ""
+        for number, text in enumerate(source.lines, 1):
+            try:
+                statements = parse_line(text)
+            except IniSyntaxError as exc:
+                statements = exc.done
+            for st in statements:
+                if st.kind == "section":
+                    section = st.name.lower()
+                elif st.kind == "entry" and st.name == "memory_limit" and \
+                        not section.startswith(("path=", "host=")):
+                    last = (st.value or "", f"{source.display}:{number}")
+    return last
+
+
+def _ini_files(host, config: FpmConfig) -> list[Path]:
+    main = config.source.path
+    if host.mode == FILES:
+        folders = [main.parent, main.parent.parent]
+        found = [f / "php.ini" for f in folders if (f / "php.ini").is_file()][:1]
+        return found + sorted(found[0].parent.glob("conf.d/*.ini")) if found else []
+    inside = config.source.inside or str(main)
+    folder = os.path.dirname(inside)
+    if folder.endswith(("/php-fpm.d", "/pool.d")):
+        folder = os.path.dirname(folder)
+    pairs = [(f"{folder}/php.ini", f"{folder}/conf.d"), ("/etc/php.ini", "/etc/php.d"),
+             (f"{folder}/php/php.ini", f"{folder}/php/conf.d")]
+    for ini, scan in pairs:
+        real = host.resolve(ini, "/")
+        if real is not None and real.is_file():
+            folder_real = host.resolve(scan, "/")
+            extra = sorted(folder_real.glob("*.ini")) if folder_real and folder_real.is_dir() \
+                else []
+            return [real, *extra]
+    return []
+
+
+# -- the worst case ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PoolCase:
+    config: FpmConfig
+    pool: Pool
+    children: int
+    size: ChildSize
+
+    @property
+    def total(self) -> int | None:
+        return None if self.size.bytes is None else self.children * self.size.bytes
+
+    @property
+    def location(self) -> tuple[str, int]:
+        setting = self.pool.settings.get("pm.max_children")
+        if setting is not None:
+            return setting.source.display, setting.line
+        return self.pool.source.display, self.pool.line
+
+    @property
+    def where(self) -> str:
+        path, line = self.location
+        return f"{path}:{line}"
+
+
+def cases(host) -> list[PoolCase]:
+    if "php-fpm.cases" not in host.cache:
+        host.cache["php-fpm.cases"] = [
+            PoolCase(c, p, p.get("pm.max_children"), child_size(host, c, p))
+            for c in configs(host) if not c.failed for p in c.pools]
+    return host.cache["php-fpm.cases"]
+
+
+@hookimpl
+def oomaudit_budget(host):
+    for case in cases(host):
+        if case.total is None:
+            continue
+        host.ledger.add(SERVICE, case.total,
+                        f"pool {case.pool.name}: pm.max_children {case.children} x "
+                        f"{format_size(case.size.bytes)} ({case.size.how})", case.where, PLUGIN)
+
+
+# -- rules -------------------------------------------------------------------------------
+
+def _available(host) -> tuple[int, list[Evidence]]:
+    ram = host.require("ram")
+    left = host.ledger.left_for(SERVICE, ram.value)
+    others = [c for c in host.ledger.consumers if c.service != SERVICE]
+    evidence = [Evidence(f"RAM = {format_size(ram.value)}", ram.source)]
+    evidence += [Evidence(f"- {c.service} {format_size(c.bytes)} ({c.how})", c.source)
+                 for c in others]
+    if others:
+        evidence.append(Evidence(f"= {format_size(left)} left for PHP-FPM", "memory ledger"))
+    return left, evidence
+
+
+def _pool_evidence(case: PoolCase) -> list[Evidence]:
+    setting = case.pool.settings.get("pm.max_children")
+    evidence = [Evidence(f"pool {case.pool.name}: pm = {case.pool.get('pm')}, "
+                         f"pm.max_children = {case.children}",
+                         setting.where if setting else case.pool.where)]
+    if setting is not None and setting.env:
+        evidence.append(Evidence(f"pm.max_children comes from the environment "
+                                 f"({', '.join(setting.env)}): the value here is oomaudit's "
+                                 "environment, php-fpm reads its own", setting.where))
+    return evidence + list(case.size.evidence)
+
+
+def _fits(available: int, size: int) -> int:
+    return max(available // size, 0)
+
+
+def check_fpm001(host):
+    """A pool's pm.max_children x per-child memory above the RAM left for PHP-FPM."""
+    all_cases = cases(host)
+    if not all_cases:
+        return
+    available, room = _available(host)
+    for case in all_cases:
+        path, line = case.location
+        if case.total is None:
+            yield Finding(
+                "FPM001", f"pool {case.pool.name}: memory_limit = -1 (unlimited), so "
+                          f"{case.children} children have no upper bound", path, line,
+                _pool_evidence(case) + room, severity=Severity.LOW,
+                fix="php_admin_value[memory_limit] = 256M   ; or declare the measured size: "
+                    "process-sizes = { php-fpm = \"...\" } in .oomaudit.toml")
+            continue
+        if case.total <= available:
+            continue
+        fits = _fits(available, case.size.bytes)
+        yield Finding(
+            "FPM001",
+            f"pool {case.pool.name}: pm.max_children {case.children} x "
+            f"{format_size(case.size.bytes)} per child ({case.size.how}) = "
+            f"{format_size(case.total)}, more than the {format_size(available)} of RAM "
+            "left for PHP-FPM", path, line,
+            _pool_evidence(case) + room + [Evidence(
+                f"worst case = {case.children} x {format_size(case.size.bytes)} = "
+                f"{format_size(case.total)}")],
+            fix=_fix(fits, available, case))
+
+
+def _fix(fits: int, available: int, case: PoolCase) -> str:
+    if fits < 1:
+        return ("no child fits in the RAM left for PHP-FPM: shrink the other services "
+                "or move PHP-FPM to its own host")
+    return (f"pm.max_children = {fits}   ; {format_size(available)} / "
+            f"{format_size(case.size.bytes)} per child")
+
+
+def check_fpm002(host):
+    """All pools together above the RAM left for PHP-FPM; the fix keeps each pool's share."""
+    bounded = [c for c in cases(host) if c.total is not None]
+    if len(bounded) < 2:
+        return
+    total = sum(c.total for c in bounded)
+    available, room = _available(host)
+    if total <= available:
+        return
+    biggest = max(bounded, key=lambda c: c.total)
+    path, line = biggest.location
+    evidence = [Evidence(f"pool {c.pool.name}: {c.children} x {format_size(c.size.bytes)} "
+                         f"({c.size.how}) = {format_size(c.total)}", c.where) for c in bounded]
+    evidence += room
+    fixes = []
+    for case in bounded:
+        share = available * case.total // total
+        fixes.append(f"[{case.pool.name}] pm.max_children = {_fits(share, case.size.bytes)}"
+                     f"   ; {case.where}, {100 * case.total / total:.0f}% of "
+                     f"{format_size(available)}")
+    yield Finding(
+        "FPM002", f"{len(bounded)} PHP-FPM pools together need {format_size(total)} at worst, "
+                  f"more than the {format_size(available)} of RAM left for PHP-FPM",
+        path, line, evidence, fix="\n".join(fixes))
+
+
+def check_fpm003(host):
+    """pm.max_requests 0 or unset: a worker that leaks is never recycled."""
+    for case in cases(host):
+        setting = case.pool.settings.get("pm.max_requests")
+        if setting is not None and setting.value > 0:
+            continue
+        path, line = (setting.source.display, setting.line) if setting else \
+            (case.pool.source.display, case.pool.line)
+        said = f"pm.max_requests = {setting.text}" if setting else "pm.max_requests unset (0)"
+        yield Finding(
+            "FPM003", f"pool {case.pool.name}: {said}: a worker that leaks memory is never "
+                      "recycled", path, line,
+            [Evidence(said, setting.where if setting else case.pool.where)],
+            fix="pm.max_requests = 500")
+
+
+@hookimpl
+def oomaudit_rules():
+    return make_rules({"FPM001": check_fpm001, "FPM002": check_fpm002,
+                       "FPM003": check_fpm003}, "fpm.toml")
