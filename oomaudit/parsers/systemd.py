@@ -382,7 +382,10 @@ MEMORY_LIMIT_DEPRECATED = ("Unit uses MemoryLimit=; please use MemoryMax= instea
 
 def looks_like_unit(head: str) -> bool:
     """True when the first KiBs read as a unit file or drop-in: the first line that is
-    not blank or a comment is a ``[Unit]``, ``[Service]`` or ``[Install]`` header."""
+    not blank or a comment is a ``[Unit]``, ``[Service]`` or ``[Install]`` header. Jinja/ERB
+    templates are not units yet: their ``{% if %}`` lines would read as syntax errors."""
+    if any(marker in head for marker in ("{{", "{%", "<%")):
+        return False
     for line in split_lines(head.lstrip(BOM)):
         stripped = line.strip(WHITESPACE)
         if not stripped or stripped[0] in COMMENTS:
