@@ -6,46 +6,9 @@ from pathlib import Path
 
 from oomaudit import Evidence, Finding, Severity, hookimpl
 from oomaudit.catalogue import make_rules
+from oomaudit.cgroups import cgroup_limit
 from oomaudit.host import Fact
 from oomaudit.units import format_size
-
-CGROUP_ROOT = Path("/sys/fs/cgroup")
-
-
-def cgroup_limit(proc_self_cgroup: str, cgroup_root: Path = CGROUP_ROOT) -> tuple[int, str] | None:
-    """The tightest memory limit on our own cgroup and its ancestors: (bytes, file), or None.
-
-    cgroup v2: ``memory.max`` along ``0::/path``; v1: ``memory.limit_in_bytes`` of the
-    memory controller. Inside a container this is the RAM that really exists for us.
-    """
-    best: tuple[int, str] | None = None
-    for line in proc_self_cgroup.splitlines():
-        hierarchy, _, rest = line.partition(":")
-        controllers, _, path = rest.partition(":")
-        if hierarchy == "0" and controllers == "":
-            base, name = cgroup_root, "memory.max"
-        elif "memory" in controllers.split(","):
-            base, name = cgroup_root / "memory", "memory.limit_in_bytes"
-        else:
-            continue
-        folder = base / path.lstrip("/")
-        while True:
-            limit = _read_limit(folder / name)
-            if limit is not None and (best is None or limit < best[0]):
-                best = (limit, str(folder / name))
-            if folder == base or base not in folder.parents:
-                break
-            folder = folder.parent
-    return best
-
-
-def _read_limit(path: Path) -> int | None:
-    try:
-        text = path.read_text().strip()
-    except OSError:
-        return None
-    # "max" (v2) and the v1 "no limit" value (page-aligned LONG_MAX) mean unlimited
-    return int(text) if text.isdigit() and int(text) < (1 << 62) else None
 
 
 @hookimpl

@@ -3,7 +3,8 @@ import json
 from pathlib import Path
 
 import psutil
-from oomaudit.plugins.host import cgroup_limit
+
+from oomaudit.cgroups import cgroup_limit
 
 
 def _cgroup_tree(tmp_path, files):
