@@ -1,0 +1,124 @@
+"""Kubernetes resource quantities (``512Mi``, ``1G``, ``1e9``, ``0.5Gi``, ``1000m``) as
+apimachinery's ``resource.ParseQuantity`` reads them (pkg/api/resource/quantity.go).
+
+The scanner is ``parseQuantityString``: a sign, digits, an optional ``.`` and digits
+(``1.``, ``.5`` and even ``.`` are numbers), then suffix characters from
+``eEinumkKMGTP``, an optional sign and digits. The suffix must then be one of the
+decimal SI ones (``n u m "" k M G T P E``: ``E`` alone is exa, 10^18), a binary one
+(``Ki`` .. ``Ei``) or an exponent ``e``/``E`` followed by a Go ``ParseInt`` integer
+(truncated to int32). ``m`` is *milli*: ``1000m`` of memory is one byte. Values are
+exact (never floats); a non-zero value finer than 1n is rounded up to 1n, and a binary
+value is capped at 2^63-1. The kubelet takes memory as ``Value()``: rounded up to a
+whole byte.
+"""
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+DECIMAL = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15,
+           "E": 18}
+BINARY = {"Ki": 10, "Mi": 20, "Gi": 30, "Ti": 40, "Pi": 50, "Ei": 60}
+MAX_INT64 = (1 << 63) - 1
+_SUFFIX_CHARS = set("eEinumkKMGTP")
+_DIGITS = set("0123456789")
+FORMAT_WRONG = ("quantities must match the regular expression "
+                "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'")
+NUMERIC = "unable to parse numeric part of quantity"
+SUFFIX = "unable to parse quantity's suffix"
+_FAR = 400  # decimal exponents beyond this are astronomically large or below 1n
+
+
+class QuantityError(ValueError):
+    """apimachinery's own error text (ErrFormatWrong, ErrNumeric, ErrSuffix)."""
+
+
+def _scan(text: str) -> tuple[bool, str, str, str, str]:
+    """parseQuantityString: (positive, value, num, denom, suffix)."""
+    positive, pos, end = True, 0, len(text)
+    if text[0] in "+-":
+        positive = text[0] != "-"
+        pos = 1
+    while pos < end and text[pos] == "0":
+        pos += 1
+    if pos >= end:
+        return positive, "0", "0", "", ""
+    start = pos
+    while pos < end and text[pos] in _DIGITS:
+        pos += 1
+    num = text[start:pos] or "0"
+    if pos >= end:
+        return positive, text, num, "", ""
+    denom = ""
+    if text[pos] == ".":
+        pos += 1
+        start = pos
+        while pos < end and text[pos] in _DIGITS:
+            pos += 1
+        denom = text[start:pos]
+        if pos >= end:
+            return positive, text, num, denom, ""
+    value, suffix_start = text[:pos], pos
+    while pos < end and text[pos] in _SUFFIX_CHARS:
+        pos += 1
+    if pos < end and text[pos] in "+-":
+        pos += 1
+    while pos < end and text[pos] in _DIGITS:
+        pos += 1
+    if pos < end:
+        raise QuantityError(FORMAT_WRONG)
+    return positive, value, num, denom, text[suffix_start:]
+
+
+def _interpret(suffix: str) -> tuple[int, int, str]:
+    """(base, exponent, format) of a suffix, as quantitySuffixer.interpret."""
+    if suffix in DECIMAL:
+        return 10, DECIMAL[suffix], "DecimalSI"
+    if suffix in BINARY:
+        return 2, BINARY[suffix], "BinarySI"
+    if len(suffix) > 1 and suffix[0] in "eE":
+        digits = suffix[1:]
+        body = digits[1:] if digits[:1] in "+-" else digits
+        if not body or not set(body) <= _DIGITS:
+            raise QuantityError(SUFFIX)
+        parsed = int(digits)
+        if not -MAX_INT64 - 1 <= parsed <= MAX_INT64:
+            raise QuantityError(SUFFIX)  # strconv.ParseInt: value out of range
+        return 10, (parsed + (1 << 31)) % (1 << 32) - (1 << 31), "DecimalExponent"
+    raise QuantityError(SUFFIX)
+
+
+def parse(text: str) -> Fraction:
+    """The exact value of a quantity string; QuantityError with apimachinery's message."""
+    if text == "":
+        raise QuantityError(FORMAT_WRONG)
+    if text == "0":
+        return Fraction(0)
+    positive, value, num, denom, suffix = _scan(text)
+    base, exponent, fmt = _interpret(suffix)
+    digits = int(num + denom)
+    if fmt == "BinarySI":
+        amount = Fraction(digits << exponent, 10 ** len(denom))
+    else:
+        scale = exponent - len(denom)
+        fast = 18 - len(num + denom) >= 0 and scale >= -9
+        if not fast and not any(c in _DIGITS for c in value):
+            raise QuantityError(NUMERIC)  # inf.Dec.SetString of a bare sign or point
+        if digits and scale > _FAR:
+            return Fraction(MAX_INT64 if positive else -MAX_INT64)  # beyond any machine
+        if digits and scale < -_FAR:
+            amount = Fraction(1, 10 ** 9)
+        else:
+            amount = digits * Fraction(10) ** scale
+    if amount and amount.denominator > 1:  # rounded up to whole nanos, away from zero
+        amount = Fraction(math.ceil(amount * 10 ** 9), 10 ** 9)
+    if fmt == "BinarySI" and amount > MAX_INT64:
+        amount = Fraction(MAX_INT64)
+    return amount if positive else -amount
+
+
+def to_bytes(text: str) -> int:
+    """Memory in bytes as the kubelet uses it: ``Value()``, rounded up to a whole byte."""
+    amount = parse(text)
+    whole = math.ceil(abs(amount))
+    return min(whole, MAX_INT64) * (1 if amount >= 0 else -1)

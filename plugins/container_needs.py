@@ -1,0 +1,235 @@
+"""What the service inside a container is configured to take for itself (CONTAINER003).
+
+Only settings that *reserve* memory the service will fill are used, each read the way
+the program reads it: MySQL/MariaDB's ``innodb_buffer_pool_size`` (command-line flags,
+Bitnami's ``MYSQL_EXTRA_FLAGS``/``MARIADB_EXTRA_FLAGS``, and option files bind-mounted
+from the same tree, through the MySQL plugin's parsers), PostgreSQL's
+``shared_buffers`` (``-c``/``--`` flags, the sclorg images' ``POSTGRESQL_SHARED_BUFFERS``),
+a JVM's maximum heap (``-Xmx``/``-XX:MaxHeapSize`` in the arguments or in the options
+variables the JVM and image scripts read), and Redis' ``maxmemory``. The official
+``mysql``/``postgres`` images read no such variables (``POSTGRES_SHARED_BUFFERS`` set on
+them does nothing), so none is invented here.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from oomaudit.parsers import mycnf
+from oomaudit.parsers.mysql_values import DEFAULT_FLAVOUR, Flavour, settings
+from oomaudit.parsers.pgguc import PAGE, InvalidValue, defaults, evaluate
+
+
+@dataclass(frozen=True)
+class Arg:
+    text: str
+    path: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Mount:
+    source: Path  # on this machine
+    target: str  # inside the container
+    path: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Need:
+    """``setting`` reserves ``bytes`` for ``service``; ``share`` is the part of a limit it
+    may sensibly have (the rest is for connections, metaspace, forks)."""
+
+    service: str
+    setting: str  # as written, e.g. "--innodb-buffer-pool-size=2G"
+    name: str  # the variable, e.g. "innodb_buffer_pool_size"
+    bytes: int
+    path: str
+    line: int
+    share: float
+    spell: object  # bytes -> the setting as the program takes it
+
+    def fitting(self, limit: int) -> str:
+        return self.spell(int(limit * self.share) // (1 << 20) * (1 << 20))
+
+
+def image_name(image: str) -> tuple[str, str, str]:
+    """``docker.io/bitnami/mysql:8.0@sha256..`` -> ("bitnami", "mysql", "8.0")."""
+    image = image.split("@", 1)[0]
+    path, _, tag = image.rpartition(":") if ":" in image.rsplit("/", 1)[-1] else (image, "", "")
+    parts = path.lower().split("/")
+    return (parts[-2] if len(parts) > 1 else ""), parts[-1], tag
+
+
+def needs(host, image: str, args: list[Arg], env: dict[str, Arg], mounts: list[Mount],
+          reader=None) -> list[Need]:
+    vendor, name, tag = image_name(image or "")
+    found = []
+    if name in ("mysql", "mariadb", "percona", "percona-server", "mysql-server"):
+        found += _mysql(host, vendor, name, tag, args, env, mounts, reader)
+    if name in ("postgres", "postgresql", "postgis", "timescaledb", "pgvector") or \
+            name.startswith("postgresql-"):
+        found += _postgres(args, env, vendor)
+    if name in ("redis", "redis-stack-server", "redis-stack", "valkey"):
+        found += _redis(args)
+    found += _jvm(args, env)
+    return found
+
+
+# -- MySQL / MariaDB ---------------------------------------------------------------------
+
+MYSQL_DIRS = ("/etc/mysql/conf.d", "/etc/mysql/mariadb.conf.d", "/etc/mysql/mysql.conf.d",
+              "/etc/my.cnf.d")
+
+
+def flavour_of(name: str, tag: str) -> Flavour:
+    m = re.match(r"(\d+)(?:\.(\d+))?", tag)
+    mariadb = name == "mariadb"
+    if m:
+        version = (int(m.group(1)), int(m.group(2) or 0))
+        return Flavour("MariaDB" if mariadb else "MySQL", version, f"image tag {name}:{tag}")
+    if mariadb:
+        return Flavour("MariaDB", DEFAULT_FLAVOUR.version,
+                       f"image {name} without a version tag: 10.11 assumed")
+    return Flavour("MySQL", (8, 0), f"image {name} without a version tag: 8.0 assumed")
+
+
+def _mysql(host, vendor, name, tag, args, env, mounts, reader) -> list[Need]:
+    flavour = flavour_of(name, tag)
+    options: list[mycnf.Option] = []
+    files = _mounted_cnf(mounts)
+    if files:
+        loader = mycnf.Loader(host, reader, flavour.groups(), lambda path: None,
+                              host.cache.setdefault("mycnf", {}))
+        options += loader.load(files).options
+    flags = list(args)
+    if vendor == "bitnami":
+        for var in ("MYSQL_EXTRA_FLAGS", "MARIADB_EXTRA_FLAGS"):
+            if var in env:
+                flags += [Arg(word, env[var].path, env[var].line)
+                          for word in env[var].text.split()]
+    options += _mysqld_flags(flags)
+    effective, _ = settings(options, flavour)
+    pool = effective["innodb_buffer_pool_size"]
+    if pool.option is None or pool.value.number is None:
+        return []
+    option = pool.option
+    return [Need(f"{flavour.label} InnoDB buffer pool", option.text,
+                 "innodb_buffer_pool_size", pool.value.number, option.path, option.line, 0.7,
+                 lambda n: f"--innodb-buffer-pool-size={max(n >> 20, 5)}M")]
+
+
+def _mounted_cnf(mounts: list[Mount]) -> list[Path]:
+    files = []
+    for mount in mounts:
+        target = mount.target.rstrip("/")
+        if target.endswith(".cnf") and target.startswith("/etc/") and mount.source.is_file():
+            files.append(mount.source)
+        elif target in MYSQL_DIRS and mount.source.is_dir():
+            files += sorted(p for p in mount.source.iterdir()
+                            if p.name.endswith(".cnf") and p.is_file())
+    return files
+
+
+def _mysqld_flags(args: list[Arg]) -> list[mycnf.Option]:
+    """``--name=value`` and ``--name value`` as mysqld's my_getopt takes them."""
+    options = []
+    for index, arg in enumerate(args):
+        if not arg.text.startswith("--"):
+            continue
+        name, sep, value = arg.text[2:].partition("=")
+        if not sep and index + 1 < len(args) and not args[index + 1].text.startswith("-"):
+            value = args[index + 1].text
+        elif not sep:
+            continue
+        options.append(mycnf.Option(name, value, f"--{name}={value}", arg.path, arg.line,
+                                    "mysqld"))
+    return options
+
+
+# -- PostgreSQL --------------------------------------------------------------------------
+
+def _postgres(args: list[Arg], env: dict[str, Arg], vendor: str) -> list[Need]:
+    candidates = []
+    for index, arg in enumerate(args):
+        text = arg.text
+        if text == "-c" and index + 1 < len(args):
+            candidates.append((args[index + 1].text, args[index + 1]))
+        elif text.startswith("-c") and len(text) > 2:
+            candidates.append((text[2:], arg))
+        elif text.startswith("--") and "=" in text:
+            candidates.append((text[2:], arg))
+    if "POSTGRESQL_SHARED_BUFFERS" in env and vendor in ("centos", "sclorg", "rhel8", "rhel9"):
+        arg = env["POSTGRESQL_SHARED_BUFFERS"]
+        candidates.insert(0, (f"shared_buffers={arg.text}", arg))
+    found = None
+    for text, arg in candidates:
+        name, _, value = text.partition("=")
+        if name.replace("-", "_").lower() != "shared_buffers":
+            continue
+        try:
+            pages = evaluate("shared_buffers", value, defaults())
+        except InvalidValue:
+            continue
+        found = Need("PostgreSQL shared buffers", text, "shared_buffers", int(pages) * PAGE,
+                     arg.path, arg.line, 0.25, lambda n: f"-c shared_buffers={max(n >> 20, 1)}MB")
+    return [found] if found else []
+
+
+# -- Redis -------------------------------------------------------------------------------
+
+_REDIS_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1024, "m": 1000 ** 2, "mb": 1 << 20,
+                "g": 1000 ** 3, "gb": 1 << 30}
+
+
+def redis_bytes(text: str) -> int | None:
+    """Redis' memtoll: ``1gb`` is 1024^3 but ``1g`` is 10^9, any case."""
+    m = re.fullmatch(r"(\d+)([a-zA-Z]*)", text.strip())
+    if not m or m.group(2).lower() not in _REDIS_UNITS:
+        return None
+    return int(m.group(1)) * _REDIS_UNITS[m.group(2).lower()]
+
+
+def _redis(args: list[Arg]) -> list[Need]:
+    found = None
+    for index, arg in enumerate(args):
+        if arg.text.lower() == "--maxmemory" and index + 1 < len(args):
+            value = args[index + 1]
+            number = redis_bytes(value.text)
+            if number:
+                found = Need("Redis", f"--maxmemory {value.text}", "maxmemory", number,
+                             value.path, value.line, 0.75, lambda n: f"--maxmemory {n >> 20}mb")
+    return [found] if found else []
+
+
+# -- JVM ---------------------------------------------------------------------------------
+
+JAVA_VARS = ("JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS", "JAVA_OPTS")  # before the command line
+_XMX = re.compile(r"-(?:Xmx|XX:MaxHeapSize=)(\d+)([kKmMgGtT]?)\Z")
+
+
+def java_bytes(text: str) -> int | None:
+    m = _XMX.match(text)
+    if not m:
+        return None
+    return int(m.group(1)) << {"": 0, "k": 10, "m": 20, "g": 30, "t": 40}[m.group(2).lower()]
+
+
+def _jvm(args: list[Arg], env: dict[str, Arg]) -> list[Need]:
+    """The JVM's last ``-Xmx`` wins: JAVA_TOOL_OPTIONS, then the launcher's own
+    variables and the command line, then ``_JAVA_OPTIONS`` over everything."""
+    words: list[tuple[str, Arg]] = []
+    for var in JAVA_VARS:
+        if var in env:
+            words += [(w, env[var]) for w in env[var].text.split()]
+    words += [(a.text, a) for a in args]
+    if "_JAVA_OPTIONS" in env:
+        words += [(w, env["_JAVA_OPTIONS"]) for w in env["_JAVA_OPTIONS"].text.split()]
+    found = None
+    for word, arg in words:
+        number = java_bytes(word)
+        if number:
+            found = Need("JVM heap", word, "-Xmx", number, arg.path, arg.line, 0.75,
+                         lambda n: f"-Xmx{max(n >> 20, 2)}m")
+    return [found] if found else []
