@@ -109,9 +109,6 @@ def test_web_tier_lowers_the_limit_to_half_of_ram(tmp_path):
 
 
 def test_web_tier_with_the_real_nginx_reader(oomaudit, tmp_path):
-    registry = Registry.build(load_plugins(disable_third_party=True))
-    if "nginx" not in registry.readers:
-        pytest.xfail("the nginx reader (issue 3) is not registered yet")
     (tmp_path / "my.cnf").write_text("[mysqld]\ninnodb_buffer_pool_size = 4500M\n")
     (tmp_path / "nginx.conf").write_text(
         "worker_processes 2;\nevents { worker_connections 512; }\nhttp { }\n")

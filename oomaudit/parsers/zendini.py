@@ -23,7 +23,7 @@ _VALUE = re.compile(r"(?:[^$= \t\n\r;&|^~()!\"'\x00]|\$(?:[^{\x00]|\\[\s\S]))+")
 # SECTION_VALUE_CHARS (sections and offsets): [^$\n\r;"'\]\\] or \\any or a lone '$'
 _SECTION = re.compile(r"(?:[^$\n\r;\"'\]\\]|\\[\s\S]|\$(?:[^{\x00]|\\[\s\S]))+")
 _CONSTANT = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
-_KEYWORD = re.compile(r"(true|on|yes|false|off|no|none|null)[ \t]*", re.I)
+_KEYWORD = re.compile(r"(true|yes|on|false|off|none|null|no)[ \t]*", re.I)
 _NEWLINE = re.compile(r"[ \t]*(?:\r\n|\r|\n|$)")
 _COMMENT = re.compile(r"[ \t]*;[^\r\n]*(?:\r\n|\r|\n|$)")
 _SPACE = re.compile(r"[ \t]+")
