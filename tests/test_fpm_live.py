@@ -1,0 +1,66 @@
+"""A real php-fpm master with a static pool of 2 children, started for this test and
+stopped after it: ``oomaudit scan`` must size that pool's children from the running
+workers (their PSS/RSS), not from memory_limit."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+import psutil
+import pytest
+from conftest import assert_no_traceback, need_program
+
+
+@pytest.fixture
+def running_pool(tmp_path):
+    program = need_program("php-fpm8.2", "a live PHP-FPM pool for the per-child measurement")
+    user = "user = nobody\n" if os.geteuid() == 0 else ""
+    config = tmp_path / "php-fpm.conf"
+    config.write_text(
+        f"[global]\npid = {tmp_path}/fpm.pid\nerror_log = {tmp_path}/fpm.log\n"
+        f"[oomtest]\n{user}listen = {tmp_path}/fpm.sock\npm = static\npm.max_children = 2\n"
+        "php_admin_value[memory_limit] = 512M\npm.max_requests = 100\n")
+    proc = subprocess.Popen([program, "-F", "-y", str(config), "-p", str(tmp_path)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            children = [c for c in psutil.Process(proc.pid).children()
+                        if "pool oomtest" in " ".join(c.cmdline())]
+            if len(children) == 2:
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail(f"php-fpm did not start 2 workers: {(tmp_path / 'fpm.log').read_text()}")
+        yield config, sorted(c.pid for c in children)
+    finally:
+        proc.send_signal(signal.SIGQUIT)  # graceful stop: the master ends its workers
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def test_live_pool_is_sized_from_its_running_workers(oomaudit, running_pool):
+    config, pids = running_pool
+    proc = oomaudit("scan", "--ram", "16M", "--select", "FPM001", "--format", "json")
+    assert_no_traceback(proc)
+    report = json.loads(proc.stdout)
+    ours = [f for f in report["findings"] if "pool oomtest" in f["message"]]
+    assert len(ours) == 1, report["findings"]
+    finding = ours[0]
+    assert finding["path"].endswith(config.name) and finding["line"] == 8
+    assert "(measured average PSS)" in finding["message"] or \
+        "(measured average RSS)" in finding["message"]
+    live = [e for e in finding["evidence"] if e["what"].startswith("2 live workers of pool "
+                                                                   "oomtest")]
+    assert live and all(str(pid) in live[0]["source"] for pid in pids)
+    assert not any(e["what"].startswith("php_admin_value[memory_limit]")
+                   for e in finding["evidence"])  # not the memory_limit upper bound
+    rss = [psutil.Process(pid).memory_info().rss for pid in pids]
+    shown = float(live[0]["what"].split("average RSS ")[1].split(" MiB")[0])
+    assert abs(shown - sum(rss) / len(rss) / 2**20) < 4  # the same processes, moments apart
