@@ -79,6 +79,7 @@ def needs(host, image: str, args: list[Arg], env: dict[str, Arg], mounts: list[M
 
 # -- MySQL / MariaDB ---------------------------------------------------------------------
 
+COMMAND_LINE = "command line"  # the group of options given as flags
 MYSQL_DIRS = ("/etc/mysql/conf.d", "/etc/mysql/mariadb.conf.d", "/etc/mysql/mysql.conf.d",
               "/etc/my.cnf.d")
 
@@ -115,9 +116,12 @@ def _mysql(host, vendor, name, tag, args, env, mounts, reader) -> list[Need]:
     if pool.option is None or pool.value.number is None:
         return []
     option = pool.option
-    return [Need(f"{flavour.label} InnoDB buffer pool", option.text,
+    in_file = option.group != COMMAND_LINE
+    shown = f"{option.name} = {option.value}" if in_file else option.text
+    return [Need(f"{flavour.label} InnoDB buffer pool", shown,
                  "innodb_buffer_pool_size", pool.value.number, option.path, option.line, 0.7,
-                 lambda n: f"--innodb-buffer-pool-size={max(n >> 20, 5)}M")]
+                 (lambda n: f"innodb_buffer_pool_size = {max(n >> 20, 5)}M") if in_file else
+                 (lambda n: f"--innodb-buffer-pool-size={max(n >> 20, 5)}M"))]
 
 
 def _mounted_cnf(mounts: list[Mount]) -> list[Path]:
@@ -143,8 +147,7 @@ def _mysqld_flags(args: list[Arg]) -> list[mycnf.Option]:
             value = args[index + 1].text
         elif not sep:
             continue
-        options.append(mycnf.Option(name, value, f"--{name}={value}", arg.path, arg.line,
-                                    "mysqld"))
+        options.append(mycnf.Option(name, value, arg.text, arg.path, arg.line, COMMAND_LINE))
     return options
 
 

@@ -118,6 +118,7 @@ def projects(host) -> list[compose.Project]:
             continue
         override = compose.override_for(path)
         found.append(loader.project([path] + ([override] if override else [])))
+    found = [p for p in found if p.files[0].resolve() not in loader.extended]
     for project in found:
         for problem in project.problems:
             _report(host, problem)
@@ -465,7 +466,6 @@ _CONTAINER_CGROUP = re.compile(r"(docker|containerd|libpod|kubepods|crio|lxc)", 
 
 @hookimpl
 def oomaudit_collect(host):
-    from oomaudit import cgroups
     from oomaudit.host import Fact, Table
     from oomaudit.processes import processes
 
@@ -473,34 +473,47 @@ def oomaudit_collect(host):
     if inside:
         host.facts["container"] = Fact(True, f"live: {inside} exists: oomaudit audits from "
                                              "inside a container; RAM is its cgroup limit")
-    v2 = (cgroups.CGROUP_ROOT / "cgroup.controllers").exists()
     groups: dict[str, list] = {}
     for proc in processes(host):
-        if proc.cgroup and proc.cgroup != "/":
-            groups.setdefault(proc.cgroup, []).append(proc)
+        groups.setdefault(proc.cgroup, []).append(proc)
     rows = []
+    own = os.getpid()
     for path, procs in sorted(groups.items()):
-        found = cgroups.limits(("0::" if v2 else "9:memory:") + path)
-        if not found and not _CONTAINER_CGROUP.search(path):
+        mine = any(p.pid == own for p in procs)
+        container = bool(_CONTAINER_CGROUP.search(path))
+        found = _limits_of(procs[0].pid)
+        if not (found or container or (mine and inside)):
             continue
         rss = sum(p.rss or 0 for p in procs)
         shown = {k: format_size(v[0]) for k, v in found.items()}
-        rows.append([path, len(procs), format_size(rss), shown.get("max", "max"),
-                     shown.get("high", "-" if not v2 else "max"), shown.get("swap", "max")])
-        if _CONTAINER_CGROUP.search(path):
-            if "max" in found:
-                host.ledger.add(f"cgroup:{path}", found["max"][0],
-                                "the cgroup's memory limit", f"live: {found['max'][1]}",
-                                "containers")
-            else:
-                host.ledger.add(f"cgroup:{path}", rss, "unbounded: no memory limit; "
-                                "resident now", f"live: /proc ({len(procs)} processes)",
-                                "containers")
+        label = path + (" (oomaudit itself)" if mine else "")
+        rows.append([label, len(procs), format_size(rss), shown.get("max", "max"),
+                     shown.get("high", "max"), shown.get("swap", "max")])
+        if not container:
+            continue  # units and the host itself: their services' plugins budget them
+        if "max" in found:
+            host.ledger.add(f"cgroup:{path}", found["max"][0], "the cgroup's memory limit",
+                            f"live: {found['max'][1]}", "containers")
+        else:
+            host.ledger.add(f"cgroup:{path}", rss, "unbounded: no memory limit; resident now",
+                            f"live: /proc ({len(procs)} processes)", "containers")
     if rows:
-        title = "cgroup memory limits" + (" (audited from inside a container)" if inside
-                                          else "")
+        title = "cgroup memory limits" + (f" (audited from inside a container: {inside})"
+                                          if inside else "")
         host.tables["cgroups"] = Table(title, ["cgroup", "procs", "RSS now", "memory.max",
                                                "memory.high", "swap.max"], rows)
+
+
+def _limits_of(pid: int) -> dict:
+    """The limits in force for a process, from its own /proc/PID/cgroup (v2 and v1 lines:
+    on a hybrid host the memory controller may be v1 while the unified path is "/")."""
+    from oomaudit import cgroups
+
+    try:
+        text = Path(f"/proc/{pid}/cgroup").read_text()
+    except OSError:
+        return {}
+    return cgroups.limits(text)
 
 
 @hookimpl

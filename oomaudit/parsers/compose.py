@@ -132,6 +132,8 @@ def _braced(text: str, env: dict[str, str], out: Interpolated, pos: int) -> tupl
         return _lookup(name, env, out), pos + 1
     arg, end = _expand(text, env, out, pos + len(op), nested=True)
     is_set = name in env
+    if not is_set and not op.endswith("?"):
+        out.unset.append(name)  # the value is the default's, unless the deployer sets it
     present = is_set and (env[name] != "" or ":" not in op)
     if op.endswith("-"):
         value = env[name] if present else arg
@@ -388,6 +390,7 @@ class Loader:
 
     def __init__(self, read_yaml, read_text):
         self.read_yaml, self.read_text = read_yaml, read_text
+        self.extended: set[Path] = set()  # files other files extend: not projects of their own
 
     def project(self, files: list[Path]) -> Project:
         folder = files[0].parent
@@ -445,6 +448,7 @@ class Loader:
                               "in the tree; docker compose refuses the project",
                               display, base_file.line)
             target = named
+            self.extended.add(named.resolve())
         key = (str(target), base_name.text())
         if key in chain or len(chain) > MAX_EXTENDS:
             raise Problem("CONF002", f"service {name!r} extends {base_name.text()!r} in a loop",

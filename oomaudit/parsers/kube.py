@@ -176,7 +176,7 @@ def env(container: Container) -> dict[str, tuple[str, int]]:
     for index, item in enumerate(items if isinstance(items, Seq) else ()):
         name, value = get(item, "name"), get(item, "value")
         if isinstance(name, str) and value is not None and not isinstance(value, (Map, Seq)):
-            result[name] = (str(value), items.lines[index])
+            result[name] = (str(value), item.lines.get("value", items.lines[index]))
     return result
 
 

@@ -120,7 +120,7 @@ class _Builder:
                         self._merge(container)
                     if anchor:
                         anchors[anchor] = container
-                    value, tag_of = container, tag
+                    value, tag_of, line = container, tag, container.line
                 elif kind == "AliasEvent":
                     if event.anchor not in anchors:
                         open_ = any(frame[3] == event.anchor for frame in stack)

@@ -1,0 +1,108 @@
+"""Any YAML in, never a traceback or runaway memory: a CONF001 at the right line, or a pass."""
+from __future__ import annotations
+
+import resource
+import time
+
+import pytest
+from container_helpers import findings, hits
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from oomaudit.parsers.yamltree import MAX_EXPANDED, YamlError, load_all
+
+BOMB = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [" + ",".join([f"*{chr(97 + i)}"] * 9) + "]\n"
+    for i in range(8))  # 9^9 = 387 million strings once expanded
+
+
+def _error(text: str) -> YamlError:
+    with pytest.raises(YamlError) as info:
+        list(load_all(text))
+    return info.value
+
+
+def test_billion_laughs_is_refused_quickly_and_small():
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.process_time()
+    error = _error(BOMB)
+    assert str(MAX_EXPANDED) in error.message and error.line is not None
+    assert time.process_time() - started < 5
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 100_000  # KiB
+
+
+@pytest.mark.parametrize("text, line, words", [
+    ("a: &a [*a]\n", 1, "recursive"),
+    ("a: *nothing\n", 1, "not defined"),
+    ("a: 1\nb:\n\t- x\n", 3, "token"),
+    ("a: 1\nb: 2\na: 3\n", 3, "duplicate key 'a' (first at line 1)"),
+    ("a: [\n", 2, "expected"),
+    ("a: \x01\n", 1, "control characters"),
+    ("? [a]\n: b\n", 1, "as a key"),
+    ("[" * 1000, 1, "nesting deeper"),
+])
+def test_yaml_problems_have_lines(text, line, words):
+    error = _error(text)
+    assert error.line == line and words in error.message
+
+
+def test_aliases_share_and_merge_keys_apply():
+    doc = next(load_all("x: &x {m: 1, n: 2}\ny:\n  <<: *x\n  n: 3\nz: *x\n")).root
+    assert doc["y"] == {"m": 1, "n": 3} and doc["z"] is doc["x"]
+    assert doc.lines["z"] == 5 and doc["y"].lines["m"] == 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=300))
+def test_any_text_is_a_tree_or_a_yaml_error(text):
+    try:
+        for document in load_all(text):
+            assert document.line >= 1
+    except YamlError as exc:
+        assert exc.line is None or 1 <= exc.line <= text.count("\n") + 2
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(["services:", "  db:", "    image: mysql", "    mem_limit: 1g",
+                                 "    command: --innodb-buffer-pool-size=2G", "\t", "&a", "*a",
+                                 "    <<: *a", "- x", "apiVersion: v1", "kind: Pod", "---",
+                                 "    mem_limit: ${X:-", "  x: !reset", "{", "]"]),
+                max_size=12))
+def test_compose_and_kube_readers_never_raise(lines):
+    from oomaudit.plugins import containers
+
+    from oomaudit.host import FILES, Host
+    from oomaudit.reading import Source
+
+    text = "\n".join(lines)
+    for reader in (containers.COMPOSE_READER, containers.KUBE_READER):
+        host = Host("t", FILES, None)
+        source = Source(__import__("pathlib").Path("compose.yaml"), "compose.yaml", text,
+                        reader=reader)
+        host.docs[reader.name] = [reader.parse(source)]
+        host.sources[source.path] = source
+        containers.oomaudit_budget(host)
+        for check in (containers.check_container001, containers.check_container002,
+                      containers.check_container003):
+            list(check(host))
+
+
+def test_cli_bad_yaml_files(oomaudit, tmp_path):
+    (tmp_path / "compose.yaml").write_bytes(b"services:\n  db:\n\timage: x\n")
+    (tmp_path / "docker-compose.bomb.yml").write_text("services:\n" + "".join(
+        "  " + line + "\n" for line in BOMB.splitlines()))
+    (tmp_path / "docker-compose.latin1.yml").write_bytes(
+        b"services:\n  caf\xe9:\n    image: nginx\n    mem_limit: 1g\n")
+    (tmp_path / "deploy.yaml").write_text("apiVersion: v1\nkind: Pod\nspec: [\n")
+    found = findings(oomaudit, ".", cwd=tmp_path)
+    assert hits(found, "CONF") == {("CONF001", "compose.yaml", 3),
+                                   ("CONF001", "docker-compose.bomb.yml", 8),  # 9^7 > 1M
+                                   ("CONF001", "deploy.yaml", 4)}
+    assert not hits(found)  # the latin-1 file is read (U+FFFD in the name) and has a limit
+
+
+def test_cli_huge_yaml_is_refused_not_slow(oomaudit, tmp_path):
+    (tmp_path / "compose.yaml").write_text("services:\n  a:\n    x:\n" + "      - a\n" * 600_000)
+    found = findings(oomaudit, "compose.yaml", cwd=tmp_path)
+    assert [f["rule"] for f in found] == ["CONF001"]
+    assert "nodes" in found[0]["message"]
