@@ -312,9 +312,13 @@ class PerProcess:
 
 
 def per_process(host, server: Server) -> PerProcess:
-    """Measured (the largest live child, as apache2buddy counts), else the documented
-    default for the MPM, with PHP's memory_limit on top of each interpreter."""
+    """Measured (the largest live child, as apache2buddy counts), else declared in the
+    host profile, else the documented default for the MPM, with PHP's memory_limit on top
+    of each interpreter."""
     children = [p for p in _children(server.procs) if p.rss is not None]
+    declared = _declared(host, server)
+    if declared and not children:
+        return declared
     if children:
         largest = max(children, key=lambda p: p.rss)
         average = sum(p.rss for p in children) // len(children)
@@ -353,35 +357,57 @@ def _parent(pid: int) -> int | None:
         return None
 
 
-_PHP_LIMIT = re.compile(r"^[ \t]*memory_limit[ \t]*=[ \t]*\"?([^\";\s]*)", re.I | re.M)
+def _declared(host, server: Server) -> PerProcess | None:
+    """``process-sizes = { apache = "40M" }`` in the host's [[hosts]] profile."""
+    settings = host.settings
+    if settings is None or not settings.hosts:
+        return None
+    place = host.root if host.mode != FILES and host.root is not None else server.config.top
+    profile = settings.profile_for(Path(place))
+    size = profile.process_sizes.get(PLUGIN) if profile else None
+    if not size:
+        return None
+    return PerProcess(size, "declared per-process size",
+                      f"host profile '{profile.name}' {profile.source}: process-sizes")
 
 
 def _php_memory_limit(host, php: apache.Module) -> tuple[int, str]:
-    """memory_limit of the php.ini mod_php reads (Debian /etc/php/VER/apache2/php.ini,
-    RHEL /etc/php.ini); PHP's 128M default otherwise. -1 (no limit) counts as the
-    default too, and says so."""
+    """memory_limit of the php.ini mod_php reads (Debian /etc/php/VER/apache2/php.ini and
+    its conf.d, RHEL /etc/php.ini and /etc/php.d), the last one wins; PHP's 128M default
+    otherwise. -1 (no limit) counts as the default too, and says so."""
+    from oomaudit.plugins.phpfpm import quantity
+
+    from oomaudit.parsers.zendini import IniSyntaxError, parse_line
+
     version = re.search(r"php(\d+\.\d+)", php.path)
-    candidates = [f"/etc/php/{version.group(1)}/apache2/php.ini"] if version else []
-    candidates.append("/etc/php.ini")
-    for inside in candidates:
-        real = host.resolve(inside) if host.mode != FILES else None
-        source = host.read(real, None, php.where) if real and real.is_file() else None
-        found = _PHP_LIMIT.findall(source.text) if source else []
-        if found:
-            value = php_size(found[-1])
-            if value is not None and value > 0:
-                return value, f"memory_limit = {found[-1]} in {source.display}"
-            return PHP_DEFAULT_LIMIT, (f"memory_limit = {found[-1]} in {source.display} (no "
-                                       "limit: counted as PHP's 128M default)")
-    return PHP_DEFAULT_LIMIT, "PHP's default memory_limit (128M; no php.ini read)"
-
-
-def php_size(text: str) -> int | None:
-    """PHP's ini quantity: digits with an optional K/M/G suffix; -1 means no limit."""
-    m = re.match(r"^(-?\d+)([KMG]?)$", text.strip(), re.I)
-    if not m:
-        return None
-    return int(m.group(1)) << {"": 0, "K": 10, "M": 20, "G": 30}[m.group(2).upper()]
+    pairs = [(f"/etc/php/{version.group(1)}/apache2/php.ini",
+              f"/etc/php/{version.group(1)}/apache2/conf.d")] if version else []
+    pairs.append(("/etc/php.ini", "/etc/php.d"))
+    last = None
+    for ini, scan in pairs if host.mode != FILES else ():
+        real = host.resolve(ini)
+        if real is None or not real.is_file():
+            continue
+        folder = host.resolve(scan)
+        extra = sorted(folder.glob("*.ini")) if folder and folder.is_dir() else []
+        for path in (real, *extra):
+            source = host.read(path, None, php.where)
+            for number, text in enumerate(source.lines if source else (), 1):
+                try:
+                    statements = parse_line(text)
+                except IniSyntaxError as exc:
+                    statements = exc.done
+                last = next((((st.value or ""), f"{source.display}:{number}")
+                             for st in statements
+                             if st.kind == "entry" and st.name == "memory_limit"), last)
+        break
+    if last is not None:
+        value = quantity(last[0])
+        if value is not None and value > 0:
+            return value, f"memory_limit = {last[0]} ({last[1]})"
+        return PHP_DEFAULT_LIMIT, (f"memory_limit = {last[0]} ({last[1]}): no usable limit, "
+                                   "counted as PHP's 128M default")
+    return PHP_DEFAULT_LIMIT, "PHP's default memory_limit (128M; no php.ini setting found)"
 
 
 # -- the worst case ----------------------------------------------------------------------

@@ -136,3 +136,39 @@ def test_realworld_apache(oomaudit):
                            "Aplyca__ansible-role-apache__templates__mpm_prefork.conf.j2")
     report = run_check(str(template), "--ram", "2G", cwd=folder)
     assert [f for f in report["findings"] if f["rule"].startswith(("HTTPD", "CONF"))] == []
+
+
+def test_declared_process_size(tmp_path):
+    """process-sizes = { apache = ... } in the host profile replaces the default."""
+    (tmp_path / ".oomaudit.toml").write_text(
+        '[[hosts]]\npaths = ["**"]\nram = "2G"\nprocess-sizes = { apache = "40M" }\n')
+    (tmp_path / "mpm_prefork.conf").write_text(
+        "<IfModule mpm_prefork_module>\nMaxRequestWorkers 100\n</IfModule>\n")
+    report = run_check(".", "--select", "HTTPD", cwd=tmp_path)
+    [apache] = [c for c in report["hosts"][0]["ledger"] if c["service"] == "apache"]
+    assert apache["bytes"] == 100 * 40 * 1024 * 1024
+    assert "declared per-process size" in apache["how"]
+    [finding] = _findings(report, "HTTPD001")
+    assert any("process-sizes" in e["source"] for e in finding["evidence"])
+
+
+def test_mod_php_adds_memory_limit_from_its_php_ini(tmp_path, oomaudit):
+    """Under --root, mod_php's children are PHP interpreters bounded by the apache2 SAPI's
+    php.ini (conf.d last): 16 MiB + 256M each."""
+    etc = tmp_path / "etc"
+    (etc / "apache2").mkdir(parents=True)
+    (etc / "apache2" / "apache2.conf").write_text(
+        "LoadModule mpm_prefork_module /usr/lib/apache2/modules/mod_mpm_prefork.so\n"
+        "LoadModule php_module /usr/lib/apache2/modules/libphp8.2.so\n"
+        "MaxRequestWorkers 10\nMaxConnectionsPerChild 0\n")
+    (etc / "php/8.2/apache2/conf.d").mkdir(parents=True)
+    (etc / "php/8.2/apache2/php.ini").write_text("[PHP]\nmemory_limit = 128M\n")
+    (etc / "php/8.2/apache2/conf.d/90-big.ini").write_text("memory_limit = 256M\n")
+    proc = oomaudit("scan", "--root", str(tmp_path), "--ram", "2G", "--format", "json",
+                    "--select", "HTTPD")
+    report = _json(proc)
+    [apache] = [c for c in report["hosts"][0]["ledger"] if c["service"] == "apache"]
+    assert apache["bytes"] == 10 * (16 + 256) * 1024 * 1024
+    assert "PHP memory_limit 256.0 MiB" in apache["how"]
+    [finding] = _findings(report, "HTTPD003")
+    assert finding["line"] == 4 and finding["fix"].startswith("MaxConnectionsPerChild 1000")
