@@ -127,31 +127,44 @@ def _repository_tops(host) -> list[Path]:
     docs = [d.path for d in host.documents(PLUGIN)]
     loader = _loader(host, DEFAULT_FLAVOUR)
     closures = {doc: set(loader.load([doc]).files) - {doc} for doc in docs}
+    includers: dict[Path, list[Path]] = {}
+    for doc, closure in closures.items():
+        for reached in closure:
+            includers.setdefault(reached, []).append(doc)
     tops: list[Path] = []
+    covered: set[Path] = set()
     for doc in docs:
-        includers = [d for d in docs if doc in closures[d] and d not in closures[doc]]
-        if not includers and not any(doc in closures[t] for t in tops):
+        outside = [d for d in includers.get(doc, ()) if d not in closures[doc]]
+        if not outside and doc not in covered:
             tops.append(doc)
+            covered |= closures[doc]
     return tops
 
 
 def _locate(host):
     """Where a path named by an option file is. Relative paths depend on mysqld's working
-    directory: / under systemd, unknown in a repository. In a repository an absolute path
-    is looked up among the given files, as if the repository were laid out like /."""
+    directory: / under systemd, unknown in a repository. In a repository laid out like /
+    (``hosts/db1/etc/mysql/my.cnf``) an absolute path is looked up from the including
+    file's folder upwards (``hosts/db1/etc/mysql/conf.d``), and only found inside the
+    folder that holds every file of the check: nothing of the machine running it leaks in."""
     if host.mode != FILES:
-        return lambda path: host.resolve(path, "/")
-    known = [d.path for d in host.documents(PLUGIN)]
-    places = {p.absolute() for p in known} | {p.absolute().parent for p in known}
+        return lambda path, includer: host.resolve(path, "/")
+    if "mysql.locate" in host.cache:
+        return host.cache["mysql.locate"]
+    folders = [str(p.absolute().parent) for _, p in host.files]
+    floor = Path(os.path.commonpath(folders)) if folders else None
 
-    def locate(path: str) -> Path | None:
-        if not posixpath.isabs(path):
+    def locate(path: str, includer: Path) -> Path | None:
+        if floor is None or not posixpath.isabs(path):
             return None
-        tail = posixpath.normpath(path)
-        for place in sorted(places):
-            if place.as_posix().endswith(tail) and place.exists():
-                return place
+        inside = posixpath.normpath(path).lstrip("/")
+        for folder in includer.absolute().parents:
+            found = folder / inside
+            if (found == floor or floor in found.parents) and found.exists():
+                # the same spelling as discovery's, so that a file is one file
+                return found if includer.is_absolute() else Path(os.path.relpath(found))
         return None
+    host.cache["mysql.locate"] = locate
     return locate
 
 

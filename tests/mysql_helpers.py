@@ -22,7 +22,7 @@ def ours(top: Path, cwd: Path, flavour: Flavour = MARIADB_1011, root: Path = Pat
     ``cwd`` (inside ``root``)."""
     host = Host("test", ROOT, root)
     loader = mycnf.Loader(host, READER, flavour.groups(),
-                          lambda path: host.resolve(path, str(cwd)), {})
+                          lambda path, _: host.resolve(path, str(cwd)), {})
     return host, loader.load([top])
 
 

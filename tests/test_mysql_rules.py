@@ -240,3 +240,18 @@ def test_mysql8_counts_temptable_ram_instead_of_tmp_table_size(oomaudit, tmp_pat
     assert terms["temptable_max_ram"] == "my.cnf:3"
     assert terms["per thread: thread_stack"] == "default of MySQL 8.0"  # 1 MiB there
     assert not any(t.startswith(("min(", "query_cache", "aria")) for t in terms)
+
+
+def test_repository_with_several_hosts_resolves_each_hosts_own_includes(oomaudit, tmp_path):
+    for host, pool in (("db1", "6G"), ("db2", "1G")):
+        conf = tmp_path / "hosts" / host / "etc" / "mysql"
+        (conf / "conf.d").mkdir(parents=True)
+        (conf / "my.cnf").write_text("[mysqld]\n!includedir /etc/mysql/conf.d/\n")
+        (conf / "conf.d" / "pool.cnf").write_text(f"[mysqld]\ninnodb_buffer_pool_size={pool}\n")
+    (tmp_path / "alone.cnf").write_text("[mysqld]\n!includedir /etc/mysql/conf.d/\n")
+    report = _json(oomaudit("check", ".", "--ram", "8G", "--format", "json"))
+    budget = sorted(c["bytes"] for h in report["hosts"] for c in h["ledger"])
+    assert len(budget) == 3  # db1, db2, and alone.cnf (which must not read this machine's
+    assert budget[2] - budget[1] == 5 << 30  # /etc/mysql: only the defaults, nothing more)
+    assert [(f["rule"], f["path"]) for f in report["findings"] if f["rule"] == "MYSQL001"] == \
+        [("MYSQL001", "hosts/db1/etc/mysql/conf.d/pool.cnf")]

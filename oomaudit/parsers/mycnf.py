@@ -212,9 +212,10 @@ class Loader:
     aborts, ``*.cnf`` only in byte order, at most MAX_INCLUDE_DEPTH levels (a cycle is read
     again and again until then: reported once as CONF002).
 
-    ``groups`` are the server's groups (lower case). ``locate`` maps a path a config names
-    to a real path, or None when it cannot be known (a relative path depends on mysqld's
-    working directory; ``check`` mode has no filesystem of its own). ``state`` is shared
+    ``groups`` are the server's groups (lower case). ``locate(path, includer)`` maps a path
+    that the file ``includer`` names to a real path, or None when it cannot be known (a
+    relative path depends on mysqld's working directory; ``check`` mode has no filesystem
+    of its own). ``state`` is shared
     by every loader of one host, so a file is parsed and a problem reported once.
     """
 
@@ -277,7 +278,7 @@ class Loader:
                  chain: tuple) -> bool:
         path = shown(item.text)
         where = f"{parsed.source.display}:{item.line}"
-        target = self.locate(path)
+        target = self.locate(path, parsed.path)
         if depth >= MAX_INCLUDE_DEPTH:
             if target not in chain:  # a loop was reported where it closes
                 self._problem(parsed.source, "CONF002", item.line,
@@ -311,7 +312,7 @@ class Loader:
             return False
         for name in names:
             # the directory's own entry when the path alone says nothing (check mode)
-            child = self.locate(posixpath.join(path, name)) or target / name
+            child = self.locate(posixpath.join(path, name), parsed.path) or target / name
             if child in chain:
                 self._cycle(parsed, item, posixpath.join(path, name),
                             chain[chain.index(child):])
