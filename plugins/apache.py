@@ -11,6 +11,7 @@ per process) goes into the host's memory ledger.
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,18 +130,21 @@ def _specs(host):
     for (root, top, defines), procs in running.items():
         real = host.resolve(top)
         if real is not None and real.is_file():
-            env = next((e for t, _, e in LAYOUTS if e and os.path.dirname(t) == root), None)
-            yield real, root, host.resolve(env) if env else None, defines, procs, None
+            env = host.resolve(posixpath.join(root, "envvars")) \
+                if procs[0].name == "apache2" else None
+            yield real, root, env, defines, procs, None
 
 
 def _running(host) -> dict[tuple, list]:
-    """Running httpd processes grouped by what they read: -d ROOT, -f FILE, -D NAMEs."""
+    """Running httpd processes grouped by what they read: -d ROOT, -f FILE (relative to
+    ROOT), -D NAMEs; without them, the binary's built-in ServerRoot and file."""
     found: dict[tuple, list] = {}
     for proc in processes(host):
         if proc.name not in PROCESS_NAMES:
             continue
-        default = LAYOUTS[0] if proc.name == "apache2" else LAYOUTS[1]
-        root, top, defines = default[1], default[0], []
+        top, root, _ = LAYOUTS[0] if proc.name == "apache2" else LAYOUTS[1]
+        top = posixpath.relpath(top, root)
+        defines = []
         argv = list(proc.cmdline[1:])
         while argv:
             arg = argv.pop(0)
@@ -156,9 +160,7 @@ def _running(host) -> dict[tuple, list]:
                 top = value
             else:
                 defines.append(value)
-        if not os.path.isabs(top):
-            top = os.path.join(root, top)
-        found.setdefault((root, top, tuple(defines)), []).append(proc)
+        found.setdefault((root, posixpath.join(root, top), tuple(defines)), []).append(proc)
     return found
 
 
@@ -458,6 +460,17 @@ def _mpm_evidence(server: Server) -> Evidence:
     return Evidence(f"MPM: {server.mpm.name}", server.mpm_source)
 
 
+def _partial_evidence(server: Server) -> list[Evidence]:
+    """What the reading could not know: includes outside the given files (a repository
+    has no / of its own) and ${VARS} nobody defined (httpd keeps them as written)."""
+    config = server.config
+    found = [Evidence(f"not followed: include {path} (not among the given files)", where)
+             for path, where in config.unresolved[:3]]
+    found += [Evidence(f"${{{name}}} is not defined: httpd keeps it as written (AH00111)",
+                       where) for name, where in config.undefined[:2]]
+    return found
+
+
 # -- rules -------------------------------------------------------------------------------
 
 def check_httpd001(host):
@@ -491,6 +504,7 @@ def check_httpd001(host):
         evidence.append(Evidence(
             f"left for Apache = RAM {format_size(ram.value)} - others "
             f"{format_size(ram.value - left)} = {format_size(left)}", "memory ledger"))
+        evidence += _partial_evidence(server)
         path, line = _anchor(server, "MaxRequestWorkers")
         yield Finding("HTTPD001", f"Apache's worst case {format_size(worst.bytes)} "
                                   f"({limits.mpm.name}: {worst.processes} processes x "

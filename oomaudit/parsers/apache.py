@@ -37,7 +37,6 @@ STATIC_MODULES = {"core_module": "core.c", "so_module": "mod_so.c",
 SOURCE_NAMES = {"mpm_prefork_module": "prefork.c", "mpm_worker_module": "worker.c",
                 "mpm_event_module": "event.c", "ldap_module": "util_ldap.c"}
 HTTPD_VERSION = (2, 4, 62)  # for <IfVersion> when the installed version is unknown
-CONDITIONS = ("<ifmodule", "<ifdefine", "<iffile", "<ifversion", "<ifdirective", "<ifsection")
 CANONICAL = {"<ifmodule": "<IfModule", "<ifdefine": "<IfDefine", "<iffile": "<IfFile",
              "<ifversion": "<IfVersion", "<ifdirective": "<IfDirective",
              "<ifsection": "<IfSection", "include": "Include",
@@ -527,7 +526,7 @@ class Loader:
             if optional:
                 return
             if not self.strict:
-                self.config.unresolved.append((shown, where))
+                self.config.unresolved.append(("/".join([shown, *rest]), where))
                 return
             self._missing(source, line, f"Include/IncludeOptional: Could not open directory "
                                         f"{shown}: No such file or directory")

@@ -24,9 +24,6 @@ _SHARED = frozenset({"startservers", "serverlimit", "maxrequestworkers", "maxcli
 _THREADED = _SHARED | {"minsparethreads", "maxsparethreads", "threadsperchild", "threadlimit"}
 # Directives that exist only while some MPM is loaded ("Invalid command" otherwise).
 MPM_ONLY = _THREADED | {"minspareservers", "maxspareservers", "asyncrequestworkerfactor"}
-# Directives of every MPM that take exactly one argument, read with atoi().
-NUMERIC = ("ServerLimit", "ThreadLimit", "ThreadsPerChild", "MaxRequestWorkers",
-           "MaxConnectionsPerChild")
 
 
 @dataclass(frozen=True, eq=False)  # one object per MPM: compared and hashed by identity
