@@ -65,7 +65,7 @@ def compare(apache2: str, root: Path, defines=(), env=None) -> apache_oracle.Out
 
 # -- generated configurations ------------------------------------------------------------
 
-EXAMPLES = int(os.environ.get("HTTPD_EXAMPLES", "60"))  # raise locally to search harder
+EXAMPLES = int(os.environ.get("HTTPD_EXAMPLES", "100"))  # raise locally to search harder
 MPM_LINES = {m: f"LoadModule mpm_{m}_module {apache_oracle.MODULES}/mod_mpm_{m}.so"
              for m in ("prefork", "worker", "event")}
 NAMES = ("ServerLimit", "MaxRequestWorkers", "MaxClients", "ThreadsPerChild", "ThreadLimit",
@@ -88,21 +88,25 @@ comment = st.sampled_from((["# a comment"], [""], ["   "], ["#MaxRequestWorkers 
 
 
 def _section(tag: str):
-    def build(negate: bool, name: str, body: list[list[str]], spacing: str) -> list[str]:
+    def build(negate: bool, name: str, body: list[list[str]], spacing: str,
+              close: str) -> list[str]:
         lines = [f"<{tag}{spacing}{'!' if negate else ''}{name}>"]
         for block in body:
             lines += ["    " + line for line in block]
-        return lines + [f"</{tag}>"]
+        return lines + [close.format(tag=tag, lower=tag.lower())]
     return build
+
+
+CLOSINGS = st.sampled_from(("</{tag}>",) * 6 + ("</{lower}>", "</{tag} >", "\t</{tag}>"))
 
 
 def _extend(children):
     body = st.lists(children, max_size=3)
     return st.one_of(
         st.builds(_section("IfModule"), st.booleans(), st.sampled_from(MODULE_NAMES), body,
-                  st.sampled_from((" ", "  "))),
-        st.builds(_section("IfDefine"), st.booleans(), st.sampled_from(VARIABLES), body,
-                  st.just(" ")))
+                  st.sampled_from((" ", "  ", "\t")), CLOSINGS),
+        st.builds(_section("IfDefine"), st.booleans(), st.sampled_from(VARIABLES + ('"A"',)),
+                  body, st.just(" "), CLOSINGS))
 
 
 block = st.recursive(st.one_of(directive, define, comment), _extend, max_leaves=10)
