@@ -13,6 +13,8 @@ are applied; application tags (``!reset``, ``!override``) are kept beside the va
 """
 from __future__ import annotations
 
+import bisect
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -98,6 +100,9 @@ class _Builder:
         yaml = self.yaml
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
         events = yaml.parse(text, Loader=loader)
+        # libyaml also breaks lines at \r, NEL and U+2028/9; oomaudit counts \n only
+        # (reading.Source.lines), so a mark's line comes from its character index
+        breaks = [m.start() for m in re.finditer("\n", text)]
         anchors: dict[str, Any] = {}
         stack: list[list] = []  # [container, pending key, key line, anchor, tag]
         root: Any = None
@@ -105,7 +110,8 @@ class _Builder:
         try:
             for event in events:
                 kind = type(event).__name__
-                line = event.start_mark.line + 1 if event.start_mark else 0
+                line = bisect.bisect_left(breaks, event.start_mark.index) + 1 \
+                    if event.start_mark else 0
                 if kind == "DocumentStartEvent":
                     anchors, root, start = {}, None, line
                     continue
@@ -149,7 +155,7 @@ class _Builder:
                     continue
                 self._add(stack[-1], value, tag_of, line)
         except yaml.YAMLError as exc:
-            raise YamlError(_message(exc), _line(exc, text)) from None
+            raise YamlError(_message(exc), _line(exc, text, breaks)) from None
 
     def _count(self, line: int) -> None:
         self.nodes += 1
@@ -224,10 +230,10 @@ def _message(exc) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
-def _line(exc, text: str) -> int | None:
+def _line(exc, text: str, breaks: list[int]) -> int | None:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     if mark is not None:
-        return mark.line + 1
+        return bisect.bisect_left(breaks, mark.index) + 1
     position = getattr(exc, "position", None)  # ReaderError: an offset into the bytes
     if isinstance(position, int):
         return text.encode("utf-8", "replace")[:position].count(b"\n") + 1
