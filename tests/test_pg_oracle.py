@@ -45,6 +45,9 @@ class Oracle:
         self.count += 1
         root = self.base / f"d{self.count}"
         root.mkdir()
+        # the oracle is PostgreSQL 15; PG_VERSION tells our reader so (version-specific
+        # checks such as unknown parameter names apply only when the version is known)
+        (root / "PG_VERSION").write_text("15\n")
         for name, text in files.items():
             path = root / name
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -240,7 +243,8 @@ def _value(draw):
 def _line(draw, includes: tuple[str, ...]):
     kind = draw(st.sampled_from(["set"] * 6 + ["comment", "blank", "include", "junk"]))
     if kind == "comment":
-        return "# " + draw(st.text(st.characters(blacklist_characters="\n\r\0"), max_size=10))
+        return "# " + draw(st.text(st.characters(blacklist_characters="\n\r\0",
+                                                 blacklist_categories=("Cs",)), max_size=10))
     if kind == "blank":
         return draw(st.sampled_from(["", "  ", "\t"]))
     if kind == "include":

@@ -2,6 +2,7 @@
 never an exception on any input, and the content sniffer on the real-world corpus."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -160,3 +161,19 @@ def test_sniffer_on_the_corpus():
             assert not claimed, path  # sysctl, php-fpm, nginx, apache, mysql, templates
         elif b"%%" not in path.read_bytes():  # %%PLACEHOLDER%% values: a template
             assert claimed, path
+
+
+def test_unknown_parameter_is_fatal_on_a_known_version(oomaudit, tmp_path):
+    """PostgreSQL 15 refuses a name it does not know (a typo), but accepts a custom
+    placeholder with a prefix; names are only checked when the version is known."""
+    cluster = tmp_path / "data"
+    cluster.mkdir()
+    (cluster / "postgresql.conf").write_text(
+        "shared_bufers = 1GB\nmyext.enabled = on\nsort_mem = 4MB\n")
+    proc = oomaudit("check", cluster / "postgresql.conf", "--select", "CONF", "--format", "json")
+    assert json.loads(proc.stdout)["findings"] == []  # no PG_VERSION: version unknown
+    (cluster / "PG_VERSION").write_text("15\n")
+    proc = oomaudit("check", cluster / "postgresql.conf", "--select", "CONF", "--format", "json")
+    findings = json.loads(proc.stdout)["findings"]
+    assert [(f["rule"], f["line"]) for f in findings] == [("CONF001", 1)]
+    assert 'unrecognized configuration parameter "shared_bufers"' in findings[0]["message"]

@@ -406,6 +406,16 @@ def apply(config: PgConfig, items: list[Item], values: dict[str, float]) -> bool
     last = {item.name: index for index, item in enumerate(items)}
     config.values = values
     ok = True
+    if config.version == pgguc.CHECKED_VERSION:  # names differ between major versions
+        for item in items:  # the server checks every name, even overridden ones
+            if not pgguc.known_name(item.name):
+                ok = False
+                if item.source is not None:
+                    note(item.source, "CONF001", item.line,
+                         f'unrecognized configuration parameter "{item.name}" (PostgreSQL '
+                         f"{config.version}); the server refuses to start",
+                         fix=f"remove {item.name} or correct its spelling "
+                             "(a custom setting needs a prefix: myext.setting)")
     for index, item in enumerate(items):
         if last[item.name] != index:
             continue

@@ -85,6 +85,42 @@ BACKEND_COUNTS = ("max_connections", "autovacuum_max_workers", "max_worker_proce
                   "max_wal_senders")
 
 
+CHECKED_VERSION = 15  # the version whose parameter list ships with us (pg15_parameters.txt)
+
+
+def known_name(name: str) -> bool:
+    """find_option's verdict for PostgreSQL 15: a parameter it knows (old aliases included)
+    or a valid custom placeholder (``ext.name``); anything else makes the server refuse
+    the file with 'unrecognized configuration parameter'."""
+    lowered = name.lower()
+    return (lowered in _parameter_names() or lowered in OLD_NAMES
+            or _valid_custom_name(name))
+
+
+def _parameter_names() -> frozenset[str]:
+    global _NAMES
+    if _NAMES is None:
+        from importlib import resources
+        text = resources.files(__package__).joinpath("pg15_parameters.txt").read_text()
+        _NAMES = frozenset(line.strip() for line in text.splitlines()
+                           if line.strip() and not line.startswith("#"))
+    return _NAMES
+
+
+_NAMES: frozenset[str] | None = None
+_IDENT_START = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
+
+
+def _valid_custom_name(name: str) -> bool:
+    """guc.c valid_custom_variable_name: dot-separated identifiers, at least one dot."""
+    parts = name.split(".")
+    return len(parts) > 1 and all(
+        part and (part[0] in _IDENT_START or ord(part[0]) > 127)
+        and all(c in _IDENT_START or c.isascii() and c.isdigit() or c == "$" or ord(c) > 127
+                for c in part[1:])
+        for part in parts)
+
+
 def defaults(version: int | None = None) -> dict[str, float]:
     """Built-in defaults; PostgreSQL 13 and 14 shipped hash_mem_multiplier 1.0."""
     values = {name: p.default for name, p in PARAMS.items()}
