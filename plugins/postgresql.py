@@ -246,6 +246,8 @@ def pg_size(nbytes: int) -> str:
 
 
 def check_pg001(host):
+    if not clusters(host):  # nothing to judge: no need to ask for the RAM
+        return
     ram = host.require("ram")
     for cluster in clusters(host):
         config = cluster.config
@@ -269,6 +271,8 @@ def check_pg001(host):
 
 
 def check_pg002(host):
+    if not clusters(host):  # nothing to judge: no need to ask for the RAM
+        return
     ram = host.require("ram")
     for cluster in clusters(host):
         config = cluster.config
