@@ -204,6 +204,15 @@ def _service_needs(host, service: compose.Service):
     return cache[id(service)]
 
 
+def mounted_files(host) -> set[Path]:
+    """Host files bind-mounted into a compose service (e.g. ./my.cnf): the service inside
+    the container uses them, so another plugin must not count them as a server of the
+    host itself (the container's ledger entry already does)."""
+    for _, service in services(host):
+        _service_needs(host, service)
+    return host.cache.setdefault("compose.mounted", set())
+
+
 def _read_needs(host, service: compose.Service):
     config = service.config
     image = config.get("image")
@@ -221,6 +230,7 @@ def _read_needs(host, service: compose.Service):
         real = _host_path(host, source, service)
         if real is not None:
             mounts.append(Mount(real, target, source.path, source.line))
+            host.cache.setdefault("compose.mounted", set()).add(real.resolve())
     text = image.text() if isinstance(image, compose.Leaf) else ""
     return needs(host, text, args, env, mounts)
 

@@ -503,9 +503,14 @@ def _correct(setting: Setting, server: Server) -> str:
 
 @hookimpl
 def oomaudit_budget(host):
+    from oomaudit.plugins.containers import mounted_files
+
+    in_containers = mounted_files(host)
     for server in servers(host):
         if server.config.aborted:
             continue
+        if server.config.top and all(p.resolve() in in_containers for p in server.config.top):
+            continue  # a container's option file: its compose service is in the ledger
         worst = worst_case(server)
         option = server.effective["max_connections"].option
         where = f"{option.path}:{option.line}" if option else server.where

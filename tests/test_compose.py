@@ -172,3 +172,17 @@ def test_realworld_compose_and_ansible_template(oomaudit):
     from conftest import need_shared
     for folder in ("compose", "ansible"):
         findings(oomaudit, need_shared("realworld", folder))
+
+
+def test_mounted_option_file_is_counted_once(oomaudit, tmp_path):
+    """A my.cnf bind-mounted into a compose service belongs to that container: the ledger
+    holds the container at its limit, not a second, host-level MySQL server."""
+    (tmp_path / "docker-compose.yml").write_text(
+        "services:\n  db:\n    image: mysql:8\n    mem_limit: 4g\n"
+        "    volumes:\n      - ./my.cnf:/etc/mysql/conf.d/my.cnf:ro\n")
+    (tmp_path / "my.cnf").write_text("[mysqld]\ninnodb_buffer_pool_size = 2G\n")
+    rows = json.loads(oomaudit("budget", tmp_path, "--ram", "8G", "--format", "json").stdout)
+    assert [c["service"] for c in rows[0]["consumers"]] == ["compose:db"]
+    (tmp_path / "docker-compose.yml").write_text("services:\n  db:\n    image: mysql:8\n")
+    rows = json.loads(oomaudit("budget", tmp_path, "--ram", "8G", "--format", "json").stdout)
+    assert "mysql" in [c["service"] for c in rows[0]["consumers"]]
