@@ -86,6 +86,19 @@ class Host:
         """Parsed documents of one format, in discovery order."""
         return self.docs.get(reader, [])
 
+    def declared_size(self, service: str, path: Path | str | None) -> Fact | None:
+        """``process-sizes = { SERVICE = SIZE }`` from the host profile this host belongs to
+        (under ``--root``: the tree; in a config repo: the file at ``path``)."""
+        settings = self.settings
+        if settings is None or not settings.hosts:
+            return None
+        place = self.root if self.mode != FILES and self.root is not None else path
+        profile = settings.profile_for(Path(place)) if place is not None else None
+        size = profile.process_sizes.get(service) if profile else None
+        if not size:
+            return None
+        return Fact(size, f"host profile '{profile.name}' {profile.source}: process-sizes")
+
     def resolve(self, path: str, relative_to: str = "/") -> Path | None:
         """Where a path named by a config (an include, a swap file) is, for this host.
 

@@ -361,16 +361,8 @@ def _parent(pid: int) -> int | None:
 
 def _declared(host, server: Server) -> PerProcess | None:
     """``process-sizes = { apache = "40M" }`` in the host's [[hosts]] profile."""
-    settings = host.settings
-    if settings is None or not settings.hosts:
-        return None
-    place = host.root if host.mode != FILES and host.root is not None else server.config.top
-    profile = settings.profile_for(Path(place))
-    size = profile.process_sizes.get(PLUGIN) if profile else None
-    if not size:
-        return None
-    return PerProcess(size, "declared per-process size",
-                      f"host profile '{profile.name}' {profile.source}: process-sizes")
+    size = host.declared_size(PLUGIN, server.config.top)
+    return PerProcess(size.value, "declared per-process size", size.source) if size else None
 
 
 def _php_memory_limit(host, php: apache.Module) -> tuple[int, str]:

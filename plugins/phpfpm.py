@@ -207,17 +207,12 @@ def _measured(pool: Pool, workers: list[Worker]) -> ChildSize:
 
 
 def _declared(host, config: FpmConfig) -> ChildSize | None:
-    settings = host.settings
-    if settings is None or not settings.hosts:
-        return None
-    place = host.root if host.mode != FILES and host.root is not None else config.source.path
-    profile = settings.profile_for(Path(place))
-    size = profile.process_sizes.get(SERVICE) if profile else None
+    """``process-sizes = { php-fpm = "80M" }`` in the host's [[hosts]] profile."""
+    size = host.declared_size(SERVICE, config.source.path)
     if not size:
         return None
-    return ChildSize(size, "declared per-child size", (Evidence(
-        f"php-fpm child = {format_size(size)}",
-        f"host profile '{profile.name}' {profile.source}: process-sizes"),))
+    return ChildSize(size.value, "declared per-child size", (Evidence(
+        f"php-fpm child = {format_size(size.value)}", size.source),))
 
 
 def _from_memory_limit(host, config: FpmConfig, pool: Pool) -> ChildSize:
