@@ -369,9 +369,7 @@ def _php_memory_limit(host, php: apache.Module) -> tuple[int, str]:
     """memory_limit of the php.ini mod_php reads (Debian /etc/php/VER/apache2/php.ini and
     its conf.d, RHEL /etc/php.ini and /etc/php.d), the last one wins; PHP's 128M default
     otherwise. -1 (no limit) counts as the default too, and says so."""
-    from oomaudit.plugins.phpfpm import quantity
-
-    from oomaudit.parsers.zendini import IniSyntaxError, parse_line
+    from oomaudit.parsers.zendini import IniSyntaxError, parse_line, quantity
 
     version = re.search(r"php(\d+\.\d+)", php.path)
     pairs = [(f"/etc/php/{version.group(1)}/apache2/php.ini",

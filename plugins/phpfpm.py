@@ -20,7 +20,7 @@ from oomaudit.catalogue import make_rules
 from oomaudit.host import FILES
 from oomaudit.parsers import phpfpm
 from oomaudit.parsers.phpfpm import FpmConfig, Pool, post_process
-from oomaudit.parsers.zendini import IniSyntaxError, parse_line
+from oomaudit.parsers.zendini import IniSyntaxError, parse_line, quantity
 from oomaudit.processes import processes
 from oomaudit.units import format_size
 
@@ -256,29 +256,6 @@ def _limit(value: int, what: str, where: str) -> tuple[int | None, list[Evidence
     if value < 0:
         return None, [Evidence(f"{what}: unlimited, a child may grow without bound", where)]
     return value, [Evidence(what, where)]
-
-
-_QUANTITY = re.compile(r"[ \t\n\r\v\f]*([+-]?)(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|"
-                       r"[1-9][0-9]*)[ \t\n\r\v\f]*([kKmMgG]?)[ \t\n\r\v\f]*")
-
-
-def quantity(text: str) -> int | None:
-    """zend_ini_parse_quantity (PHP 8.2) for the values PHP reads without a warning:
-    decimal, 0x/0o/0b or leading-0 octal, an optional k/m/g; None for anything PHP only
-    takes "for backwards compatibility" (it warns and reads something else)."""
-    if not text.strip(" \t\n\r\v\f"):
-        return 0
-    m = _QUANTITY.fullmatch(text)
-    if not m:
-        return None
-    sign, digits, unit = m.groups()
-    prefix = digits[1:2].lower()
-    if prefix in ("x", "o", "b"):
-        number = int(digits[2:], {"x": 16, "o": 8, "b": 2}[prefix])
-    else:
-        number = int(digits, 8 if digits.startswith("0") else 10)
-    value = number * {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[unit.lower()]
-    return -value if sign == "-" else value
 
 
 def php_ini(host, config: FpmConfig) -> tuple[str, str] | None:

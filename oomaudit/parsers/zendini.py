@@ -395,3 +395,26 @@ def _unescape(raw: str) -> str:
         out.append(ch)
         i += 1
     return "".join(out)
+
+
+_QUANTITY = re.compile(r"[ \t\n\r\v\f]*([+-]?)(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|"
+                       r"[1-9][0-9]*)[ \t\n\r\v\f]*([kKmMgG]?)[ \t\n\r\v\f]*")
+
+
+def quantity(text: str) -> int | None:
+    """zend_ini_parse_quantity (PHP 8.2) for the values PHP reads without a warning:
+    decimal, 0x/0o/0b or leading-0 octal, an optional k/m/g; None for anything PHP only
+    takes "for backwards compatibility" (it warns and reads something else)."""
+    if not text.strip(" \t\n\r\v\f"):
+        return 0
+    m = _QUANTITY.fullmatch(text)
+    if not m:
+        return None
+    sign, digits, unit = m.groups()
+    prefix = digits[1:2].lower()
+    if prefix in ("x", "o", "b"):
+        number = int(digits[2:], {"x": 16, "o": 8, "b": 2}[prefix])
+    else:
+        number = int(digits, 8 if digits.startswith("0") else 10)
+    value = number * {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[unit.lower()]
+    return -value if sign == "-" else value
