@@ -37,11 +37,16 @@ class Reader:
     sniff: Callable[[str], bool] | None = None
     comment_prefixes: tuple[str, ...] = ("#",)
     plugin: str = ""
+    _names: re.Pattern | None = field(default=None, init=False, repr=False, compare=False)
 
     def matches_name(self, relpath: str) -> bool:
+        """True when ``file_patterns`` match the file's name or its whole path. Called for
+        every file of a repository, so the globs are joined into one regex, once."""
+        if self._names is None:
+            joined = "|".join(fnmatch.translate(p) for p in self.file_patterns) or "(?!)"
+            self._names = re.compile(joined)
         name = relpath.rsplit("/", 1)[-1]
-        return any(fnmatch.fnmatchcase(name, p) or fnmatch.fnmatchcase(relpath, p)
-                   for p in self.file_patterns)
+        return bool(self._names.match(name) or self._names.match(relpath))
 
 
 _SUPPRESSION = re.compile(r"oomaudit:\s*(ignore|ignore-file)\[([^\]]*)\]\s*(.*)")

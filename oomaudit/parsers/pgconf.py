@@ -467,6 +467,10 @@ def looks_like_postgresql(head: str) -> bool:
     to the server's lexer (the last line may be cut off), at least one name is a
     PostgreSQL parameter that MySQL, sysctl, PHP or web servers do not use, or the file
     carries the stock header ("PostgreSQL configuration file"). Templates are left alone."""
+    lowered = head.lower()
+    if "postgresql configuration file" not in lowered \
+            and not any(name in lowered for name in _PG_NAMES):
+        return False  # cheap exit for the many files of a repository that are not ours
     code = "\n".join(line.split("#", 1)[0] for line in head.split("\n"))
     if any(marker in code for marker in _TEMPLATE_MARKERS):
         return False  # a Jinja/ERB template, even with its placeholders quoted
