@@ -52,7 +52,7 @@ def summary(report: Report) -> str:
     checked = len({r.rule.id for r in report.runs})
     hosts = len(report.hosts)
     text = (f"{total} finding{'s' * (total != 1)}" + (f" ({parts})" if parts else "")
-            + f" on {hosts} host{'s' * (hosts != 1)}; {checked} rules checked")
+            + f" on {hosts} host{'s' * (hosts != 1)}; {checked} rule{'s' * (checked != 1)} checked")
     if report.suppressed:
         text += f", {report.suppressed} suppressed"
     failing = len(report.failing())
