@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -149,6 +148,8 @@ def _permission_hint(path: Path) -> str:
 
 
 def _journal(since: datetime | None, tried: list[Tried]) -> Stream | None:
+    import subprocess  # here, not at the top: ``oomaudit logs FILE`` never runs a command
+
     label = "journalctl -k (all boots)"
     command = list(JOURNAL_CMD)
     if since is not None:
@@ -189,6 +190,8 @@ class _Command:
     """A fixed command's stdout as a binary stream; the process is reaped on close."""
 
     def __init__(self, command: list[str]):
+        import subprocess
+
         self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
 
     def read(self, size: int = -1) -> bytes:
@@ -237,6 +240,7 @@ def read_kmsg(path: str = "/dev/kmsg") -> bytes:
 
 def _ring_buffer(tried: list[Tried]) -> Stream | None:
     import io
+    import subprocess
 
     boot = boot_time()
     try:

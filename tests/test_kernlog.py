@@ -172,3 +172,40 @@ def test_parallel_prefilter_equals_the_sequential_scan(monkeypatch, tmp_path):
     for jobs in (2, 5):
         got = [e.to_json() for e in kernlog.scan_path(str(path), KernlogParser(str(path)), jobs)]
         assert got == reference, jobs
+
+
+def _children_left() -> list[str]:
+    import os
+
+    try:
+        with open(f"/proc/{os.getpid()}/task/{os.getpid()}/children") as fh:
+            return fh.read().split()
+    except OSError:  # no /proc: nothing to check
+        return []
+
+
+def test_parallel_search_raises_a_child_error_here_and_leaves_no_child(monkeypatch, tmp_path):
+    path = tmp_path / "big.log"
+    path.write_bytes(b"filler line\n" * 500 + b"Killed process 7 (a)\n")
+    monkeypatch.setattr(kernlog, "PARALLEL_MIN", 0)
+    original = kernlog._prefilter
+
+    def failing(segment):
+        if segment[1] > 0:  # every segment but the first is searched in a child
+            raise PermissionError(13, "denied in the child")
+        return original(segment)
+    monkeypatch.setattr(kernlog, "_prefilter", failing)
+    with pytest.raises(PermissionError, match="denied in the child"):
+        list(kernlog.scan_path(str(path), KernlogParser(str(path)), 3))
+    assert _children_left() == []
+
+
+def test_parallel_search_stopped_early_ends_its_children(monkeypatch, tmp_path):
+    path = tmp_path / "big.log"
+    path.write_bytes((b"filler line\n" * 200 + b"Killed process 7 (a)\n") * 20)
+    monkeypatch.setattr(kernlog, "PARALLEL_MIN", 0)
+    events = kernlog.scan_path(str(path), KernlogParser(str(path)), 4)
+    first = next(events)
+    assert first.pid == 7 and first.line == 201
+    events.close()
+    assert _children_left() == []
