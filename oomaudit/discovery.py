@@ -7,6 +7,7 @@ recognises each file by name, then by content, and groups them by host profile.
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 from .config import Settings
@@ -129,7 +130,7 @@ def identify(path: Path, readers: dict[str, Reader]) -> Reader | None:
         if reader.matches_name(relpath):
             return reader
     sniffers = [r for r in readers.values() if r.sniff]
-    if not sniffers or (path.exists() and not path.is_file()):  # never sniff a FIFO: it blocks
+    if not sniffers or not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block
         return None
     with open(path, "rb") as fh:  # OSError goes to the caller, who knows if it matters
         head = fh.read(SNIFF_BYTES)
