@@ -2,18 +2,33 @@
 
 The public API for plugin authors is re-exported here; ``oomaudit.hookspecs``
 documents every hook. See docs/plugins.md.
+
+The names are resolved on first use (PEP 562), so commands that load no plugin
+(``oomaudit logs``, ``--version``) do not pay for importing pluggy.
 """
-import pluggy
+from __future__ import annotations
 
 __version__ = "0.1.0"
-
-hookimpl = pluggy.HookimplMarker("oomaudit")
-
-from .model import Evidence, Finding, MissingFact, Rule, Severity  # noqa: E402
-from .reading import Reader, Source  # noqa: E402
-from .report import Reporter  # noqa: E402
 
 __all__ = [
     "Evidence", "Finding", "MissingFact", "Reader", "Reporter", "Rule", "Severity", "Source",
     "hookimpl", "__version__",
 ]
+
+_HOMES = {"Evidence": "model", "Finding": "model", "MissingFact": "model", "Rule": "model",
+          "Severity": "model", "Reader": "reading", "Source": "reading", "Reporter": "report"}
+
+
+def __getattr__(name: str):
+    if name == "hookimpl":
+        import pluggy
+
+        value = pluggy.HookimplMarker("oomaudit")
+    elif name in _HOMES:
+        from importlib import import_module
+
+        value = getattr(import_module(f".{_HOMES[name]}", __name__), name)
+    else:
+        raise AttributeError(f"module 'oomaudit' has no attribute {name!r}")
+    globals()[name] = value  # one marker instance for every plugin
+    return value

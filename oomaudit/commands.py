@@ -4,21 +4,26 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from . import config as config_mod
-from .config import Settings
-from .discovery import file_hosts, system_host
-from .engine import Registry, audit, prepare
 from .errors import UsageError
-from .host import Fact, Host
-from .manager import load_plugins
+
+if TYPE_CHECKING:  # the engine is imported by the commands that run it, not by `logs`
+    from .config import Settings
+    from .engine import Registry
+    from .host import Fact, Host
 
 
 def _registry(args: argparse.Namespace) -> Registry:
+    from .engine import Registry
+    from .manager import load_plugins
+
     return Registry.build(load_plugins(disable_third_party=args.no_plugins))
 
 
 def _settings(args: argparse.Namespace, start: Path) -> Settings:
+    from . import config as config_mod
+
     if args.config:
         path = Path(args.config)
         if not path.is_file():  # a directory is "not a file", not "no such file"
@@ -27,7 +32,7 @@ def _settings(args: argparse.Namespace, start: Path) -> Settings:
         settings = config_mod.load(path)
     else:
         found = config_mod.find_config(start)
-        settings = config_mod.load(found) if found else Settings()
+        settings = config_mod.load(found) if found else config_mod.Settings()
     settings.select = args.select or settings.select
     settings.ignore = settings.ignore + args.ignore
     if args.fail_on is not None:
@@ -36,11 +41,15 @@ def _settings(args: argparse.Namespace, start: Path) -> Settings:
 
 
 def _declared(args: argparse.Namespace) -> dict[str, Fact]:
+    from .host import Fact
+
     return {key: Fact(getattr(args, key), f"declared: --{key}")
             for key in ("ram", "swap") if getattr(args, key) is not None}
 
 
 def _hosts(args, registry: Registry, notices: list[str]) -> tuple[list[Host], Settings, str]:
+    from .discovery import file_hosts, system_host
+
     paths = getattr(args, "paths", None)
     if paths and getattr(args, "root", None):
         raise UsageError("give either --root DIR or PATHs, not both")
@@ -61,6 +70,8 @@ def _hosts(args, registry: Registry, notices: list[str]) -> tuple[list[Host], Se
 
 def _report(args, command: str) -> int:
     from .cli import wants_color, write
+    from .engine import audit
+
     registry = _registry(args)
     reporter = registry.reporters.get(args.format)
     if reporter is None:
@@ -86,6 +97,7 @@ def check(args: argparse.Namespace) -> int:
 
 def budget(args: argparse.Namespace) -> int:
     from .cli import wants_color, write
+    from .engine import prepare
     from .reporters import budget as budget_view
     registry = _registry(args)
     if args.format not in ("text", "json"):
