@@ -29,10 +29,11 @@ def load(text: str, origin: str) -> dict[str, dict]:
     return data
 
 
-def make_rules(checks: dict[str, Callable], catalogue: str = "",
-               package: str = "oomaudit.rules") -> list[Rule]:
-    """Rules for ``checks`` (id -> check function) with metadata from ``package/catalogue``
-    (e.g. ``make_rules({...}, "swap.toml")``); a third-party plugin passes its own package."""
+def make_rules(checks: dict[str, Callable | str], catalogue: str = "",
+               package: str = "oomaudit.rules", reads: tuple[str, ...] = ()) -> list[Rule]:
+    """Rules for ``checks`` (id -> check function, or its ``"module:function"`` name) with
+    metadata from ``package/catalogue`` (e.g. ``make_rules({...}, "swap.toml")``); a
+    third-party plugin passes its own package. ``reads``: see :class:`Rule`."""
     text = resources.files(package).joinpath(catalogue).read_text(encoding="utf-8")
     entries = load(text, f"{package}/{catalogue}")
     rules = []
@@ -42,7 +43,7 @@ def make_rules(checks: dict[str, Callable], catalogue: str = "",
             id=rule_id, title=entry["title"], severity=Severity.parse(entry["severity"]),
             check=check, rationale=entry.get("rationale", "").strip(),
             fix=entry.get("fix", "").strip(), references=list(entry.get("references", [])),
-            example=entry.get("example", "").strip()))
+            example=entry.get("example", "").strip(), reads=tuple(reads)))
     return rules
 
 

@@ -13,7 +13,8 @@ from pathlib import Path
 from .config import Settings
 from .errors import UsageError
 from .host import FILES, LIVE, ROOT, Fact, Host, printable
-from .reading import SNIFF_BYTES, Reader, looks_binary
+from .reading import SNIFF_BYTES, Reader
+from .recognise import Recogniser
 from .rootfs import resolve_in_root
 
 SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".tox",
@@ -91,6 +92,7 @@ def _apply_profile(host: Host, profile) -> None:
 
 
 def _walk(paths: list[str], readers: dict[str, Reader], notices: list[str]):
+    recognise = Recogniser(readers)
     for given in paths:
         path = Path(given)
         if not os.path.lexists(path):
@@ -98,21 +100,13 @@ def _walk(paths: list[str], readers: dict[str, Reader], notices: list[str]):
         if path.is_dir():
             # A folder we may not list would otherwise vanish from the audit in silence;
             # handed on with no reader, host.read reports it as CONF003 (audit is partial).
-            unlisted: list[OSError] = []
-            for folder, dirs, files in os.walk(path, onerror=unlisted.append):
-                dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
-                for name in sorted(files):
-                    real = Path(folder, name)
-                    try:
-                        reader = identify(real, readers)
-                    except OSError:
-                        reader = None  # unreadable and unrecognised by name: not ours
-                    if reader:
-                        yield real, reader
-            yield from ((Path(err.filename), None) for err in unlisted if err.filename)
+            unlisted: list[str] = []
+            for name, reader in _tree(os.fspath(path), recognise, unlisted):
+                yield Path(name), reader
+            yield from ((Path(folder), None) for folder in unlisted)
         else:
             try:
-                reader = identify(path, readers)
+                reader = identify(path, recognise)
             except OSError:  # named on the command line: say why it was not audited (CONF003)
                 yield path, None
                 continue
@@ -122,19 +116,45 @@ def _walk(paths: list[str], readers: dict[str, Reader], notices: list[str]):
                 notices.append(f"{printable(given)}: not a config format oomaudit reads; skipped")
 
 
-def identify(path: Path, readers: dict[str, Reader]) -> Reader | None:
-    """The reader for a file: by name first (cheap), then by its first 4 KiB.
+def _tree(folder: str, recognise: Recogniser, unlisted: list[str]):
+    """(path, reader) of each recognised file below ``folder``, in sorted order, as strings:
+    a repository has thousands of files and most are not ours, so no Path objects and no
+    stat for them (DirEntry knows a regular file from the directory listing)."""
+    try:
+        with os.scandir(folder) as listing:
+            entries = sorted(listing, key=lambda e: e.name)
+    except OSError:
+        unlisted.append(folder)
+        return
+    subfolders = []
+    for entry in entries:
+        try:
+            is_dir = entry.is_dir()
+        except OSError:
+            is_dir = False
+        if is_dir:
+            if not entry.is_symlink() and entry.name not in SKIP_DIRS:  # as os.walk does
+                subfolders.append(entry.path)
+            continue
+        reader = recognise.by_name(entry.path)
+        if reader is None and recognise.sniffs:
+            try:
+                if entry.is_file():  # a FIFO would block the read
+                    with open(entry.path, "rb") as fh:
+                        reader = recognise.by_content(fh.read(SNIFF_BYTES))
+            except OSError:
+                pass  # unreadable and unrecognised by name: not ours
+        if reader:
+            yield entry.path, reader
+    for sub in subfolders:
+        yield from _tree(sub, recognise, unlisted)
+
+
+def identify(path: Path, recognise: Recogniser) -> Reader | None:
+    """The reader for one file: by name first (cheap), then by its first 4 KiB.
     Raises OSError when the file has to be sniffed and cannot be read."""
-    relpath = path.as_posix()
-    for reader in readers.values():
-        if reader.matches_name(relpath):
-            return reader
-    sniffers = [r for r in readers.values() if r.sniff]
-    if not sniffers or not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block
-        return None
+    reader = recognise.by_name(path.as_posix())
+    if reader or not recognise.sniffs or not stat.S_ISREG(os.stat(path).st_mode):
+        return reader  # a FIFO would block
     with open(path, "rb") as fh:  # OSError goes to the caller, who knows if it matters
-        head = fh.read(SNIFF_BYTES)
-    if looks_binary(head):
-        return None
-    text = head.decode("utf-8", errors="replace")
-    return next((r for r in sniffers if r.sniff(text)), None)
+        return recognise.by_content(fh.read(SNIFF_BYTES))

@@ -77,6 +77,12 @@ class Rule:
 
     The engine calls ``check(host)`` itself, one rule at a time, so a rule that
     raises is reported by id and plugin while every other rule still runs.
+
+    ``check`` may be given as ``"module:function"``, imported on first call.
+    ``reads`` names the formats (reader names) the rule looks at: in a config repository
+    (``oomaudit check``) a host without a document of any of them gives the rule nothing
+    to check, so the engine passes it without calling it, and a pre-commit run on one
+    fstab imports no MySQL code. Leave it empty for rules that need no file.
     """
 
     id: str
@@ -87,7 +93,14 @@ class Rule:
     fix: str = ""
     references: list[str] = field(default_factory=list)
     example: str = ""
+    reads: tuple[str, ...] = ()
     plugin: str = ""  # set by the plugin manager
+
+    def __post_init__(self) -> None:
+        if isinstance(self.check, str):
+            from .refs import Lazy
+
+            self.check = Lazy(self.check)
 
     @property
     def family(self) -> str:

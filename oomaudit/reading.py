@@ -7,13 +7,13 @@ audit goes on without it.
 """
 from __future__ import annotations
 
-import fnmatch
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from .model import Evidence, Finding
+from .refs import Lazy
 
 MAX_BYTES = 16 << 20  # configs are small; anything larger is not read (CONF003)
 SNIFF_BYTES = 4096
@@ -26,27 +26,30 @@ class Reader:
     ``system_paths``: globs under the audited root where the format lives on a host
     (``etc/fstab``); ``file_patterns``: globs matched against a file's name or path in a
     repository (``fstab``, ``*/etc/fstab``); ``sniff(head)``: True when the first 4 KiB
-    look like this format, for files named otherwise; ``parse(source)``: the document
-    rules will see, read the way the real program reads it.
+    look like this format, for files named otherwise; ``sniff_hint``: a regex that
+    ``re.search`` must find in the head before ``sniff`` is asked (a cheap necessary
+    condition: the hints of all readers are joined into one search, so a repository's
+    many files that are no config cost one regex each, not one sniffer per format);
+    ``parse(source)``: the document rules will see, read the way the real program reads it.
+
+    ``parse`` and ``sniff`` may be given as ``"module:function"``: the module is then
+    imported on first use, so a plugin whose files are absent costs no parser import.
     """
 
     name: str
-    parse: Callable[[Source], Any]
+    parse: Callable[[Source], Any] | str
     system_paths: tuple[str, ...] = ()
     file_patterns: tuple[str, ...] = ()
-    sniff: Callable[[str], bool] | None = None
+    sniff: Callable[[str], bool] | str | None = None
+    sniff_hint: str = ""
     comment_prefixes: tuple[str, ...] = ("#",)
     plugin: str = ""
-    _names: re.Pattern | None = field(default=None, init=False, repr=False, compare=False)
 
-    def matches_name(self, relpath: str) -> bool:
-        """True when ``file_patterns`` match the file's name or its whole path. Called for
-        every file of a repository, so the globs are joined into one regex, once."""
-        if self._names is None:
-            joined = "|".join(fnmatch.translate(p) for p in self.file_patterns) or "(?!)"
-            self._names = re.compile(joined)
-        name = relpath.rsplit("/", 1)[-1]
-        return bool(self._names.match(name) or self._names.match(relpath))
+    def __post_init__(self) -> None:
+        if isinstance(self.parse, str):
+            self.parse = Lazy(self.parse)
+        if isinstance(self.sniff, str):
+            self.sniff = Lazy(self.sniff)
 
 
 _SUPPRESSION = re.compile(r"oomaudit:\s*(ignore|ignore-file)\[([^\]]*)\]\s*(.*)")

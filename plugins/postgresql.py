@@ -31,13 +31,7 @@ class PgFile:
     source: object
 
 
-class _Reader(Reader):
-    def matches_name(self, relpath: str) -> bool:
-        return not relpath.endswith((".j2", ".erb", ".tmpl", ".template")) \
-            and super().matches_name(relpath)
-
-
-READER = _Reader(
+READER = Reader(
     name=PLUGIN, parse=PgFile,
     system_paths=("/etc/postgresql/*/*/postgresql.conf", "/var/lib/pgsql/data/postgresql.conf",
                   "/var/lib/pgsql/*/data/postgresql.conf"),

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import assert_no_traceback
-from oomaudit.plugins import swap
+from oomaudit.plugins import swap_checks as swap
 
 from oomaudit.host import LIVE, Fact, Host
 from oomaudit.parsers.fstab import parse_fstab

@@ -1,0 +1,121 @@
+"""Recognising files: sniff hints are necessary conditions of their sniffers, names win
+over content, templates are left alone, and a repository's other files cost no sniffer."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from oomaudit.engine import Registry
+from oomaudit.manager import load_plugins
+from oomaudit.reading import SNIFF_BYTES
+from oomaudit.recognise import Recogniser
+
+from conftest import REPO, need_shared
+
+
+@pytest.fixture(scope="module")
+def readers():
+    return Registry.build(load_plugins(disable_third_party=True)).readers
+
+
+def _heads():
+    """First 4 KiB of every real config and test fixture: what sniffers meet in practice."""
+    roots = [REPO / "tests" / "fixtures"]
+    shared = need_shared("realworld")
+    roots.append(shared)
+    for root in roots:
+        for path in sorted(root.rglob("*")):
+            if path.is_file():
+                yield path, path.read_bytes()[:SNIFF_BYTES].decode("utf-8", "replace")
+
+
+def test_every_builtin_sniffer_has_a_hint(readers):
+    missing = [r.name for r in readers.values() if r.sniff and not r.sniff_hint]
+    assert missing == []
+
+
+def test_hints_are_necessary_conditions_on_real_files(readers):
+    """A file its sniffer accepts must never be ruled out by its hint."""
+    wrong = []
+    checked = 0
+    for path, head in _heads():
+        for reader in readers.values():
+            if reader.sniff and reader.sniff(head):
+                checked += 1
+                if not re.search(reader.sniff_hint, head, re.M):
+                    wrong.append(f"{reader.name}: {path}")
+    assert checked > 50  # the corpus does exercise the sniffers
+    assert wrong == []
+
+
+_LINE = st.sampled_from([
+    "[mysqld]", "[Service]", "[Unit]", "[www]", "[global]", "services:", "apiVersion: v1",
+    "kind: Pod", "vm.swappiness = 10", "kernel.panic=1", "pm.max_children = 5",
+    "listen = /run/php.sock", "worker_processes 4;", "http {", "server {", "events {",
+    "innodb_buffer_pool_size = 1G", "shared_buffers = 128MB", "max_connections = 100",
+    "UUID=abc / ext4 defaults 0 1", "/swapfile none swap sw 0 0", "tmpfs /tmp tmpfs rw 0 0",
+    "<IfModule mpm_prefork_module>", "MaxRequestWorkers 150", "# <file system> <dir>",
+    "Out of memory: Killed process 1 (x)", "# comment", "; comment", "", "key: value",
+])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(_LINE, st.text(max_size=40)), max_size=25))
+def test_hints_are_necessary_conditions_on_generated_heads(readers, lines):
+    head = "\n".join(lines) + "\n"
+    for reader in readers.values():
+        if reader.sniff and reader.sniff(head):
+            assert re.search(reader.sniff_hint, head, re.M), (reader.name, head)
+
+
+def test_name_wins_and_templates_are_not_recognised_by_name(readers):
+    recognise = Recogniser(readers)
+    assert recognise.by_name("repo/hosts/db1/etc/fstab").name == "fstab"
+    assert recognise.by_name("etc/mysql/conf.d/tuning.cnf").name == "mysql"
+    assert recognise.by_name("templates/fstab.j2") is None
+    assert recognise.by_name("roles/db/templates/my.cnf.erb") is None
+    assert recognise.by_name("README.md") is None
+
+
+def test_unhinted_heads_reach_no_sniffer(readers):
+    """The shared hint search is what keeps a repository of notes cheap: a head that no
+    hint matches is answered without asking any reader."""
+    asked = []
+    spies = {name: _spy(reader, asked) for name, reader in readers.items()}
+    recognise = Recogniser(spies)
+    assert recognise.by_content(b"# notes for host 7\nsome: yaml\nlist:\n  - 7\n") is None
+    assert asked == []
+    assert recognise.by_content(b"/swapfile none swap sw 0 0\n").name == "fstab"
+    assert "fstab" in asked
+
+
+def _spy(reader, asked):
+    from dataclasses import replace
+
+    if not reader.sniff:
+        return reader
+    real = reader.sniff
+
+    def sniff(head: str) -> bool:
+        asked.append(reader.name)
+        return real(head)
+    return replace(reader, sniff=sniff)
+
+
+def test_walk_order_and_what_it_skips(tmp_path, oomaudit):
+    """Sorted, depth-first, skipping VCS folders and symlinked folders, by name or by
+    content: each file read shows as the CONF001 of its one bad line."""
+    fstab = "".join(f"UUID={n} /mnt/{n} ext4 defaults 0 2\n" for n in range(4)) + "bad\n"
+    repo = tmp_path / "repo"
+    for name in ("b/fstab", "a/disks", ".git/fstab", "a/z/x.fstab", "notes.txt"):
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(fstab if name != "notes.txt" else "nothing\n")
+    (repo / "link").symlink_to(repo / "b")
+    proc = oomaudit("check", "--format", "json", "--exit-zero", "repo")
+    import json
+    paths = [f["path"] for f in json.loads(proc.stdout)["findings"] if f["rule"] == "CONF001"]
+    assert paths == ["repo/a/disks", "repo/a/z/x.fstab", "repo/b/fstab"], proc.stderr
