@@ -51,14 +51,14 @@ def load_plugins(disable_third_party: bool = False,
                  extra: tuple[tuple[str, object], ...] = ()) -> Plugins:
     """Register every plugin of the entry-point group (and ``extra`` modules, for tests and
     embedding). A plugin that fails to import is reported, not raised."""
-    from importlib.metadata import entry_points
+    from .entrypoints import entry_points
 
     manager = pluggy.PluginManager(GROUP)
     manager.add_hookspecs(hookspecs)
     plugins = Plugins(manager)
     skip_third = third_party_disabled(disable_third_party)
     seen: dict[str, str] = {}
-    for ep in _group(entry_points()):
+    for ep in entry_points(GROUP):
         if skip_third and not ep.value.startswith(BUILTIN_PREFIX):
             continue
         if ep.name in seen:  # two distributions claim one plugin name: say so, keep the first
@@ -77,8 +77,3 @@ def load_plugins(disable_third_party: bool = False,
         manager.register(module, name=name)
     return plugins
 
-
-def _group(eps):
-    if hasattr(eps, "select"):
-        return eps.select(group=GROUP)
-    return eps.get(GROUP, [])  # Python < 3.10
