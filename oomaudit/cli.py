@@ -146,11 +146,20 @@ def wants_color(args: argparse.Namespace) -> bool:
 
 
 def write(text: str, output: str | None) -> None:
-    """Write the report whole or not at all: a temporary file renamed into place."""
+    """Write the report whole or not at all: a temporary file renamed into place. A device
+    or FIFO (``-o /dev/null``, ``-o /dev/stdout``) is written to, never replaced, and a
+    symlink is followed, as a shell redirection would."""
     if not output:
         sys.stdout.write(text)
         return
-    target = Path(output)
+    target = Path(os.path.realpath(output))
+    if target.exists() and not target.is_file():
+        try:
+            with open(target, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        except OSError as exc:
+            raise UsageError(f"--output {output}: {exc.strerror or exc}") from None
+        return
     tmp = target.with_name(f".{target.name}.oomaudit-tmp")
     try:
         tmp.write_text(text, encoding="utf-8")

@@ -61,6 +61,34 @@ def test_output_into_missing_folder_writes_nothing(run, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.stub"]
 
 
+def test_output_to_a_fifo_writes_into_it_and_leaves_it_a_fifo(run, tmp_path):
+    """``-o /dev/null`` once replaced the device with a regular file (as root): a special
+    file is written to, never renamed over."""
+    import stat
+    import threading
+
+    (tmp_path / "a.stub").write_text("warn x\n")
+    fifo = tmp_path / "out.fifo"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text()))
+    reader.start()
+    proc = run("check", "a.stub", "-o", "out.fifo", "--exit-zero")
+    reader.join(timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    assert "STUB001" in received[0]
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+
+
+def test_output_through_a_symlink_keeps_the_link(run, tmp_path):
+    (tmp_path / "a.stub").write_text("warn x\n")
+    (tmp_path / "report.txt").write_text("old\n")
+    (tmp_path / "latest").symlink_to("report.txt")
+    run("check", "a.stub", "-o", "latest", "--exit-zero")
+    assert (tmp_path / "latest").is_symlink()
+    assert "STUB001" in (tmp_path / "report.txt").read_text()
+
+
 def test_no_command_prints_help_and_exits_2(run):
     proc = run()
     assert proc.returncode == 2 and "usage: oomaudit" in proc.stderr
