@@ -3,9 +3,9 @@ over content, templates are left alone, and a repository's other files cost no s
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
+from conftest import REPO, need_shared
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -13,8 +13,6 @@ from oomaudit.engine import Registry
 from oomaudit.manager import load_plugins
 from oomaudit.reading import SNIFF_BYTES
 from oomaudit.recognise import Recogniser
-
-from conftest import REPO, need_shared
 
 
 @pytest.fixture(scope="module")
