@@ -6,7 +6,6 @@ turns text into bytes and bytes into text, so findings print sizes one way.
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 
 _FACTORS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40, "P": 1 << 50,
             "E": 1 << 60}  # every unit format_size prints can be typed back
@@ -19,7 +18,7 @@ def parse_size(text: str) -> int:
 
     Suffixes are binary (1K = 1024), as in ``free``, ``ulimit`` and most daemons'
     configs; ``B``/``iB`` after the letter are accepted and change nothing.
-    Raises ValueError with a message fit for the user. The arithmetic is exact (Decimal,
+    Raises ValueError with a message fit for the user. The arithmetic is exact (integers,
     not float: ``12345678901234567891`` stays that number and ``9``x400 cannot overflow
     into an OverflowError), and absurd sizes above 16 EiB are refused.
     """
@@ -30,7 +29,12 @@ def parse_size(text: str) -> int:
     number, unit = m.group(1), m.group(2).upper()
     if unit == "" and "." in number:
         raise ValueError(f"invalid size {text!r}: a byte count must be a whole number")
-    value = int(Decimal(number) * _FACTORS[unit])
+    whole, _, fraction = number.partition(".")
+    if len(whole.lstrip("0")) > 20:  # above 10**20 > 16 EiB, whatever the unit
+        raise ValueError(f"invalid size {text!r}: larger than 16 EiB")
+    if len(fraction) > 30:  # no size needs it, and it keeps the integers small
+        raise ValueError(f"invalid size {text!r}: more than 30 decimal places")
+    value = int(whole + fraction) * _FACTORS[unit] // 10 ** len(fraction)
     if value > MAX_SIZE:
         raise ValueError(f"invalid size {text!r}: larger than 16 EiB")
     return value

@@ -65,3 +65,20 @@ def test_format_then_parse_is_within_rounding(n):
     """What we print can be typed back (e.g. into --ram) and means nearly the same bytes."""
     back = parse_size(format_size(n))
     assert abs(back - n) <= max(n * 0.05, 1)
+
+
+@given(st.integers(min_value=0, max_value=10**12), st.integers(min_value=0, max_value=10**12),
+       st.integers(min_value=0, max_value=12), st.sampled_from(["K", "M", "G", "T", "E"]))
+def test_fractions_are_exact(whole, fraction, zeros, unit):
+    """Integer arithmetic gives what exact decimal arithmetic gives, rounded down."""
+    from decimal import Decimal
+
+    from oomaudit.units import _FACTORS
+
+    number = f"{whole}.{'0' * zeros}{fraction}"
+    exact = int(Decimal(number) * _FACTORS[unit])
+    if exact > MAX_SIZE:
+        with pytest.raises(ValueError):
+            parse_size(number + unit)
+    else:
+        assert parse_size(number + unit) == exact
