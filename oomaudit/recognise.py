@@ -25,18 +25,23 @@ class Recogniser:
 
     def __init__(self, readers: dict[str, Reader]):
         self.readers = list(readers.values())
-        self._names = [(r, re.compile("|".join(fnmatch.translate(p) for p in r.file_patterns)))
+        self._names = [(r, "|".join(fnmatch.translate(p) for p in r.file_patterns))
                        for r in self.readers if r.file_patterns]
-        joined = [pattern.pattern for _, pattern in self._names]
+        joined = [pattern for _, pattern in self._names]
         self._any_name = re.compile("|".join(joined)) if joined else _NOTHING
         self._sniffers = [r for r in self.readers if r.sniff]
-        # Without a hint a reader must be asked for every head, so the shared search
-        # can only rule out files when every sniffer has one.
+        self._hints: dict[str, re.Pattern] | None = None  # compiled when first sniffing
+        self._any_hint: re.Pattern | None = None
+
+    def _compile_hints(self) -> dict[str, re.Pattern]:
         self._hints = {r.name: re.compile(r.sniff_hint, re.M) for r in self._sniffers
                        if r.sniff_hint}
-        joined = [r.sniff_hint for r in self._sniffers]
-        self._any_hint = (re.compile("|".join(f"(?:{h})" for h in joined), re.M)
-                          if joined and all(joined) else None)
+        # Without a hint a reader must be asked for every head, so the shared search
+        # can only rule out files when every sniffer has one.
+        if len(self._hints) == len(self._sniffers):
+            self._any_hint = re.compile("|".join(f"(?:{r.sniff_hint})" for r in self._sniffers),
+                                        re.M)
+        return self._hints
 
     def by_name(self, relpath: str) -> Reader | None:
         """The reader whose ``file_patterns`` match the file's name or else its path."""
@@ -45,7 +50,8 @@ class Recogniser:
         name = relpath.rsplit("/", 1)[-1]
         for text in (name, relpath):
             if self._any_name.match(text):  # the one search most files end with
-                return next(r for r, pattern in self._names if pattern.match(text))
+                # which reader: rare enough for re's own cache of compiled patterns
+                return next(r for r, pattern in self._names if re.match(pattern, text))
         return None
 
     @property
@@ -57,10 +63,11 @@ class Recogniser:
         if looks_binary(head[:SNIFF_BYTES]):
             return None
         text = head[:SNIFF_BYTES].decode("utf-8", errors="replace")
+        hints = self._hints if self._hints is not None else self._compile_hints()
         if self._any_hint is not None and self._any_hint.search(text) is None:
             return None
         for reader in self._sniffers:
-            hint = self._hints.get(reader.name)
+            hint = hints.get(reader.name)
             if (hint is None or hint.search(text)) and reader.sniff(text):
                 return reader
         return None
