@@ -67,6 +67,8 @@ class Settings:
                    for glob, ids in self.per_path_ignores.items())
 
     def profile_for(self, path: Path) -> HostProfile | None:
+        if not self.hosts:  # the usual case: no realpath() per file of a repository
+            return None
         rel = relative(path, self.base)
         return next((h for h in self.hosts if h.matches(rel)), None)
 

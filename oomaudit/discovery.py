@@ -140,8 +140,7 @@ def _tree(folder: str, recognise: Recogniser, unlisted: list[str]):
         if reader is None and recognise.sniffs:
             try:
                 if entry.is_file():  # a FIFO would block the read
-                    with open(entry.path, "rb") as fh:
-                        reader = recognise.by_content(fh.read(SNIFF_BYTES))
+                    reader = recognise.by_content(_head(entry.path))
             except OSError:
                 pass  # unreadable and unrecognised by name: not ours
         if reader:
@@ -156,5 +155,11 @@ def identify(path: Path, recognise: Recogniser) -> Reader | None:
     reader = recognise.by_name(path.as_posix())
     if reader or not recognise.sniffs or not stat.S_ISREG(os.stat(path).st_mode):
         return reader  # a FIFO would block
-    with open(path, "rb") as fh:  # OSError goes to the caller, who knows if it matters
-        return recognise.by_content(fh.read(SNIFF_BYTES))
+    return recognise.by_content(_head(path))  # OSError goes to the caller
+
+
+def _head(path: str | Path) -> bytes:
+    """The first 4 KiB: one read(2), unbuffered (a buffered read of a small file costs a
+    second call to find the end, and a repository has thousands of them)."""
+    with open(path, "rb", buffering=0) as fh:
+        return fh.read(SNIFF_BYTES)
