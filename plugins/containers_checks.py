@@ -1,12 +1,10 @@
-"""CONTAINER001-003: memory limits of compose services and Kubernetes containers, and the
-service inside against the limit it was given; live, each cgroup's limits.
+"""CONTAINER001-003 checked: memory limits of compose services and Kubernetes containers,
+and the service inside against the limit it was given; live, each cgroup's limits.
 
-The seed's advice: give every container a strict memory limit, so the OOM killer takes
-the container instead of the host. Compose files are merged as docker compose merges
-them (override file, ``extends``, ``.env`` interpolation: oomaudit.parsers.compose);
-Kubernetes manifests are read kind by kind as checkov's CKV_K8S_13 reads them
-(oomaudit.parsers.kube), with LimitRange defaults of the same tree. Every limited
-compose service enters the host's memory ledger at its limit times its replicas.
+Imported only when there is something to check (see ``containers.py``, which registers
+and holds the overview). Compose files are merged as docker compose merges them
+(oomaudit.parsers.compose), Kubernetes manifests read as checkov reads them
+(oomaudit.parsers.kube); what the service inside reserves is ``container_needs``.
 """
 from __future__ import annotations
 
@@ -15,17 +13,14 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from oomaudit import Evidence, Finding, Reader, hookimpl
-from oomaudit.catalogue import make_rules
+from oomaudit import Evidence, Finding
 from oomaudit.host import FILES
 from oomaudit.parsers import compose, kube
 from oomaudit.parsers.yamltree import YamlError, load_all
 from oomaudit.units import format_size
 
 from .container_needs import Arg, Mount, needs
-
-COMPOSE, KUBERNETES = "compose", "kubernetes"
-_FOLDERS = ("opt/*", "srv/*", "etc/docker/compose", "etc/docker/compose/*")
+from .containers import COMPOSE, COMPOSE_READER, KUBERNETES
 
 
 @dataclass
@@ -62,23 +57,6 @@ def looks_like_compose(head: str) -> bool:
 def looks_like_kubernetes(head: str) -> bool:
     return bool(re.search(r"^(- )?apiVersion:[ \t]*\S", head, re.M)
                 and re.search(r"^(  |- )?kind:[ \t]*\S", head, re.M))
-
-
-COMPOSE_READER = Reader(
-    name=COMPOSE, parse=parse_yaml,
-    system_paths=tuple(f"{d}/{n}" for d in _FOLDERS for n in compose.BASE_NAMES),
-    file_patterns=("compose.yaml", "compose.yml", "compose.*.yaml", "compose.*.yml",
-                   "*docker-compose*.yml", "*docker-compose*.yaml"),
-    sniff=looks_like_compose)
-KUBE_READER = Reader(
-    name=KUBERNETES, parse=parse_yaml,
-    system_paths=("etc/kubernetes/manifests/*.yaml", "etc/kubernetes/manifests/*.yml"),
-    sniff=looks_like_kubernetes)
-
-
-@hookimpl
-def oomaudit_readers():
-    return [COMPOSE_READER, KUBE_READER]
 
 
 # -- compose projects --------------------------------------------------------------------
@@ -262,7 +240,7 @@ def services(host):
 def check_container001(host):
     for _, service in services(host):
         limit, _ = limits(service)
-        if limit.bytes or limit.error:  # an invalid size is CONF001 (see oomaudit_budget)
+        if limit.bytes or limit.error:  # an invalid size is CONF001 (see budget)
             continue
         evidence = [Evidence(f"service {service.name}: no mem_limit and no "
                              "deploy.resources.limits.memory", f"{service.path}:{service.line}")]
@@ -442,8 +420,7 @@ def _limit_evidence(item: KubeContainer, limit: int) -> Evidence:
 
 # -- the ledger and the live host --------------------------------------------------------
 
-@hookimpl
-def oomaudit_budget(host):
+def budget(host):
     """Read everything before the rules run (the CONF rules report what reading found),
     then put each compose service in the ledger."""
     kube_containers(host)
@@ -474,8 +451,7 @@ def oomaudit_budget(host):
 _CONTAINER_CGROUP = re.compile(r"(docker|containerd|libpod|kubepods|crio|lxc)", re.I)
 
 
-@hookimpl
-def oomaudit_collect(host):
+def collect(host):
     from oomaudit.host import Fact, Table
     from oomaudit.processes import processes
 
@@ -524,9 +500,3 @@ def _limits_of(pid: int) -> dict:
     except OSError:
         return {}
     return cgroups.limits(text)
-
-
-@hookimpl
-def oomaudit_rules():
-    return make_rules({"CONTAINER001": check_container001, "CONTAINER002": check_container002,
-                       "CONTAINER003": check_container003}, "container.toml")

@@ -6,14 +6,15 @@ from pathlib import Path
 
 from oomaudit import Evidence, Finding, Severity, hookimpl
 from oomaudit.catalogue import make_rules
-from oomaudit.cgroups import cgroup_limit
 from oomaudit.host import Fact
 from oomaudit.units import format_size
 
 
 @hookimpl
 def oomaudit_collect(host):
-    import psutil
+    import psutil  # the live host only: a repository or a tree needs neither
+
+    from oomaudit.cgroups import cgroup_limit
 
     physical = psutil.virtual_memory().total
     ram = Fact(physical, "live: psutil (MemTotal)")

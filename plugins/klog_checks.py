@@ -1,10 +1,9 @@
-"""KLOG001-002: OOM kills the kernel logged, tied to the service, unit and config behind them.
+"""KLOG001-002 checked: OOM kills the kernel logged, tied to the service, unit and config
+behind them.
 
-Where the events come from depends on the host: the live host's journal, ring buffer
-or /var/log files (oomaudit.logsources); under ``--root`` the tree's
-``var/log/kern.log*`` (else ``messages*``); in a config repository, files the
-``kernlog`` reader claims (kern.log*, messages*, syslog*, or any file whose first 4 KiB
-hold an OOM-killer line). The last 30 days count.
+Imported only when there is something to check (see ``klog.py``, which registers and
+says where the events come from in each mode); reading a host's logs is
+oomaudit.logsources, the kernel's lines oomaudit.parsers.kernlog.
 
 Rules do not see each other's findings, so the link to "what explains it" goes
 through what every plugin shares: the memory ledger. A victim's process name is mapped
@@ -16,13 +15,14 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 
-from oomaudit import Evidence, Finding, hookimpl
-from oomaudit.catalogue import make_rules
+from oomaudit import Evidence, Finding
 from oomaudit.host import FILES, ROOT
 from oomaudit.logsources import Tried, file_stream, live_streams, log_files, read_events
 from oomaudit.parsers.kernlog import OomEvent, parse_lines, split_lines
-from oomaudit.reading import Reader, Source
+from oomaudit.reading import Source
 from oomaudit.units import format_size
+
+from .klog import KERNLOG
 
 CACHE = "klog.events"
 WINDOW = timedelta(days=30)
@@ -58,19 +58,9 @@ def parse_source(source: Source) -> list[OomEvent]:
     return list(parse_lines(split_lines(source.text), source.display))
 
 
-READER = Reader(
-    name="kernlog",
-    parse=parse_source,
-    file_patterns=("kern.log", "kern.log.[0-9]", "kern.log.[0-9][0-9]", "messages",
-                   "messages.[0-9]", "messages-[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]",
-                   "syslog", "syslog.[0-9]", "syslog.[0-9][0-9]"),
-    sniff=lambda head: SNIFF.search(head) is not None,
-)
-
-
-@hookimpl
-def oomaudit_readers():
-    return [READER]
+def looks_like_kernlog(head: str) -> bool:
+    """An OOM-killer line, whatever the file is called."""
+    return SNIFF.search(head) is not None
 
 
 def events_of(host) -> list[OomEvent]:
@@ -79,7 +69,7 @@ def events_of(host) -> list[OomEvent]:
         return host.cache[CACHE]
     since = datetime.now(timezone.utc) - WINDOW
     if host.mode == FILES:
-        events = [e for doc in host.documents("kernlog") for e in doc
+        events = [e for doc in host.documents(KERNLOG) for e in doc
                   if e.time is None or e.time >= since]
     else:
         if host.mode == ROOT:
@@ -259,9 +249,3 @@ def _fix002(cgroup: str | None, unit: str | None, setting, event: OomEvent) -> s
                 "fit inside it (heap, worker count, buffers)")
     return (f"raise memory.max of {path or 'the cgroup'} (or the unit or container that "
             "owns it), or make the service fit inside it")
-
-
-@hookimpl
-def oomaudit_rules():
-    return make_rules({"KLOG001": check_klog001, "KLOG002": check_klog002}, "klog.toml")
-

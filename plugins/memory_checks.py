@@ -1,5 +1,7 @@
-"""Live memory: /proc/meminfo, the kernel's current kill order, and HOST001 (memory or
-swap in use above the alert threshold).
+"""Live memory checked: /proc/meminfo, the kernel's current kill order, and HOST001
+(memory or swap in use above the alert threshold).
+
+Imported only when there is something to check (see ``memory.py``, which registers).
 
 The kill order is what the OOM killer would do now: the killable process with the
 highest ``oom_score`` goes first. Processes the kernel never picks are left out:
@@ -10,8 +12,7 @@ from __future__ import annotations
 
 import os
 
-from oomaudit import Evidence, Finding, hookimpl
-from oomaudit.catalogue import make_rules
+from oomaudit import Evidence, Finding
 from oomaudit.host import Table
 from oomaudit.processes import processes
 from oomaudit.units import format_size
@@ -56,8 +57,7 @@ def kill_order(procs, me: int | None = None) -> list:
     return sorted(killable, key=lambda p: (-p.oom_score, -(p.rss or 0), p.pid))
 
 
-@hookimpl
-def oomaudit_collect(host):
+def collect(host):
     rows = []
     for rank, p in enumerate(kill_order(processes(host))[:KILL_ORDER_ROWS], 1):
         rows.append([rank, p.pid, p.name, p.unit or p.cgroup or "-", format_size(p.rss),
@@ -77,8 +77,7 @@ def _threshold(host, key: str, default: float) -> tuple[float, str]:
 
 
 def check_host001(host):
-    if not host.live:
-        return
+    """For a live host (``memory.py`` calls it for no other)."""
     info = meminfo(host)
     if not info or not info.get("MemTotal"):
         return
@@ -112,8 +111,3 @@ def check_host001(host):
                       Evidence(f"threshold {swap_limit:g}%", swap_source)],
             fix="the host is short of RAM for its working set: find what swaps (smem, "
                 "/proc/PID/status VmSwap) and shrink it, or add RAM")
-
-
-@hookimpl
-def oomaudit_rules():
-    return make_rules({"HOST001": check_host001}, "host.toml")

@@ -186,3 +186,13 @@ def test_mounted_option_file_is_counted_once(oomaudit, tmp_path):
     (tmp_path / "docker-compose.yml").write_text("services:\n  db:\n    image: mysql:8\n")
     rows = json.loads(oomaudit("budget", tmp_path, "--ram", "8G", "--format", "json").stdout)
     assert "mysql" in [c["service"] for c in rows[0]["consumers"]]
+
+
+def test_registration_knows_the_compose_default_names():
+    """containers.py writes the default names out so that registering imports no parser;
+    its system paths must be the parser's BASE_NAMES in each folder compose projects live."""
+    from oomaudit.plugins import containers
+
+    assert containers.BASE_NAMES == compose.BASE_NAMES
+    names = {path.rsplit("/", 1)[1] for path in containers.COMPOSE_READER.system_paths}
+    assert names == set(compose.BASE_NAMES)

@@ -69,7 +69,7 @@ def test_any_text_is_a_tree_or_a_yaml_error(text):
                                  "    mem_limit: ${X:-", "  x: !reset", "{", "]"]),
                 max_size=12))
 def test_compose_and_kube_readers_never_raise(lines):
-    from oomaudit.plugins import containers
+    from oomaudit.plugins import containers, containers_checks
 
     from oomaudit.host import FILES, Host
     from oomaudit.reading import Source
@@ -82,8 +82,9 @@ def test_compose_and_kube_readers_never_raise(lines):
         host.docs[reader.name] = [reader.parse(source)]
         host.sources[source.path] = source
         containers.oomaudit_budget(host)
-        for check in (containers.check_container001, containers.check_container002,
-                      containers.check_container003):
+        for check in (containers_checks.check_container001,
+                      containers_checks.check_container002,
+                      containers_checks.check_container003):
             list(check(host))
 
 

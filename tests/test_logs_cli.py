@@ -191,7 +191,7 @@ def test_check_mode_sniffs_a_log_and_fires_klog002_only_for_memcg(oomaudit, tmp_
 
 def test_klog001_cites_the_ledger_of_the_killed_service(tmp_path):
     """The engine-agnostic tie: a victim's service meets its ledger consumer (any plugin's)."""
-    from oomaudit.plugins import klog
+    from oomaudit.plugins import klog_checks as klog
 
     from oomaudit.host import Fact
     from oomaudit.parsers.kernlog import OomEvent
@@ -218,7 +218,7 @@ def test_klog001_cites_the_ledger_of_the_killed_service(tmp_path):
     ("mysqld", "mysql"), ("mariadbd", "mysql"), ("postgres", "postgresql"),
     ("php-fpm8.2", "php-fpm"), ("httpd", "apache"), ("java", "java")])
 def test_victim_names_map_to_ledger_services(process, service):
-    from oomaudit.plugins import klog
+    from oomaudit.plugins import klog_checks as klog
     assert klog.service_of(process) == service
 
 
