@@ -1,4 +1,6 @@
-"""MYSQL001-MYSQL003: MySQL/MariaDB memory settings against the host's RAM.
+"""MYSQL001-MYSQL003 checked: MySQL/MariaDB memory settings against the host's RAM.
+
+Imported only when there is something to check (see ``mysql.py``, which registers).
 
 A *server* is what one mysqld reads: on a host, /etc/my.cnf then /etc/mysql/my.cnf
 (or a running server's ``--defaults-file``) with every file they include; in a
@@ -16,8 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from oomaudit import Evidence, Finding, Reader, Severity, hookimpl
-from oomaudit.catalogue import make_rules
+from oomaudit import Evidence, Finding, Severity
 from oomaudit.host import FILES, LIVE
 from oomaudit.parsers import mycnf
 from oomaudit.parsers.mysql_values import (
@@ -30,37 +31,14 @@ from oomaudit.parsers.mysql_values import (
 from oomaudit.processes import processes
 from oomaudit.units import format_size
 
-PLUGIN = "mysql"
-DEFAULT_FILES = ("/etc/my.cnf", "/etc/mysql/my.cnf")  # the server's search, in order
+from .containers import COMPOSE
+from .mysql import DEFAULT_FILES, PLUGIN, READER
+
 SERVER_NAMES = ("mysqld", "mariadbd")
 WEB_READERS = ("nginx", "apache", "php-fpm")
 WEB_PROCESSES = ("nginx", "apache2", "httpd")
 CHUNK = 128 << 20  # innodb_buffer_pool_chunk_size: the pool grows in these steps
 MYSQLTUNER = "MySQLTuner 2.8.36 (mysqltuner.pl, calculations())"
-_HEADER = re.compile(
-    r"^[ \t]*\[(mysqld|mysqld_safe|mysqld-[0-9.]+|mariadb|mariadbd|mariadb-[0-9.]+|"
-    r"client-server|galera|mysql|mysqldump|client|server)[ \t]*\]", re.I | re.M)
-_TYPICAL = re.compile(r"^[ \t]*(socket|port|datadir|innodb|key[-_]buffer|max[-_]connections|"
-                      r"bind[-_]address|pid[-_]file|character[-_]set|skip[-_])", re.I | re.M)
-
-
-def looks_like_mycnf(head: str) -> bool:
-    """A MySQL option file: a server group header, or [client]/[server] with options
-    that only MySQL uses (plain INI files have [server] too)."""
-    groups = {m.group(1).lower() for m in _HEADER.finditer(head)}
-    return bool(groups - {"client", "server"}) or bool(groups and _TYPICAL.search(head))
-
-
-READER = Reader(
-    name=PLUGIN, parse=mycnf.parse_file, system_paths=DEFAULT_FILES,
-    file_patterns=("my.cnf", "*[._]my.cnf", "my.ini", "*/mysql/*.cnf", "*/mysql/*/*.cnf",
-                   "*/my.cnf.d/*.cnf"),
-    sniff=looks_like_mycnf, comment_prefixes=("#", ";"))
-
-
-@hookimpl
-def oomaudit_readers():
-    return [READER]
 
 
 # -- servers -----------------------------------------------------------------------------
@@ -501,11 +479,13 @@ def _correct(setting: Setting, server: Server) -> str:
             "K, M or G suffix")
 
 
-@hookimpl
-def oomaudit_budget(host):
-    from oomaudit.plugins.containers import mounted_files
+def budget(host):
+    """Each server's worst case into the ledger (the ``oomaudit_budget`` hook)."""
+    in_containers: set[Path] = set()
+    if host.documents(COMPOSE):  # bind mounts come from compose files: none, no import
+        from .containers_checks import mounted_files
 
-    in_containers = mounted_files(host)
+        in_containers = mounted_files(host)
     for server in servers(host):
         if server.config.aborted:
             continue
@@ -519,9 +499,3 @@ def oomaudit_budget(host):
             f"{format_size(worst.server_bytes)} server buffers + {worst.connections.bytes} "
             f"connections x {format_size(worst.thread_bytes)} per thread "
             f"({server.flavour.label}, as {MYSQLTUNER} sums it)", where, PLUGIN)
-
-
-@hookimpl
-def oomaudit_rules():
-    return make_rules({"MYSQL001": check_mysql001, "MYSQL002": check_mysql002,
-                       "MYSQL003": check_mysql003}, "mysql.toml")

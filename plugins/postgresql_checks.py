@@ -1,4 +1,6 @@
-"""PG001-PG002: PostgreSQL's memory settings against the host's RAM.
+"""PG001-PG002 checked: PostgreSQL's memory settings against the host's RAM.
+
+Imported only when there is something to check (see ``postgresql.py``, which registers).
 
 Each cluster is its main postgresql.conf with everything the server reads after it
 (includes, conf.d, the data directory's postgresql.auto.conf), evaluated by
@@ -10,14 +12,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from oomaudit import Evidence, Finding, Reader, hookimpl
-from oomaudit.catalogue import make_rules
+from oomaudit import Evidence, Finding
 from oomaudit.parsers import pgconf
 from oomaudit.parsers.pgconf import PgConfig
 from oomaudit.processes import processes
 from oomaudit.units import format_size
 
-PLUGIN = "postgresql"
+from .postgresql import PLUGIN, READER
+
 MB = 1 << 20
 PGTUNE = "pgtune (le0pard/pgtune): shared_buffers = RAM/4, " \
          "work_mem = (RAM - shared_buffers) / ((max_connections + max_worker_processes) x 3)"
@@ -29,19 +31,6 @@ class PgFile:
     through the host, once every file of the run has been found."""
 
     source: object
-
-
-READER = Reader(
-    name=PLUGIN, parse=PgFile,
-    system_paths=("/etc/postgresql/*/*/postgresql.conf", "/var/lib/pgsql/data/postgresql.conf",
-                  "/var/lib/pgsql/*/data/postgresql.conf"),
-    file_patterns=("postgresql*.conf", "*postgresql.conf", "*postgresql.auto.conf"),
-    sniff=pgconf.looks_like_postgresql)
-
-
-@hookimpl
-def oomaudit_readers():
-    return [READER]
 
 
 # -- clusters ----------------------------------------------------------------------------
@@ -138,8 +127,8 @@ def _how(terms: list[Term]) -> str:
     return " + ".join(f"{t.label} {format_size(t.bytes)}" for t in terms)
 
 
-@hookimpl
-def oomaudit_budget(host):
+def budget(host):
+    """Each cluster's worst case into the ledger (the ``oomaudit_budget`` hook)."""
     for cluster in clusters(host):
         terms = worst_case(cluster.config)
         host.ledger.add(cluster.service, sum(t.bytes for t in terms), _how(terms),
@@ -148,8 +137,7 @@ def oomaudit_budget(host):
 
 # -- live postmasters --------------------------------------------------------------------
 
-@hookimpl
-def oomaudit_collect(host):
+def collect(host):
     """Running postmasters: the config file each really reads, its options and RSS."""
     procs = processes(host)
     masters = [p for p in procs if _is_postmaster(p)]
@@ -331,8 +319,3 @@ def _live_evidence(cluster: Cluster) -> list[Evidence]:
             f"{live.processes} server processes, RSS together {format_size(live.total_rss)} "
             "(shared_buffers pages count in every process that touched them)", "live: psutil"))
     return items
-
-
-@hookimpl
-def oomaudit_rules():
-    return make_rules({"PG001": check_pg001, "PG002": check_pg002}, "postgresql.toml")

@@ -3,13 +3,14 @@ CONF findings at the right line, includes, and each flavour's rules for values."
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from mysql_helpers import ours
-from oomaudit.plugins.mysql import looks_like_mycnf
+from oomaudit.plugins.mysql import READER
 
 from oomaudit.parsers import mycnf
 from oomaudit.parsers.mysql_values import Flavour, canonical, evaluate
@@ -166,4 +167,18 @@ def test_option_names(name, flavour, expected):
     ("[server]\nhost = example.org\n", False),  # some other INI file
 ])
 def test_sniffing(text, expected):
-    assert looks_like_mycnf(text) is expected
+    assert mycnf.looks_like_mycnf(text) is expected
+    if expected:
+        assert re.search(READER.sniff_hint, text, re.M)
+
+
+def test_sniff_hint_admits_every_group_the_sniffer_knows():
+    """The registration writes its hint out (it must not import the parser): each group
+    header of mycnf's sniffer, in any case, must pass it."""
+    groups = mycnf._HEADER.pattern.split("\\[(", 1)[1].split(")", 1)[0].split("|")
+    assert "mysqld" in groups and "galera" in groups
+    for group in groups:
+        for name in (group.replace("[0-9.]+", "10.11"), group.upper()):
+            head = f"  [{name}]\nport = 3306\n"
+            if mycnf.looks_like_mycnf(head):
+                assert re.search(READER.sniff_hint, head, re.M), name

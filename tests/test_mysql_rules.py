@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import assert_no_traceback, need_shared
-from oomaudit.plugins import mysql
+from oomaudit.plugins import mysql_checks as mysql
 
 from oomaudit import Reader, hookimpl
 from oomaudit.config import Settings

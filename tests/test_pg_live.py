@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import assert_no_traceback, need_program
-from oomaudit.plugins import postgresql as plugin
+from oomaudit.plugins import postgresql_checks as plugin
 
 from oomaudit.host import LIVE, Fact, Host
 from oomaudit.processes import Proc
@@ -50,8 +50,8 @@ def test_running_postmaster_is_read_with_its_overrides(tmp_path):
         _proc(12, ["postgres: 15/main: walwriter "], 20 * MIB),
         _proc(13, ["/usr/bin/python3", "postgres.py"], 500 * MIB),
     ]
-    plugin.oomaudit_collect(host)
-    plugin.oomaudit_budget(host)
+    plugin.collect(host)
+    plugin.budget(host)
     [cluster] = plugin.clusters(host)
     assert cluster.config.value("max_connections") == 400  # -c beats the file
     assert cluster.config.origin("max_connections") == "command line"
@@ -123,7 +123,7 @@ def test_config_file_elsewhere_reads_auto_conf_from_minus_d(tmp_path):
     host = Host("live", LIVE, Path("/"))
     host.cache["processes"] = [_proc(10, ["postgres", "-D", str(data), "-c",
                                           f"config_file={etc}/postgresql.conf"], MIB)]
-    plugin.oomaudit_collect(host)
+    plugin.collect(host)
     [cluster] = plugin.clusters(host)
     assert cluster.config.bytes("shared_buffers") == 1 << 30
     assert cluster.config.origin("shared_buffers").endswith("data/postgresql.auto.conf:1")

@@ -3,12 +3,14 @@ never an exception on any input, and the content sniffer on the real-world corpu
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 from conftest import need_shared
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from oomaudit.plugins.postgresql import READER
 
 from oomaudit.host import FILES, LIVE, ROOT, Host
 from oomaudit.parsers import pgconf, pgguc
@@ -161,6 +163,15 @@ def test_sniffer_on_the_corpus():
             assert not claimed, path  # sysctl, php-fpm, nginx, apache, mysql, templates
         elif b"%%" not in path.read_bytes():  # %%PLACEHOLDER%% values: a template
             assert claimed, path
+
+
+def test_sniff_hint_admits_every_name_the_sniffer_looks_for():
+    """The registration writes its hint out (it must not import the parser): the sniffer
+    first looks for the stock header or one of these names, in any case, so each of them
+    must pass the hint."""
+    for name in sorted(pgconf._PG_NAMES) + ["PostgreSQL configuration file"]:
+        for text in (f"{name} = 1\n", f"# {name.upper()}\n"):
+            assert re.search(READER.sniff_hint, text, re.M), text
 
 
 def test_unknown_parameter_is_fatal_on_a_known_version(oomaudit, tmp_path):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -352,3 +353,19 @@ def _world_writable(real: Path) -> bool:
     except OSError:
         return False
     return stat.S_ISREG(mode) and bool(mode & stat.S_IWOTH)
+
+
+# -- recognising the format --------------------------------------------------------------
+
+_HEADER = re.compile(
+    r"^[ \t]*\[(mysqld|mysqld_safe|mysqld-[0-9.]+|mariadb|mariadbd|mariadb-[0-9.]+|"
+    r"client-server|galera|mysql|mysqldump|client|server)[ \t]*\]", re.I | re.M)
+_TYPICAL = re.compile(r"^[ \t]*(socket|port|datadir|innodb|key[-_]buffer|max[-_]connections|"
+                      r"bind[-_]address|pid[-_]file|character[-_]set|skip[-_])", re.I | re.M)
+
+
+def looks_like_mycnf(head: str) -> bool:
+    """A MySQL option file: a server group header, or [client]/[server] with options
+    that only MySQL uses (plain INI files have [server] too)."""
+    groups = {m.group(1).lower() for m in _HEADER.finditer(head)}
+    return bool(groups - {"client", "server"}) or bool(groups and _TYPICAL.search(head))
