@@ -5,8 +5,9 @@ pre-commit run on one file as much as everything else it does. For the usual
 layout (``*.dist-info`` and ``*.egg-info`` folders on ``sys.path``) this module
 reads the same ``entry_points.txt`` files with the same rules: ``sys.path`` order,
 the first distribution of a (normalized) name wins, sections and ``name = value``
-lines as ``importlib.metadata.Sectioned`` parses them (only ``#`` starts a comment). Anything else on the path
-(a zip file, an ``.egg``) hands the search to ``importlib.metadata`` itself.
+lines as ``importlib.metadata.Sectioned`` parses them (only ``#`` starts a comment).
+Anything else on the path (a zip file, an ``.egg``) hands the search to
+``importlib.metadata`` itself.
 A test compares the two on the real environment and on made-up layouts.
 """
 from __future__ import annotations
