@@ -510,7 +510,11 @@ def parse_lines(lines: Iterable[str], source: str = "", reference: datetime | No
 
 
 # -- the fast path ---------------------------------------------------------------------
-ANCHORS = (b"oom-kill", b"Killed process")  # "oom-kill" also matches "invoked oom-killer"
+# What the fast path searches for: "oom-kill" (also in "invoked oom-killer") and the kill
+# line's "Killed process" without its capital, which bytes.find gets through faster over
+# kernel noise (measured on bench/bench_logs.py's log: 3.0 GiB/s against 1.9).
+ANCHORS = (b"oom-kill", b"illed process")
+KILL_ANCHOR = ANCHORS[1]
 CHUNK = 1 << 22
 MAX_LINE = 1 << 20  # printk records are < 1 KiB (LOG_LINE_MAX); a longer line is no record
 
@@ -555,7 +559,7 @@ def scan(stream: IO[bytes], parser: KernlogParser) -> Iterator[OomEvent]:
             lineno += buf.count(b"\n", pos, start)
             stop = buf.find(b"\n", hit, end)
             stop = end if stop < 0 else stop + 1
-            if start > 0 and buf.startswith(b"Killed process", hit):
+            if start > 0 and buf.startswith(KILL_ANCHOR, hit):
                 before = buf.rfind(b"\n", 0, start - 1) + 1
                 if before >= fed_until and b"ill process" in buf[before:start]:
                     yield from parser.feed(buf[before:start].decode("utf-8", "replace"), lineno)
@@ -700,7 +704,7 @@ def _prefilter(segment: tuple[str, int, int]) -> tuple[int, list[tuple[int, int,
                 lines += buf.count(b"\n", counted, first)
                 counted = first
                 previous = -1
-                if first > 0 and buf.startswith(b"Killed process", hit):
+                if first > 0 and buf.startswith(KILL_ANCHOR, hit):
                     before = buf.rfind(b"\n", 0, first - 1) + 1
                     if b"ill process" in buf[before:first]:
                         previous = offset + before
