@@ -1,0 +1,43 @@
+"""What a pre-commit run on one file imports: only the engine, the registration modules,
+and the plugin whose file it is. Timing lives in bench/bench.py; this pins the cause."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+PROBE = """
+import json, sys
+from oomaudit.cli import main
+code = main(sys.argv[1:])
+sys.stdout.flush()
+print("\\n" + json.dumps(sorted(sys.modules)), file=sys.stderr)
+"""
+
+
+def _modules(tmp_path, *args: str) -> set[str]:
+    proc = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    return set(json.loads(proc.stderr.strip().splitlines()[-1]))
+
+
+def test_one_fstab_imports_the_swap_plugin_alone(tmp_path):
+    """A clean fstab: not even a rule catalogue is parsed (texts are read for findings)."""
+    (tmp_path / "fstab").write_text("UUID=1 / ext4 defaults 0 1\n/swapfile none swap sw 0 0\n")
+    modules = _modules(tmp_path, "check", "--format", "json", "--exit-zero", "fstab")
+    checks = {m for m in modules if m.startswith("oomaudit.plugins.") and m.endswith("_checks")}
+    parsers = {m for m in modules if m.startswith("oomaudit.parsers.")}
+    assert checks == {"oomaudit.plugins.swap_checks"}
+    assert parsers == {"oomaudit.parsers.fstab"}
+    heavy = {"importlib.metadata", "importlib.resources", "psutil", "junit_xml", "email",
+             "decimal", "tomllib", "oomaudit.logsources", "oomaudit.processes", "yaml"}
+    assert modules & heavy == set()
+
+
+def test_a_repository_of_notes_imports_no_parser(tmp_path):
+    """Files no reader's name or sniff hint matches cost no parser import."""
+    for n in range(20):
+        (tmp_path / f"notes{n}.yml").write_text(f"# notes for host {n}\nsome: yaml\n")
+    modules = _modules(tmp_path, "check", "--format", "json", "--exit-zero", ".")
+    assert not {m for m in modules if m.startswith("oomaudit.parsers.")}
+    assert not {m for m in modules if m.endswith("_checks")}
