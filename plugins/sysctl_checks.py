@@ -1,5 +1,6 @@
-"""Kernel memory policy: sysctl files merged as the programs that apply them merge them,
-the live values in /proc/sys, and the kernel's CommitLimit arithmetic.
+"""SYSCTL001-SYSCTL005 checked, and the policy table: kernel memory policy from sysctl
+files merged as the programs that apply them merge them, the live values in /proc/sys,
+and the kernel's CommitLimit arithmetic.
 
 Which program applies the files at boot decides what "persisted" means:
 systemd-sysctl on a systemd host (PID 1 is systemd, or the tree ships
@@ -8,6 +9,8 @@ they disagree on a policy setting, SYSCTL004 says so (they differ on
 /etc/sysctl.conf without the 99-sysctl.conf link, hidden files, ``- key`` and
 exclusions). In ``check`` mode each file is audited on its own: which other files
 a host reads, and in what order, cannot be known from a file.
+
+Imported only when there is something to check (see ``sysctl.py``, which registers).
 """
 from __future__ import annotations
 
@@ -15,13 +18,14 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from oomaudit import Evidence, Finding, MissingFact, Reader, Severity, hookimpl
-from oomaudit.catalogue import make_rules
+from oomaudit import Evidence, Finding, MissingFact, Severity
 from oomaudit.host import FILES, Fact, Table
 from oomaudit.parsers import sysctl as fmt
 from oomaudit.parsers.sysctl import PROCPS, SYSTEMD, Merged, Origin, display_name
 from oomaudit.rootfs import resolve_in_root
 from oomaudit.units import format_size
+
+from .sysctl import READER
 
 DIRS = ("/etc/sysctl.d", "/run/sysctl.d", "/usr/local/lib/sysctl.d", "/usr/lib/sysctl.d",
         "/lib/sysctl.d")
@@ -88,19 +92,6 @@ def _kernel_value(key: str, value: str) -> int | None:
     if key in (KBYTES, HUGEPAGES) and number < 0:
         return number  # unsigned: a negative value is skipped without an error
     return number if low <= number <= high else None
-
-
-READER = Reader(
-    "sysctl", parse,
-    system_paths=("etc/sysctl.conf", "etc/sysctl.d/*.conf", "run/sysctl.d/*.conf",
-                  "usr/local/lib/sysctl.d/*.conf", "usr/lib/sysctl.d/*.conf"),
-    file_patterns=("sysctl.conf", "sysctl.d/*.conf", "*/sysctl.d/*.conf"),
-    sniff=fmt.looks_like_sysctl, comment_prefixes=("#", ";"))
-
-
-@hookimpl
-def oomaudit_readers():
-    return [READER]
 
 
 # --- the persisted policy --------------------------------------------------------------
@@ -311,12 +302,20 @@ def commit_limit(memory: Memory, ratio: int, kbytes: int) -> tuple[int, str]:
     return (pages + swap_pages) * page, how
 
 
+def _meminfo(host) -> dict[str, int] | None:
+    """/proc/meminfo of a live host, read once per run by the memory plugin; None otherwise
+    (the memory plugin's checks are imported only for a live host)."""
+    if not host.live:
+        return None
+    from oomaudit.plugins.memory_checks import meminfo
+
+    return meminfo(host)
+
+
 def memory_for(host, policy: Policy) -> Memory:
     """RAM, huge pages and swap as the kernel counts them: /proc/meminfo live, declared
     facts (and vm.nr_hugepages from the files) otherwise."""
-    from oomaudit.plugins.memory import meminfo
-
-    info = meminfo(host) if host.live else None
+    info = _meminfo(host)
     if info:
         huge = info.get("Hugetlb", info.get("HugePages_Total", 0) * info.get("Hugepagesize", 0))
         return Memory(Fact(info["MemTotal"], "live: /proc/meminfo MemTotal"),
@@ -387,8 +386,7 @@ def check_sysctl001(host):
                             [Evidence(f"{c.service}: {format_size(c.bytes)} = {c.how}", c.source)
                              for c in host.ledger.consumers]))
         if scenario.live:
-            from oomaudit.plugins.memory import meminfo
-            info = meminfo(host) or {}
+            info = _meminfo(host) or {}
             if "Committed_AS" in info:
                 demands.append((info["Committed_AS"], "memory committed now (Committed_AS)",
                                 [Evidence(f"Committed_AS = {format_size(info['Committed_AS'])}",
@@ -548,8 +546,7 @@ def check_sysctl005(host):
 
 # --- the report view -------------------------------------------------------------------
 
-@hookimpl
-def oomaudit_budget(host):
+def budget(host):
     """The policy table: each setting with its source, and CommitLimit computed."""
     state = persisted(host)
     if state is None:
@@ -572,8 +569,7 @@ def oomaudit_budget(host):
         limit, how = commit_limit(memory, policy[RATIO].value, policy[KBYTES].value)
         host.facts["commit_limit"] = Fact(limit, f"computed: {how}")
         rows.append(["CommitLimit (computed)", format_size(limit), how])
-        from oomaudit.plugins.memory import meminfo
-        info = meminfo(host) if host.live else None
+        info = _meminfo(host)
         for field_name in ("CommitLimit", "Committed_AS"):
             if info and field_name in info:
                 rows.append([f"{field_name} (kernel)", format_size(info[field_name]),
@@ -583,10 +579,3 @@ def oomaudit_budget(host):
     for row in rows:
         row.extend([""] * (len(columns) - len(row)))
     host.tables["sysctl_policy"] = Table("Kernel memory policy (sysctl)", columns, rows)
-
-
-@hookimpl
-def oomaudit_rules():
-    return make_rules({"SYSCTL001": check_sysctl001, "SYSCTL002": check_sysctl002,
-                       "SYSCTL003": check_sysctl003, "SYSCTL004": check_sysctl004,
-                       "SYSCTL005": check_sysctl005}, "sysctl.toml")

@@ -1,10 +1,14 @@
-"""SYSTEMD001-006: how systemd protects or caps services (OOMScoreAdjust, MemoryMax/High).
+"""SYSTEMD001-006 checked: how systemd protects or caps services (OOMScoreAdjust,
+MemoryMax/High).
 
 Units are merged the way systemd 252 loads them (oomaudit.parsers.systemd_units); the
 merged set is kept in ``host.cache["systemd.units"]`` (a ``UnitSet``) so other plugins
 can ask, say, whether ``mariadb.service`` is capped by ``MemoryMax`` (``unit.memory(
 "MemoryMax").value.resolve(ram)``). A cap is a fact about the service, not a consumer:
-it is not added to the memory ledger, which holds each service's own worst case.
+it is not added to the memory ledger, which holds each service's own worst case. In a
+config repository without unit files the entry stays unset (``host.cache.get`` is None).
+
+Imported only when there is something to check (see ``systemd.py``, which registers).
 """
 from __future__ import annotations
 
@@ -12,18 +16,15 @@ import fnmatch
 import re
 from pathlib import Path
 
-from oomaudit import Evidence, Finding, MissingFact, hookimpl
-from oomaudit.catalogue import make_rules
+from oomaudit import Evidence, Finding, MissingFact
 from oomaudit.config import DEFAULT_CRITICAL
 from oomaudit.host import FILES, LIVE
 from oomaudit.parsers.systemd import (
     AUDITED_KEYS,
     TYPE_SECTIONS,
-    looks_like_unit,
     parse_unit,
 )
 from oomaudit.parsers.systemd_units import (
-    SEARCH_PATH,
     UnitFile,
     UnitSet,
     file_issues,
@@ -33,8 +34,10 @@ from oomaudit.parsers.systemd_units import (
     owner_of,
     unit_type,
 )
-from oomaudit.reading import Reader, Source
+from oomaudit.reading import Source
 from oomaudit.units import format_size
+
+from .systemd import READER
 
 CACHE = "systemd.units"
 PROTECT = -900  # see SYSTEMD001's rationale: -1000 would make SSH sessions unkillable too
@@ -49,24 +52,7 @@ def parse_source(source: Source) -> UnitFile:
                     parse_unit(source.text, kind), kind, source)
 
 
-READER = Reader(
-    name="systemd",
-    parse=parse_source,
-    system_paths=tuple(p for d in SEARCH_PATH for p in (
-        f"{d}/*.service", f"{d}/*.service.d/*.conf", f"{d}/service.d/*.conf")),
-    file_patterns=("*.service", "*.service.d/*.conf", "*.service.d__*.conf"),
-    sniff=looks_like_unit,
-    comment_prefixes=("#", ";"),
-)
-
-
-@hookimpl
-def oomaudit_readers():
-    return [READER]
-
-
-@hookimpl
-def oomaudit_collect(host):
+def collect(host):
     comm = _read("/proc/1/comm")
     if comm is not None and comm != "systemd":
         host.note_unreadable(
@@ -82,8 +68,7 @@ def _read(path: str) -> str | None:
         return None
 
 
-@hookimpl
-def oomaudit_budget(host):
+def budget(host):
     units = units_of(host)
     for unit_file in units.all_files():
         _report_problems(unit_file, units)
@@ -465,12 +450,3 @@ def _caps(host, unit) -> tuple[str, str]:
 
 def _mib(nbytes: int) -> str:
     return f"{-(-nbytes // (1 << 20))}M"
-
-
-@hookimpl
-def oomaudit_rules():
-    return make_rules({
-        "SYSTEMD001": check_systemd001, "SYSTEMD002": check_systemd002,
-        "SYSTEMD003": check_systemd003, "SYSTEMD004": check_systemd004,
-        "SYSTEMD005": check_systemd005, "SYSTEMD006": check_systemd006,
-    }, "systemd.toml")

@@ -12,8 +12,9 @@ import pytest
 from conftest import SHARED, assert_no_traceback, need_shared
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from oomaudit.plugins import sysctl as plugin
-from oomaudit.plugins.memory import parse_meminfo
+from oomaudit.plugins import sysctl_checks as plugin
+from oomaudit.plugins.memory_checks import parse_meminfo
+from oomaudit.plugins.sysctl import READER
 
 from oomaudit.host import LIVE, ROOT, Fact, Host
 from oomaudit.parsers.sysctl import (
@@ -104,6 +105,29 @@ def test_sniffer_claims_every_realworld_sysctl_file_and_nothing_else():
     for path in sorted(p for p in root.glob("*/*") if p.is_file()):
         head = path.read_bytes()[:4096].decode("utf-8", "replace")
         assert looks_like_sysctl(head) == (path.parent.name == "sysctl"), path
+
+
+_HEAD_PARTS = st.sampled_from(["vm.", "net/", "kernel.", "fs.", "vm", "swappiness", "a.b",
+                               "=", " = ", "2", "#", ";", "-", " ", "\t", "\r", "\v", "\n",
+                               "\n", "sysctl -w ", "x", "{{"])
+
+
+@pytest.mark.parametrize("head", [
+    "vm.swappiness = 10\n", "- vm.overcommit_memory=2\n", "\r\t net/ipv4/ip_forward=1\n",
+    "# vm.swappiness = 10\n", ";#\t- kernel.panic = 1\n", "x.y = 1\nfs.file-max = 9\n",
+])
+def test_sniff_hint_admits_what_the_sniffer_claims(head):
+    assert looks_like_sysctl(head)
+    assert re.search(READER.sniff_hint, head, re.M)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_HEAD_PARTS, max_size=40).map("".join))
+def test_sniff_hint_is_a_necessary_condition(head):
+    """The registration's hint rules a file out before this sniffer is even imported, so it
+    must match wherever the sniffer says yes."""
+    if looks_like_sysctl(head):
+        assert re.search(READER.sniff_hint, head, re.M), head
 
 
 # --- the merge under --root -------------------------------------------------------------

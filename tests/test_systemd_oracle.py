@@ -19,7 +19,8 @@ import pytest
 from conftest import IN_CI, need_program
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from oomaudit.plugins.systemd import READER, parse_source
+from oomaudit.plugins.systemd import READER
+from oomaudit.plugins.systemd_checks import parse_source
 
 from oomaudit.host import ROOT, Host
 from oomaudit.parsers.systemd import INFINITY, MEMORY_LIMIT_DEPRECATED, parse_unit

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import string
 from pathlib import Path
 from types import SimpleNamespace
@@ -10,7 +11,8 @@ from types import SimpleNamespace
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from oomaudit.plugins import systemd as plugin
+from oomaudit.plugins import systemd
+from oomaudit.plugins import systemd_checks as plugin
 
 from oomaudit.engine import parse_files
 from oomaudit.host import ROOT, Host
@@ -22,6 +24,7 @@ from oomaudit.parsers.systemd import (
     parse_unit,
 )
 from oomaudit.parsers.systemd_units import (
+    SEARCH_PATH,
     UnitFile,
     dropin_owners,
     from_files,
@@ -105,6 +108,35 @@ def test_sniffing_units_and_dropins():
     assert not looks_like_unit("[mysqld]\nkey=1\n")
     assert not looks_like_unit("[www]\npm = dynamic\n")
     assert not looks_like_unit("# {{ ansible_managed }}\n[Service]\nUser={{ user }}\n")
+
+
+_HEAD_PARTS = st.sampled_from(["[Unit]", "[Service]", "[Install]", "[Mount]", "[unit]", "\n",
+                               "\r", "\r\n", "\ufeff", " ", "\t", "\v", "#", ";", "x=1",
+                               "[", "]", "{{"])
+
+
+@pytest.mark.parametrize("head", [
+    "[Unit]", "\ufeff\ufeff [Service]\t\r\nX=1", "# a\r[Install]\rWantedBy=x\r",
+    "; c\n\n\t[Service] \nMemoryMax=1G\n",
+])
+def test_sniff_hint_admits_what_the_sniffer_claims(head):
+    assert looks_like_unit(head)
+    assert re.search(systemd.READER.sniff_hint, head, re.M)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_HEAD_PARTS, max_size=30).map("".join))
+def test_sniff_hint_is_a_necessary_condition(head):
+    """The registration's hint rules a file out before this sniffer is even imported, so it
+    must match wherever the sniffer says yes (lines also end at a lone \\r)."""
+    if looks_like_unit(head):
+        assert re.search(systemd.READER.sniff_hint, head, re.M), head
+
+
+def test_registration_searches_the_unit_directories_the_merger_does():
+    """plugins/systemd.py writes SEARCH_PATH out rather than import the unit parser on
+    every run; the reader must still find units where the merger looks for them."""
+    assert systemd._SEARCH_PATH == SEARCH_PATH
 
 
 def test_dropin_directories_of_a_unit():
@@ -203,7 +235,7 @@ def test_rules_never_raise_on_any_unit_text(tmp_path_factory, fragment, dropin):
     plugins = SimpleNamespace(errors=[])  # parse_files records a reader that raises here
     parse_files(host, plugins)
     assert plugins.errors == []
-    plugin.oomaudit_budget(host)
+    plugin.budget(host)
     for check in (plugin.check_systemd001, plugin.check_systemd002, plugin.check_systemd003,
                   plugin.check_systemd005, plugin.check_systemd006):
         list(check(host))

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from conftest import REPO, assert_no_traceback, need_shared
-from oomaudit.plugins import systemd as plugin
+from oomaudit.plugins import systemd_checks as plugin
 
 from oomaudit.config import Settings
 from oomaudit.host import LIVE, ROOT, Host
