@@ -1,4 +1,6 @@
-"""HTTPD001-HTTPD003: Apache httpd's worker limits against the host's RAM.
+"""HTTPD001-HTTPD003 checked: Apache httpd's worker limits against the host's RAM.
+
+Imported only when there is something to check (see ``apache.py``, which registers).
 
 A *server* is what one httpd reads: on a host, Debian's /etc/apache2/apache2.conf (with
 the variables of /etc/apache2/envvars) or RHEL's /etc/httpd/conf/httpd.conf, or, live,
@@ -16,8 +18,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from oomaudit import Evidence, Finding, Reader, hookimpl
-from oomaudit.catalogue import make_rules
+from oomaudit import Evidence, Finding
 from oomaudit.host import FILES
 from oomaudit.parsers import apache
 from oomaudit.parsers.apache_mpm import (
@@ -34,11 +35,9 @@ from oomaudit.parsers.apache_mpm import (
 from oomaudit.processes import processes
 from oomaudit.units import format_size
 
-PLUGIN = "apache"
+from .apache import LAYOUTS, PLUGIN, READER, SNIFF_HINT
+
 MIB = 1 << 20
-# (top-level file, ServerRoot, envvars) as each distribution's httpd finds them.
-LAYOUTS = (("/etc/apache2/apache2.conf", "/etc/apache2", "/etc/apache2/envvars"),
-           ("/etc/httpd/conf/httpd.conf", "/etc/httpd", None))
 PROCESS_NAMES = ("apache2", "httpd")
 # Per-process sizes when nothing was measured or declared. An httpd child without an
 # interpreter holds its share of the shared libraries plus request pools: 10-20 MiB RSS
@@ -51,33 +50,13 @@ PHP_DEFAULT_LIMIT = 128 * MIB  # PHP's built-in memory_limit
 APACHE2BUDDY = "apache2buddy (largest child x MaxRequestWorkers)"
 _PHP_MODULE = re.compile(r"^php\d*_module$")
 _TEMPLATE = ("{{", "{%", "<%")
-_SNIFF = re.compile(
-    r"^[ \t]*(<IfModule[ \t>]|<VirtualHost[ \t>]|<Directory[ \t>]|LoadModule[ \t]|"
-    r"ServerRoot[ \t]|MaxRequestWorkers[ \t]|MaxClients[ \t]|StartServers[ \t]|"
-    r"MinSpareServers[ \t]|MaxSpareServers[ \t]|ThreadsPerChild[ \t]|ServerLimit[ \t]|"
-    r"MaxConnectionsPerChild[ \t]|MaxRequestsPerChild[ \t]|DocumentRoot[ \t])",
-    re.I | re.M)
+_SNIFF = re.compile(SNIFF_HINT, re.M)
 
 
 def looks_like_apache(head: str) -> bool:
-    """Apache's own section tags and directives, which no other format uses."""
+    """Apache's own section tags and directives, which no other format uses: exactly
+    the reader's sniff hint, which is written out in ``apache.py``."""
     return bool(_SNIFF.search(head))
-
-
-READER = Reader(
-    name=PLUGIN, parse=apache.parse_file,
-    system_paths=tuple(layout[0].lstrip("/") for layout in LAYOUTS),
-    file_patterns=("httpd.conf", "apache2.conf", "httpd-mpm.conf", "*__httpd.conf",
-                   "*__apache2.conf", "*/apache2/*.conf", "*/apache2/*/*.conf",
-                   "*/httpd/conf/*.conf", "*/httpd/conf.d/*.conf",
-                   "*/httpd/conf.modules.d/*.conf", "*__apache2__*.conf", "*__httpd__*.conf",
-                   "mpm_prefork.conf", "mpm_worker.conf", "mpm_event.conf"),
-    sniff=looks_like_apache)
-
-
-@hookimpl
-def oomaudit_readers():
-    return [READER]
 
 
 # -- servers -----------------------------------------------------------------------------
@@ -581,8 +560,8 @@ def check_httpd003(host):
                           "connections")
 
 
-@hookimpl
-def oomaudit_budget(host):
+def budget(host):
+    """Every usable server's worst case as ledger service ``apache``."""
     for server in servers(host):
         if not server.usable:
             continue
@@ -591,8 +570,3 @@ def oomaudit_budget(host):
         host.ledger.add(PLUGIN, worst.bytes, worst.how,
                         f"{path}:{line}" if line else path, PLUGIN)
 
-
-@hookimpl
-def oomaudit_rules():
-    return make_rules({"HTTPD001": check_httpd001, "HTTPD002": check_httpd002,
-                       "HTTPD003": check_httpd003}, "httpd.toml")

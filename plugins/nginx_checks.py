@@ -1,13 +1,8 @@
-"""nginx: the web tier's presence (MYSQL001 asks ``host.documents("nginx")``) and its
-workers in the memory ledger.
+"""nginx's workers in the memory ledger, worked out (see ``nginx.py``, which registers).
 
-nginx has no rule of its own here: its workers are small and event-driven, so
-``worker_processes`` x ``worker_connections`` bounds connections, not memory. What goes
-into the ledger is ``worker_processes`` (``auto`` = this host's CPU count, known only on
-a live host) x one worker's memory: the measured average RSS of the live workers, else a
-16 MiB estimate (an idle worker is a few MiB, mostly shared with the master; busy
-connections add their buffers). With ``auto`` offline the count is unknown and nginx is
-left out of the ledger rather than guessed.
+Imported only when the host has an nginx configuration: ``worker_processes`` (``auto`` =
+this host's CPU count, known only on a live host) x one worker's memory, the measured
+average RSS of the live workers, else a 16 MiB estimate.
 """
 from __future__ import annotations
 
@@ -15,13 +10,14 @@ import os
 import re
 from dataclasses import dataclass
 
-from oomaudit import Reader, hookimpl
 from oomaudit.parsers import nginx
 from oomaudit.parsers.nginx import NginxConfig
 from oomaudit.processes import processes
 from oomaudit.units import format_size
 
-PLUGIN = SERVICE = "nginx"
+from .nginx import PLUGIN, READER
+
+SERVICE = PLUGIN
 WORKER_ESTIMATE = 16 << 20
 WORKER = re.compile(r"^nginx: worker process")
 
@@ -31,19 +27,6 @@ class NginxFile:
     """The file; includes are followed once every file of the run has been found."""
 
     source: object
-
-
-READER = Reader(
-    name=PLUGIN, parse=NginxFile,
-    system_paths=("/etc/nginx/nginx.conf", "/usr/local/nginx/conf/nginx.conf",
-                  "/usr/local/etc/nginx/nginx.conf", "/usr/local/openresty/nginx/conf/nginx.conf"),
-    file_patterns=("nginx.conf", "*/nginx/*.conf", "*/nginx/conf.d/*.conf"),
-    sniff=nginx.sniff)
-
-
-@hookimpl
-def oomaudit_readers():
-    return [READER]
 
 
 def configs(host) -> list[NginxConfig]:
@@ -70,8 +53,8 @@ def workers(host, config: NginxConfig) -> tuple[int | None, str]:
     return None, f"worker_processes auto ({where}): CPU count unknown offline"
 
 
-@hookimpl
-def oomaudit_budget(host):
+def budget(host):
+    """Each configuration's workers x one worker's memory, as ledger service ``nginx``."""
     measured = [p.rss for p in processes(host) if WORKER.match(p.title) and p.rss] \
         if host.live else []
     for config in configs(host):

@@ -1,4 +1,6 @@
-"""FPM001-FPM003: PHP-FPM pools against the host's RAM.
+"""FPM001-FPM003 checked: PHP-FPM pools against the host's RAM.
+
+Imported only when there is something to check (see ``phpfpm.py``, which registers).
 
 A *configuration* is what one php-fpm master reads: php-fpm.conf with every pool file it
 includes (``oomaudit.parsers.phpfpm``), or, in a config repository, each pool file on its
@@ -15,8 +17,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from oomaudit import Evidence, Finding, Reader, Severity, hookimpl
-from oomaudit.catalogue import make_rules
+from oomaudit import Evidence, Finding, Severity
 from oomaudit.host import FILES
 from oomaudit.parsers import phpfpm
 from oomaudit.parsers.phpfpm import FpmConfig, Pool, post_process
@@ -24,7 +25,9 @@ from oomaudit.parsers.zendini import IniSyntaxError, parse_line, quantity
 from oomaudit.processes import processes
 from oomaudit.units import format_size
 
-PLUGIN = SERVICE = "php-fpm"
+from .phpfpm import PLUGIN, READER
+
+SERVICE = PLUGIN
 MIB = 1 << 20
 BASE = 32 * MIB  # one idle child: the interpreter, its extensions, its opcache share
 PHP_DEFAULT_LIMIT = 128 * MIB  # memory_limit when no php.ini sets it
@@ -38,19 +41,6 @@ class FpmFile:
     every file of the run has been found."""
 
     source: object
-
-
-READER = Reader(
-    name=PLUGIN, parse=FpmFile,
-    system_paths=("/etc/php/*/fpm/php-fpm.conf", "/etc/php-fpm.conf", "/etc/php/php-fpm.conf",
-                  "/usr/local/etc/php-fpm.conf", "/opt/remi/php*/root/etc/php-fpm.conf"),
-    file_patterns=("php-fpm.conf", "*/php-fpm.d/*.conf", "*/fpm/pool.d/*.conf"),
-    sniff=phpfpm.sniff, comment_prefixes=(";",))
-
-
-@hookimpl
-def oomaudit_readers():
-    return [READER]
 
 
 # -- configurations ----------------------------------------------------------------------
@@ -111,8 +101,7 @@ class Worker:
     pss: int | None
 
 
-@hookimpl
-def oomaudit_collect(host):
+def collect(host):
     """Running masters say which file they read (their title); their children are the
     pools' workers, measured here (PSS from smaps_rollup for these few processes only)."""
     masters, workers = {}, {}
@@ -337,8 +326,8 @@ def cases(host) -> list[PoolCase]:
     return host.cache["php-fpm.cases"]
 
 
-@hookimpl
-def oomaudit_budget(host):
+def budget(host):
+    """Every pool's worst case as ledger service ``php-fpm``."""
     for case in cases(host):
         if case.total is None:
             continue
@@ -457,8 +446,3 @@ def check_fpm003(host):
             [Evidence(said, setting.where if setting else case.pool.where)],
             fix="pm.max_requests = 500")
 
-
-@hookimpl
-def oomaudit_rules():
-    return make_rules({"FPM001": check_fpm001, "FPM002": check_fpm002,
-                       "FPM003": check_fpm003}, "fpm.toml")

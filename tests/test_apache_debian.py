@@ -16,7 +16,7 @@ from pathlib import Path
 import apache_oracle
 import pytest
 from conftest import IN_CI, need_program
-from oomaudit.plugins import apache as plugin
+from oomaudit.plugins import apache_checks as plugin
 
 from oomaudit.host import ROOT, Host
 from oomaudit.parsers.apache_mpm import COMMANDS

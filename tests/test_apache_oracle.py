@@ -19,7 +19,7 @@ import pytest
 from conftest import need_program
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from oomaudit.plugins import apache as plugin
+from oomaudit.plugins import apache_checks as plugin
 
 from oomaudit.host import LIVE, Host
 from oomaudit.parsers.apache_mpm import COMMANDS

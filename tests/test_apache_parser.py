@@ -7,7 +7,7 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from oomaudit.plugins import apache as plugin
+from oomaudit.plugins import apache_checks as plugin
 
 from oomaudit.host import FILES, ROOT, Host
 from oomaudit.parsers.apache import envvars, getword, logical_lines
@@ -135,3 +135,13 @@ def test_any_text_never_raises(tmp_path, text, extra, mode):
             assert 1 <= server.error.line <= len(server.error.source.lines) + 1, server.error
         for rule in (plugin.check_httpd002, plugin.check_httpd003):
             list(rule(host))
+
+
+def test_sniffer_is_its_hint_case_insensitive_by_directive():
+    """looks_like_apache compiles the registration's hint: directive names in any case,
+    followed by a blank (or '>' for a section), at the start of a line."""
+    for head in ("  maxrequestworkers 10\n", "# x\n<IFMODULE mpm_event_module>\n",
+                 "\tLoadModule php_module x.so\n", "<Directory>\n"):
+        assert plugin.looks_like_apache(head), head
+    for head in ("ServerRootx /x\n", "# LoadModule x y\n", "server {\n", "[www]\npm = 5\n"):
+        assert not plugin.looks_like_apache(head), head

@@ -11,7 +11,7 @@ import pytest
 from conftest import need_program
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from oomaudit.plugins import phpfpm as plugin
+from oomaudit.plugins import phpfpm_checks as plugin
 
 from oomaudit.host import LIVE, Host
 from oomaudit.parsers import phpfpm

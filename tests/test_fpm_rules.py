@@ -3,6 +3,7 @@ host profile's process-sizes, memory_limit as PHP reads it, and robustness."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 from conftest import assert_no_traceback, need_program, need_shared
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from oomaudit.plugins import phpfpm as plugin
+from oomaudit.plugins import phpfpm_checks as plugin
 
 from oomaudit.host import FILES, Host
 from oomaudit.parsers import phpfpm, zendini
@@ -141,3 +142,29 @@ def test_realworld_pools_read_on_their_own(oomaudit):
     pools = [c for h in report["hosts"] for c in h["ledger"] if c["service"] == "php-fpm"]
     assert len(pools) == len(list(folder.iterdir()))  # every flattened pool file recognised
     assert not [f for f in report["findings"] if f["rule"] == "CONF001"]
+
+
+_SNIFF_LINES = st.sampled_from([
+    "[www]", "[global]", " [pool] ; note", "[Service]", "pm = dynamic", ";pm.max_children = 5",
+    "\tpm\t=\tstatic", "PM = x", "listen = /run/php.sock", "; listen.owner=www",
+    "php_admin_value[memory_limit] = 128M", "; php_admin_value[error_log]=x",
+    "request_terminate_timeout = 30", "include=/etc/php-fpm.d/*.conf", ";pid = /run/x.pid",
+    "error_log = /var/log/x", "process_control_timeout = 10", "pm.max_children", "user = www",
+    "include /etc/nginx/*.conf;", "pid /run/nginx.pid;", "; comment", "",
+])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(_SNIFF_LINES, st.text(max_size=30)), max_size=20))
+def test_sniff_hint_holds_for_every_head_the_sniffer_accepts(lines):
+    """The registration writes the sniffer's key patterns out (it may not import the
+    parser): a pool or php-fpm.conf the sniffer takes must never be ruled out."""
+    head = "\n".join(lines) + "\n"
+    if phpfpm.sniff(head):
+        assert re.search(plugin.READER.sniff_hint, head, re.M), head
+
+
+def test_sniff_hint_passes_over_nginx_main_files():
+    """nginx.conf starts with 'pid ...;' and 'include ...;': not php-fpm's 'key ='."""
+    head = "user www-data;\npid /run/nginx.pid;\ninclude /etc/nginx/modules-enabled/*.conf;\n"
+    assert not re.search(plugin.READER.sniff_hint, head, re.M)

@@ -150,3 +150,20 @@ def test_realworld_nginx_through_the_cli(oomaudit):
     proc = oomaudit("check", folder, "--ram", "4G")
     assert proc.returncode in (0, 1) and "Traceback" not in proc.stderr, proc.stderr
     assert proc.stderr == ""
+
+
+_SNIFF_LINES = st.sampled_from([
+    "worker_processes 4;", "  worker_connections 1024;", "events {", "http{", "server {",
+    "upstream app {", "location / {", "location", "\n\n  server {", "include mime.types;",
+    "pid /run/nginx.pid;", "# server {", "[www]", "}", "",
+])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(_SNIFF_LINES, st.text(max_size=30)), max_size=20))
+def test_sniff_hint_holds_for_every_head_the_sniffer_accepts(lines):
+    """The registration writes the sniffer's directives out (it may not import the
+    parser): an nginx.conf the sniffer takes must never be ruled out."""
+    head = "\n".join(lines) + "\n"
+    if nginx.sniff(head):
+        assert re.search(plugin.READER.sniff_hint, head, re.M), head
