@@ -46,20 +46,14 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"oomaudit: error: {message} (see '{self.prog} --help')\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="oomaudit", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Audit a Linux host or config files for settings that invite the OOM killer.")
-    parser.add_argument("--version", action="version", version=f"oomaudit {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    common = argparse.ArgumentParser(add_help=False)
-    out = common.add_argument_group("output")
+def _common(parser: argparse.ArgumentParser) -> None:
+    """The options of every command that audits (scan, check, budget)."""
+    out = parser.add_argument_group("output")
     out.add_argument("--format", default="text", metavar="FORMAT",
                      help="text (default), json, junit, or one a plugin adds")
     out.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE")
     out.add_argument("--no-color", action="store_true", help="never colour the text output")
-    sel = common.add_argument_group("selection")
+    sel = parser.add_argument_group("selection")
     sel.add_argument("--select", type=_csv, action="extend", default=[], metavar="IDS",
                      help="only these rules: ids or prefixes, comma-separated (e.g. SWAP,CONF001)")
     sel.add_argument("--ignore", type=_csv, action="extend", default=[], metavar="IDS",
@@ -68,57 +62,95 @@ def build_parser() -> argparse.ArgumentParser:
                      help="lowest severity that makes the exit code 1: info, low (default), "
                           "medium, high, critical")
     sel.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings fail")
-    facts = common.add_argument_group("host facts")
+    facts = parser.add_argument_group("host facts")
     facts.add_argument("--ram", type=_size, metavar="SIZE",
                        help="the host's RAM (8G, 8GiB, 512M, bytes); overrides measured/profile")
     facts.add_argument("--swap", type=_size, metavar="SIZE", help="the host's swap size")
-    run = common.add_argument_group("run")
+    run = parser.add_argument_group("run")
     run.add_argument("--config", metavar="FILE",
                      help="config file (default: closest .oomaudit.toml or pyproject.toml)")
     run.add_argument("--no-plugins", action="store_true",
                      help="load only built-in plugins (same as OOMAUDIT_DISABLE_PLUGINS=1)")
     run.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
 
-    scan = sub.add_parser("scan", parents=[common], help="audit this host, or a tree with --root",
-                          epilog=EPILOG)
-    scan.add_argument("--root", metavar="DIR",
-                      help="audit an offline tree laid out like / (image, rootfs, config repo)")
-    check = sub.add_parser("check", parents=[common], epilog=EPILOG,
-                           help="audit config files and folders (what pre-commit runs)")
-    check.add_argument("paths", nargs="+", metavar="PATH")
-    budget = sub.add_parser("budget", parents=[common], epilog=EPILOG,
-                            help="show the memory ledger: each service's worst case against RAM")
-    budget.add_argument("--root", metavar="DIR", help="a tree laid out like / instead of this host")
-    budget.add_argument("paths", nargs="*", metavar="PATH", help="config files instead of a host")
 
-    rules = sub.add_parser("rules", help="list every rule the loaded plugins provide")
-    rules.add_argument("--format", choices=["text", "json", "markdown"], default="text",
-                       help="markdown prints the table the README carries")
-    rules.add_argument("--no-plugins", action="store_true")
-    explain = sub.add_parser("explain", help="show a rule's documentation")
-    explain.add_argument("rule", metavar="ID")
-    explain.add_argument("--no-plugins", action="store_true")
-    logs = sub.add_parser(
-        "logs", help="find OOM kills in kernel logs (files, '-' for stdin, or this host's)",
-        epilog="exit codes: 0 no OOM kill in the window, 1 kills found, 2 a named file or "
+def _scan(parser: argparse.ArgumentParser) -> None:
+    _common(parser)
+    parser.add_argument("--root", metavar="DIR",
+                        help="audit an offline tree laid out like / (image, rootfs, config repo)")
+
+
+def _check(parser: argparse.ArgumentParser) -> None:
+    _common(parser)
+    parser.add_argument("paths", nargs="+", metavar="PATH")
+
+
+def _budget(parser: argparse.ArgumentParser) -> None:
+    _common(parser)
+    parser.add_argument("--root", metavar="DIR", help="a tree laid out like / instead of this host")
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="config files instead of a host")
+
+
+def _rules(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=["text", "json", "markdown"], default="text",
+                        help="markdown prints the table the README carries")
+    parser.add_argument("--no-plugins", action="store_true")
+
+
+def _explain(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("rule", metavar="ID")
+    parser.add_argument("--no-plugins", action="store_true")
+
+
+def _logs(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("files", nargs="*", metavar="FILE",
+                        help="kernel log files (plain or .gz), '-' for stdin; none: this host's "
+                             "journal, /dev/kmsg or dmesg, /var/log/kern.log*, messages*")
+    parser.add_argument("--since", default="30d", metavar="WHEN",
+                        help="only kills since WHEN: 30d (default), 12h, 2w, a date, or all")
+    parser.add_argument("--format", choices=["text", "json"], default="text",
+                        help="json follows oomaudit/logs.schema.json")
+    parser.add_argument("--output", "-o", metavar="FILE", help="write the result to FILE")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+
+
+LOGS_EPILOG = ("exit codes: 0 no OOM kill in the window, 1 kills found, 2 a named file or "
                "every live source unreadable, or a usage error")
-    logs.add_argument("files", nargs="*", metavar="FILE",
-                      help="kernel log files (plain or .gz), '-' for stdin; none: this host's "
-                           "journal, /dev/kmsg or dmesg, /var/log/kern.log*, messages*")
-    logs.add_argument("--since", default="30d", metavar="WHEN",
-                      help="only kills since WHEN: 30d (default), 12h, 2w, a date, or all")
-    logs.add_argument("--format", choices=["text", "json"], default="text",
-                      help="json follows oomaudit/logs.schema.json")
-    logs.add_argument("--output", "-o", metavar="FILE", help="write the result to FILE")
-    logs.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+COMMANDS = {  # name: (help, epilog, what defines its arguments)
+    "scan": ("audit this host, or a tree with --root", EPILOG, _scan),
+    "check": ("audit config files and folders (what pre-commit runs)", EPILOG, _check),
+    "budget": ("show the memory ledger: each service's worst case against RAM", EPILOG,
+               _budget),
+    "rules": ("list every rule the loaded plugins provide", None, _rules),
+    "explain": ("show a rule's documentation", None, _explain),
+    "logs": ("find OOM kills in kernel logs (files, '-' for stdin, or this host's)",
+             LOGS_EPILOG, _logs),
+}
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser for ``argv``: every command is listed, but only the one ``argv`` names
+    gets its options defined (argparse spends ~4 ms defining all of them, and a
+    pre-commit hook starts on every commit). Without ``argv``, all are defined."""
+    parser = _Parser(
+        prog="oomaudit", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Audit a Linux host or config files for settings that invite the OOM killer.")
+    parser.add_argument("--version", action="version", version=f"oomaudit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    chosen = next((a for a in argv if not a.startswith("-")), None) if argv is not None else None
+    for name, (text, epilog, define) in COMMANDS.items():
+        command = sub.add_parser(name, help=text, epilog=epilog)
+        if argv is None or name == chosen:
+            define(command)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv).parse_args(argv)
     try:
         if args.command is None:
-            build_parser().print_help(sys.stderr)
+            build_parser(argv).print_help(sys.stderr)
             return 2
         from . import commands
         return getattr(commands, args.command)(args)

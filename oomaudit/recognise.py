@@ -25,23 +25,21 @@ class Recogniser:
 
     def __init__(self, readers: dict[str, Reader]):
         self.readers = list(readers.values())
-        self._names = [(r, "|".join(fnmatch.translate(p) for p in r.file_patterns))
-                       for r in self.readers if r.file_patterns]
-        joined = [pattern for _, pattern in self._names]
-        self._any_name = re.compile("|".join(joined)) if joined else _NOTHING
+        # one group per reader, r<index>, around the alternatives of its patterns
+        groups = [f"(?P<r{i}>{'|'.join(fnmatch.translate(p) for p in r.file_patterns)})"
+                  for i, r in enumerate(self.readers) if r.file_patterns]
+        self._names = re.compile("|".join(groups)) if groups else _NOTHING
         self._sniffers = [r for r in self.readers if r.sniff]
-        self._hints: dict[str, re.Pattern] | None = None  # compiled when first sniffing
-        self._any_hint: re.Pattern | None = None
+        self._any_hint: re.Pattern | None = None  # compiled when first sniffing
 
-    def _compile_hints(self) -> dict[str, re.Pattern]:
-        self._hints = {r.name: re.compile(r.sniff_hint, re.M) for r in self._sniffers
-                       if r.sniff_hint}
-        # Without a hint a reader must be asked for every head, so the shared search
-        # can only rule out files when every sniffer has one.
-        if len(self._hints) == len(self._sniffers):
-            self._any_hint = re.compile("|".join(f"(?:{r.sniff_hint})" for r in self._sniffers),
-                                        re.M)
-        return self._hints
+    def _hint_filter(self) -> re.Pattern:
+        """One search for every hint. Without a hint a reader must be asked for every head,
+        so then the search matches everything."""
+        if self._any_hint is None:
+            hints = [r.sniff_hint for r in self._sniffers]
+            joined = "|".join(f"(?:{h})" for h in hints) if all(hints) else ""
+            self._any_hint = re.compile(joined, re.M)
+        return self._any_hint
 
     def by_name(self, relpath: str) -> Reader | None:
         """The reader whose ``file_patterns`` match the file's name or else its path."""
@@ -49,9 +47,10 @@ class Recogniser:
             return None
         name = relpath.rsplit("/", 1)[-1]
         for text in (name, relpath):
-            if self._any_name.match(text):  # the one search most files end with
-                # which reader: rare enough for re's own cache of compiled patterns
-                return next(r for r, pattern in self._names if re.match(pattern, text))
+            m = self._names.match(text)
+            if m:  # the reader's group (fnmatch may add groups of its own, not named r...)
+                group = next(k for k, v in m.groupdict().items() if v is not None and k[0] == "r")
+                return self.readers[int(group[1:])]
         return None
 
     @property
@@ -63,11 +62,10 @@ class Recogniser:
         if looks_binary(head[:SNIFF_BYTES]):
             return None
         text = head[:SNIFF_BYTES].decode("utf-8", errors="replace")
-        hints = self._hints if self._hints is not None else self._compile_hints()
-        if self._any_hint is not None and self._any_hint.search(text) is None:
+        if self._hint_filter().search(text) is None:
             return None
-        for reader in self._sniffers:
-            hint = hints.get(reader.name)
-            if (hint is None or hint.search(text)) and reader.sniff(text):
+        for reader in self._sniffers:  # re's own cache compiles each hint once, if ever
+            if (not reader.sniff_hint or re.search(reader.sniff_hint, text, re.M)) \
+                    and reader.sniff(text):
                 return reader
         return None
