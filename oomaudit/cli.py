@@ -170,6 +170,24 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def run() -> None:
+    """The process entry point (console script, ``python -m oomaudit``): :func:`main`, then
+    exit without the interpreter's teardown, which frees every module and object one by
+    one: ~7 ms, a tenth of a pre-commit run on one file. What a normal exit does that
+    matters still happens: atexit handlers run and the standard streams are flushed (a
+    reader that went away, as ``| head`` does, makes the exit code 2)."""
+    code = main()
+    import atexit
+
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            code = 2
+    os._exit(code)
+
+
 def wants_color(args: argparse.Namespace) -> bool:
     """Colour only on a terminal; NO_COLOR set to a non-empty value turns it off
     (no-color.org: an empty NO_COLOR does not count)."""
