@@ -9,6 +9,7 @@ that the CONF rules report.
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,7 @@ class Host:
     tables: dict[str, Table] = field(default_factory=dict)  # views a plugin adds to the report
     cache: dict[str, Any] = field(default_factory=dict)  # shared work, e.g. the process snapshot
     files: list[tuple[Reader | None, Path]] = field(default_factory=list)  # None: unknown type
+    cwd: str = field(default_factory=os.getcwd, repr=False)  # what display() is relative to
 
     @property
     def live(self) -> bool:
@@ -115,7 +117,7 @@ class Host:
         """How findings name a file: relative to the working directory when below it."""
         text = str(real)
         try:
-            rel = os.path.relpath(text)
+            rel = os.path.relpath(text, self.cwd)
         except ValueError:
             return printable(text)
         return printable(text if rel.startswith("..") else rel)
@@ -126,12 +128,13 @@ class Host:
             return self.sources[real]
         shown = self.display(real)
         why = f" (named by {wanted_by})" if wanted_by else ""
-        if real.exists() and not real.is_file() and not real.is_dir():
-            # open() of a FIFO blocks until a writer comes, a device may never end
-            self.note_unreadable(shown, f"not a regular file (FIFO, socket or device){why}",
-                                 shown)
-            return None
         try:
+            mode = os.stat(real).st_mode
+            if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+                # open() of a FIFO blocks until a writer comes, a device may never end
+                self.note_unreadable(shown, f"not a regular file (FIFO, socket or device)"
+                                            f"{why}", shown)
+                return None
             with open(real, "rb") as fh:
                 data = fh.read(MAX_BYTES + 1)
         except PermissionError:
