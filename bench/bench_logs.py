@@ -106,7 +106,7 @@ def _cpu() -> float:
 
 
 def timed(cmd: list[str], repeat: int) -> tuple[float, float, subprocess.CompletedProcess]:
-    """Median wall time and median CPU time (user + sys, workers included) of ``repeat``
+    """Median wall time and median CPU time (user + sys) of ``repeat``
     runs, after one warm-up run for the page cache. CPU time is what to compare on a
     machine busy with other work, where wall time mostly measures the queue."""
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)

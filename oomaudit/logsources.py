@@ -19,13 +19,13 @@ import contextlib
 import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, Callable
+from typing import IO
 
-from .parsers.kernlog import KernlogParser, OomEvent, scan, scan_path
+from .parsers.kernlog import KernlogParser, OomEvent, scan
 
 JOURNAL_CMD = ("journalctl", "--no-pager", "-o", "json", "_TRANSPORT=kernel")
 DMESG_CMD = ("dmesg",)
@@ -45,7 +45,6 @@ class Stream:
     reference: datetime | None = None
     boot_time: float | None = None
     until: datetime | None = None
-    path: Path | None = None  # a plain file, which a large log is read from in parallel
 
 
 @dataclass
@@ -89,8 +88,7 @@ def _mtime(path: Path) -> datetime | None:
 
 
 def file_stream(path: Path, label: str | None = None) -> Stream:
-    plain = None if path.name.endswith(".gz") else path
-    return Stream(label or str(path), lambda: _open_log(path), _mtime(path), path=plain)
+    return Stream(label or str(path), lambda: _open_log(path), _mtime(path))
 
 
 def stdin_stream() -> Stream:
@@ -194,8 +192,8 @@ class _Command:
 
         self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
 
-    def read(self, size: int = -1) -> bytes:
-        return self.proc.stdout.read(size)
+    def readinto(self, buffer) -> int:
+        return self.proc.stdout.readinto(buffer)
 
     def __enter__(self):
         return self
@@ -302,11 +300,8 @@ def read_events(streams: list[Stream], since: datetime | None,
     for stream in streams:
         try:
             parser = KernlogParser(stream.label, stream.reference, stream.boot_time)
-            if stream.path is not None:
-                events = list(scan_path(str(stream.path), parser))
-            else:
-                with stream.opener() as fh:
-                    events = list(_events(fh, parser))
+            with stream.opener() as fh:
+                events = list(_events(fh, parser))
         except PermissionError:
             path = Path(stream.label)
             result.tried.append(Tried(stream.label, "unreadable",

@@ -35,7 +35,7 @@ def fast(data: bytes, name: str = "x") -> list[dict]:
 
 def assert_matches(got: list[dict], want: list[dict]) -> None:
     assert len(got) == len(want), [(e["pid"], e["line"]) for e in got]
-    for event, expected in zip(got, want):
+    for event, expected in zip(got, want, strict=True):
         for key, value in expected.items():
             assert event.get(key) == value, (key, event.get(key), value)
 
@@ -159,53 +159,3 @@ def test_kill_without_numbers_is_partial_and_invents_nothing():
 def test_any_bytes_in_no_exception_out(chunks):
     data = b"\n".join(chunks)
     assert fast(data) == slow(data)
-
-
-def test_parallel_prefilter_equals_the_sequential_scan(monkeypatch, tmp_path):
-    data = b"".join((FIXTURES / name).read_bytes() + b"filler line\n" * 11
-                    for name in sorted(EXPECTED)) + b"last line without newline"
-    path = tmp_path / "big.log"
-    path.write_bytes(data)
-    reference = slow(data, str(path))
-    monkeypatch.setattr(kernlog, "PARALLEL_MIN", 0)
-    monkeypatch.setattr(kernlog, "CHUNK", 113)
-    for jobs in (2, 5):
-        got = [e.to_json() for e in kernlog.scan_path(str(path), KernlogParser(str(path)), jobs)]
-        assert got == reference, jobs
-
-
-def _children_left() -> list[str]:
-    import os
-
-    try:
-        with open(f"/proc/{os.getpid()}/task/{os.getpid()}/children") as fh:
-            return fh.read().split()
-    except OSError:  # no /proc: nothing to check
-        return []
-
-
-def test_parallel_search_raises_a_child_error_here_and_leaves_no_child(monkeypatch, tmp_path):
-    path = tmp_path / "big.log"
-    path.write_bytes(b"filler line\n" * 500 + b"Killed process 7 (a)\n")
-    monkeypatch.setattr(kernlog, "PARALLEL_MIN", 0)
-    original = kernlog._prefilter
-
-    def failing(segment):
-        if segment[1] > 0:  # every segment but the first is searched in a child
-            raise PermissionError(13, "denied in the child")
-        return original(segment)
-    monkeypatch.setattr(kernlog, "_prefilter", failing)
-    with pytest.raises(PermissionError, match="denied in the child"):
-        list(kernlog.scan_path(str(path), KernlogParser(str(path)), 3))
-    assert _children_left() == []
-
-
-def test_parallel_search_stopped_early_ends_its_children(monkeypatch, tmp_path):
-    path = tmp_path / "big.log"
-    path.write_bytes((b"filler line\n" * 200 + b"Killed process 7 (a)\n") * 20)
-    monkeypatch.setattr(kernlog, "PARALLEL_MIN", 0)
-    events = kernlog.scan_path(str(path), KernlogParser(str(path)), 4)
-    first = next(events)
-    assert first.pid == 7 and first.line == 201
-    events.close()
-    assert _children_left() == []
