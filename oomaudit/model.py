@@ -6,9 +6,8 @@ turn findings into text. These classes are the only things they share.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Callable
 
 
 class Severity(enum.IntEnum):

@@ -8,9 +8,10 @@ audit goes on without it.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .model import Evidence, Finding
 from .refs import Lazy

@@ -74,7 +74,7 @@ def clusters(host) -> list[Cluster]:
     roots = [(c, p) for c, p in loaded if id(c.source) not in included]
     result = []
     names = [_service(c) for c, _ in roots]
-    for (config, postmaster), name in zip(roots, names):
+    for (config, postmaster), name in zip(roots, names, strict=True):
         if names.count(name) > 1:
             name = f"{name} ({config.source.display})"
         result.append(Cluster(config, name, postmaster))

@@ -105,7 +105,7 @@ def fstab_line(draw) -> str:
         fields += [draw(_NUMBER) for _ in range(max(0, extra - 1))]
     seps = [draw(_SEP) for _ in fields]
     trail = draw(st.sampled_from(["", "", " ", "\t", "\r"]))
-    return lead + "".join(f + s for f, s in zip(fields, seps)).rstrip(" \t") + trail
+    return lead + "".join(f + s for f, s in zip(fields, seps, strict=True)).rstrip(" \t") + trail
 
 
 @st.composite

@@ -20,9 +20,9 @@ import fnmatch
 import os
 import posixpath
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from ..reading import Source
 

@@ -170,7 +170,7 @@ def matches(pattern: str, key: str) -> bool:
     """glob(3) on /proc/sys paths: wildcards never cross a ``/``."""
     parts, names = pattern.split("/"), key.split("/")
     return len(parts) == len(names) and all(
-        fnmatch.fnmatchcase(n, p) for p, n in zip(parts, names))
+        fnmatch.fnmatchcase(n, p) for p, n in zip(parts, names, strict=True))
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,8 @@ def render(report: Report, color: bool) -> str:
 def _grid(table) -> list[str]:
     cells = [[str(c) for c in table.columns]] + [[str(v) for v in row] for row in table.rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(table.columns))]
-    return ["  " + "  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in cells]
+    return ["  " + "  ".join(v.ljust(w) for v, w in zip(r, widths, strict=False)).rstrip()
+            for r in cells]
 
 
 def summary(report: Report) -> str:
