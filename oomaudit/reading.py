@@ -25,8 +25,8 @@ class Reader:
     """A config format.
 
     ``system_paths``: globs under the audited root where the format lives on a host
-    (``etc/fstab``); ``file_patterns``: globs matched against a file's name or path in a
-    repository (``fstab``, ``*/etc/fstab``); ``sniff(head)``: True when the first 4 KiB
+    (``etc/fstab``); ``file_patterns``: globs matched against a file's name (``fstab``,
+    ``*.cnf``) or, when they hold a ``/``, its path (``*/mysql/*.cnf``); ``sniff(head)``: True when the first 4 KiB
     look like this format, for files named otherwise; ``sniff_hint``: a regex that
     ``re.search`` must find in the head before ``sniff`` is asked (a cheap necessary
     condition: the hints of all readers are joined into one search, so a repository's

@@ -25,12 +25,20 @@ class Recogniser:
 
     def __init__(self, readers: dict[str, Reader]):
         self.readers = list(readers.values())
-        # one group per reader, r<index>, around the alternatives of its patterns
-        groups = [f"(?P<r{i}>{'|'.join(fnmatch.translate(p) for p in r.file_patterns)})"
-                  for i, r in enumerate(self.readers) if r.file_patterns]
-        self._names = re.compile("|".join(groups)) if groups else _NOTHING
+        # A pattern without "/" is about the file's name, one with "/" about its path: two
+        # regexes, each with one group per reader (r<index>) around its patterns' alternatives.
+        self._names = self._join(lambda p: "/" not in p)
+        self._paths = self._join(lambda p: "/" in p)
         self._sniffers = [r for r in self.readers if r.sniff]
         self._any_hint: re.Pattern | None = None  # compiled when first sniffing
+
+    def _join(self, wanted) -> re.Pattern:
+        groups = []
+        for i, reader in enumerate(self.readers):
+            patterns = [fnmatch.translate(p) for p in reader.file_patterns if wanted(p)]
+            if patterns:
+                groups.append(f"(?P<r{i}>{'|'.join(patterns)})")
+        return re.compile("|".join(groups)) if groups else _NOTHING
 
     def _hint_filter(self) -> re.Pattern:
         """One search for every hint. Without a hint a reader must be asked for every head,
@@ -42,12 +50,11 @@ class Recogniser:
         return self._any_hint
 
     def by_name(self, relpath: str) -> Reader | None:
-        """The reader whose ``file_patterns`` match the file's name or else its path."""
+        """The reader whose ``file_patterns`` match the file's name, or else its path."""
         if relpath.endswith(TEMPLATE_SUFFIXES):
             return None
-        name = relpath.rsplit("/", 1)[-1]
-        for text in (name, relpath):
-            m = self._names.match(text)
+        for regex, text in ((self._names, relpath.rsplit("/", 1)[-1]), (self._paths, relpath)):
+            m = regex.match(text)
             if m:  # the reader's group (fnmatch may add groups of its own, not named r...)
                 group = next(k for k, v in m.groupdict().items() if v is not None and k[0] == "r")
                 return self.readers[int(group[1:])]

@@ -24,17 +24,23 @@ READER = Reader(
                   "/var/lib/pgsql/*/data/postgresql.conf"),
     file_patterns=("postgresql*.conf", "*postgresql.conf", "*postgresql.auto.conf"),
     sniff="oomaudit.parsers.pgconf:looks_like_postgresql",
-    # the sniffer's first test: the stock header or a name of pgconf._PG_NAMES, anywhere
-    # and in any case (written out here; tests/test_pg_parser.py checks they agree)
-    sniff_hint=r"(?i:postgresql configuration file|shared_buffers|work_mem|"
-               r"effective_cache_size|wal_buffers|hash_mem_multiplier|temp_buffers|"
-               r"listen_addresses|hba_file|ident_file|data_directory|unix_socket_directories|"
-               r"max_wal_size|min_wal_size|checkpoint_completion_target|random_page_cost|"
-               r"effective_io_concurrency|default_statistics_target|log_line_prefix|wal_level|"
-               r"max_wal_senders|synchronous_commit|shared_preload_libraries|datestyle|"
-               r"lc_messages|lc_monetary|default_text_search_config|autovacuum_max_workers|"
-               r"dynamic_shared_memory_type|cluster_name|huge_pages|max_worker_processes|"
-               r"max_parallel_workers_per_gather|include_dir|password_encryption)")
+    # the sniffer accepts a file with a statement naming one of pgconf._PG_NAMES (any case;
+    # a statement starts its line, after the lexer's blanks) or with the stock header
+    # (written out here; tests/test_pg_parser.py checks they agree). Anchored at line
+    # starts, the search costs per line, not per character.
+    sniff_hint=r"^[ \t\r\f]*(?i:"
+               r"autovacuum_max_workers|autovacuum_work_mem|checkpoint_completion_target|"
+               r"cluster_name|data_directory|datestyle|default_statistics_target|"
+               r"default_text_search_config|dynamic_shared_memory_type|"
+               r"effective_cache_size|effective_io_concurrency|hash_mem_multiplier|"
+               r"hba_file|huge_pages|ident_file|include_dir|lc_messages|lc_monetary|"
+               r"listen_addresses|log_line_prefix|maintenance_work_mem|"
+               r"max_parallel_workers_per_gather|max_wal_senders|max_wal_size|"
+               r"max_worker_processes|min_wal_size|password_encryption|random_page_cost|"
+               r"shared_buffers|shared_preload_libraries|synchronous_commit|temp_buffers|"
+               r"unix_socket_directories|wal_buffers|wal_level|work_mem"
+               r")"
+               r"|(?i:postgresql configuration file)")
 
 
 @hookimpl

@@ -25,9 +25,10 @@ def oomaudit_readers():
         name="fstab", parse=f"{CHECKS}:parse", system_paths=("etc/fstab",),
         file_patterns=("fstab", "*.fstab", "fstab.*", "*_fstab", "*-fstab"),
         sniff="oomaudit.parsers.fstab:looks_like_fstab",
-        # an entry's target ("/", "none", "swap") as second field, or the stock header
-        sniff_hint=r"^[ \t]*[^# \t\n][^ \t\n]*[ \t]+(?:/|none|swap)|(?i:<file system>|"
-                   r"static file system information|unconfigured fstab|/etc/fstab)")]
+        # an entry's target ("/", "none", "swap") as second field, or a comment line with
+        # the stock header; anchored at line starts, the search costs per line
+        sniff_hint=r"^[ \t]*(?:[^# \t\n][^ \t\n]*[ \t]+(?:/|none|swap)|#.*(?i:<file system>|"
+                   r"static file system information|unconfigured fstab|/etc/fstab))")]
 
 
 @hookimpl

@@ -167,11 +167,14 @@ def test_sniffer_on_the_corpus():
 
 def test_sniff_hint_admits_every_name_the_sniffer_looks_for():
     """The registration writes its hint out (it must not import the parser): the sniffer
-    first looks for the stock header or one of these names, in any case, so each of them
-    must pass the hint."""
-    for name in sorted(pgconf._PG_NAMES) + ["PostgreSQL configuration file"]:
-        for text in (f"{name} = 1\n", f"# {name.upper()}\n"):
+    wants a statement naming one of these, in any case, or the stock header, so each must
+    pass the hint."""
+    for name in sorted(pgconf._PG_NAMES):
+        for text in (f"{name} = 1\n", f"# notes\n \t{name.upper()}='1'\n"):
+            assert pgconf.looks_like_postgresql(text), text
             assert re.search(READER.sniff_hint, text, re.M), text
+    header = "# PostgreSQL configuration file\n"
+    assert pgconf.looks_like_postgresql(header) and re.search(READER.sniff_hint, header, re.M)
 
 
 def test_unknown_parameter_is_fatal_on_a_known_version(oomaudit, tmp_path):
