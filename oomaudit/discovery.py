@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import stat
+from operator import attrgetter
 from pathlib import Path
 
 from .config import Settings
@@ -17,6 +18,7 @@ from .reading import SNIFF_BYTES, Reader
 from .recognise import Recogniser
 from .rootfs import resolve_in_root
 
+_NAME = attrgetter("name")
 SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".tox",
              ".mypy_cache", ".pytest_cache", ".ruff_cache"}
 
@@ -122,7 +124,7 @@ def _tree(folder: str, recognise: Recogniser, unlisted: list[str]):
     stat for them (DirEntry knows a regular file from the directory listing)."""
     try:
         with os.scandir(folder) as listing:
-            entries = sorted(listing, key=lambda e: e.name)
+            entries = sorted(listing, key=_NAME)
     except OSError:
         unlisted.append(folder)
         return
@@ -159,7 +161,10 @@ def identify(path: Path, recognise: Recogniser) -> Reader | None:
 
 
 def _head(path: str | Path) -> bytes:
-    """The first 4 KiB: one read(2), unbuffered (a buffered read of a small file costs a
-    second call to find the end, and a repository has thousands of them)."""
-    with open(path, "rb", buffering=0) as fh:
-        return fh.read(SNIFF_BYTES)
+    """The first 4 KiB: open, one read(2), close, and no file object around them (a
+    repository has thousands of files to look at)."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        return os.read(fd, SNIFF_BYTES)
+    finally:
+        os.close(fd)

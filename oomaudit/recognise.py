@@ -29,6 +29,10 @@ class Recogniser:
         # regexes, each with one group per reader (r<index>) around its patterns' alternatives.
         self._names = self._join(lambda p: "/" not in p)
         self._paths = self._join(lambda p: "/" in p)
+        # A path must end with the literal text after a path pattern's last wildcard
+        # (".cnf" of "*/mysql/*.cnf"): most files of a repository are ruled out by that.
+        self._path_ends = tuple(p[max(p.rfind(c) for c in "*?]") + 1:]
+                                for r in self.readers for p in r.file_patterns if "/" in p)
         self._sniffers = [r for r in self.readers if r.sniff]
         self._any_hint: re.Pattern | None = None  # compiled when first sniffing
 
@@ -53,7 +57,10 @@ class Recogniser:
         """The reader whose ``file_patterns`` match the file's name, or else its path."""
         if relpath.endswith(TEMPLATE_SUFFIXES):
             return None
-        for regex, text in ((self._names, relpath.rsplit("/", 1)[-1]), (self._paths, relpath)):
+        tries = [(self._names, relpath.rsplit("/", 1)[-1])]
+        if relpath.endswith(self._path_ends):
+            tries.append((self._paths, relpath))
+        for regex, text in tries:
             m = regex.match(text)
             if m:  # the reader's group (fnmatch may add groups of its own, not named r...)
                 group = next(k for k, v in m.groupdict().items() if v is not None and k[0] == "r")
