@@ -1,14 +1,6 @@
-"""HTTPD001-HTTPD003 checked: Apache httpd's worker limits against the host's RAM.
-
-Imported only when there is something to check (see ``apache.py``, which registers).
-
-A *server* is what one httpd reads: on a host, Debian's /etc/apache2/apache2.conf (with
-the variables of /etc/apache2/envvars) or RHEL's /etc/httpd/conf/httpd.conf, or, live,
-the ``-d``/``-f``/``-D`` of a running httpd; in a config repository, each file that no
-other given file includes. Its configuration is built as httpd builds it
-(``oomaudit.parsers.apache``), its MPM limits as the MPM clamps them
-(``oomaudit.parsers.apache_mpm``), and its worst case (processes at full load x memory
-per process) goes into the host's memory ledger.
+"""HTTPD001-HTTPD003 and Apache's share of the memory ledger: the code behind
+``apache.py``, which registers it and says what a server is and how it is measured.
+Imported only when there is something to check.
 """
 from __future__ import annotations
 

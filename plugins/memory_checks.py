@@ -1,12 +1,6 @@
-"""Live memory checked: /proc/meminfo, the kernel's current kill order, and HOST001
-(memory or swap in use above the alert threshold).
-
-Imported only when there is something to check (see ``memory.py``, which registers).
-
-The kill order is what the OOM killer would do now: the killable process with the
-highest ``oom_score`` goes first. Processes the kernel never picks are left out:
-PID 1, kernel threads (no memory of their own) and ``oom_score_adj = -1000``; so is
-this audit's own process, which is gone by the time anyone reads the report.
+"""HOST001, /proc/meminfo and the kernel's current kill order: the code behind
+``memory.py``, which registers it and says what the kill order leaves out. Imported
+only on a live host.
 """
 from __future__ import annotations
 

@@ -1,13 +1,6 @@
-"""MYSQL001-MYSQL003 checked: MySQL/MariaDB memory settings against the host's RAM.
-
-Imported only when there is something to check (see ``mysql.py``, which registers).
-
-A *server* is what one mysqld reads: on a host, /etc/my.cnf then /etc/mysql/my.cnf
-(or a running server's ``--defaults-file``) with every file they include; in a
-config repository, each option file that no other given file includes. Its
-options are evaluated as the server in effect (flavour and version) would
-(``oomaudit.parsers.mysql_values``), and its worst case, summed as MySQLTuner
-does, goes into the host's memory ledger.
+"""MYSQL001-MYSQL003 and MySQL's share of the memory ledger: the code behind
+``mysql.py``, which registers it and says what a server is and how its worst case is
+summed. Imported only when there is something to check.
 """
 from __future__ import annotations
 

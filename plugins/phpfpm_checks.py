@@ -1,14 +1,6 @@
-"""FPM001-FPM003 checked: PHP-FPM pools against the host's RAM.
-
-Imported only when there is something to check (see ``phpfpm.py``, which registers).
-
-A *configuration* is what one php-fpm master reads: php-fpm.conf with every pool file it
-includes (``oomaudit.parsers.phpfpm``), or, in a config repository, each pool file on its
-own. A pool's worst case is ``pm.max_children`` x the memory of one child, which comes,
-in this order, from the pool's live workers (PSS where readable, else RSS), from the
-host profile (``process-sizes = { php-fpm = "80M" }``), or from ``memory_limit`` plus the
-interpreter's own base, an upper bound. Every pool's worst case goes into the memory
-ledger as service ``php-fpm``; the rules compare with the RAM the other services leave.
+"""FPM001-FPM003 and PHP-FPM's share of the memory ledger: the code behind
+``phpfpm.py``, which registers it and says what a configuration is and where the size of
+a child comes from. Imported only when there is something to check.
 """
 from __future__ import annotations
 

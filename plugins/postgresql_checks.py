@@ -1,11 +1,6 @@
-"""PG001-PG002 checked: PostgreSQL's memory settings against the host's RAM.
-
-Imported only when there is something to check (see ``postgresql.py``, which registers).
-
-Each cluster is its main postgresql.conf with everything the server reads after it
-(includes, conf.d, the data directory's postgresql.auto.conf), evaluated by
-``oomaudit.parsers.pgconf`` as the server would. On a live host the running postmasters
-say which file they really use (``-D``, ``config_file=``) and how much they hold (RSS).
+"""PG001-PG002 and PostgreSQL's share of the memory ledger: the code behind
+``postgresql.py``, which registers it and says what a cluster is. Imported only when
+there is something to check.
 """
 from __future__ import annotations
 

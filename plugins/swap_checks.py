@@ -1,14 +1,6 @@
-"""SWAP001-SWAP004 checked: the swap safety net, from /etc/fstab and (live) /proc/swaps.
-
-Imported only when there is something to check (see ``swap.py``, which registers).
-
-What each mode can honestly know:
-
-* live (``scan``): fstab, /proc/swaps, the files and devices themselves;
-* ``--root DIR``: fstab and swap *files* inside the tree (a tree has no block devices,
-  so ``/dev/...`` and ``UUID=``-style sources are not checked for existence);
-* config repo (``check``): fstab text only; absolute paths name nothing here, so
-  existence and mode are not checked and SWAP002/SWAP003 stay silent.
+"""SWAP001-SWAP004: the code behind ``swap.py``, which registers it and says what each
+mode (live, ``--root``, config repository) can honestly know. Imported only when there
+is something to check.
 """
 from __future__ import annotations
 

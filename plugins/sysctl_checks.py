@@ -1,16 +1,6 @@
-"""SYSCTL001-SYSCTL005 checked, and the policy table: kernel memory policy from sysctl
-files merged as the programs that apply them merge them, the live values in /proc/sys,
-and the kernel's CommitLimit arithmetic.
-
-Which program applies the files at boot decides what "persisted" means:
-systemd-sysctl on a systemd host (PID 1 is systemd, or the tree ships
-systemd-sysctl), otherwise ``sysctl --system``. Both merges are computed; where
-they disagree on a policy setting, SYSCTL004 says so (they differ on
-/etc/sysctl.conf without the 99-sysctl.conf link, hidden files, ``- key`` and
-exclusions). In ``check`` mode each file is audited on its own: which other files
-a host reads, and in what order, cannot be known from a file.
-
-Imported only when there is something to check (see ``sysctl.py``, which registers).
+"""SYSCTL001-SYSCTL005 and the policy table: the code behind ``sysctl.py``, which
+registers it and says which program's merge counts as persisted. Imported only when
+there is something to check.
 """
 from __future__ import annotations
 

@@ -1,14 +1,6 @@
-"""SYSTEMD001-006 checked: how systemd protects or caps services (OOMScoreAdjust,
-MemoryMax/High).
-
-Units are merged the way systemd 252 loads them (oomaudit.parsers.systemd_units); the
-merged set is kept in ``host.cache["systemd.units"]`` (a ``UnitSet``) so other plugins
-can ask, say, whether ``mariadb.service`` is capped by ``MemoryMax`` (``unit.memory(
-"MemoryMax").value.resolve(ram)``). A cap is a fact about the service, not a consumer:
-it is not added to the memory ledger, which holds each service's own worst case. In a
-config repository without unit files the entry stays unset (``host.cache.get`` is None).
-
-Imported only when there is something to check (see ``systemd.py``, which registers).
+"""SYSTEMD001-SYSTEMD006 and the merged units kept in ``host.cache``: the code behind
+``systemd.py``, which registers it and says what other plugins may ask of the merged
+set. Imported only when there is something to check.
 """
 from __future__ import annotations
 
