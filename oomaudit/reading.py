@@ -26,11 +26,12 @@ class Reader:
 
     ``system_paths``: globs under the audited root where the format lives on a host
     (``etc/fstab``); ``file_patterns``: globs matched against a file's name (``fstab``,
-    ``*.cnf``) or, when they hold a ``/``, its path (``*/mysql/*.cnf``); ``sniff(head)``: True when the first 4 KiB
-    look like this format, for files named otherwise; ``sniff_hint``: a regex that
-    ``re.search`` must find in the head before ``sniff`` is asked (a cheap necessary
-    condition: the hints of all readers are joined into one search, so a repository's
-    many files that are no config cost one regex each, not one sniffer per format);
+    ``*.cnf``) or, when they hold a ``/``, its path (``*/mysql/*.cnf``); ``sniff(head)``:
+    True when the first 4 KiB look like this format, for files named otherwise;
+    ``sniff_hint``: a regex that ``re.search`` (with ``re.M``) must find in the head before
+    ``sniff`` is asked (a cheap necessary condition: the hints of all readers are joined
+    into one search, so a repository's many files that are no config cost one regex
+    each, not one sniffer per format; anchor it at line starts where the format allows);
     ``parse(source)``: the document rules will see, read the way the real program reads it.
 
     ``parse`` and ``sniff`` may be given as ``"module:function"``: the module is then
@@ -95,8 +96,11 @@ class Source:
 
     def problem(self, rule: str, line: int | None, message: str, fix: str = "",
                 evidence: list[Evidence] | None = None) -> None:
-        """Record a CONF finding (CONF001 syntax/value, CONF002 include) at ``line``."""
-        self.problems.append(Finding(rule, message, self.display, line, evidence or [], fix))
+        """Record a CONF finding (CONF001 syntax/value, CONF002 include) at ``line``, once:
+        a file that several configurations include is read for each of them."""
+        if not any(p.rule == rule and p.line == line and p.message == message
+                   for p in self.problems):
+            self.problems.append(Finding(rule, message, self.display, line, evidence or [], fix))
 
     def suppressions(self) -> list[Suppression]:
         """Inline ``oomaudit: ignore[ID,...] reason`` in this format's comments."""

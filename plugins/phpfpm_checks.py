@@ -56,7 +56,7 @@ def _post_process(config: FpmConfig) -> None:
     if config.failed:
         return
     if not config.pools and config.includes_followed:
-        phpfpm.note(config.source, "CONF001", None, "php-fpm refuses to start: No pool "
+        config.source.problem("CONF001", None, "php-fpm refuses to start: No pool "
                     "defined. at least one pool section must be specified in config file")
     for pool in config.pools:
         alert = post_process(pool)
@@ -67,7 +67,7 @@ def _post_process(config: FpmConfig) -> None:
             source, line = (setting.source, setting.line) if setting else (pool.source,
                                                                            pool.line)
             depends = _environment(pool)
-            phpfpm.note(source, "CONF001", line, f"php-fpm refuses to start: {alert}"
+            source.problem("CONF001", line, f"php-fpm refuses to start: {alert}"
                         + (f" ({depends})" if depends else ""))
             config.failed = True
 

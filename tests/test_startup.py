@@ -41,3 +41,11 @@ def test_a_repository_of_notes_imports_no_parser(tmp_path):
     modules = _modules(tmp_path, "check", "--format", "json", "--exit-zero", ".")
     assert not {m for m in modules if m.startswith("oomaudit.parsers.")}
     assert not {m for m in modules if m.endswith("_checks")}
+
+
+def test_one_nginx_conf_imports_the_nginx_parser_alone(tmp_path):
+    """A format's parser does not drag in another's (nginx once borrowed php-fpm's)."""
+    (tmp_path / "nginx.conf").write_text("worker_processes 2;\nevents {}\nhttp {}\n")
+    modules = _modules(tmp_path, "check", "--format", "json", "--exit-zero", "nginx.conf")
+    parsers = {m for m in modules if m.startswith("oomaudit.parsers.")}
+    assert parsers == {"oomaudit.parsers.nginx"}

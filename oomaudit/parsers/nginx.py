@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..model import Finding, Severity
-from .phpfpm import note
 
 MAX_DEPTH = 32  # nginx has no limit (a loop ends in "Too many open files"); we stop here
 DEFAULTS = {"worker_processes": "1", "worker_connections": "512"}
@@ -204,7 +203,7 @@ class Loader:
             return self._block(config, source, tokens, context, depth, inside=False)
         except NginxError as exc:
             if not exc.noted:  # once, in the file nginx names, not in every includer
-                note(source, "CONF001", exc.line, f"nginx rejects this file: {exc}")
+                source.problem("CONF001", exc.line, f"nginx rejects this file: {exc}")
                 exc.noted = True
             raise
 
@@ -266,7 +265,7 @@ class Loader:
         if real is None:
             return []
         if depth >= MAX_DEPTH:
-            note(d.source, "CONF002", d.line, f"include {pattern}: more than {MAX_DEPTH} "
+            d.source.problem("CONF002", d.line, f"include {pattern}: more than {MAX_DEPTH} "
                                               "nested includes (an include loop?)")
             raise NginxError(d.line, "include loop", noted=True)
         if glob.has_magic(pattern):
@@ -280,7 +279,7 @@ class Loader:
                 d.line, severity=Severity.INFO))
             return []
         else:
-            note(d.source, "CONF002", d.line, f'nginx cannot start: open() "{pattern}" failed '
+            d.source.problem("CONF002", d.line, f'nginx cannot start: open() "{pattern}" failed '
                                               "(2: No such file or directory)")
             raise NginxError(d.line, "missing include", noted=True)
         found = []

@@ -21,7 +21,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..model import Finding
 from .zendini import IniSyntaxError, parse_line
 
 MAX_DEPTH = 5  # "failed to include more than 5 files recursively"
@@ -119,13 +118,6 @@ class FpmConfig:
         return next((p for p in self.pools if p.name.lower() == name.lower()), None)
 
 
-def note(source, rule: str, line: int | None, message: str, fix: str = "") -> None:
-    """A problem on ``source``, once (a pool file may be read by several configs)."""
-    if not any(f.rule == rule and f.line == line and f.message == message
-               for f in source.problems):
-        source.problems.append(Finding(rule, message, source.display, line, fix=fix))
-
-
 # -- values ------------------------------------------------------------------------------
 
 def fpm_integer(text: str) -> int | None:
@@ -202,14 +194,14 @@ class Loader:
                 if not self._apply(config, source, number, statement, depth):
                     return False
             if error:
-                note(source, "CONF001", number, f"php-fpm cannot parse this line: {error}")
+                source.problem("CONF001", number, f"php-fpm cannot parse this line: {error}")
                 config.failed = True
                 return False
         return True
 
     def _apply(self, config: FpmConfig, source, line: int, statement, depth: int) -> bool:
         def fail(message: str) -> bool:
-            note(source, "CONF001", line, f"php-fpm rejects this line: {message}")
+            source.problem("CONF001", line, f"php-fpm rejects this line: {message}")
             config.failed = True
             return False
 
@@ -264,19 +256,19 @@ class Loader:
             return True
         if glob.has_magic(real.name) and not glob.has_magic(str(real.parent)) \
                 and not real.parent.is_dir():  # GLOB_ERR: the folder cannot be opened
-            note(source, "CONF002", line, f"php-fpm cannot start: Unable to globalize "
+            source.problem("CONF002", line, f"php-fpm cannot start: Unable to globalize "
                                           f"'{full}' (ret=2) from {where}: no such folder")
             config.failed = True
             return False
         files = [Path(m) for m in sorted(glob.glob(str(real))) if not Path(m).is_dir()]
         if not files:
-            note(source, "CONF002", line, f"include={pattern} matches nothing (php-fpm only "
+            source.problem("CONF002", line, f"include={pattern} matches nothing (php-fpm only "
                                           "warns: Nothing matches the include pattern)",
                  "remove the include or create the files it should read")
             return True
         for path in files:
             if depth + 1 > MAX_DEPTH:
-                note(source, "CONF002", line, f"php-fpm cannot start: failed to include more "
+                source.problem("CONF002", line, f"php-fpm cannot start: failed to include more "
                                               f"than {MAX_DEPTH} files recursively "
                                               f"(include={pattern}, a loop?)")
                 config.failed = True
