@@ -273,8 +273,6 @@ def _mpm_settings(config: apache.Config, mpm: Mpm, assumed: bool):
     return settings, None
 
 
-
-
 # -- memory per process ------------------------------------------------------------------
 
 @dataclass(frozen=True)
