@@ -129,9 +129,10 @@ COMMANDS = {  # name: (help, epilog, what defines its arguments)
 
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
-    """The parser for ``argv``: every command is listed, but only the one ``argv`` names
-    gets its options defined (argparse spends ~4 ms defining all of them, and a
-    pre-commit hook starts on every commit). Without ``argv``, all are defined."""
+    """The parser for ``argv``: when it names a command, only that command is defined
+    (argparse spends ~4 ms defining all of them, and a pre-commit hook starts on every
+    commit); otherwise every command is listed, for the help and the error that name
+    them. Without ``argv``, everything is defined."""
     parser = _Parser(
         prog="oomaudit", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Audit a Linux host or config files for settings that invite the OOM killer.")
@@ -139,6 +140,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     chosen = next((a for a in argv if not a.startswith("-")), None) if argv is not None else None
     for name, (text, epilog, define) in COMMANDS.items():
+        if chosen in COMMANDS and name != chosen:
+            continue
         command = sub.add_parser(name, help=text, epilog=epilog)
         if argv is None or name == chosen:
             define(command)
