@@ -58,7 +58,8 @@ def _hosts(args, registry: Registry, notices: list[str]) -> tuple[list[Host], Se
             if not Path(p).exists() and not Path(p).is_symlink():
                 raise UsageError(f"{p}: no such file or directory")
         settings = _settings(args, Path(paths[0]))
-        hosts = file_hosts(paths, registry.readers, settings, _declared(args), notices)
+        hosts = file_hosts(paths, registry.readers, settings, _declared(args), notices,
+                           registry.plugins.errors)
         return hosts, settings, " ".join(paths)
     root = Path(args.root) if args.root else None
     if root is not None and not root.is_dir():

@@ -63,11 +63,13 @@ def _glob_inside(root: Path, pattern: str) -> list[Path]:
 
 
 def file_hosts(paths: list[str], readers: dict[str, Reader], settings: Settings,
-               declared: dict[str, Fact], notices: list[str]) -> list[Host]:
+               declared: dict[str, Fact], notices: list[str],
+               errors: list[str] | None = None) -> list[Host]:
     """Hosts for ``oomaudit check``: one per host profile that has files, plus one for the
-    files no profile claims (with only the declared facts, if any)."""
+    files no profile claims (with only the declared facts, if any). A reader that fails
+    to recognise files is named in ``errors``."""
     hosts: dict[str, Host] = {}
-    for real, reader in _walk(paths, readers, notices):
+    for real, reader in _walk(paths, Recogniser(readers, errors), notices):
         profile = settings.profile_for(real)
         name = profile.name if profile else "default"
         host = hosts.get(name)
@@ -93,8 +95,7 @@ def _apply_profile(host: Host, profile) -> None:
             host.facts[key] = Fact(value, f"host profile '{profile.name}' {profile.source}")
 
 
-def _walk(paths: list[str], readers: dict[str, Reader], notices: list[str]):
-    recognise = Recogniser(readers)
+def _walk(paths: list[str], recognise: Recogniser, notices: list[str]):
     for given in paths:
         path = Path(given)
         if not os.path.lexists(path):

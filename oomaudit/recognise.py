@@ -21,10 +21,13 @@ _NOTHING = re.compile("(?!)")
 
 class Recogniser:
     """Recognition for one set of readers (registration order decides between two
-    readers that both claim a name)."""
+    readers that both claim a name). A reader whose sniff hint does not compile, or whose
+    sniffer raises, is named in ``errors`` once and recognised by name only from then on:
+    one plugin's bug must not end the walk of a repository."""
 
-    def __init__(self, readers: dict[str, Reader]):
+    def __init__(self, readers: dict[str, Reader], errors: list[str] | None = None):
         self.readers = list(readers.values())
+        self.errors = [] if errors is None else errors
         # A pattern without "/" is about the file's name, one with "/" about its path: two
         # regexes, each with one group per reader (r<index>) around its patterns' alternatives.
         self._names = self._join(lambda p: "/" not in p)
@@ -47,11 +50,23 @@ class Recogniser:
     def _hint_filter(self) -> re.Pattern:
         """One search for every hint. Without a hint a reader must be asked for every head,
         so then the search matches everything."""
-        if self._any_hint is None:
+        while self._any_hint is None:
             hints = [r.sniff_hint for r in self._sniffers]
             joined = "|".join(f"(?:{h})" for h in hints) if all(hints) else ""
-            self._any_hint = re.compile(joined, re.M)
+            try:
+                self._any_hint = re.compile(joined, re.M)
+            except re.error:  # find the hint at fault (compiling each costs, so only now)
+                for reader in list(self._sniffers):
+                    try:
+                        re.compile(reader.sniff_hint, re.M)
+                    except re.error as exc:
+                        self._drop(reader, f"its sniff_hint is no regex ({exc})")
         return self._any_hint
+
+    def _drop(self, reader: Reader, why: str) -> None:
+        self._sniffers.remove(reader)
+        self.errors.append(f"reader '{reader.name}' (plugin '{reader.plugin}'): {why}; its "
+                           "files are recognised by name only")
 
     def by_name(self, relpath: str) -> Reader | None:
         """The reader whose ``file_patterns`` match the file's name, or else its path."""
@@ -78,8 +93,12 @@ class Recogniser:
         text = head[:SNIFF_BYTES].decode("utf-8", errors="replace")
         if self._hint_filter().search(text) is None:
             return None
-        for reader in self._sniffers:  # re's own cache compiles each hint once, if ever
-            if (not reader.sniff_hint or re.search(reader.sniff_hint, text, re.M)) \
-                    and reader.sniff(text):
-                return reader
+        for reader in list(self._sniffers):  # re's cache compiles each hint once, if ever
+            if reader.sniff_hint and not re.search(reader.sniff_hint, text, re.M):
+                continue
+            try:
+                if reader.sniff(text):
+                    return reader
+            except Exception as exc:  # a plugin's bug: say so, go on without its sniffer
+                self._drop(reader, f"its sniffer raised {type(exc).__name__}: {exc}")
         return None

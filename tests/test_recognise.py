@@ -117,3 +117,35 @@ def test_walk_order_and_what_it_skips(tmp_path, oomaudit):
     import json
     paths = [f["path"] for f in json.loads(proc.stdout)["findings"] if f["rule"] == "CONF001"]
     assert paths == ["repo/a/disks", "repo/a/z/x.fstab", "repo/b/fstab"], proc.stderr
+
+
+def _reader(name, sniff, hint=""):
+    from oomaudit.reading import Reader
+
+    return Reader(name, parse=lambda source: None, sniff=sniff, sniff_hint=hint,
+                  plugin=f"{name}-plugin")
+
+
+def test_a_sniffer_that_raises_is_named_once_and_the_others_still_sniff():
+    calls = []
+
+    def broken(head):
+        calls.append(head)
+        raise KeyError("oops")
+    errors: list[str] = []
+    recognise = Recogniser({"bad": _reader("bad", broken), "good": _reader(
+        "good", lambda head: head.startswith("good"))}, errors)
+    assert recognise.by_content(b"good stuff\n").name == "good"
+    assert recognise.by_content(b"good again\n").name == "good"
+    assert len(calls) == 1
+    assert errors == ["reader 'bad' (plugin 'bad-plugin'): its sniffer raised KeyError: 'oops'; "
+                      "its files are recognised by name only"]
+
+
+def test_a_hint_that_is_no_regex_is_named_and_the_others_still_sniff():
+    errors: list[str] = []
+    recognise = Recogniser({"bad": _reader("bad", lambda head: True, hint="(unclosed"),
+                            "good": _reader("good", lambda head: True, hint="^good")}, errors)
+    assert recognise.by_content(b"good\n").name == "good"
+    assert recognise.by_content(b"other\n") is None
+    assert len(errors) == 1 and "its sniff_hint is no regex" in errors[0]
