@@ -9,7 +9,7 @@ from pathlib import Path
 
 from . import __version__
 from .config import Settings
-from .host import FILES, Host
+from .host import Host
 from .manager import Plugins
 from .model import Finding, MissingFact, Rule
 from .reading import Reader
@@ -72,7 +72,7 @@ def audit(registry: Registry, hosts: list[Host], settings: Settings, command: st
     for host in hosts:
         prepare(host, plugins)
         for rule in selected:
-            if _nothing_to_read(rule, host):
+            if rule.reads and host.given_none_of(*rule.reads):
                 report.runs.append(RuleRun(rule, host.name, PASSED,
                                            f"no {' or '.join(rule.reads)} file among the targets"))
                 continue
@@ -88,12 +88,6 @@ def audit(registry: Registry, hosts: list[Host], settings: Settings, command: st
     report.errors[:0] = plugins.errors
     report.findings.sort(key=lambda hf: (hf[1].path or "", hf[1].line or 0, hf[1].rule))
     return report
-
-
-def _nothing_to_read(rule: Rule, host: Host) -> bool:
-    """In a config repository a rule sees only the files it was given; see ``Rule.reads``."""
-    return host.mode == FILES and bool(rule.reads) and \
-        not any(host.docs.get(name) for name in rule.reads)
 
 
 def _run_rule(rule: Rule, host: Host, report: Report) -> list[Finding]:

@@ -88,6 +88,12 @@ class Host:
         """Parsed documents of one format, in discovery order."""
         return self.docs.get(reader, [])
 
+    def given_none_of(self, *readers: str) -> bool:
+        """A config repository (``check``) sees only the files it was given: True when no
+        file of these formats was among them, so work that starts from them has none.
+        (A live host or a tree finds a service's files itself: always False there.)"""
+        return self.mode == FILES and not any(self.docs.get(name) for name in readers)
+
     def declared_size(self, service: str, path: Path | str | None) -> Fact | None:
         """``process-sizes = { SERVICE = SIZE }`` from the host profile this host belongs to
         (under ``--root``: the tree; in a config repo: the file at ``path``)."""

@@ -47,12 +47,10 @@ def oomaudit_readers():
 
 @hookimpl
 def oomaudit_budget(host):
-    from oomaudit.host import FILES
-
     # In a config repository the servers are the given apache files and nothing else; a
     # host or tree also has the distributions' layouts and (live) running httpds, read
     # whether or not they were found as documents, so those always go on.
-    if host.mode == FILES and not host.documents(PLUGIN):
+    if host.given_none_of(PLUGIN):
         return
     from . import apache_checks
 

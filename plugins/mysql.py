@@ -41,9 +41,7 @@ def oomaudit_budget(host):
     # In a config repository the servers are the given option files, so without one
     # there is nothing to add; a live host or a --root tree finds its servers itself
     # (running mysqld, /etc/my.cnf), whatever discovery read.
-    from oomaudit.host import FILES
-
-    if host.mode == FILES and not host.documents(PLUGIN):
+    if host.given_none_of(PLUGIN):
         return
     from . import mysql_checks
 

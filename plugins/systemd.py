@@ -60,9 +60,7 @@ def oomaudit_budget(host):
     """Merge the host's units (CONF001/CONF003 for what systemd would reject). A live host
     or a tree is read from its unit directories whatever was discovered; a config
     repository has only the unit files it was given, and without any the merge is empty."""
-    from oomaudit.host import FILES
-
-    if host.mode == FILES and not host.documents("systemd"):
+    if host.given_none_of("systemd"):
         return
     from . import systemd_checks
 
