@@ -104,7 +104,7 @@ def _walk(paths: list[str], recognise: Recogniser, notices: list[str]):
             # A folder we may not list would otherwise vanish from the audit in silence;
             # handed on with no reader, host.read reports it as CONF003 (audit is partial).
             unlisted: list[str] = []
-            for name, reader in _tree(os.fspath(path), recognise, unlisted):
+            for name, reader in _tree(os.path.normpath(path), recognise, unlisted):
                 yield Path(name), reader
             yield from ((Path(folder), None) for folder in unlisted)
         else:
@@ -122,32 +122,35 @@ def _walk(paths: list[str], recognise: Recogniser, notices: list[str]):
 def _tree(folder: str, recognise: Recogniser, unlisted: list[str]):
     """(path, reader) of each recognised file below ``folder``, in sorted order, as strings:
     a repository has thousands of files and most are not ours, so no Path objects and no
-    stat for them (DirEntry knows a regular file from the directory listing)."""
+    stat for them (DirEntry knows a regular file from the directory listing). Paths below
+    "." have no "./" in front, as the file patterns expect."""
     try:
         with os.scandir(folder) as listing:
             entries = sorted(listing, key=_NAME)
     except OSError:
         unlisted.append(folder)
         return
+    prefix = "" if folder == "." else folder.rstrip("/") + "/"
     subfolders = []
     for entry in entries:
+        path = prefix + entry.name
         try:
             is_dir = entry.is_dir()
         except OSError:
             is_dir = False
         if is_dir:
             if not entry.is_symlink() and entry.name not in SKIP_DIRS:  # as os.walk does
-                subfolders.append(entry.path)
+                subfolders.append(path)
             continue
-        reader = recognise.by_name(entry.path)
+        reader = recognise.by_name(path)
         if reader is None and recognise.sniffs:
             try:
                 if entry.is_file():  # a FIFO would block the read
-                    reader = recognise.by_content(_head(entry.path))
+                    reader = recognise.by_content(_head(path))
             except OSError:
                 pass  # unreadable and unrecognised by name: not ours
         if reader:
-            yield entry.path, reader
+            yield path, reader
     for sub in subfolders:
         yield from _tree(sub, recognise, unlisted)
 

@@ -149,3 +149,18 @@ def test_a_hint_that_is_no_regex_is_named_and_the_others_still_sniff():
     assert recognise.by_content(b"good\n").name == "good"
     assert recognise.by_content(b"other\n") is None
     assert len(errors) == 1 and "its sniff_hint is no regex" in errors[0]
+
+
+def test_a_walk_of_dot_matches_path_patterns_without_a_leading_star(tmp_path, monkeypatch):
+    """`oomaudit check .` names files "conf.d/a.conf", not "./conf.d/a.conf": a pattern
+    written from the repository's top still matches."""
+    from oomaudit.config import Settings
+    from oomaudit.discovery import file_hosts
+
+    (tmp_path / "conf.d").mkdir()
+    (tmp_path / "conf.d" / "a.conf").write_text("x\n")
+    monkeypatch.chdir(tmp_path)
+    reader = _reader("x", None)
+    reader.file_patterns = ("conf.d/*.conf",)
+    (host,) = file_hosts(["."], {"x": reader}, Settings(), {}, [])
+    assert [(r.name, str(p)) for r, p in host.files] == [("x", "conf.d/a.conf")]
