@@ -128,22 +128,22 @@ COMMANDS = {  # name: (help, epilog, what defines its arguments)
 }
 
 
-def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     """The parser for ``argv``: when it names a command, only that command is defined
     (argparse spends ~4 ms defining all of them, and a pre-commit hook starts on every
-    commit); otherwise every command is listed, for the help and the error that name
-    them. Without ``argv``, everything is defined."""
+    commit); otherwise every command is listed, without options, for the help and the
+    error that name them."""
     parser = _Parser(
         prog="oomaudit", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Audit a Linux host or config files for settings that invite the OOM killer.")
     parser.add_argument("--version", action="version", version=f"oomaudit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    chosen = next((a for a in argv if not a.startswith("-")), None) if argv is not None else None
+    chosen = next((a for a in argv if not a.startswith("-")), None)
     for name, (text, epilog, define) in COMMANDS.items():
         if chosen in COMMANDS and name != chosen:
             continue
         command = sub.add_parser(name, help=text, epilog=epilog)
-        if argv is None or name == chosen:
+        if name == chosen:
             define(command)
     return parser
 
