@@ -28,6 +28,11 @@ def oomaudit_rules():
     contains its errors; a check yields :class:`oomaudit.Finding` objects and
     raises :class:`oomaudit.MissingFact` (via ``host.require``) when a fact it
     needs, such as the RAM of an offline tree, was never declared.
+
+    This hook runs on every invocation, so keep the module that implements it light:
+    name checks as ``"module:function"`` (imported on first call) and give
+    ``make_rules(..., reads=("myformat",))`` so that a config repository without such
+    files passes the rules without importing their module.
     """
 
 
@@ -37,7 +42,8 @@ def oomaudit_readers():
 
     A reader names where its files live on a host (``system_paths``, globs under
     the root), how to recognise one in a repository (``file_patterns`` and an
-    optional ``sniff`` of the first 4 KiB), its comment prefixes (for inline
+    optional ``sniff`` of the first 4 KiB, asked only where the ``sniff_hint``
+    regex is found), its comment prefixes (for inline
     ``oomaudit: ignore[...]``), and ``parse(source)`` which must read the file
     the way the real program does. Rules get parsed documents through
     ``host.documents(name)``; a reader reports syntax problems with
