@@ -55,6 +55,10 @@ def looks_like_apache(head: str) -> bool:
 
 @dataclass
 class Server:
+    """One httpd: its configuration, the MPM in effect (``mpm_source`` says which
+    LoadModule, or which guess, chose it), its limits and, live, the processes running it.
+    ``limits`` is None when unknown: no MPM, a start-up error, or a template's placeholder."""
+
     config: apache.Config
     mpm: Mpm | None
     mpm_source: str
@@ -277,6 +281,9 @@ def _mpm_settings(config: apache.Config, mpm: Mpm, assumed: bool):
 
 @dataclass(frozen=True)
 class PerProcess:
+    """Memory of one httpd process: the largest live child, the size declared in the
+    host profile, or the default for the MPM; ``source`` says where the figure comes from."""
+
     bytes: int
     how: str  # "largest of 5 live children (average 12.0 MiB)", "default ..."
     source: str
@@ -375,6 +382,9 @@ def _php_memory_limit(host, php: apache.Module) -> tuple[int, str]:
 
 @dataclass(frozen=True)
 class WorstCase:
+    """Apache at full load: ``processes`` (``Limits.processes``) x ``per`` bytes each,
+    the figure HTTPD001 judges and the memory ledger counts."""
+
     processes: int
     per: PerProcess
     limits: Limits

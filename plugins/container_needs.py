@@ -23,6 +23,9 @@ from oomaudit.parsers.pgguc import PAGE, InvalidValue, defaults, evaluate
 
 @dataclass(frozen=True)
 class Arg:
+    """One word of a container's command line, or one environment variable's value, with
+    the compose file or manifest line that wrote it: a ``Need`` points there."""
+
     text: str
     path: str
     line: int
@@ -30,6 +33,9 @@ class Arg:
 
 @dataclass(frozen=True)
 class Mount:
+    """A compose service's bind mount, written at ``path``:``line``: an option file the
+    service reads at ``target`` is read here from ``source``."""
+
     source: Path  # on this machine
     target: str  # inside the container
     path: str

@@ -115,6 +115,10 @@ def _report(host, problem: compose.Problem) -> None:
 
 @dataclass
 class Limit:
+    """A compose memory limit or reservation as docker compose takes it: ``key`` names
+    the setting that gave it, ``leaf`` is its value in the file, ``error`` why compose
+    rejects it (reported as CONF001; ``bytes`` is then None)."""
+
     bytes: int | None  # None: no limit (unset, 0, or empty after interpolation)
     leaf: compose.Leaf | None
     key: str
@@ -312,6 +316,9 @@ def _over_limit(need, limit: int, shown: str, where: str, who: str, limit_fix: s
 
 @dataclass
 class KubeContainer:
+    """A Kubernetes container with the manifest it is in and the LimitRange default of
+    its namespace, which ``limit`` falls back on when the container's own is unset or 0."""
+
     container: kube.Container
     path: str
     source: object

@@ -38,6 +38,10 @@ MYSQLTUNER = "MySQLTuner 2.8.36 (mysqltuner.pl, calculations())"
 
 @dataclass
 class Server:
+    """One mysqld: its option files as loaded, the flavour (server and version) they
+    are read as, each numeric variable in effect (the default when unset), and
+    ``occurrences``, every setting as written, which MYSQL003 judges one by one."""
+
     config: mycnf.ServerConfig
     flavour: Flavour
     effective: dict[str, Setting]
@@ -236,6 +240,9 @@ def _from_groups(host, tops: list[Path]) -> Flavour | None:
 
 @dataclass(frozen=True)
 class Term:
+    """One term of the worst case: a variable's value and where it was set
+    (``path:line``, or the flavour's default)."""
+
     name: str
     bytes: int
     source: str
@@ -243,6 +250,9 @@ class Term:
 
 @dataclass(frozen=True)
 class WorstCase:
+    """MySQLTuner's sum: the ``server`` buffers once, plus the ``thread`` buffers
+    once per connection. ``connections`` is max_connections: its ``bytes`` is a count."""
+
     server: list[Term]
     thread: list[Term]
     connections: Term

@@ -87,6 +87,9 @@ def _environment(pool: Pool) -> str:
 
 @dataclass(frozen=True)
 class Worker:
+    """A live php-fpm worker (titled ``pool NAME``), sizes in bytes: ``ppid`` ties it
+    to its master, ``pss`` is None where smaps_rollup could not be read."""
+
     pid: int
     ppid: int | None
     rss: int | None
@@ -154,6 +157,9 @@ def _workers(host, config: FpmConfig, pool: Pool) -> list[Worker]:
 
 @dataclass(frozen=True)
 class ChildSize:
+    """Memory of one child of a pool: measured, declared in the host profile, or
+    memory_limit plus ``BASE``; ``how`` says which and ``evidence`` shows it."""
+
     bytes: int | None  # None: unlimited (memory_limit = -1) and nothing else known
     how: str  # "measured", "declared", "memory_limit"
     evidence: tuple[Evidence, ...]
@@ -288,6 +294,9 @@ def _ini_files(host, config: FpmConfig) -> list[Path]:
 
 @dataclass(frozen=True)
 class PoolCase:
+    """A pool's worst case: ``children`` (pm.max_children) x ``size``. ``total`` is
+    None when memory_limit = -1 leaves a child unbounded."""
+
     config: FpmConfig
     pool: Pool
     children: int

@@ -45,6 +45,9 @@ class Postmaster:
 
 @dataclass
 class Cluster:
+    """One cluster: its configuration as the server reads it, its name in the ledger
+    (``postgresql NAME``, with the file when two share a name), and its postmaster if live."""
+
     config: PgConfig
     service: str
     live: Postmaster | None = None
@@ -86,6 +89,9 @@ def _service(config: PgConfig) -> str:
 
 @dataclass(frozen=True)
 class Term:
+    """One term of the worst case (shared_buffers, connections, autovacuum): its bytes,
+    the arithmetic in ``how``, and where a single setting set it (else "")."""
+
     label: str
     bytes: int
     how: str

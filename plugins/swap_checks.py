@@ -33,6 +33,9 @@ _DPHYS_CONFIG = "/etc/dphys-swapfile"
 
 @dataclass
 class FstabDocument:
+    """What the ``fstab`` reader's parse() gives: the file and its table; lines that
+    mount and swapon reject are already CONF001 problems of ``source``."""
+
     source: Source
     fstab: Fstab
 

@@ -34,6 +34,10 @@ DROP_IN = "/etc/sysctl.d/90-oom.conf"
 
 @dataclass
 class SysctlDoc:
+    """What the ``sysctl`` reader's parse() gives: the file and its assignments in both
+    dialects. Its problems (unusable lines, values the kernel rejects) are already CONF001
+    findings of ``source``."""
+
     source: object  # oomaudit.Source
     file: fmt.SysctlFile
 
@@ -88,6 +92,9 @@ def _kernel_value(key: str, value: str) -> int | None:
 
 @dataclass
 class Setting:
+    """A kernel setting's value after the files were applied (or as /proc/sys holds
+    it) and the assignment that gave it; a zeroed one's ``origin`` is its partner's write."""
+
     value: int
     origin: Origin | None  # None: the kernel default (or live)
     zeroed: bool = False  # set to 0 by the kernel when its partner was written
@@ -142,6 +149,9 @@ def replay(merged: Merged) -> Policy:
 
 @dataclass
 class Persisted:
+    """The host's sysctl files merged as each program applies them (procps'
+    ``sysctl --system`` and systemd-sysctl), by dialect, and which of the two runs at boot."""
+
     merged: dict[str, Merged]  # dialect -> merge
     policies: dict[str, Policy]
     boot: str  # the dialect that applies the files at boot
