@@ -285,7 +285,7 @@ class PerProcess:
     host profile, or the default for the MPM; ``source`` says where the figure comes from."""
 
     bytes: int
-    how: str  # "largest of 5 live children (average 12.0 MiB)", "default ..."
+    how: str  # "largest RSS of 5 live children (pid ...)", "declared per-process size"...
     source: str
 
 

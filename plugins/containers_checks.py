@@ -119,7 +119,7 @@ class Limit:
     the setting that gave it, ``leaf`` is its value in the file, ``error`` why compose
     rejects it (reported as CONF001; ``bytes`` is then None)."""
 
-    bytes: int | None  # None: no limit (unset, 0, or empty after interpolation)
+    bytes: int | None  # None: no limit (unset, 0, empty after interpolation) or invalid
     leaf: compose.Leaf | None
     key: str
     error: str = ""
@@ -321,7 +321,6 @@ class KubeContainer:
 
     container: kube.Container
     path: str
-    source: object
     default: kube.Default | None  # the LimitRange default that applies, if any
 
     @property
@@ -351,7 +350,7 @@ def kube_containers(host) -> list[KubeContainer]:
                                        f"memory {quantity.text!r}: the API server rejects it: "
                                        f"{quantity.error}", "write a quantity such as 512Mi")
                 default = next((d for d in defaults if d.namespace == container.namespace), None)
-                found.append(KubeContainer(container, source.display, source, default))
+                found.append(KubeContainer(container, source.display, default))
     host.cache["kube.containers"] = found
     return found
 

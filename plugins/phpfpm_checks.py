@@ -161,7 +161,7 @@ class ChildSize:
     memory_limit plus ``BASE``; ``how`` says which and ``evidence`` shows it."""
 
     bytes: int | None  # None: unlimited (memory_limit = -1) and nothing else known
-    how: str  # "measured", "declared", "memory_limit"
+    how: str  # "measured average PSS", "declared per-child size", "memory_limit + base"...
     evidence: tuple[Evidence, ...]
 
 
