@@ -41,6 +41,10 @@ class HostProfile:
 
 @dataclass
 class Settings:
+    """The validated ``.oomaudit.toml`` (see ``load``), or these defaults when there is none.
+    Rule patterns (``select``, ``ignore``, per-path ignores) are id prefixes in any letter
+    case (``host`` selects ``HOST001``)."""
+
     select: list[str] = field(default_factory=list)
     ignore: list[str] = field(default_factory=list)
     per_path_ignores: dict[str, list[str]] = field(default_factory=dict)

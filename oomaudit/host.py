@@ -50,6 +50,10 @@ class Table:
 
 @dataclass
 class Host:
+    """One audited machine (see the module docstring). ``files`` is what discovery found,
+    ``docs`` what each reader parsed of it (by reader name), ``diagnostics`` the CONF
+    findings of reading it."""
+
     name: str
     mode: str  # LIVE, ROOT or FILES
     root: Path | None  # "/" when live; None for a config repo (absolute includes don't resolve)

@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Consumer:
+    """One service's claim on RAM: its worst case, the arithmetic behind it and where the
+    numbers came from, as HOST002 and ``oomaudit budget`` show it."""
+
     service: str  # "mysql", "php-fpm", "apache", a unit or container name
     bytes: int  # worst case
     how: str  # the arithmetic, e.g. "pm.max_children 50 x 64.0 MiB (measured average RSS)"
@@ -22,6 +25,9 @@ class Consumer:
 
 @dataclass
 class Ledger:
+    """A host's consumers, in the order the plugins added them (``oomaudit_budget``). Rules
+    ask ``left_for`` instead of summing on their own, so that no two rules disagree."""
+
     consumers: list[Consumer] = field(default_factory=list)
 
     def add(self, service: str, nbytes: int, how: str, source: str, plugin: str = "") -> None:

@@ -61,6 +61,9 @@ class Tried:
 
 @dataclass
 class LogScan:
+    """What ``read_events`` found: the OOM kills kept, how many were undated or dropped by
+    ``--since``, the OOM panics, and every source tried (the unreadable ones: ``errors``)."""
+
     events: list[OomEvent] = field(default_factory=list)
     undated: int = 0  # events kept although their time is unknown (--since cannot apply)
     older: int = 0  # events dropped by --since

@@ -22,6 +22,10 @@ DISABLE_ENV = "OOMAUDIT_DISABLE_PLUGINS"
 
 @dataclass
 class Plugins:
+    """The loaded plugins and what went wrong with them. Hooks are called through ``call_each``
+    so that a plugin's exception becomes one line of ``errors`` (a run error, exit status 2)
+    and the other plugins still run."""
+
     manager: pluggy.PluginManager
     errors: list[str] = field(default_factory=list)  # one line each: which plugin, what failed
 

@@ -12,6 +12,9 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class Proc:
+    """One process of the live snapshot: psutil's view of it plus its /proc/PID files. A value
+    this user may not read is None."""
+
     pid: int
     name: str  # psutil's name (comm, or the executable's basename)
     cmdline: tuple[str, ...]

@@ -20,6 +20,9 @@ class RuleRun:
 
 @dataclass
 class HostFacts:
+    """A host as the report keeps it, copied from the ``Host`` once its rules have run: facts
+    as (value, source), the ledger's consumers as dicts, the plugins' tables."""
+
     name: str
     mode: str
     label: str
@@ -30,6 +33,10 @@ class HostFacts:
 
 @dataclass
 class Report:
+    """One run's outcome, as every reporter reads it. ``errors`` are plugin and rule failures
+    (exit status 2), ``notices`` remarks that are not findings (a skipped file, an unused
+    suppression); ``suppressed`` counts findings hidden by ignores and suppressions."""
+
     command: str
     target: str
     version: str

@@ -56,12 +56,18 @@ def source_name(symbol: str) -> str:
 
 @dataclass(frozen=True)
 class Line:
+    """One logical line as ``ap_cfg_getline`` delivers it: continuations joined, C whitespace
+    trimmed at both ends."""
+
     number: int  # the last physical line of a continued line, as httpd counts it
     text: str
 
 
 @dataclass
 class ConfigFile:
+    """One file as the reader parses it: its logical lines, not yet evaluated. What they mean
+    depends on what was read before them (Define, LoadModule), so ``Loader`` does that."""
+
     source: Source
     lines: list[Line]
 
@@ -176,6 +182,9 @@ class Directive:
 
 @dataclass(frozen=True)
 class Module:
+    """A module ``<IfModule>`` finds loaded: the first ``LoadModule`` of its symbol (``path`` as
+    written there), or one the ``Loader`` was told to ``assume`` (``where`` is "assumed")."""
+
     symbol: str
     path: str
     where: str  # file:line of the LoadModule
@@ -183,6 +192,9 @@ class Module:
 
 @dataclass(frozen=True)
 class Problem:
+    """The error httpd stops reading at (``Config.fatal``), at the line httpd names: CONF001
+    for a structural error, CONF002 for a missing, cyclic or too deep include."""
+
     rule: str  # CONF001 or CONF002
     source: Source
     line: int | None
@@ -217,6 +229,9 @@ class Stop(Exception):
 
 @dataclass
 class Frame:
+    """The read position in one file. Section bodies (``_body``, ``_soak``) take their lines
+    from the same frame, so that reading goes on after the section's end tag."""
+
     file: ConfigFile
     pos: int = 0
 

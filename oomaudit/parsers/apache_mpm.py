@@ -28,6 +28,9 @@ MPM_ONLY = _THREADED | {"minspareservers", "maxspareservers", "asyncrequestworke
 
 @dataclass(frozen=True, eq=False)  # one object per MPM: compared and hashed by identity
 class Mpm:
+    """One MPM's compiled-in numbers (httpd 2.4 as Debian and RHEL build it): the defaults
+    and compile-time maxima its ``check_config`` hook clamps against."""
+
     name: str  # prefork, worker, event
     directives: frozenset[str]  # lower-case names this MPM adds
     server_limit: int  # DEFAULT_SERVER_LIMIT
@@ -107,6 +110,10 @@ class Clamp:
 
 @dataclass
 class Limits:
+    """What one MPM runs with after its ``check_config`` hook (:func:`evaluate`): the effective
+    values, the directives as written (``settings``, by canonical name) and each value the
+    hook moved (``clamps``)."""
+
     mpm: Mpm
     server_limit: int
     thread_limit: int

@@ -69,6 +69,9 @@ class TemplateError(ValueError):
 
 @dataclass
 class Interpolated:
+    """A string after compose interpolation, and what the ``.env`` left open: ``unset`` names
+    are evidence that the deployer's environment may change the value."""
+
     text: str
     unset: list[str] = field(default_factory=list)  # variables used that .env does not set
     missing: str = ""  # a ${VAR:?err} whose variable is unset: compose refuses to run
@@ -208,6 +211,9 @@ RESET = object()
 
 @dataclass
 class Override:
+    """A value tagged ``!override``: :func:`merge` puts it in place of the base value instead
+    of merging the two."""
+
     value: Any
 
 
@@ -325,6 +331,8 @@ def mount_source(volume: Any) -> Leaf | None:
 
 @dataclass
 class Service:
+    """One service of a project, with the override file and ``extends`` merged into it."""
+
     name: str
     path: str  # where the service is first defined
     line: int
@@ -334,6 +342,9 @@ class Service:
 
 @dataclass
 class Project:
+    """The files docker compose reads as one project (a base file and its override) and the
+    ``.env`` beside the first. A service compose would refuse is a ``problem`` instead."""
+
     files: list[Path]
     env: dict[str, str]
     services: list[Service] = field(default_factory=list)

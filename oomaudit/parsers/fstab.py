@@ -99,6 +99,9 @@ class FstabError:
 
 @dataclass
 class Fstab:
+    """Every line of an fstab by what libmount makes of it: accepted entries, rejected lines
+    (skipped) and comments (kept so that :func:`commented_swaps` can name a disabled swap)."""
+
     entries: list[FstabEntry] = field(default_factory=list)
     errors: list[FstabError] = field(default_factory=list)
     comments: list[tuple[int, str]] = field(default_factory=list)  # (line, text after '#')

@@ -24,6 +24,9 @@ IGNORE_ANNOTATION = "oomaudit.io/ignore"
 
 @dataclass(frozen=True)
 class Quantity:
+    """A ``resources`` memory quantity as written, and in bytes; ``error`` is why the API
+    server would reject it."""
+
     text: str
     bytes: int | None  # None: Kubernetes rejects the text
     line: int
@@ -32,6 +35,10 @@ class Quantity:
 
 @dataclass
 class Container:
+    """One container of a workload, with its memory limit and request. ``replicas`` is how many
+    pods run it (``spec.replicas``, a Job's ``parallelism``, else 1); ``ignored`` holds the
+    rule ids of the ``oomaudit.io/ignore`` annotation."""
+
     name: str
     kind: str  # containers, initContainers, ephemeralContainers
     line: int

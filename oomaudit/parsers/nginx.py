@@ -30,6 +30,9 @@ class NginxError(Exception):
 
 @dataclass
 class Directive:
+    """One directive as nginx tokenizes it; ``block`` holds a block's directives (``[]`` for a
+    Lua body, which is skipped) and is None for a directive ended by ``;``."""
+
     name: str
     args: list[str]
     source: object
@@ -43,6 +46,10 @@ class Directive:
 
 @dataclass
 class NginxConfig:
+    """A main file and its includes, an include's directives standing where it was written.
+    ``values`` are the few directives oomaudit reads (absent: nginx's defaults); ``failed``
+    means ``nginx -t`` would reject the files (a CONF001/CONF002 says where)."""
+
     source: object
     files: list = field(default_factory=list)
     directives: list[Directive] = field(default_factory=list)

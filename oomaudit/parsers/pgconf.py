@@ -66,6 +66,9 @@ _BLANKS = re.compile(r"[ \t\r]+")
 
 @dataclass(frozen=True)
 class Token:
+    """A guc-file.l token: ``kind`` is the flex rule that matched (``ERROR`` for a character no
+    rule takes, ``EOL`` for a newline); ``line`` is 1-based."""
+
     kind: str
     text: str
     line: int
@@ -109,6 +112,9 @@ class Statement:
 
 @dataclass(frozen=True)
 class SyntaxProblem:
+    """A line the server rejects, at the token it stopped at; reading goes on at the next
+    line. ``message`` is the server's own wording."""
+
     line: int
     near: str | None  # the offending token; None: the end of the line
 

@@ -77,6 +77,10 @@ class Setting:
 
 @dataclass
 class Pool:
+    """One pool: every section of that name (any case) merged, the last value winning; ``line``
+    is its first header. ``php_values`` holds the ``php_value``/``php_flag`` lines,
+    ``php_admin_values`` the admin ones, as (key, setting)."""
+
     name: str
     source: object
     line: int

@@ -68,6 +68,9 @@ class Assignment:
 
 @dataclass(frozen=True)
 class Problem:
+    """A line that sets nothing in either dialect (no ``=``, or no key before it), found by the
+    procps pass so that it is reported once; ``message`` is the CONF001 text."""
+
     line: int
     message: str
 

@@ -50,6 +50,9 @@ UNIT_TYPES = ("service", "socket", "target", "device", "mount", "automount", "sw
 
 @dataclass(frozen=True)
 class Assignment:
+    """One ``Key=value`` of a section, both sides stripped (an empty value is a reset);
+    ``line`` is where a continued line ends."""
+
     section: str
     key: str
     value: str

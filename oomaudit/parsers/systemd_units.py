@@ -135,6 +135,9 @@ class Issue:
 
 @dataclass
 class Unit:
+    """A unit as systemd merges it: its fragment (the template's, for an instance without a
+    file of its own) and its drop-ins, in the order they are applied."""
+
     name: str
     fragment: UnitFile | None  # None: only drop-ins were found (config repository)
     dropins: list[UnitFile] = field(default_factory=list)
@@ -242,6 +245,9 @@ def file_issues(unit_file: UnitFile) -> Iterator[Issue]:
 
 @dataclass
 class UnitSet:
+    """The units of a host or config repository by name (``tree/name`` when a repository holds
+    several trees); ``problems`` are search-path directories that could not be listed."""
+
     units: dict[str, Unit] = field(default_factory=dict)
     enabled: set[str] = field(default_factory=set)  # names linked from *.wants/ etc.
     problems: list[tuple[str, str]] = field(default_factory=list)  # (what, why) not read
@@ -280,6 +286,9 @@ Reader = Callable[[Path, str], "UnitFile | None"]  # (real path, path inside) ->
 
 @dataclass
 class _Entry:
+    """A unit name found on the search path: the file it reads (a symlink followed inside the
+    root), an alias of another name (``alias_of``), or masked."""
+
     real: Path
     inside: str
     alias_of: str | None = None

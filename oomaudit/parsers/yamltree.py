@@ -51,6 +51,9 @@ class Seq(list):
 
 @dataclass
 class Document:
+    """One document of a YAML stream: its tree of :class:`Map`, :class:`Seq` and typed scalars
+    (None for an empty document)."""
+
     root: Any
     line: int  # where the document starts (1-based)
 

@@ -62,6 +62,9 @@ class Statement:
 
 @dataclass
 class _Line:
+    """The scanner over one line: ``pos`` is the next character, ``env`` the ``${VAR}`` names
+    read since the last statement (:func:`_take` hands them to it)."""
+
     text: str
     environ: Mapping[str, str]
     pos: int = 0
