@@ -53,7 +53,7 @@ class NginxConfig:
     source: object
     files: list = field(default_factory=list)
     directives: list[Directive] = field(default_factory=list)
-    values: dict[str, Directive] = field(default_factory=dict)  # worker_processes/_connections
+    values: dict[str, Directive] = field(default_factory=dict)  # worker_*, events
     failed: bool = False
 
     def value(self, name: str) -> str:

@@ -120,7 +120,7 @@ def parse_sysctl(text: str) -> SysctlFile:
         result.assignments[PROCPS].extend(_procps_line(raw, number, last, result.problems))
         # systemd's read_line also ends a line at a lone \r
         for part in raw.split("\r"):
-            result.assignments[SYSTEMD].extend(_systemd_line(part, number, result.problems))
+            result.assignments[SYSTEMD].extend(_systemd_line(part, number))
     return result
 
 
@@ -151,7 +151,7 @@ def _procps_line(raw: str, number: int, last: bool, problems: list[Problem]):
     yield Assignment(canonical(key), value.strip(blanks), number, ignore, key, slashdot(key))
 
 
-def _systemd_line(raw: str, number: int, problems: list[Problem]):
+def _systemd_line(raw: str, number: int):
     blanks = _BLANKS[SYSTEMD]
     p = raw.strip(blanks)
     if not p or p[0] in "#;":
