@@ -39,7 +39,7 @@ class HostProfile:
                    for p in self.paths)
 
 
-@dataclass
+@dataclass(eq=False)
 class Settings:
     """The validated ``.oomaudit.toml`` (see ``load``), or these defaults when there is none.
     Rule patterns (``select``, ``ignore``, per-path ignores) are id prefixes in any letter

@@ -16,7 +16,7 @@ from .reading import Reader
 from .report import ERROR, FAILED, PASSED, SKIPPED, HostFacts, Report, Reporter, RuleRun
 
 
-@dataclass
+@dataclass(eq=False)
 class Registry:
     """Everything the loaded plugins provide, indexed once per run."""
 

@@ -48,7 +48,7 @@ class Table:
     rows: list[list[Any]]
 
 
-@dataclass
+@dataclass(eq=False)
 class Host:
     """One audited machine (see the module docstring). ``files`` is what discovery found,
     ``docs`` what each reader parsed of it (by reader name), ``diagnostics`` the CONF

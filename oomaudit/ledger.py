@@ -23,7 +23,7 @@ class Consumer:
     plugin: str = ""
 
 
-@dataclass
+@dataclass(eq=False)
 class Ledger:
     """A host's consumers, in the order the plugins added them (``oomaudit_budget``). Rules
     ask ``left_for`` instead of summing on their own, so that no two rules disagree."""

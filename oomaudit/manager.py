@@ -20,7 +20,7 @@ BUILTIN_PREFIX = "oomaudit."  # built-in rules and reporters live in our namespa
 DISABLE_ENV = "OOMAUDIT_DISABLE_PLUGINS"
 
 
-@dataclass
+@dataclass(eq=False)
 class Plugins:
     """The loaded plugins and what went wrong with them. Hooks are called through ``call_each``
     so that a plugin's exception becomes one line of ``errors`` (a run error, exit status 2)

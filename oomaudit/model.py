@@ -70,7 +70,7 @@ class Finding:
 CheckFunction = Callable[["object"], Iterable[Finding]]
 
 
-@dataclass
+@dataclass(eq=False)
 class Rule:
     """A rule's catalogue entry (``rules/*.toml``) plus the function that checks it.
 

@@ -20,7 +20,7 @@ MAX_BYTES = 16 << 20  # configs are small; anything larger is not read (CONF003)
 SNIFF_BYTES = 4096
 
 
-@dataclass
+@dataclass(eq=False)
 class Reader:
     """A config format.
 
@@ -57,7 +57,7 @@ class Reader:
 _SUPPRESSION = re.compile(r"oomaudit:\s*(ignore|ignore-file)\[([^\]]*)\]\s*(.*)")
 
 
-@dataclass
+@dataclass(eq=False)
 class Suppression:
     """``ignore[...]`` covers its own line; on a line of its own (nothing but the comment)
     it covers the next line instead, so a trailing comment never silences its neighbour."""
@@ -75,7 +75,7 @@ class Suppression:
         return self.whole_file or line == (self.line + 1 if self.own_line else self.line)
 
 
-@dataclass
+@dataclass(eq=False)
 class Source:
     """One file as read from disk. ``display`` is how findings name it; ``inside`` is the
     path the audited system would use (``/etc/fstab`` under ``--root``)."""

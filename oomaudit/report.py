@@ -31,7 +31,7 @@ class HostFacts:
     tables: dict[str, object] = field(default_factory=dict)  # name -> oomaudit.host.Table
 
 
-@dataclass
+@dataclass(eq=False)
 class Report:
     """One run's outcome, as every reporter reads it. ``errors`` are plugin and rule failures
     (exit status 2), ``notices`` remarks that are not findings (a skipped file, an unused
@@ -64,7 +64,7 @@ class Report:
         return 0 if self.exit_zero or not self.failing() else 1
 
 
-@dataclass
+@dataclass(eq=False)
 class Reporter:
     """An output format: ``render(report, color)`` returns the whole text to write.
     ``color`` is True only for a terminal that wants it; most formats ignore it."""
