@@ -30,7 +30,8 @@ def test_one_fstab_imports_the_swap_plugin_alone(tmp_path):
     assert checks == {"oomaudit.plugins.swap_checks"}
     assert parsers == {"oomaudit.parsers.fstab"}
     heavy = {"importlib.metadata", "importlib.resources", "psutil", "junit_xml", "email",
-             "decimal", "tomllib", "oomaudit.logsources", "oomaudit.processes", "yaml"}
+             "decimal", "tomllib", "oomaudit.logsources", "oomaudit.processes", "yaml",
+             "shutil", "bz2", "lzma"}
     assert modules & heavy == set()
 
 
@@ -49,3 +50,13 @@ def test_one_nginx_conf_imports_the_nginx_parser_alone(tmp_path):
     modules = _modules(tmp_path, "check", "--format", "json", "--exit-zero", "nginx.conf")
     parsers = {m for m in modules if m.startswith("oomaudit.parsers.")}
     assert parsers == {"oomaudit.parsers.nginx"}
+
+
+def test_help_still_wraps_at_the_terminal_width(oomaudit):
+    """The width argparse would ask shutil for comes from $COLUMNS (or the terminal)."""
+    for columns in (60, 120):
+        proc = oomaudit("check", "--help", env={"COLUMNS": str(columns)})
+        lines = proc.stdout.splitlines()
+        assert proc.returncode == 0 and lines
+        assert max(map(len, lines)) <= columns - 2
+        assert max(map(len, lines)) > columns - 30  # filled, not wrapped at 80
