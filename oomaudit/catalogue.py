@@ -108,6 +108,12 @@ def make_rules(checks: dict[str, Callable | str], catalogue: str = "",
     return rules
 
 
+def checks_in(module: str, *rule_ids: str) -> dict[str, str]:
+    """``{"SWAP001": "module:check_swap001", ...}`` for ``make_rules``: the built-in plugins
+    name each rule's check ``check_<id>`` in their checks module."""
+    return {rule: f"{module}:check_{rule.lower()}" for rule in rule_ids}
+
+
 def builtin_catalogues() -> list[str]:
     return sorted(name for folder in import_module(BUILTIN).__path__
                   for name in os.listdir(folder) if name.endswith(".toml"))

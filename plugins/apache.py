@@ -14,7 +14,7 @@ it); the checks live in ``apache_checks``, imported when there is work.
 from __future__ import annotations
 
 from oomaudit import Reader, hookimpl
-from oomaudit.catalogue import make_rules
+from oomaudit.catalogue import checks_in, make_rules
 
 PLUGIN = "apache"
 CHECKS = "oomaudit.plugins.apache_checks"
@@ -61,6 +61,5 @@ def oomaudit_budget(host):
 def oomaudit_rules():
     # In a config repository every check starts from the servers built from the given
     # apache files and yields nothing (asks for no fact) without one.
-    return make_rules({rule: f"{CHECKS}:check_{rule.lower()}"
-                       for rule in ("HTTPD001", "HTTPD002", "HTTPD003")},
+    return make_rules(checks_in(CHECKS, "HTTPD001", "HTTPD002", "HTTPD003"),
                       "httpd.toml", reads=(PLUGIN,))

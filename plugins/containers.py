@@ -15,7 +15,7 @@ there is work.
 from __future__ import annotations
 
 from oomaudit import Reader, hookimpl
-from oomaudit.catalogue import make_rules
+from oomaudit.catalogue import checks_in, make_rules
 
 CHECKS = "oomaudit.plugins.containers_checks"
 COMPOSE, KUBERNETES = "compose", "kubernetes"
@@ -64,9 +64,8 @@ def oomaudit_budget(host):
 
 @hookimpl
 def oomaudit_rules():
-    return (make_rules({"CONTAINER001": f"{CHECKS}:check_container001"}, "container.toml",
-                       reads=(COMPOSE,))
-            + make_rules({"CONTAINER002": f"{CHECKS}:check_container002"}, "container.toml",
+    return (make_rules(checks_in(CHECKS, "CONTAINER001"), "container.toml", reads=(COMPOSE,))
+            + make_rules(checks_in(CHECKS, "CONTAINER002"), "container.toml",
                          reads=(KUBERNETES,))
-            + make_rules({"CONTAINER003": f"{CHECKS}:check_container003"}, "container.toml",
+            + make_rules(checks_in(CHECKS, "CONTAINER003"), "container.toml",
                          reads=(COMPOSE, KUBERNETES)))

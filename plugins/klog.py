@@ -13,7 +13,7 @@ work.
 from __future__ import annotations
 
 from oomaudit import Reader, hookimpl
-from oomaudit.catalogue import make_rules
+from oomaudit.catalogue import checks_in, make_rules
 
 CHECKS = "oomaudit.plugins.klog_checks"
 KERNLOG = "kernlog"
@@ -34,5 +34,4 @@ def oomaudit_readers():
 @hookimpl
 def oomaudit_rules():
     # In a config repository the events are the kernlog files given, nothing else.
-    return make_rules({"KLOG001": f"{CHECKS}:check_klog001",
-                       "KLOG002": f"{CHECKS}:check_klog002"}, "klog.toml", reads=(KERNLOG,))
+    return make_rules(checks_in(CHECKS, "KLOG001", "KLOG002"), "klog.toml", reads=(KERNLOG,))

@@ -13,7 +13,7 @@ it); the checks live in ``mysql_checks``, imported when there is work.
 from __future__ import annotations
 
 from oomaudit import Reader, hookimpl
-from oomaudit.catalogue import make_rules
+from oomaudit.catalogue import checks_in, make_rules
 
 PLUGIN = "mysql"
 CHECKS = "oomaudit.plugins.mysql_checks"
@@ -53,6 +53,5 @@ def oomaudit_rules():
     # Each rule loops over servers(), which in a config repository are the given option
     # files only: with none, the rule yields nothing (the web tier it also weighs is only
     # looked at for a server), so it may be passed unread.
-    return make_rules({rule: f"{CHECKS}:check_{rule.lower()}"
-                       for rule in ("MYSQL001", "MYSQL002", "MYSQL003")},
+    return make_rules(checks_in(CHECKS, "MYSQL001", "MYSQL002", "MYSQL003"),
                       "mysql.toml", reads=(PLUGIN,))

@@ -14,7 +14,7 @@ it); the checks live in ``phpfpm_checks``, imported when there is work.
 from __future__ import annotations
 
 from oomaudit import Reader, hookimpl
-from oomaudit.catalogue import make_rules
+from oomaudit.catalogue import checks_in, make_rules
 
 PLUGIN = "php-fpm"
 CHECKS = "oomaudit.plugins.phpfpm_checks"
@@ -61,6 +61,5 @@ def oomaudit_budget(host):
 def oomaudit_rules():
     # Every check starts from the pools of the php-fpm documents and yields nothing
     # (asks for no fact) without one.
-    return make_rules({rule: f"{CHECKS}:check_{rule.lower()}"
-                       for rule in ("FPM001", "FPM002", "FPM003")},
+    return make_rules(checks_in(CHECKS, "FPM001", "FPM002", "FPM003"),
                       "fpm.toml", reads=(PLUGIN,))

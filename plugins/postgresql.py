@@ -11,7 +11,7 @@ it); the checks live in ``postgresql_checks``, imported when there is work.
 from __future__ import annotations
 
 from oomaudit import Reader, hookimpl
-from oomaudit.catalogue import make_rules
+from oomaudit.catalogue import checks_in, make_rules
 
 PLUGIN = "postgresql"
 CHECKS = "oomaudit.plugins.postgresql_checks"
@@ -69,5 +69,4 @@ def oomaudit_budget(host):
 @hookimpl
 def oomaudit_rules():
     # Both rules judge clusters(), which are the postgresql documents: none, no finding.
-    return make_rules({"PG001": f"{CHECKS}:check_pg001", "PG002": f"{CHECKS}:check_pg002"},
-                      "postgresql.toml", reads=(PLUGIN,))
+    return make_rules(checks_in(CHECKS, "PG001", "PG002"), "postgresql.toml", reads=(PLUGIN,))

@@ -14,7 +14,7 @@ it); the reader and checks live in ``swap_checks``, imported when there is work.
 from __future__ import annotations
 
 from oomaudit import Reader, hookimpl
-from oomaudit.catalogue import make_rules
+from oomaudit.catalogue import checks_in, make_rules
 
 CHECKS = "oomaudit.plugins.swap_checks"
 
@@ -40,6 +40,5 @@ def oomaudit_collect(host):
 
 @hookimpl
 def oomaudit_rules():
-    return make_rules({rule: f"{CHECKS}:check_{rule.lower()}"
-                       for rule in ("SWAP001", "SWAP002", "SWAP003", "SWAP004")},
+    return make_rules(checks_in(CHECKS, "SWAP001", "SWAP002", "SWAP003", "SWAP004"),
                       "swap.toml", reads=("fstab",))

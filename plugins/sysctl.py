@@ -17,7 +17,7 @@ when there is work.
 from __future__ import annotations
 
 from oomaudit import Reader, hookimpl
-from oomaudit.catalogue import make_rules
+from oomaudit.catalogue import checks_in, make_rules
 
 CHECKS = "oomaudit.plugins.sysctl_checks"
 
@@ -56,7 +56,5 @@ def oomaudit_budget(host):
 def oomaudit_rules():
     # Each rule judges host.documents("sysctl") in a config repository (one scenario per
     # file; SYSCTL004 nothing at all there): without a sysctl file there is nothing to judge.
-    return make_rules({rule: f"{CHECKS}:check_{rule.lower()}"
-                       for rule in ("SYSCTL001", "SYSCTL002", "SYSCTL003", "SYSCTL004",
-                                    "SYSCTL005")},
-                      "sysctl.toml", reads=("sysctl",))
+    return make_rules(checks_in(CHECKS, "SYSCTL001", "SYSCTL002", "SYSCTL003", "SYSCTL004",
+                                "SYSCTL005"), "sysctl.toml", reads=("sysctl",))

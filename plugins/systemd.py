@@ -14,7 +14,7 @@ when there is work.
 from __future__ import annotations
 
 from oomaudit import Reader, hookimpl
-from oomaudit.catalogue import make_rules
+from oomaudit.catalogue import checks_in, make_rules
 
 CHECKS = "oomaudit.plugins.systemd_checks"
 
@@ -71,7 +71,5 @@ def oomaudit_budget(host):
 def oomaudit_rules():
     # In a config repository every rule looks only at the units merged from the given unit
     # files (SYSTEMD002 asks the ledger which service to look for, then looks there).
-    return make_rules({rule: f"{CHECKS}:check_{rule.lower()}"
-                       for rule in ("SYSTEMD001", "SYSTEMD002", "SYSTEMD003", "SYSTEMD004",
-                                    "SYSTEMD005", "SYSTEMD006")},
-                      "systemd.toml", reads=("systemd",))
+    return make_rules(checks_in(CHECKS, "SYSTEMD001", "SYSTEMD002", "SYSTEMD003", "SYSTEMD004",
+                                "SYSTEMD005", "SYSTEMD006"), "systemd.toml", reads=("systemd",))
