@@ -71,3 +71,18 @@ def test_a_line_without_equals_is_skipped_not_fatal(tmp_path, monkeypatch):
     _dist(tmp_path, "odd-1.0.dist-info", "[oomaudit]\nno equals sign here\nok = odd.ok\n")
     monkeypatch.setattr(sys, "path", [str(tmp_path)])
     assert [(e.name, e.value) for e in entry_points("oomaudit")] == [("ok", "odd.ok")]
+
+
+def test_an_unreadable_or_undecodable_entry_points_file_is_skipped(tmp_path, monkeypatch):
+    """A broken distribution (entry_points.txt a folder, or not UTF-8) costs its own entry
+    points only."""
+    from oomaudit.entrypoints import entry_points
+
+    _dist(tmp_path, "folder-1.0.dist-info", None)
+    (tmp_path / "folder-1.0.dist-info" / "entry_points.txt").mkdir()
+    _dist(tmp_path, "latin-1.0.dist-info", None)
+    (tmp_path / "latin-1.0.dist-info" / "entry_points.txt").write_bytes(
+        b"[oomaudit]\nx = caf\xe9.mod\n")
+    _dist(tmp_path, "fine-1.0.dist-info", "[oomaudit]\nfine = fine.mod\n")
+    monkeypatch.setattr(sys, "path", [str(tmp_path)])
+    assert [(e.name, e.value) for e in entry_points("oomaudit")] == [("fine", "fine.mod")]

@@ -159,3 +159,16 @@ def test_kill_without_numbers_is_partial_and_invents_nothing():
 def test_any_bytes_in_no_exception_out(chunks):
     data = b"\n".join(chunks)
     assert fast(data) == slow(data)
+
+
+def test_lines_longer_than_a_record_are_skipped_and_line_numbers_stay_right(monkeypatch):
+    """The reusable buffer drops a line over MAX_LINE (no printk record is that long), in
+    the middle of a chunk and across chunks, and still counts it as one line."""
+    monkeypatch.setattr(kernlog, "CHUNK", 64)
+    monkeypatch.setattr(kernlog, "MAX_LINE", 256)
+    kill = b"Out of memory: Killed process 7 (a) total-vm:1kB, anon-rss:2kB, file-rss:0kB"
+    other = kill.replace(b" 7 ", b" 8 ")  # the same pid twice would be one kill reported twice
+    data = b"\n".join([b"x" * 1000, kill, b"y" * 300, b"short", b"z" * 5000, other, b"w" * 700])
+    events = fast(data)
+    assert [(e["pid"], e["line"]) for e in events] == [(7, 2), (8, 6)]
+    assert events == slow(data)
