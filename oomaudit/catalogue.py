@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from importlib import import_module
 
-from .model import Rule, Severity
+from .model import Rule, Severity, checker
 
 BUILTIN = "oomaudit.rules"
 _FIELDS = {"title", "severity", "rationale", "fix", "references", "example"}
@@ -71,11 +71,10 @@ class _CatalogueRule(Rule):
     def __init__(self, rule_id: str, check: Callable | str, catalogue: Catalogue,
                  reads: tuple[str, ...]):
         self.id = rule_id
-        self.check = check
+        self.check = checker(check)
         self.reads = tuple(reads)
         self.plugin = ""
         self._catalogue = catalogue
-        self.__post_init__()
 
     @property
     def _entry(self) -> dict:

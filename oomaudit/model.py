@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from .record import Record
 
 
 class Severity(enum.IntEnum):
@@ -32,8 +34,7 @@ class Severity(enum.IntEnum):
         return self.name.lower()
 
 
-@dataclass(frozen=True)
-class Evidence:
+class Evidence(NamedTuple):
     """One value a finding used and where it came from (``file:line``, ``live: /proc/swaps``,
     ``declared: --ram``), so that every number in a message can be checked by hand."""
 
@@ -44,21 +45,27 @@ class Evidence:
         return f"{self.what} ({self.source})" if self.source else self.what
 
 
-@dataclass
-class Finding:
+class Finding(Record):
     """One problem. ``path``/``line`` locate it in a config file; a finding about the live
-    host has ``path`` None and says so through its evidence."""
+    host has ``path`` None and says so through its evidence. Findings with equal fields are
+    equal, so that a plugin's tests can compare what a check yields with what they expect."""
 
-    rule: str
-    message: str
-    path: str | None = None
-    line: int | None = None
-    evidence: list[Evidence] = field(default_factory=list)
-    fix: str = ""
-    severity: Severity | None = None  # None: the rule's default (or the config's override)
-    # Filled in by the engine, never by a rule:
-    plugin: str = ""
-    docs: str = ""
+    def __init__(self, rule: str, message: str, path: str | None = None,
+                 line: int | None = None, evidence: list[Evidence] | None = None,
+                 fix: str = "", severity: Severity | None = None, plugin: str = "",
+                 docs: str = ""):
+        self.rule = rule
+        self.message = message
+        self.path = path
+        self.line = line
+        self.evidence = [] if evidence is None else evidence
+        self.fix = fix
+        self.severity = severity  # None: the rule's default (or the config's override)
+        # Filled in by the engine, never by a rule:
+        self.plugin = plugin
+        self.docs = docs
+
+    __eq__ = Record.same_content
 
     @property
     def location(self) -> str:
@@ -70,8 +77,7 @@ class Finding:
 CheckFunction = Callable[["object"], Iterable[Finding]]
 
 
-@dataclass(eq=False)
-class Rule:
+class Rule(Record):
     """A rule's catalogue entry (``rules/*.toml``) plus the function that checks it.
 
     The engine calls ``check(host)`` itself, one rule at a time, so a rule that
@@ -84,26 +90,33 @@ class Rule:
     fstab imports no MySQL code. Leave it empty for rules that need no file.
     """
 
-    id: str
-    title: str
-    severity: Severity
-    check: CheckFunction
-    rationale: str = ""
-    fix: str = ""
-    references: list[str] = field(default_factory=list)
-    example: str = ""
-    reads: tuple[str, ...] = ()
-    plugin: str = ""  # set by the plugin manager
-
-    def __post_init__(self) -> None:
-        if isinstance(self.check, str):
-            from .refs import Lazy
-
-            self.check = Lazy(self.check)
+    def __init__(self, id: str, title: str, severity: Severity, check: CheckFunction | str,
+                 rationale: str = "", fix: str = "", references: list[str] | None = None,
+                 example: str = "", reads: tuple[str, ...] = (), plugin: str = ""):
+        self.id = id
+        self.title = title
+        self.severity = severity
+        self.check = checker(check)
+        self.rationale = rationale
+        self.fix = fix
+        self.references = [] if references is None else references
+        self.example = example
+        self.reads = reads
+        self.plugin = plugin  # set by the plugin manager
 
     @property
     def family(self) -> str:
         return self.id.rstrip("0123456789")
+
+
+def checker(check: CheckFunction | str) -> CheckFunction:
+    """``check`` itself, or for a ``"module:function"`` name a callable that imports the
+    module on its first call."""
+    if isinstance(check, str):
+        from .refs import Lazy
+
+        return Lazy(check)
+    return check
 
 
 class MissingFact(Exception):
