@@ -8,55 +8,56 @@ from __future__ import annotations
 import fnmatch
 import re
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import UsageError
 from .model import Severity
+from .record import Record
 from .units import parse_size
 
 CONFIG_NAMES = (".oomaudit.toml", "pyproject.toml")
 DEFAULT_CRITICAL = ["ssh", "sshd"]
 
 
-@dataclass
-class HostProfile:
+class HostProfile(Record):
     """A host of a config repository: the files under ``paths`` belong to a machine with
     this RAM and swap (``hosts/db1/**`` is an 8 GiB database server)."""
 
-    name: str
-    paths: list[str]
-    ram: int | None
-    swap: int | None
-    source: str  # file:line of the [[hosts]] table
-    role: str = ""
-    # declared size of one process of a service ("php-fpm" = one pool child), for rules
-    # that would otherwise estimate it from the config: process-sizes = { php-fpm = "80M" }
-    process_sizes: dict[str, int] = field(default_factory=dict)
+    def __init__(self, name: str, paths: list[str], ram: int | None, swap: int | None,
+                 source: str, role: str = "", process_sizes: dict[str, int] | None = None):
+        self.name = name
+        self.paths = paths
+        self.ram = ram
+        self.swap = swap
+        self.source = source  # file:line of the [[hosts]] table
+        self.role = role
+        # declared size of one process of a service ("php-fpm" = one pool child), for rules
+        # that would otherwise estimate it from the config: process-sizes = { php-fpm = "80M" }
+        self.process_sizes = {} if process_sizes is None else process_sizes
 
     def matches(self, relpath: str) -> bool:
         return any(fnmatch.fnmatchcase(relpath, p) or fnmatch.fnmatchcase(relpath + "/", p)
                    for p in self.paths)
 
 
-@dataclass(eq=False)
-class Settings:
+class Settings(Record):
     """The validated ``.oomaudit.toml`` (see ``load``), or these defaults when there is none.
     Rule patterns (``select``, ``ignore``, per-path ignores) are id prefixes in any letter
     case (``host`` selects ``HOST001``)."""
 
-    select: list[str] = field(default_factory=list)
-    ignore: list[str] = field(default_factory=list)
-    per_path_ignores: dict[str, list[str]] = field(default_factory=dict)
-    severity: dict[str, Severity] = field(default_factory=dict)
-    fail_on: Severity = Severity.LOW
-    critical_services: list[str] = field(default_factory=lambda: list(DEFAULT_CRITICAL))
-    # HOST001 alerts above these shares of RAM / swap in use (None: the rule's default)
-    memory_alert_percent: float | None = None
-    swap_alert_percent: float | None = None
-    hosts: list[HostProfile] = field(default_factory=list)
-    path: Path | None = None  # the config file, if any
-    base: Path = field(default_factory=Path.cwd)  # per-path globs are relative to this
+    def __init__(self, path: Path | None = None, base: Path | None = None):
+        self.path = path  # the config file, if any
+        self.base = Path.cwd() if base is None else base  # per-path globs are relative to this
+        self.select: list[str] = []
+        self.ignore: list[str] = []
+        self.per_path_ignores: dict[str, list[str]] = {}
+        self.severity: dict[str, Severity] = {}
+        self.fail_on = Severity.LOW
+        self.critical_services = list(DEFAULT_CRITICAL)
+        # HOST001 alerts above these shares of RAM / swap in use (None: the rule's default)
+        self.memory_alert_percent: float | None = None
+        self.swap_alert_percent: float | None = None
+        self.hosts: list[HostProfile] = []
 
     def rule_selected(self, rule: str) -> bool:
         def hit(patterns: list[str]) -> bool:

@@ -4,7 +4,6 @@ hand a :class:`Report` to the reporters.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
@@ -13,17 +12,19 @@ from .host import Host
 from .manager import Plugins
 from .model import Finding, MissingFact, Rule
 from .reading import Reader
+from .record import Record
 from .report import ERROR, FAILED, PASSED, SKIPPED, HostFacts, Report, Reporter, RuleRun
 
 
-@dataclass(eq=False)
-class Registry:
+class Registry(Record):
     """Everything the loaded plugins provide, indexed once per run."""
 
-    plugins: Plugins
-    rules: dict[str, Rule]
-    readers: dict[str, Reader]
-    reporters: dict[str, Reporter]
+    def __init__(self, plugins: Plugins, rules: dict[str, Rule], readers: dict[str, Reader],
+                 reporters: dict[str, Reporter]):
+        self.plugins = plugins
+        self.rules = rules
+        self.readers = readers
+        self.reporters = reporters
 
     @classmethod
     def build(cls, plugins: Plugins) -> Registry:
@@ -83,7 +84,7 @@ def audit(registry: Registry, hosts: list[Host], settings: Settings, command: st
         report.hosts.append(HostFacts(
             host.name, host.mode, host.label,
             {k: (f.value, f.source) for k, f in host.facts.items()},
-            [vars(c) for c in host.ledger.consumers], dict(host.tables)))
+            [c._asdict() for c in host.ledger.consumers], dict(host.tables)))
         _unused_suppressions(host, settings, report)
     report.errors[:0] = plugins.errors
     report.findings.sort(key=lambda hf: (hf[1].path or "", hf[1].line or 0, hf[1].rule))

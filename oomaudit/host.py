@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .ledger import Ledger
 from .model import Finding, MissingFact
 from .reading import MAX_BYTES, Reader, Source, decode, looks_binary
+from .record import Record
 from .rootfs import inside_path, resolve_in_root
 
 LIVE, ROOT, FILES = "live", "root", "files"
@@ -29,8 +29,7 @@ def printable(text: str) -> str:
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
-@dataclass(frozen=True)
-class Fact:
+class Fact(NamedTuple):
     """A value and where it came from: ``declared: --ram``, ``host profile .oomaudit.toml:9``,
     ``live: psutil``, ``live: cgroup memory.max /sys/fs/cgroup/memory.max``."""
 
@@ -38,8 +37,7 @@ class Fact:
     source: str
 
 
-@dataclass
-class Table:
+class Table(NamedTuple):
     """A small table a plugin wants in the report beside the findings (e.g. the kernel's
     current kill order). Reporters print it without knowing what it means."""
 
@@ -48,25 +46,26 @@ class Table:
     rows: list[list[Any]]
 
 
-@dataclass(eq=False)
-class Host:
+class Host(Record):
     """One audited machine (see the module docstring). ``files`` is what discovery found,
     ``docs`` what each reader parsed of it (by reader name), ``diagnostics`` the CONF
     findings of reading it."""
 
-    name: str
-    mode: str  # LIVE, ROOT or FILES
-    root: Path | None  # "/" when live; None for a config repo (absolute includes don't resolve)
-    settings: Any = None  # oomaudit.config.Settings
-    facts: dict[str, Fact] = field(default_factory=dict)
-    ledger: Ledger = field(default_factory=Ledger)
-    diagnostics: list[Finding] = field(default_factory=list)
-    sources: dict[Path, Source] = field(default_factory=dict)
-    docs: dict[str, list[Any]] = field(default_factory=dict)
-    tables: dict[str, Table] = field(default_factory=dict)  # views a plugin adds to the report
-    cache: dict[str, Any] = field(default_factory=dict)  # shared work, e.g. the process snapshot
-    files: list[tuple[Reader | None, Path]] = field(default_factory=list)  # None: unknown type
-    cwd: str = field(default_factory=os.getcwd, repr=False)  # what display() is relative to
+    def __init__(self, name: str, mode: str, root: Path | None, settings: Any = None):
+        self.name = name
+        self.mode = mode  # LIVE, ROOT or FILES
+        # "/" when live; None for a config repo (absolute includes don't resolve)
+        self.root = root
+        self.settings = settings  # oomaudit.config.Settings
+        self.facts: dict[str, Fact] = {}
+        self.ledger = Ledger()
+        self.diagnostics: list[Finding] = []
+        self.sources: dict[Path, Source] = {}
+        self.docs: dict[str, list[Any]] = {}  # by reader name
+        self.tables: dict[str, Table] = {}  # views a plugin adds to the report
+        self.cache: dict[str, Any] = {}  # shared work, e.g. the process snapshot
+        self.files: list[tuple[Reader | None, Path]] = []  # None: unknown type
+        self.cwd = os.getcwd()  # what display() is relative to
 
     @property
     def live(self) -> bool:

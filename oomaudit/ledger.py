@@ -8,11 +8,12 @@ show the whole picture.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from .record import Record
 
 
-@dataclass(frozen=True)
-class Consumer:
+class Consumer(NamedTuple):
     """One service's claim on RAM: its worst case, the arithmetic behind it and where the
     numbers came from, as HOST002 and ``oomaudit budget`` show it."""
 
@@ -23,12 +24,12 @@ class Consumer:
     plugin: str = ""
 
 
-@dataclass(eq=False)
-class Ledger:
+class Ledger(Record):
     """A host's consumers, in the order the plugins added them (``oomaudit_budget``). Rules
     ask ``left_for`` instead of summing on their own, so that no two rules disagree."""
 
-    consumers: list[Consumer] = field(default_factory=list)
+    def __init__(self, consumers: list[Consumer] | None = None):
+        self.consumers = [] if consumers is None else consumers
 
     def add(self, service: str, nbytes: int, how: str, source: str, plugin: str = "") -> None:
         self.consumers.append(Consumer(service, int(nbytes), how, source, plugin))

@@ -8,26 +8,26 @@ on its own so that an exception is blamed on the plugin that raised it.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from typing import Any
 
 import pluggy
 
 from . import hookspecs
+from .record import Record
 
 GROUP = "oomaudit"
 BUILTIN_PREFIX = "oomaudit."  # built-in rules and reporters live in our namespace
 DISABLE_ENV = "OOMAUDIT_DISABLE_PLUGINS"
 
 
-@dataclass(eq=False)
-class Plugins:
+class Plugins(Record):
     """The loaded plugins and what went wrong with them. Hooks are called through ``call_each``
     so that a plugin's exception becomes one line of ``errors`` (a run error, exit status 2)
     and the other plugins still run."""
 
-    manager: pluggy.PluginManager
-    errors: list[str] = field(default_factory=list)  # one line each: which plugin, what failed
+    def __init__(self, manager: pluggy.PluginManager):
+        self.manager = manager
+        self.errors: list[str] = []  # one line each: which plugin, what failed
 
     def call_each(self, hook: str, *args: Any) -> list[tuple[str, Any]]:
         """(plugin name, result) for every implementation of ``hook``; an exception is

@@ -9,19 +9,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .model import Evidence, Finding
+from .record import Record
 from .refs import Lazy
 
 MAX_BYTES = 16 << 20  # configs are small; anything larger is not read (CONF003)
 SNIFF_BYTES = 4096
 
 
-@dataclass(eq=False)
-class Reader:
+class Reader(Record):
     """A config format.
 
     ``system_paths``: globs under the audited root where the format lives on a host
@@ -38,36 +37,35 @@ class Reader:
     imported on first use, so a plugin whose files are absent costs no parser import.
     """
 
-    name: str
-    parse: Callable[[Source], Any] | str
-    system_paths: tuple[str, ...] = ()
-    file_patterns: tuple[str, ...] = ()
-    sniff: Callable[[str], bool] | str | None = None
-    sniff_hint: str = ""
-    comment_prefixes: tuple[str, ...] = ("#",)
-    plugin: str = ""
-
-    def __post_init__(self) -> None:
-        if isinstance(self.parse, str):
-            self.parse = Lazy(self.parse)
-        if isinstance(self.sniff, str):
-            self.sniff = Lazy(self.sniff)
+    def __init__(self, name: str, parse: Callable[[Source], Any] | str,
+                 system_paths: tuple[str, ...] = (), file_patterns: tuple[str, ...] = (),
+                 sniff: Callable[[str], bool] | str | None = None, sniff_hint: str = "",
+                 comment_prefixes: tuple[str, ...] = ("#",), plugin: str = ""):
+        self.name = name
+        self.parse = Lazy(parse) if isinstance(parse, str) else parse
+        self.system_paths = system_paths
+        self.file_patterns = file_patterns
+        self.sniff = Lazy(sniff) if isinstance(sniff, str) else sniff
+        self.sniff_hint = sniff_hint
+        self.comment_prefixes = comment_prefixes
+        self.plugin = plugin  # set by the plugin manager
 
 
 _SUPPRESSION = re.compile(r"oomaudit:\s*(ignore|ignore-file)\[([^\]]*)\]\s*(.*)")
 
 
-@dataclass(eq=False)
-class Suppression:
+class Suppression(Record):
     """``ignore[...]`` covers its own line; on a line of its own (nothing but the comment)
     it covers the next line instead, so a trailing comment never silences its neighbour."""
 
-    line: int
-    ids: tuple[str, ...]
-    whole_file: bool
-    reason: str
-    used: bool = False
-    own_line: bool = False
+    def __init__(self, line: int, ids: tuple[str, ...], whole_file: bool, reason: str,
+                 own_line: bool = False):
+        self.line = line
+        self.ids = ids
+        self.whole_file = whole_file
+        self.reason = reason
+        self.own_line = own_line
+        self.used = False  # set when it hides a finding; an unused one is a notice
 
     def covers(self, rule: str, line: int | None) -> bool:
         if not any(rule == i or rule.startswith(i) for i in self.ids):
@@ -75,18 +73,19 @@ class Suppression:
         return self.whole_file or line == (self.line + 1 if self.own_line else self.line)
 
 
-@dataclass(eq=False)
-class Source:
+class Source(Record):
     """One file as read from disk. ``display`` is how findings name it; ``inside`` is the
     path the audited system would use (``/etc/fstab`` under ``--root``)."""
 
-    path: Path
-    display: str
-    text: str
-    inside: str = ""
-    reader: Reader | None = None
-    problems: list[Finding] = field(default_factory=list)
-    _suppressions: list[Suppression] | None = None
+    def __init__(self, path: Path, display: str, text: str, inside: str = "",
+                 reader: Reader | None = None):
+        self.path = path
+        self.display = display
+        self.text = text
+        self.inside = inside
+        self.reader = reader
+        self.problems: list[Finding] = []  # CONF findings of reading it (see problem())
+        self._suppressions: list[Suppression] | None = None  # parsed on first ask
 
     @property
     def lines(self) -> list[str]:

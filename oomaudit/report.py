@@ -1,15 +1,15 @@
 """What one run found, in the shape every reporter reads."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .model import Finding, Rule, Severity
+from .record import Record
 
 PASSED, FAILED, SKIPPED, ERROR = "passed", "failed", "skipped", "error"
 
 
-@dataclass
-class RuleRun:
+class RuleRun(NamedTuple):
     """One rule checked on one host: what JUnit shows as a test case."""
 
     rule: Rule
@@ -18,8 +18,7 @@ class RuleRun:
     detail: str = ""  # why skipped, or the error
 
 
-@dataclass
-class HostFacts:
+class HostFacts(NamedTuple):
     """A host as the report keeps it, copied from the ``Host`` once its rules have run: facts
     as (value, source), the ledger's consumers as dicts, the plugins' tables."""
 
@@ -27,27 +26,28 @@ class HostFacts:
     mode: str
     label: str
     facts: dict[str, tuple[object, str]]  # key -> (value, where it came from)
-    ledger: list[dict] = field(default_factory=list)
-    tables: dict[str, object] = field(default_factory=dict)  # name -> oomaudit.host.Table
+    ledger: list[dict]
+    tables: dict[str, object]  # name -> oomaudit.host.Table
 
 
-@dataclass(eq=False)
-class Report:
+class Report(Record):
     """One run's outcome, as every reporter reads it. ``errors`` are plugin and rule failures
     (exit status 2), ``notices`` remarks that are not findings (a skipped file, an unused
     suppression); ``suppressed`` counts findings hidden by ignores and suppressions."""
 
-    command: str
-    target: str
-    version: str
-    fail_on: Severity
-    hosts: list[HostFacts] = field(default_factory=list)
-    findings: list[tuple[str, Finding]] = field(default_factory=list)  # (host name, finding)
-    runs: list[RuleRun] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    notices: list[str] = field(default_factory=list)
-    suppressed: int = 0
-    exit_zero: bool = False
+    def __init__(self, command: str, target: str, version: str, fail_on: Severity,
+                 exit_zero: bool = False):
+        self.command = command
+        self.target = target
+        self.version = version
+        self.fail_on = fail_on
+        self.exit_zero = exit_zero
+        self.hosts: list[HostFacts] = []
+        self.findings: list[tuple[str, Finding]] = []  # (host name, finding)
+        self.runs: list[RuleRun] = []
+        self.errors: list[str] = []
+        self.notices: list[str] = []
+        self.suppressed = 0
 
     def counts(self) -> dict[str, int]:
         counts = {s.label: 0 for s in Severity}
@@ -64,11 +64,11 @@ class Report:
         return 0 if self.exit_zero or not self.failing() else 1
 
 
-@dataclass(eq=False)
-class Reporter:
+class Reporter(Record):
     """An output format: ``render(report, color)`` returns the whole text to write.
     ``color`` is True only for a terminal that wants it; most formats ignore it."""
 
-    name: str
-    render: object  # Callable[[Report, bool], str]
-    plugin: str = ""
+    def __init__(self, name: str, render: object, plugin: str = ""):
+        self.name = name
+        self.render = render  # Callable[[Report, bool], str]
+        self.plugin = plugin  # set by the plugin manager

@@ -8,8 +8,8 @@ import fnmatch
 import os
 import re
 import stat
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from oomaudit import Evidence, Finding, Source
 from oomaudit.host import LIVE, ROOT, Fact, Host
@@ -31,8 +31,7 @@ _DPHYS_CONFIG = "/etc/dphys-swapfile"
 
 # -- reading -----------------------------------------------------------------------------
 
-@dataclass
-class FstabDocument:
+class FstabDocument(NamedTuple):
     """What the ``fstab`` reader's parse() gives: the file and its table; lines that
     mount and swapon reject are already CONF001 problems of ``source``."""
 
@@ -54,8 +53,7 @@ def parse(source: Source) -> FstabDocument:
 
 # -- live facts --------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class ActiveSwap:
+class ActiveSwap(NamedTuple):
     """One line of /proc/swaps (sizes in bytes)."""
 
     filename: str

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from oomaudit.engine import Registry
 from oomaudit.manager import load_plugins
-from oomaudit.reading import SNIFF_BYTES
+from oomaudit.reading import SNIFF_BYTES, Reader
 from oomaudit.recognise import Recogniser
 
 
@@ -92,8 +92,6 @@ def test_unhinted_heads_reach_no_sniffer(readers):
 
 
 def _spy(reader, asked):
-    from dataclasses import replace
-
     if not reader.sniff:
         return reader
     real = reader.sniff
@@ -101,7 +99,8 @@ def _spy(reader, asked):
     def sniff(head: str) -> bool:
         asked.append(reader.name)
         return real(head)
-    return replace(reader, sniff=sniff)
+    return Reader(reader.name, reader.parse, reader.system_paths, reader.file_patterns, sniff,
+                  reader.sniff_hint, reader.comment_prefixes, reader.plugin)
 
 
 def test_walk_order_and_what_it_skips(tmp_path, oomaudit):
@@ -120,8 +119,6 @@ def test_walk_order_and_what_it_skips(tmp_path, oomaudit):
 
 
 def _reader(name, sniff, hint=""):
-    from oomaudit.reading import Reader
-
     return Reader(name, parse=lambda source: None, sniff=sniff, sniff_hint=hint,
                   plugin=f"{name}-plugin")
 

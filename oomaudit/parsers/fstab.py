@@ -21,12 +21,14 @@ Measured against findmnt 2.38.1 (tests/test_fstab_findmnt.py keeps us honest):
   are tags with the quotes stripped up to the *last* matching quote; an unterminated
   quote makes the source a plain path. Tag names are case-sensitive: ``uuid=`` is a path.
 
-The module is pure: text in, dataclasses out, no rule logic and no I/O.
+The module is pure: text in, records out, no rule logic and no I/O.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from ..record import Record
 
 TAG_NAMES = ("ID", "UUID", "LABEL", "PARTUUID", "PARTLABEL")
 _BLANK = " \t"
@@ -34,8 +36,7 @@ _INT_MIN, _INT_MAX = -(1 << 31), (1 << 31) - 1
 _LONG_MIN, _LONG_MAX = -(1 << 63), (1 << 63) - 1
 
 
-@dataclass(frozen=True)
-class FstabEntry:
+class FstabEntry(NamedTuple):
     """One accepted line. Strings are decoded (escapes applied); ``line`` is 1-based."""
 
     source: str
@@ -88,8 +89,7 @@ class FstabEntry:
         return parse_tag(self.source)
 
 
-@dataclass(frozen=True)
-class FstabError:
+class FstabError(NamedTuple):
     """A line libmount rejects (and skips): ``line`` 1-based, ``text`` as written."""
 
     line: int
@@ -97,14 +97,14 @@ class FstabError:
     reason: str
 
 
-@dataclass
-class Fstab:
+class Fstab(Record):
     """Every line of an fstab by what libmount makes of it: accepted entries, rejected lines
     (skipped) and comments (kept so that :func:`commented_swaps` can name a disabled swap)."""
 
-    entries: list[FstabEntry] = field(default_factory=list)
-    errors: list[FstabError] = field(default_factory=list)
-    comments: list[tuple[int, str]] = field(default_factory=list)  # (line, text after '#')
+    def __init__(self) -> None:
+        self.entries: list[FstabEntry] = []
+        self.errors: list[FstabError] = []
+        self.comments: list[tuple[int, str]] = []  # (line, text after '#')
 
     @property
     def swaps(self) -> list[FstabEntry]:

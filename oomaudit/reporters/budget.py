@@ -45,7 +45,7 @@ def json_view(hosts: list[Host], color: bool) -> str:
         "host": h.name, "label": h.label,
         "ram": h.fact("ram") and {"bytes": h.fact("ram").value, "source": h.fact("ram").source},
         "swap": h.fact("swap") and {"bytes": h.fact("swap").value, "source": h.fact("swap").source},
-        "consumers": [vars(c) for c in h.ledger.consumers],
+        "consumers": [c._asdict() for c in h.ledger.consumers],
         "total": h.ledger.total(),
     } for h in hosts]
     return json.dumps(rows, indent=2) + "\n"
