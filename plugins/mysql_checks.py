@@ -7,9 +7,9 @@ from __future__ import annotations
 import os
 import posixpath
 import re
-from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import NamedTuple
 
 from oomaudit import Evidence, Finding, Severity
 from oomaudit.host import FILES, LIVE
@@ -22,6 +22,7 @@ from oomaudit.parsers.mysql_values import (
     variables,
 )
 from oomaudit.processes import processes
+from oomaudit.record import Record
 from oomaudit.units import format_size
 
 from .containers import COMPOSE
@@ -36,17 +37,19 @@ MYSQLTUNER = "MySQLTuner 2.8.36 (mysqltuner.pl, calculations())"
 
 # -- servers -----------------------------------------------------------------------------
 
-@dataclass
-class Server:
+class Server(Record):
     """One mysqld: its option files as loaded, the flavour (server and version) they
     are read as, each numeric variable in effect (the default when unset), and
     ``occurrences``, every setting as written, which MYSQL003 judges one by one."""
 
-    config: mycnf.ServerConfig
-    flavour: Flavour
-    effective: dict[str, Setting]
-    occurrences: list[Setting]
-    procs: list = field(default_factory=list)  # live processes running this config
+    def __init__(self, config: mycnf.ServerConfig, flavour: Flavour,
+                 effective: dict[str, Setting], occurrences: list[Setting],
+                 procs: list | None = None):
+        self.config = config
+        self.flavour = flavour
+        self.effective = effective
+        self.occurrences = occurrences
+        self.procs = [] if procs is None else procs  # live processes running this config
 
     @property
     def where(self) -> str:
@@ -238,8 +241,7 @@ def _from_groups(host, tops: list[Path]) -> Flavour | None:
 
 # -- the worst case ----------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Term:
+class Term(NamedTuple):
     """One term of the worst case: a variable's value and where it was set
     (``path:line``, or the flavour's default)."""
 
@@ -248,8 +250,7 @@ class Term:
     source: str
 
 
-@dataclass(frozen=True)
-class WorstCase:
+class WorstCase(NamedTuple):
     """MySQLTuner's sum: the ``server`` buffers once, plus the ``thread`` buffers
     once per connection. ``connections`` is max_connections: its ``bytes`` is a count."""
 

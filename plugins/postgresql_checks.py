@@ -5,12 +5,13 @@ there is something to check.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from oomaudit import Evidence, Finding
 from oomaudit.parsers import pgconf
 from oomaudit.parsers.pgconf import PgConfig
 from oomaudit.processes import processes
+from oomaudit.record import Record
 from oomaudit.units import format_size
 
 from .postgresql import PLUGIN, READER
@@ -20,18 +21,17 @@ PGTUNE = "pgtune (le0pard/pgtune): shared_buffers = RAM/4, " \
          "work_mem = (RAM - shared_buffers) / ((max_connections + max_worker_processes) x 3)"
 
 
-@dataclass
-class PgFile:
+class PgFile(Record):
     """What parse() can know without the host: the file. Includes are followed later,
     through the host, once every file of the run has been found."""
 
-    source: object
+    def __init__(self, source: object):
+        self.source = source
 
 
 # -- clusters ----------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Postmaster:
+class Postmaster(NamedTuple):
     """A running server: its process, the memory its processes hold, its options."""
 
     pid: int
@@ -43,14 +43,14 @@ class Postmaster:
     data_dir: str | None  # -D
 
 
-@dataclass
-class Cluster:
+class Cluster(Record):
     """One cluster: its configuration as the server reads it, its name in the ledger
     (``postgresql NAME``, with the file when two share a name), and its postmaster if live."""
 
-    config: PgConfig
-    service: str
-    live: Postmaster | None = None
+    def __init__(self, config: PgConfig, service: str, live: Postmaster | None = None):
+        self.config = config
+        self.service = service
+        self.live = live
 
 
 def clusters(host) -> list[Cluster]:
@@ -87,8 +87,7 @@ def _service(config: PgConfig) -> str:
 
 # -- the worst case ----------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Term:
+class Term(NamedTuple):
     """One term of the worst case (shared_buffers, connections, autovacuum): its bytes,
     the arithmetic in ``how``, and where a single setting set it (else "")."""
 

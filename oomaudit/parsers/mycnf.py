@@ -18,10 +18,11 @@ import os
 import posixpath
 import re
 import stat
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from ..reading import Source
+from ..record import Record
 
 WHITESPACE = " \t\n\v\f\r\xa0"  # my_isspace() for latin-1
 FGETS_CHUNK = 4094  # mysql_file_fgets(buff, sizeof(buff) - 1) with a 4096-byte buffer
@@ -30,8 +31,7 @@ ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "s": " ", '"': '"', "'": 
            "\\": "\\"}
 
 
-@dataclass(frozen=True)
-class Item:
+class Item(NamedTuple):
     """One meaningful line: ``kind`` is group, option, include or includedir. For an option
     ``text`` is what my_print_defaults prints (``--name=value``); ``name``/``value`` split
     it (value None for a bare flag). For the others ``text`` is the group name or path."""
@@ -43,13 +43,14 @@ class Item:
     value: str | None = None
 
 
-@dataclass
-class OptionFile:
+class OptionFile(Record):
     """One file as parsed; ``fatal`` is the line at which every MySQL program aborts."""
 
-    source: Source
-    items: list[Item] = field(default_factory=list)
-    fatal: int | None = None
+    def __init__(self, source: Source, items: list[Item] | None = None,
+                 fatal: int | None = None):
+        self.source = source
+        self.items = [] if items is None else items
+        self.fatal = fatal
 
     @property
     def path(self) -> Path:
@@ -183,8 +184,7 @@ def _unescape(value: str) -> str:
     return "".join(out)
 
 
-@dataclass(frozen=True)
-class Option:
+class Option(NamedTuple):
     """An option the server receives: name and value as written, and where."""
 
     name: str
@@ -195,15 +195,16 @@ class Option:
     group: str
 
 
-@dataclass
-class ServerConfig:
+class ServerConfig(Record):
     """What one mysqld reads: its options in order, the files read, and whether the server
     would abort while reading them (then it does not start at all)."""
 
-    top: list[Path]
-    options: list[Option] = field(default_factory=list)
-    files: list[Path] = field(default_factory=list)
-    aborted: str = ""  # the reason, as file:line
+    def __init__(self, top: list[Path], options: list[Option] | None = None,
+                 files: list[Path] | None = None, aborted: str = ""):
+        self.top = top
+        self.options = [] if options is None else options
+        self.files = [] if files is None else files
+        self.aborted = aborted  # the reason, as file:line
 
 
 class Loader:

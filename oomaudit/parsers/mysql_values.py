@@ -15,8 +15,8 @@ mysys/my_getopt.cc; MySQL is not in Debian, so nothing here could run it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import cache
+from typing import NamedTuple
 
 from .mariadb_options import MARIADB_10_11
 
@@ -25,8 +25,7 @@ SUFFIXES = {"": 0, "k": 10, "m": 20, "g": 30, "t": 40, "p": 50, "e": 60}
 C_SPACE = " \t\n\v\f\r"  # strtoull's isspace() in the C locale
 
 
-@dataclass(frozen=True)
-class Flavour:
+class Flavour(NamedTuple):
     """The server in effect and where we learnt it (``live: mariadbd``, ``[mysqld-8.0]
     group in my.cnf:3``, ``assumed``)."""
 
@@ -56,8 +55,7 @@ DEFAULT_FLAVOUR = Flavour("MariaDB", (10, 11), "assumed: Debian 12's MariaDB 10.
                                                "(no server version found)")
 
 
-@dataclass(frozen=True)
-class Var:
+class Var(NamedTuple):
     """One numeric server variable: default, limits and alignment as my_getopt applies them.
     ``label`` is the name the server prints in its messages (plugin options use dashes)."""
 
@@ -127,8 +125,7 @@ def variables(flavour: Flavour) -> dict[str, Var]:
     return MYSQL80 if flavour.version >= (8, 0) else MYSQL57
 
 
-@dataclass(frozen=True)
-class Value:
+class Value(NamedTuple):
     """A value as the server ends up with it: ``number`` (None when rejected), the server's
     error or warning (it clamped), and ``ignored`` trailing characters it silently dropped
     (``B`` of ``4GB``). After an error ``disables`` names the plugin MariaDB switches off
@@ -264,8 +261,7 @@ def _passes(names: frozenset[str]) -> tuple[frozenset[str], frozenset[str]]:
     return early, names - early
 
 
-@dataclass(frozen=True)
-class Setting:
+class Setting(NamedTuple):
     """A numeric variable in effect: its value and the option that set it (None: the
     server's default)."""
 

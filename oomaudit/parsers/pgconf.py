@@ -32,11 +32,12 @@ from __future__ import annotations
 import os
 import posixpath
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from ..host import FILES
 from ..model import Finding, Severity
+from ..record import Record
 from . import pgguc
 
 MAX_DEPTH = 10  # CONF_FILE_MAX_DEPTH
@@ -64,8 +65,7 @@ _VALUE_TOKENS = (ID, STRING, INTEGER, REAL, UNQUOTED)
 _BLANKS = re.compile(r"[ \t\r]+")
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     """A guc-file.l token: ``kind`` is the flex rule that matched (``ERROR`` for a character no
     rule takes, ``EOL`` for a newline); ``line`` is 1-based."""
 
@@ -101,8 +101,7 @@ def lex(text: str):
         pos = best_end
 
 
-@dataclass(frozen=True)
-class Statement:
+class Statement(NamedTuple):
     """``name [=] value`` on ``line``; value de-escaped when it was quoted."""
 
     name: str
@@ -110,8 +109,7 @@ class Statement:
     line: int
 
 
-@dataclass(frozen=True)
-class SyntaxProblem:
+class SyntaxProblem(NamedTuple):
     """A line the server rejects, at the token it stopped at; reading goes on at the next
     line. ``message`` is the server's own wording."""
 
@@ -199,8 +197,7 @@ def note(source, rule: str, line: int, message: str, fix: str = "",
 
 # -- reading a cluster's files -----------------------------------------------------------
 
-@dataclass(frozen=True)
-class Item:
+class Item(NamedTuple):
     """One assignment as the server lists it: canonical name, text value, where."""
 
     name: str  # as written
@@ -215,20 +212,24 @@ class Item:
         return pgguc.OLD_NAMES.get(lowered, lowered)
 
 
-@dataclass
-class PgConfig:
+class PgConfig(Record):
     """One cluster's configuration: every file read, every assignment, the values in force."""
 
-    source: object  # the main file's Source
-    version: int | None = None
-    cluster: str | None = None  # "15/main" for Debian's layout
-    files: list = field(default_factory=list)  # Sources, in reading order
-    items: list[Item] = field(default_factory=list)
-    data_directory: str | None = None  # as the host sees it (inside --root)
-    fatal: bool = False  # the server would refuse to start with these files
-    values: dict[str, float] = field(default_factory=dict)  # known parameters, base units
-    texts: dict[str, str] = field(default_factory=dict)  # every other parameter, as written
-    setters: dict[str, Item] = field(default_factory=dict)  # the item each value came from
+    def __init__(self, source: object, version: int | None = None, cluster: str | None = None,
+                 files: list | None = None, items: list[Item] | None = None,
+                 data_directory: str | None = None, fatal: bool = False,
+                 values: dict[str, float] | None = None, texts: dict[str, str] | None = None,
+                 setters: dict[str, Item] | None = None):
+        self.source = source  # the main file's Source
+        self.version = version
+        self.cluster = cluster  # "15/main" for Debian's layout
+        self.files = [] if files is None else files  # Sources, in reading order
+        self.items = [] if items is None else items
+        self.data_directory = data_directory  # as the host sees it (inside --root)
+        self.fatal = fatal  # the server would refuse to start with these files
+        self.values = {} if values is None else values  # known parameters, base units
+        self.texts = {} if texts is None else texts  # every other parameter, as written
+        self.setters = {} if setters is None else setters  # the item each value came from
 
     def value(self, name: str) -> float:
         return self.values[name]

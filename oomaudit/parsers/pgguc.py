@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 INT_MAX = (1 << 31) - 1
 MAX_BACKENDS = 262143
@@ -32,8 +32,7 @@ _MEMORY_HINT = 'Valid units for this parameter are "B", "kB", "MB", "GB", and "T
 _UNITS = (("TB", 1 << 40), ("GB", 1 << 30), ("MB", 1 << 20), ("kB", 1 << 10), ("B", 1))
 
 
-@dataclass(frozen=True)
-class Param:
+class Param(NamedTuple):
     """One parameter: its type, the bytes in one base unit (0: no unit), range and
     PostgreSQL 15's built-in default (what the server uses when no file sets it)."""
 
