@@ -13,16 +13,15 @@ them does nothing), so none is invented here.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from oomaudit.parsers import mycnf
 from oomaudit.parsers.mysql_values import DEFAULT_FLAVOUR, Flavour, settings
 from oomaudit.parsers.pgguc import PAGE, InvalidValue, defaults, evaluate
 
 
-@dataclass(frozen=True)
-class Arg:
+class Arg(NamedTuple):
     """One word of a container's command line, or one environment variable's value, with
     the compose file or manifest line that wrote it: a ``Need`` points there."""
 
@@ -31,8 +30,7 @@ class Arg:
     line: int
 
 
-@dataclass(frozen=True)
-class Mount:
+class Mount(NamedTuple):
     """A compose service's bind mount, written at ``path``:``line``: an option file the
     service reads at ``target`` is read here from ``source``."""
 
@@ -42,8 +40,7 @@ class Mount:
     line: int
 
 
-@dataclass(frozen=True)
-class Need:
+class Need(NamedTuple):
     """``setting`` reserves ``bytes`` for ``service``; ``share`` is the part of a limit it
     may sensibly have (the rest is for connections, metaspace, forks)."""
 

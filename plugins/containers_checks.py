@@ -10,25 +10,25 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from oomaudit import Evidence, Finding
 from oomaudit.host import FILES
 from oomaudit.parsers import compose, kube
 from oomaudit.parsers.yamltree import YamlError, load_all
+from oomaudit.record import Record
 from oomaudit.units import format_size
 
 from .container_needs import Arg, Mount, needs
 from .containers import COMPOSE, COMPOSE_READER, KUBERNETES
 
 
-@dataclass
-class YamlFile:
+class YamlFile(Record):
     """One YAML file as read: its documents up to the first error (CONF001)."""
 
-    source: object
-    documents: list = field(default_factory=list)
+    def __init__(self, source: object, documents: list | None = None):
+        self.source = source
+        self.documents = [] if documents is None else documents
 
     @property
     def root(self):
@@ -113,16 +113,17 @@ def _report(host, problem: compose.Problem) -> None:
                                         problem.line))
 
 
-@dataclass
-class Limit:
+class Limit(Record):
     """A compose memory limit or reservation as docker compose takes it: ``key`` names
     the setting that gave it, ``leaf`` is its value in the file, ``error`` why compose
     rejects it (reported as CONF001; ``bytes`` is then None)."""
 
-    bytes: int | None  # None: no limit (unset, 0, empty after interpolation) or invalid
-    leaf: compose.Leaf | None
-    key: str
-    error: str = ""
+    def __init__(self, bytes: int | None, leaf: compose.Leaf | None, key: str,
+                 error: str = ""):
+        self.bytes = bytes  # None: no limit (unset, 0, empty after interpolation) or invalid
+        self.leaf = leaf
+        self.key = key
+        self.error = error
 
     @property
     def shown(self) -> str:
@@ -314,14 +315,14 @@ def _over_limit(need, limit: int, shown: str, where: str, who: str, limit_fix: s
 
 # -- Kubernetes --------------------------------------------------------------------------
 
-@dataclass
-class KubeContainer:
+class KubeContainer(Record):
     """A Kubernetes container with the manifest it is in and the LimitRange default of
     its namespace, which ``limit`` falls back on when the container's own is unset or 0."""
 
-    container: kube.Container
-    path: str
-    default: kube.Default | None  # the LimitRange default that applies, if any
+    def __init__(self, container: kube.Container, path: str, default: kube.Default | None):
+        self.container = container
+        self.path = path
+        self.default = default  # the LimitRange default that applies, if any
 
     @property
     def limit(self) -> int | None:

@@ -23,10 +23,10 @@ from __future__ import annotations
 import posixpath
 import re
 import shlex
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..record import Record
 from .yamltree import Map, Seq
 
 BINARY = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
@@ -67,14 +67,14 @@ class TemplateError(ValueError):
     pass
 
 
-@dataclass
-class Interpolated:
+class Interpolated(Record):
     """A string after compose interpolation, and what the ``.env`` left open: ``unset`` names
     are evidence that the deployer's environment may change the value."""
 
-    text: str
-    unset: list[str] = field(default_factory=list)  # variables used that .env does not set
-    missing: str = ""  # a ${VAR:?err} whose variable is unset: compose refuses to run
+    def __init__(self, text: str, unset: list[str] | None = None, missing: str = ""):
+        self.text = text
+        self.unset = [] if unset is None else unset  # variables used that .env does not set
+        self.missing = missing  # a ${VAR:?err} whose variable is unset: compose refuses to run
 
 
 def interpolate(text: str, env: dict[str, str]) -> Interpolated:
@@ -187,16 +187,22 @@ def read_dotenv(text: str, env: dict[str, str] | None = None) -> dict[str, str]:
 
 # -- the located tree --------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Leaf:
+class Leaf(Record):
     """One scalar value as compose ends up with it, and where it was written."""
 
-    value: Any
-    path: str  # display path of the file
-    line: int
-    raw: Any = None  # as written, before interpolation
-    unset: tuple[str, ...] = ()
-    missing: str = ""
+    # Read-only by convention. Not a NamedTuple: tree values that should be lists are
+    # iterated (``volumes``), and a tuple would iterate where a scalar raises.
+
+    def __init__(self, value: Any, path: str, line: int, raw: Any = None,
+                 unset: tuple[str, ...] = (), missing: str = ""):
+        self.value = value
+        self.path = path  # display path of the file
+        self.line = line
+        self.raw = raw  # as written, before interpolation
+        self.unset = unset
+        self.missing = missing
+
+    __eq__ = Record.same_content
 
     @property
     def where(self) -> str:
@@ -209,12 +215,12 @@ class Leaf:
 RESET = object()
 
 
-@dataclass
-class Override:
+class Override(Record):
     """A value tagged ``!override``: :func:`merge` puts it in place of the base value instead
     of merging the two."""
 
-    value: Any
+    def __init__(self, value: Any):
+        self.value = value
 
 
 class Problem(Exception):
@@ -329,26 +335,27 @@ def mount_source(volume: Any) -> Leaf | None:
 
 # -- projects ----------------------------------------------------------------------------
 
-@dataclass
-class Service:
+class Service(Record):
     """One service of a project, with the override file and ``extends`` merged into it."""
 
-    name: str
-    path: str  # where the service is first defined
-    line: int
-    config: dict  # the merged, located service mapping
-    folder: Path  # the project directory (relative paths in the files)
+    def __init__(self, name: str, path: str, line: int, config: dict, folder: Path):
+        self.name = name
+        self.path = path  # where the service is first defined
+        self.line = line
+        self.config = config  # the merged, located service mapping
+        self.folder = folder  # the project directory (relative paths in the files)
 
 
-@dataclass
-class Project:
+class Project(Record):
     """The files docker compose reads as one project (a base file and its override) and the
     ``.env`` beside the first. A service compose would refuse is a ``problem`` instead."""
 
-    files: list[Path]
-    env: dict[str, str]
-    services: list[Service] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
+    def __init__(self, files: list[Path], env: dict[str, str],
+                 services: list[Service] | None = None, problems: list[Problem] | None = None):
+        self.files = files
+        self.env = env
+        self.services = [] if services is None else services
+        self.problems = [] if problems is None else problems
 
 
 def argv(value: Any) -> list[Leaf]:

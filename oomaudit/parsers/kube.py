@@ -10,9 +10,9 @@ is the limit the API server gives a container of its namespace that sets none.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
+from ..record import Record
 from .quantity import QuantityError, to_bytes
 from .yamltree import Map, Seq
 
@@ -22,8 +22,7 @@ CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
 IGNORE_ANNOTATION = "oomaudit.io/ignore"
 
 
-@dataclass(frozen=True)
-class Quantity:
+class Quantity(NamedTuple):
     """A ``resources`` memory quantity as written, and in bytes; ``error`` is why the API
     server would reject it."""
 
@@ -33,26 +32,27 @@ class Quantity:
     error: str = ""
 
 
-@dataclass
-class Container:
+class Container(Record):
     """One container of a workload, with its memory limit and request. ``replicas`` is how many
     pods run it (``spec.replicas``, a Job's ``parallelism``, else 1); ``ignored`` holds the
     rule ids of the ``oomaudit.io/ignore`` annotation."""
 
-    name: str
-    kind: str  # containers, initContainers, ephemeralContainers
-    line: int
-    node: Map
-    workload: str  # "Deployment/web"
-    namespace: str | None  # None: whatever namespace kubectl applies it to
-    limit: Quantity | None
-    request: Quantity | None
-    replicas: int
-    ignored: frozenset[str] = field(default_factory=frozenset)
+    def __init__(self, name: str, kind: str, line: int, node: Map, workload: str,
+                 namespace: str | None, limit: Quantity | None, request: Quantity | None,
+                 replicas: int, ignored: frozenset[str] = frozenset()):
+        self.name = name
+        self.kind = kind  # containers, initContainers, ephemeralContainers
+        self.line = line
+        self.node = node
+        self.workload = workload  # "Deployment/web"
+        self.namespace = namespace  # None: whatever namespace kubectl applies it to
+        self.limit = limit
+        self.request = request
+        self.replicas = replicas
+        self.ignored = ignored
 
 
-@dataclass(frozen=True)
-class Default:
+class Default(NamedTuple):
     """A LimitRange default limit for containers of a namespace."""
 
     namespace: str | None

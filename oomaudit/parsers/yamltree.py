@@ -16,8 +16,9 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
+
+from ..record import Record
 
 MAX_NODES = 500_000  # real nodes in one file: ~50 MB of Python objects, a few seconds
 MAX_EXPANDED = 1_000_000  # nodes of one document once every alias is expanded
@@ -49,13 +50,13 @@ class Seq(list):
     weight: int = 1
 
 
-@dataclass
-class Document:
+class Document(Record):
     """One document of a YAML stream: its tree of :class:`Map`, :class:`Seq` and typed scalars
     (None for an empty document)."""
 
-    root: Any
-    line: int  # where the document starts (1-based)
+    def __init__(self, root: Any, line: int):
+        self.root = root
+        self.line = line  # where the document starts (1-based)
 
 
 _CORE = "tag:yaml.org,2002:"
