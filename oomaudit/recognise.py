@@ -19,6 +19,18 @@ TEMPLATE_SUFFIXES = (".j2", ".jinja", ".jinja2", ".erb", ".epp", ".tmpl", ".tpl"
 _NOTHING = re.compile("(?!)")
 
 
+def _is_wild(pattern: str) -> bool:
+    return any(c in pattern for c in "*?[")
+
+
+def _literal_ends(pattern: str) -> tuple[str, str]:
+    """The literal text before a pattern's first wildcard and after its last one: what any
+    name it matches starts and ends with (``("kern.log.", "")`` for ``kern.log.[0-9]``)."""
+    starts = [i for i in (pattern.find(c) for c in "*?[") if i >= 0]
+    head = pattern[:min(starts)] if starts else pattern
+    return head, pattern[max(pattern.rfind(c) for c in "*?]") + 1:]
+
+
 class Recogniser:
     """Recognition for one set of readers (registration order decides between two
     readers that both claim a name). A reader whose sniff hint does not compile, or whose
@@ -29,15 +41,34 @@ class Recogniser:
         self.readers = list(readers.values())
         self.errors = [] if errors is None else errors
         # A pattern without "/" is about the file's name, one with "/" about its path: two
-        # regexes, each with one group per reader (r<index>) around its patterns' alternatives.
-        self._names = self._join(lambda p: "/" not in p)
-        self._paths = self._join(lambda p: "/" in p)
+        # regexes, each with one group per reader (r<index>) around its patterns'
+        # alternatives, compiled when first needed (most of a small run's cost otherwise).
+        self._names: re.Pattern | None = None
+        self._paths: re.Pattern | None = None
         # A path must end with the literal text after a path pattern's last wildcard
         # (".cnf" of "*/mysql/*.cnf"): most files of a repository are ruled out by that.
-        self._path_ends = tuple(p[max(p.rfind(c) for c in "*?]") + 1:]
+        self._path_ends = tuple(_literal_ends(p)[1]
                                 for r in self.readers for p in r.file_patterns if "/" in p)
+        self._plain = self._plain_names()
         self._sniffers = [r for r in self.readers if r.sniff]
         self._any_hint: re.Pattern | None = None  # compiled when first sniffing
+
+    def _plain_names(self) -> dict[str, Reader]:
+        """Names that are some reader's literal pattern (``fstab``, ``my.cnf``) and that no
+        wildcard of an earlier reader claims: the answer for them needs no regex, so a
+        pre-commit run on plainly named files compiles none."""
+        plain: dict[str, Reader] = {}
+        wild: list[tuple[str, str, str]] = []  # earlier readers' (pattern, head, tail)
+        for reader in self.readers:
+            patterns = [p for p in reader.file_patterns if "/" not in p]
+            for name in patterns:
+                if not _is_wild(name) and name not in plain and not any(
+                        name.startswith(head) and name.endswith(tail)
+                        and len(name) >= len(head) + len(tail)
+                        and fnmatch.fnmatchcase(name, pattern) for pattern, head, tail in wild):
+                    plain[name] = reader
+            wild += [(p, *_literal_ends(p)) for p in patterns if _is_wild(p)]
+        return plain
 
     def _join(self, wanted) -> re.Pattern:
         groups = []
@@ -72,8 +103,15 @@ class Recogniser:
         """The reader whose ``file_patterns`` match the file's name, or else its path."""
         if relpath.endswith(TEMPLATE_SUFFIXES):
             return None
-        tries = [(self._names, relpath.rsplit("/", 1)[-1])]
+        name = relpath.rsplit("/", 1)[-1]
+        if name in self._plain:
+            return self._plain[name]
+        if self._names is None:
+            self._names = self._join(lambda p: "/" not in p)
+        tries = [(self._names, name)]
         if relpath.endswith(self._path_ends):
+            if self._paths is None:
+                self._paths = self._join(lambda p: "/" in p)
             tries.append((self._paths, relpath))
         for regex, text in tries:
             m = regex.match(text)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from oomaudit.engine import Registry
 from oomaudit.manager import load_plugins
 from oomaudit.reading import SNIFF_BYTES, Reader
-from oomaudit.recognise import Recogniser
+from oomaudit.recognise import TEMPLATE_SUFFIXES, Recogniser
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +77,42 @@ def test_name_wins_and_templates_are_not_recognised_by_name(readers):
     assert recognise.by_name("templates/fstab.j2") is None
     assert recognise.by_name("roles/db/templates/my.cnf.erb") is None
     assert recognise.by_name("README.md") is None
+
+
+def _first_claim(readers: list[Reader], relpath: str) -> Reader | None:
+    """By the book: the first reader (registration order) with a pattern that matches the
+    file's name, or its path for a pattern with "/" (templates excepted)."""
+    import fnmatch
+
+    if relpath.endswith(TEMPLATE_SUFFIXES):
+        return None
+    name = relpath.rsplit("/", 1)[-1]
+    for wanted, text in ((lambda p: "/" not in p, name), (lambda p: "/" in p, relpath)):
+        for reader in readers:
+            if any(fnmatch.fnmatchcase(text, p) for p in reader.file_patterns if wanted(p)):
+                return reader
+    return None
+
+
+_PIECES = st.sampled_from(["fstab", "my", ".cnf", ".conf", "kern.log", ".1", "httpd", "_",
+                           "-", "sysctl", ".d", "/", "mysql/", "compose", ".yaml", "x", "7"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_PIECES, min_size=1, max_size=6).map("".join))
+def test_by_name_agrees_with_fnmatch_in_registration_order(readers, relpath):
+    """A plainly named file skips the regex: that shortcut must give what the patterns say."""
+    assert Recogniser(readers).by_name(relpath) is _first_claim(list(readers.values()), relpath)
+
+
+def test_an_earlier_readers_wildcard_beats_a_later_readers_literal_name():
+    first = Reader("first", parse=str, file_patterns=("*.conf", "kern.log.[0-9]"))
+    second = Reader("second", parse=str, file_patterns=("app.conf", "kern.log.1", "plain"))
+    recognise = Recogniser({"first": first, "second": second})
+    assert recognise.by_name("etc/app.conf") is first
+    assert recognise.by_name("kern.log.1") is first
+    assert recognise.by_name("plain") is second
+    assert Recogniser({"second": second, "first": first}).by_name("app.conf") is second
 
 
 def test_unhinted_heads_reach_no_sniffer(readers):
