@@ -20,12 +20,12 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO
 
 from .parsers.kernlog import KernlogParser, OomEvent, scan
+from .record import Record
 
 JOURNAL_CMD = ("journalctl", "--no-pager", "-o", "json", "_TRANSPORT=kernel")
 DMESG_CMD = ("dmesg",)
@@ -33,42 +33,46 @@ LOG_GLOBS = ("kern.log*", "messages*")  # the first that matches anything wins
 _ROTATION = re.compile(r"\.(\d+)(?:\.gz)?$|-(\d{8})(?:\.gz)?$")
 
 
-@dataclass
-class Stream:
+class Stream(Record):
     """One readable kernel log: ``label`` names it in reports, ``opener`` returns a binary
     file object (a context manager). ``reference`` dates syslog lines without a year;
     ``boot_time`` turns ``[seconds]`` stamps into times; events at or after ``until`` are
     dropped (another source covers them)."""
 
-    label: str
-    opener: Callable[[], IO[bytes]]
-    reference: datetime | None = None
-    boot_time: float | None = None
-    until: datetime | None = None
+    def __init__(self, label: str, opener: Callable[[], IO[bytes]],
+                 reference: datetime | None = None, boot_time: float | None = None,
+                 until: datetime | None = None):
+        self.label = label
+        self.opener = opener
+        self.reference = reference
+        self.boot_time = boot_time
+        self.until = until
 
 
-@dataclass
-class Tried:
+class Tried(Record):
     """A source and what became of it: ``read``, ``absent``, ``unreadable`` or ``skipped``."""
 
-    label: str
-    status: str
-    detail: str = ""
+    def __init__(self, label: str, status: str, detail: str = ""):
+        self.label = label
+        self.status = status
+        self.detail = detail
 
     def __str__(self) -> str:
         return f"{self.label}: {self.status}" + (f" ({self.detail})" if self.detail else "")
 
 
-@dataclass
-class LogScan:
+class LogScan(Record):
     """What ``read_events`` found: the OOM kills kept, how many were undated or dropped by
     ``--since``, the OOM panics, and every source tried (the unreadable ones: ``errors``)."""
 
-    events: list[OomEvent] = field(default_factory=list)
-    undated: int = 0  # events kept although their time is unknown (--since cannot apply)
-    older: int = 0  # events dropped by --since
-    panics: list[tuple[str, str, int]] = field(default_factory=list)  # message, where, line
-    tried: list[Tried] = field(default_factory=list)
+    def __init__(self, events: list[OomEvent] | None = None, undated: int = 0, older: int = 0,
+                 panics: list[tuple[str, str, int]] | None = None,
+                 tried: list[Tried] | None = None):
+        self.events = [] if events is None else events
+        self.undated = undated  # events kept although their time is unknown (--since cannot apply)
+        self.older = older  # events dropped by --since
+        self.panics = [] if panics is None else panics  # message, where, line
+        self.tried = [] if tried is None else tried
 
     @property
     def errors(self) -> list[Tried]:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import NamedTuple
 
 from . import __version__
 from .errors import UsageError
@@ -22,8 +22,7 @@ _SPAN = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$", re.IGNORECASE)
 _SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
-@dataclass(frozen=True)
-class Window:
+class Window(NamedTuple):
     """``--since``: a start time (None: everything) and how to say it."""
 
     start: datetime | None

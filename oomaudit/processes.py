@@ -6,12 +6,11 @@ and caches the snapshot on the host. psutil is imported only here, only live.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Proc:
+class Proc(NamedTuple):
     """One process of the live snapshot: psutil's view of it plus its /proc/PID files. A value
     this user may not read is None."""
 

@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO, Any
 
 import stringzilla as sz
 
+from ..record import Record
 from .logframe import NO_STAMP, Stamp, journal_record, parse_stamp
 
 # -- printk formats --------------------------------------------------------------------
@@ -121,47 +121,62 @@ def _int(text: str | None) -> int | None:
         return None
 
 
-@dataclass
-class OomEvent:
+class OomEvent(Record):
     """One process killed by the OOM killer, with what its report said about why.
 
     Fields are None when the log does not print them (by kernel version, or because the
     excerpt is cut); ``partial`` marks a Killed line cut off after its pid."""
 
-    pid: int | None = None
-    process: str | None = None
-    uid: int | None = None
-    total_vm_kb: int | None = None
-    anon_rss_kb: int | None = None
-    file_rss_kb: int | None = None
-    shmem_rss_kb: int | None = None
-    pgtables_kb: int | None = None
-    oom_score_adj: int | None = None
-    score: int | None = None  # the badness score printed on the selection line
-    selected: dict[str, Any] | None = None  # the selected task when a child died instead
-    scope: str | None = None  # "global" or "memcg"
-    constraint: str | None = None
-    memcg: str | None = None  # the victim's memory cgroup (task_memcg)
-    oom_memcg: str | None = None  # the cgroup whose limit was hit
-    memcg_usage_kb: int | None = None
-    memcg_limit_kb: int | None = None
-    memcg_failcnt: int | None = None
-    invoked_by: str | None = None
-    gfp_mask: str | None = None
-    order: int | None = None
-    trigger_oom_score_adj: int | None = None
-    via: str | None = None  # "sysrq", "oom_kill_allocating_task", "oom.group"
-    swap_free_kb: int | None = None
-    swap_total_kb: int | None = None
-    table: dict[str, Any] | None = None  # the victim's task-table row
-    top: list[dict[str, Any]] = field(default_factory=list)  # largest RSS in the task table
-    reaped: bool | None = None  # oom_reaper: True reaped, False unable, None not seen
-    timestamp: str | float | None = None  # as printed
-    uptime_s: float | None = None
-    time: datetime | None = None  # absolute, when the framing allows
-    source: str = ""
-    line: int = 0
-    partial: bool = False
+    def __init__(self, pid: int | None = None, process: str | None = None, uid: int | None = None,
+                 total_vm_kb: int | None = None, anon_rss_kb: int | None = None,
+                 file_rss_kb: int | None = None, shmem_rss_kb: int | None = None,
+                 pgtables_kb: int | None = None, oom_score_adj: int | None = None,
+                 score: int | None = None, selected: dict[str, Any] | None = None,
+                 scope: str | None = None, constraint: str | None = None, memcg: str | None = None,
+                 oom_memcg: str | None = None, memcg_usage_kb: int | None = None,
+                 memcg_limit_kb: int | None = None, memcg_failcnt: int | None = None,
+                 invoked_by: str | None = None, gfp_mask: str | None = None,
+                 order: int | None = None, trigger_oom_score_adj: int | None = None,
+                 via: str | None = None, swap_free_kb: int | None = None,
+                 swap_total_kb: int | None = None, table: dict[str, Any] | None = None,
+                 top: list[dict[str, Any]] | None = None, reaped: bool | None = None,
+                 timestamp: str | float | None = None, uptime_s: float | None = None,
+                 time: datetime | None = None, source: str = "", line: int = 0,
+                 partial: bool = False):
+        self.pid = pid
+        self.process = process
+        self.uid = uid
+        self.total_vm_kb = total_vm_kb
+        self.anon_rss_kb = anon_rss_kb
+        self.file_rss_kb = file_rss_kb
+        self.shmem_rss_kb = shmem_rss_kb
+        self.pgtables_kb = pgtables_kb
+        self.oom_score_adj = oom_score_adj
+        self.score = score  # the badness score printed on the selection line
+        self.selected = selected  # the selected task when a child died instead
+        self.scope = scope  # "global" or "memcg"
+        self.constraint = constraint
+        self.memcg = memcg  # the victim's memory cgroup (task_memcg)
+        self.oom_memcg = oom_memcg  # the cgroup whose limit was hit
+        self.memcg_usage_kb = memcg_usage_kb
+        self.memcg_limit_kb = memcg_limit_kb
+        self.memcg_failcnt = memcg_failcnt
+        self.invoked_by = invoked_by
+        self.gfp_mask = gfp_mask
+        self.order = order
+        self.trigger_oom_score_adj = trigger_oom_score_adj
+        self.via = via  # "sysrq", "oom_kill_allocating_task", "oom.group"
+        self.swap_free_kb = swap_free_kb
+        self.swap_total_kb = swap_total_kb
+        self.table = table  # the victim's task-table row
+        self.top = [] if top is None else top  # largest RSS in the task table
+        self.reaped = reaped  # oom_reaper: True reaped, False unable, None not seen
+        self.timestamp = timestamp  # as printed
+        self.uptime_s = uptime_s
+        self.time = time  # absolute, when the framing allows
+        self.source = source
+        self.line = line
+        self.partial = partial
 
     @property
     def rss_kb(self) -> int | None:
@@ -174,29 +189,29 @@ class OomEvent:
         return data
 
 
-@dataclass
-class _Report:
+class _Report(Record):
     """What one OOM invocation has printed so far, before (and just after) its kill."""
 
-    invoked_by: str | None = None
-    gfp_mask: str | None = None
-    order: int | None = None
-    trigger_adj: int | None = None
-    constraint: str | None = None
-    memcg: str | None = None
-    oom_memcg: str | None = None
-    cpuset_summary: dict[str, str] | None = None
-    summary_line: int = 0
-    summary_stamp: Stamp = NO_STAMP
-    usage: tuple[int, int, int] | None = None
-    swap: dict[str, int] = field(default_factory=dict)
-    columns: list[str] | None = None
-    table: dict[int, tuple] = field(default_factory=dict)
-    selected: tuple[int, str, int, str] | None = None  # pid, comm, score, message
-    group: str | None = None
-    killed: list[OomEvent] = field(default_factory=list)
-    header_used: bool = False
-    lines: int = 0
+    def __init__(self):
+        self.invoked_by: str | None = None
+        self.gfp_mask: str | None = None
+        self.order: int | None = None
+        self.trigger_adj: int | None = None
+        self.constraint: str | None = None
+        self.memcg: str | None = None
+        self.oom_memcg: str | None = None
+        self.cpuset_summary: dict[str, str] | None = None
+        self.summary_line: int = 0
+        self.summary_stamp: Stamp = NO_STAMP
+        self.usage: tuple[int, int, int] | None = None
+        self.swap: dict[str, int] = {}
+        self.columns: list[str] | None = None
+        self.table: dict[int, tuple] = {}
+        self.selected: tuple[int, str, int, str] | None = None  # pid, comm, score, message
+        self.group: str | None = None
+        self.killed: list[OomEvent] = []
+        self.header_used: bool = False
+        self.lines: int = 0
 
 
 class KernlogParser:

@@ -19,8 +19,8 @@ so grep's ``file:`` prefix, e-mail ``> `` quotes and indentation do not matter):
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import NamedTuple
 
 # Month abbreviations as strftime("%b") prints them in the locales dmesg -T meets most
 # (C/English, German, French, Spanish, Italian, Dutch, Portuguese); dots are stripped.
@@ -41,8 +41,7 @@ _SYSLOG = re.compile(r"(?<![\w:])([A-Z][^\W\d_]{2})\s+(\d{1,2})\s+(\d\d):(\d\d):
                      r"(?:\.(\d{1,9}))?(?![\d:])")
 
 
-@dataclass(frozen=True)
-class Stamp:
+class Stamp(NamedTuple):
     """When a record was logged: ``printed`` as it appears (without brackets), ``uptime``
     (the ``[seconds]`` since boot, if printed) and ``absolute`` (aware datetime) if known."""
 
