@@ -5,13 +5,14 @@ there is something to check.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from oomaudit import Evidence, Finding, MissingFact, Severity
 from oomaudit.host import FILES, Fact, Table
 from oomaudit.parsers import sysctl as fmt
 from oomaudit.parsers.sysctl import PROCPS, SYSTEMD, Merged, Origin, display_name
+from oomaudit.record import Record
 from oomaudit.rootfs import resolve_in_root
 from oomaudit.units import format_size
 
@@ -32,14 +33,14 @@ HUGE_PAGE = 2 << 20  # x86-64's default huge page size, for trees (live: /proc/m
 DROP_IN = "/etc/sysctl.d/90-oom.conf"
 
 
-@dataclass
-class SysctlDoc:
+class SysctlDoc(Record):
     """What the ``sysctl`` reader's parse() gives: the file and its assignments in both
     dialects. Its problems (unusable lines, values the kernel rejects) are already CONF001
     findings of ``source``."""
 
-    source: object  # oomaudit.Source
-    file: fmt.SysctlFile
+    def __init__(self, source: object, file: fmt.SysctlFile):
+        self.source = source  # oomaudit.Source
+        self.file = file
 
 
 def parse(source) -> SysctlDoc:
@@ -90,14 +91,14 @@ def _kernel_value(key: str, value: str) -> int | None:
 
 # --- the persisted policy --------------------------------------------------------------
 
-@dataclass
-class Setting:
+class Setting(Record):
     """A kernel setting's value after the files were applied (or as /proc/sys holds
     it) and the assignment that gave it; a zeroed one's ``origin`` is its partner's write."""
 
-    value: int
-    origin: Origin | None  # None: the kernel default (or live)
-    zeroed: bool = False  # set to 0 by the kernel when its partner was written
+    def __init__(self, value: int, origin: Origin | None, zeroed: bool = False):
+        self.value = value
+        self.origin = origin  # None: the kernel default (or live)
+        self.zeroed = zeroed  # set to 0 by the kernel when its partner was written
 
     @property
     def where(self) -> str:
@@ -109,13 +110,14 @@ class Setting:
         return self.origin.where
 
 
-@dataclass
-class Policy:
+class Policy(Record):
     """The values the kernel ends up with after one program applied the files."""
 
-    settings: dict[str, Setting]
-    written: dict[str, list[Origin]] = field(default_factory=dict)  # accepted writes per key
-    kbytes_last: bool = False  # kbytes written after ratio (the kernel zeroes the other)
+    def __init__(self, settings: dict[str, Setting],
+                 written: dict[str, list[Origin]] | None = None, kbytes_last: bool = False):
+        self.settings = settings
+        self.written = {} if written is None else written  # accepted writes per key
+        self.kbytes_last = kbytes_last  # kbytes written after ratio (the kernel zeroes the other)
 
     def __getitem__(self, key: str) -> Setting:
         return self.settings[key]
@@ -147,15 +149,16 @@ def replay(merged: Merged) -> Policy:
     return policy
 
 
-@dataclass
-class Persisted:
+class Persisted(Record):
     """The host's sysctl files merged as each program applies them (procps'
     ``sysctl --system`` and systemd-sysctl), by dialect, and which of the two runs at boot."""
 
-    merged: dict[str, Merged]  # dialect -> merge
-    policies: dict[str, Policy]
-    boot: str  # the dialect that applies the files at boot
-    why: str  # how we know
+    def __init__(self, merged: dict[str, Merged], policies: dict[str, Policy], boot: str,
+                 why: str):
+        self.merged = merged  # dialect -> merge
+        self.policies = policies
+        self.boot = boot  # the dialect that applies the files at boot
+        self.why = why  # how we know
 
 
 def _docs_by_path(host) -> dict[Path, SysctlDoc | None]:
@@ -274,8 +277,7 @@ def live_policy(host) -> Policy | None:
 
 # --- the kernel's arithmetic -------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Memory:
+class Memory(NamedTuple):
     """What CommitLimit is computed from, each with its source."""
 
     ram: Fact
@@ -331,14 +333,14 @@ def memory_for(host, policy: Policy) -> Memory:
 
 # --- rules ---------------------------------------------------------------------------------
 
-@dataclass
-class Scenario:
+class Scenario(Record):
     """One policy to judge: the live values, the persisted ones, or one file's."""
 
-    label: str  # "live", "persisted" or "file"
-    policy: Policy
-    note: str = ""  # said in the evidence (e.g. why a file is judged alone)
-    live: bool = False
+    def __init__(self, label: str, policy: Policy, note: str = "", live: bool = False):
+        self.label = label  # "live", "persisted" or "file"
+        self.policy = policy
+        self.note = note  # said in the evidence (e.g. why a file is judged alone)
+        self.live = live
 
 
 def scenarios(host) -> list[Scenario]:

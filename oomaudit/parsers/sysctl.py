@@ -26,14 +26,16 @@ and value, both stripped; the first separator of a key decides its style
 every matching setting that has no explicit line of its own (explicit lines
 win wherever they are), and ``-key`` without a value excludes a key from globs.
 
-The module is pure: text in, dataclasses out; no I/O and no rule logic.
+The module is pure: text in, plain records out; no I/O and no rule logic.
 tests/test_sysctl_oracle.py checks it against both real programs.
 """
 from __future__ import annotations
 
 import fnmatch
 import re
-from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from ..record import Record
 
 PROCPS, SYSTEMD = "procps", "systemd"
 DIALECTS = (PROCPS, SYSTEMD)
@@ -41,8 +43,7 @@ _BLANKS = {PROCPS: " \t\n\v\f\r", SYSTEMD: " \t\n\r"}
 _GLOB_CHARS = re.compile(r"[*?\[]")
 
 
-@dataclass(frozen=True)
-class Assignment:
+class Assignment(NamedTuple):
     """One line that sets (or, with ``value`` None, excludes from globs) a key.
 
     ``key`` is the kernel file below /proc/sys (``vm/overcommit_memory``);
@@ -66,8 +67,7 @@ class Assignment:
         return bool(_GLOB_CHARS.search(self.key))
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):
     """A line that sets nothing in either dialect (no ``=``, or no key before it), found by the
     procps pass so that it is reported once; ``message`` is the CONF001 text."""
 
@@ -75,12 +75,13 @@ class Problem:
     message: str
 
 
-@dataclass
-class SysctlFile:
+class SysctlFile(Record):
     """One file's assignments in both dialects, plus the lines neither can use."""
 
-    assignments: dict[str, list[Assignment]]
-    problems: list[Problem] = field(default_factory=list)
+    def __init__(self, assignments: dict[str, list[Assignment]],
+                 problems: list[Problem] | None = None):
+        self.assignments = assignments
+        self.problems = [] if problems is None else problems
 
 
 def slashdot(key: str) -> str:
@@ -176,8 +177,7 @@ def matches(pattern: str, key: str) -> bool:
         fnmatch.fnmatchcase(n, p) for p, n in zip(parts, names, strict=True))
 
 
-@dataclass(frozen=True)
-class Origin:
+class Origin(NamedTuple):
     """Where an assignment sits: the file as the host names it and the assignment."""
 
     file: str
@@ -188,14 +188,15 @@ class Origin:
         return f"{self.file}:{self.assignment.line}"
 
 
-@dataclass
-class Merged:
+class Merged(Record):
     """The settings one program applies, in the order it writes them."""
 
-    dialect: str
-    writes: list[Origin]  # each explicit or glob assignment in write order
-    excluded: set[str]  # keys that globs must skip (explicit or '-key' lines)
-    procps_paths: set[str] = field(default_factory=set)
+    def __init__(self, dialect: str, writes: list[Origin], excluded: set[str],
+                 procps_paths: set[str] | None = None):
+        self.dialect = dialect
+        self.writes = writes  # each explicit or glob assignment in write order
+        self.excluded = excluded  # keys that globs must skip (explicit or '-key' lines)
+        self.procps_paths = set() if procps_paths is None else procps_paths
 
     def final(self, key: str) -> Origin | None:
         """The assignment whose value ``key`` ends up with, or None when nothing sets it."""

@@ -26,12 +26,14 @@ Measured against ``systemd --test --system`` and ``systemd-analyze verify``
   (``80%``, ``12.34%``, ``5‰``, ``1‱``) rounded down to whole pages.
 
 Messages are systemd's own wording, so a finding quotes what the journal would say.
-The module is pure: text in, dataclasses out.
+The module is pure: text in, plain records out.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from ..record import Record
 
 WHITESPACE = " \t\n\r"
 COMMENTS = "#;"
@@ -48,8 +50,7 @@ UNIT_TYPES = ("service", "socket", "target", "device", "mount", "automount", "sw
               "path", "slice", "scope")
 
 
-@dataclass(frozen=True)
-class Assignment:
+class Assignment(NamedTuple):
     """One ``Key=value`` of a section, both sides stripped (an empty value is a reset);
     ``line`` is where a continued line ends."""
 
@@ -59,14 +60,18 @@ class Assignment:
     line: int
 
 
-@dataclass
-class UnitText:
+class UnitText(Record):
     """One parsed file. ``problems`` are (line, systemd's message); ``fatal`` is set when
     systemd refuses the whole unit because of this file (bad section header)."""
 
-    assignments: list[Assignment] = field(default_factory=list)
-    problems: list[tuple[int, str]] = field(default_factory=list)
-    fatal: tuple[int, str] | None = None
+    def __init__(self, assignments: list[Assignment] | None = None,
+                 problems: list[tuple[int, str]] | None = None,
+                 fatal: tuple[int, str] | None = None):
+        self.assignments = [] if assignments is None else assignments
+        self.problems = [] if problems is None else problems
+        self.fatal = fatal
+
+    __eq__ = Record.same_content
 
     def sections(self) -> set[str]:
         return {a.section for a in self.assignments}
@@ -241,8 +246,7 @@ def parse_oom_score_adjust(value: str) -> int:
     return number
 
 
-@dataclass(frozen=True)
-class MemoryLimit:
+class MemoryLimit(NamedTuple):
     """A memory setting as systemd stores it: bytes, or a share of physical RAM in
     permyriad (1/10000) that becomes bytes only on the machine that loads the unit."""
 

@@ -29,10 +29,10 @@ import fnmatch
 import os
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
+from ..record import Record
 from ..rootfs import resolve_in_root
 from .systemd import (
     AUDITED_KEYS,
@@ -94,16 +94,19 @@ def dropin_owners(name: str) -> list[str]:
         owners.append(f"{prefix}.{kind}")
 
 
-@dataclass
-class UnitFile:
+class UnitFile(Record):
     """One file systemd reads for a unit: where it is and what it says."""
 
-    display: str  # how findings name it
-    inside: str  # the path on the audited system
-    text: UnitText
-    kind: str | None  # unit type the file is read as
-    source: Any = None  # the oomaudit Source, for its CONF problems
-    masked: bool = False
+    def __init__(self, display: str, inside: str, text: UnitText, kind: str | None,
+                 source: Any = None, masked: bool = False):
+        self.display = display  # how findings name it
+        self.inside = inside  # the path on the audited system
+        self.text = text
+        self.kind = kind  # unit type the file is read as
+        self.source = source  # the oomaudit Source, for its CONF problems
+        self.masked = masked
+
+    __eq__ = Record.same_content
 
     @property
     def basename(self) -> str:
@@ -111,8 +114,7 @@ class UnitFile:
         return logical_path(self.inside).rsplit("/", 1)[-1]
 
 
-@dataclass(frozen=True)
-class Setting:
+class Setting(NamedTuple):
     """The value in force and the line that set it."""
 
     value: Any  # int (OOMScoreAdjust) or MemoryLimit
@@ -124,8 +126,7 @@ class Setting:
         return f"{self.file.display}:{self.assignment.line}"
 
 
-@dataclass(frozen=True)
-class Issue:
+class Issue(NamedTuple):
     """A line of an audited setting that systemd ignores or warns about."""
 
     file: UnitFile
@@ -133,18 +134,23 @@ class Issue:
     message: str
 
 
-@dataclass
-class Unit:
+class Unit(Record):
     """A unit as systemd merges it: its fragment (the template's, for an instance without a
     file of its own) and its drop-ins, in the order they are applied."""
 
-    name: str
-    fragment: UnitFile | None  # None: only drop-ins were found (config repository)
-    dropins: list[UnitFile] = field(default_factory=list)
-    aliases: list[str] = field(default_factory=list)
-    masked: bool = False
-    template: str | None = None  # an instance read from its template's file
-    instances: list[str] = field(default_factory=list)  # a template with known instances
+    def __init__(self, name: str, fragment: UnitFile | None,
+                 dropins: list[UnitFile] | None = None, aliases: list[str] | None = None,
+                 masked: bool = False, template: str | None = None,
+                 instances: list[str] | None = None):
+        self.name = name
+        self.fragment = fragment  # None: only drop-ins were found (config repository)
+        self.dropins = [] if dropins is None else dropins
+        self.aliases = [] if aliases is None else aliases
+        self.masked = masked
+        self.template = template  # an instance read from its template's file
+        self.instances = [] if instances is None else instances  # a template with known instances
+
+    __eq__ = Record.same_content
 
     @property
     def kind(self) -> str:
@@ -243,14 +249,15 @@ def file_issues(unit_file: UnitFile) -> Iterator[Issue]:
             yield Issue(unit_file, a, MEMORY_LIMIT_DEPRECATED)
 
 
-@dataclass
-class UnitSet:
+class UnitSet(Record):
     """The units of a host or config repository by name (``tree/name`` when a repository holds
     several trees); ``problems`` are search-path directories that could not be listed."""
 
-    units: dict[str, Unit] = field(default_factory=dict)
-    enabled: set[str] = field(default_factory=set)  # names linked from *.wants/ etc.
-    problems: list[tuple[str, str]] = field(default_factory=list)  # (what, why) not read
+    def __init__(self, units: dict[str, Unit] | None = None, enabled: set[str] | None = None,
+                 problems: list[tuple[str, str]] | None = None):
+        self.units = {} if units is None else units
+        self.enabled = set() if enabled is None else enabled  # names linked from *.wants/ etc.
+        self.problems = [] if problems is None else problems  # (what, why) not read
 
     def find(self, pattern: str) -> list[Unit]:
         """Units whose name or alias matches ``pattern`` (``ssh``, ``sshd.service``,
@@ -284,15 +291,16 @@ Reader = Callable[[Path, str], "UnitFile | None"]  # (real path, path inside) ->
 
 # --- a host's tree -----------------------------------------------------------------------
 
-@dataclass
-class _Entry:
+class _Entry(Record):
     """A unit name found on the search path: the file it reads (a symlink followed inside the
     root), an alias of another name (``alias_of``), or masked."""
 
-    real: Path
-    inside: str
-    alias_of: str | None = None
-    masked: bool = False
+    def __init__(self, real: Path, inside: str, alias_of: str | None = None,
+                 masked: bool = False):
+        self.real = real
+        self.inside = inside
+        self.alias_of = alias_of
+        self.masked = masked
 
 
 def from_tree(root: Path, read: Reader, extra_names: tuple[str, ...] = ()) -> UnitSet:
