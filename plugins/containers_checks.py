@@ -206,7 +206,7 @@ def _read_needs(host, service: compose.Service):
         if isinstance(leaf, compose.Leaf) and leaf.value is not None:
             env[str(name)] = Arg(leaf.text(), leaf.path, leaf.line)
     mounts = []
-    for volume in config.get("volumes") or ():
+    for volume in _volumes(host, service):
         source, target = compose.mount_source(volume), compose.mount_target(volume)
         if source is None or target is None:
             continue
@@ -216,6 +216,22 @@ def _read_needs(host, service: compose.Service):
             host.cache.setdefault("compose.mounted", set()).add(real.resolve())
     text = image.text() if isinstance(image, compose.Leaf) else ""
     return needs(host, text, args, env, mounts)
+
+
+def _volumes(host, service: compose.Service) -> list:
+    """The service's ``volumes`` list; anything else is a CONF001 (``docker compose`` stops
+    at it: "volumes must be a array") and no mounts."""
+    volumes = service.config.get("volumes")
+    if volumes is None or isinstance(volumes, list):
+        return volumes or []
+    where = volumes if isinstance(volumes, compose.Leaf) else service
+    kind = "a mapping" if isinstance(volumes, dict) else f"{volumes.text()!r}"
+    _report(host, compose.Problem(
+        "CONF001", f"service {service.name!r}: volumes must be a list, not {kind}; docker "
+                   "compose refuses the file (write each mount as a list item: "
+                   "'volumes: [\"./my.cnf:/etc/mysql/conf.d/my.cnf:ro\"]')",
+        where.path, where.line))
+    return []
 
 
 def _host_path(host, leaf: compose.Leaf, service: compose.Service) -> Path | None:

@@ -100,6 +100,19 @@ def test_invalid_size_is_conf001(oomaudit, tmp_path):
     assert hits(found, "C") == {("CONF001", "compose.yaml", 4)}
 
 
+@pytest.mark.parametrize("volumes, line", [(" ./my.cnf:/etc/mysql/conf.d/my.cnf", 4),
+                                           ("\n      data: /var/lib/mysql", 2)])
+def test_volumes_that_are_no_list_are_conf001_not_a_crash(oomaudit, tmp_path, volumes, line):
+    """docker compose refuses a scalar or a mapping under volumes; one finding, no plugin
+    error, and the service's other rules still run."""
+    (tmp_path / "compose.yaml").write_text(
+        f"services:\n  db:\n    image: mysql:8\n    volumes:{volumes}\n")
+    found = findings(oomaudit, "compose.yaml", cwd=tmp_path)
+    assert hits(found, "CONF") == {("CONF001", "compose.yaml", line)}
+    assert "volumes must be a list" in next(f["message"] for f in found if f["rule"] == "CONF001")
+    assert ("CONTAINER001", "compose.yaml", 2) in hits(found)
+
+
 def test_project_fixture_merges_override_env_extends_and_mounts(oomaudit):
     project = FIXTURES / "compose" / "project"
     found = findings(oomaudit, ".", cwd=project)
