@@ -7,8 +7,8 @@ from __future__ import annotations
 import os
 import posixpath
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from oomaudit import Evidence, Finding
 from oomaudit.host import FILES
@@ -25,6 +25,7 @@ from oomaudit.parsers.apache_mpm import (
     evaluate,
 )
 from oomaudit.processes import processes
+from oomaudit.record import Record
 from oomaudit.units import format_size
 
 from .apache import LAYOUTS, PLUGIN, READER, SNIFF_HINT
@@ -53,18 +54,20 @@ def looks_like_apache(head: str) -> bool:
 
 # -- servers -----------------------------------------------------------------------------
 
-@dataclass
-class Server:
+class Server(Record):
     """One httpd: its configuration, the MPM in effect (``mpm_source`` says which
     LoadModule, or which guess, chose it), its limits and, live, the processes running it.
     ``limits`` is None when unknown: no MPM, a start-up error, or a template's placeholder."""
 
-    config: apache.Config
-    mpm: Mpm | None
-    mpm_source: str
-    limits: Limits | None
-    procs: list = field(default_factory=list)
-    error: apache.Problem | None = None  # httpd would not start
+    def __init__(self, config: apache.Config, mpm: Mpm | None, mpm_source: str,
+                 limits: Limits | None, procs: list | None = None,
+                 error: apache.Problem | None = None):
+        self.config = config
+        self.mpm = mpm
+        self.mpm_source = mpm_source
+        self.limits = limits
+        self.procs = [] if procs is None else procs
+        self.error = error  # httpd would not start
 
     @property
     def top(self) -> str:
@@ -279,8 +282,7 @@ def _mpm_settings(config: apache.Config, mpm: Mpm, assumed: bool):
 
 # -- memory per process ------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class PerProcess:
+class PerProcess(NamedTuple):
     """Memory of one httpd process: the largest live child, the size declared in the
     host profile, or the default for the MPM; ``source`` says where the figure comes from."""
 
@@ -380,14 +382,19 @@ def _php_memory_limit(host, php: apache.Module) -> tuple[int, str]:
 
 # -- the worst case ----------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class WorstCase:
+class WorstCase(Record):
     """Apache at full load: ``processes`` (``Limits.processes``) x ``per`` bytes each,
     the figure HTTPD001 judges and the memory ledger counts."""
 
-    processes: int
-    per: PerProcess
-    limits: Limits
+    # Read-only by convention. Not a NamedTuple: its ``count`` (a description) would hide
+    # tuple.count.
+
+    def __init__(self, processes: int, per: PerProcess, limits: Limits):
+        self.processes = processes
+        self.per = per
+        self.limits = limits
+
+    __eq__ = Record.same_content
 
     @property
     def bytes(self) -> int:

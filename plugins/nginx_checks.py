@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 
 from oomaudit.parsers import nginx
 from oomaudit.parsers.nginx import NginxConfig
 from oomaudit.processes import processes
+from oomaudit.record import Record
 from oomaudit.units import format_size
 
 from .nginx import PLUGIN, READER
@@ -22,11 +22,11 @@ WORKER_ESTIMATE = 16 << 20
 WORKER = re.compile(r"^nginx: worker process")
 
 
-@dataclass
-class NginxFile:
+class NginxFile(Record):
     """The file; includes are followed once every file of the run has been found."""
 
-    source: object
+    def __init__(self, source: object):
+        self.source = source
 
 
 def configs(host) -> list[NginxConfig]:

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from oomaudit import Evidence, Finding, Severity
 from oomaudit.host import FILES
@@ -15,6 +15,7 @@ from oomaudit.parsers import phpfpm
 from oomaudit.parsers.phpfpm import FpmConfig, Pool, post_process
 from oomaudit.parsers.zendini import IniSyntaxError, parse_line, quantity
 from oomaudit.processes import processes
+from oomaudit.record import Record
 from oomaudit.units import format_size
 
 from .phpfpm import PLUGIN, READER
@@ -27,12 +28,12 @@ MASTER = re.compile(r"^php-fpm(?:[\d.]+)?: master process \((.+)\)\s*$")
 WORKER = re.compile(r"^php-fpm(?:[\d.]+)?: pool (.+?)\s*$")
 
 
-@dataclass
-class FpmFile:
+class FpmFile(Record):
     """What parse() knows without the host: the file. Includes are followed later, once
     every file of the run has been found."""
 
-    source: object
+    def __init__(self, source: object):
+        self.source = source
 
 
 # -- configurations ----------------------------------------------------------------------
@@ -85,8 +86,7 @@ def _environment(pool: Pool) -> str:
 
 # -- live workers ------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Worker:
+class Worker(NamedTuple):
     """A live php-fpm worker (titled ``pool NAME``), sizes in bytes: ``ppid`` ties it
     to its master, ``pss`` is None where smaps_rollup could not be read."""
 
@@ -155,8 +155,7 @@ def _workers(host, config: FpmConfig, pool: Pool) -> list[Worker]:
 
 # -- per-child memory --------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class ChildSize:
+class ChildSize(NamedTuple):
     """Memory of one child of a pool: measured, declared in the host profile, or
     memory_limit plus ``BASE``; ``how`` says which and ``evidence`` shows it."""
 
@@ -292,8 +291,7 @@ def _ini_files(host, config: FpmConfig) -> list[Path]:
 
 # -- the worst case ----------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class PoolCase:
+class PoolCase(NamedTuple):
     """A pool's worst case: ``children`` (pm.max_children) x ``size``. ``total`` is
     None when memory_limit = -1 leaves a child unbounded."""
 

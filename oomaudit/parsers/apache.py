@@ -21,10 +21,11 @@ import os
 import posixpath
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from ..reading import Source
+from ..record import Record
 
 SPACE = " \t\n\v\f\r"  # C isspace()
 MAX_INCLUDE_DEPTH = 128  # AP_MAX_INCLUDE_DEPTH
@@ -54,8 +55,7 @@ def source_name(symbol: str) -> str:
 
 # -- one file ----------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Line:
+class Line(NamedTuple):
     """One logical line as ``ap_cfg_getline`` delivers it: continuations joined, C whitespace
     trimmed at both ends."""
 
@@ -63,13 +63,13 @@ class Line:
     text: str
 
 
-@dataclass
-class ConfigFile:
+class ConfigFile(Record):
     """One file as the reader parses it: its logical lines, not yet evaluated. What they mean
     depends on what was read before them (Define, LoadModule), so ``Loader`` does that."""
 
-    source: Source
-    lines: list[Line]
+    def __init__(self, source: Source, lines: list[Line]):
+        self.source = source
+        self.lines = lines
 
 
 def logical_lines(text: str) -> list[Line]:
@@ -165,8 +165,7 @@ def resolve_env(line: str, lookup: Callable[[str], str | None],
 
 # -- the whole configuration -------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Directive:
+class Directive(NamedTuple):
     """A directive httpd keeps for its second pass (everything not executed on read)."""
 
     name: str
@@ -180,8 +179,7 @@ class Directive:
         return self.source.display
 
 
-@dataclass(frozen=True)
-class Module:
+class Module(NamedTuple):
     """A module ``<IfModule>`` finds loaded: the first ``LoadModule`` of its symbol (``path`` as
     written there), or one the ``Loader`` was told to ``assume`` (``where`` is "assumed")."""
 
@@ -190,8 +188,7 @@ class Module:
     where: str  # file:line of the LoadModule
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):
     """The error httpd stops reading at (``Config.fatal``), at the line httpd names: CONF001
     for a structural error, CONF002 for a missing, cyclic or too deep include."""
 
@@ -201,21 +198,27 @@ class Problem:
     message: str
 
 
-@dataclass
-class Config:
+class Config(Record):
     """One httpd configuration: what a server started with the top file would read."""
 
-    top: Path
-    server_root: str
-    directives: list[Directive] = field(default_factory=list)
-    modules: dict[str, Module] = field(default_factory=dict)  # LoadModule'd, in order
-    files: list[Path] = field(default_factory=list)
-    sources: list[Source] = field(default_factory=list)  # the files read, in order
-    includes: list[tuple[int, str]] = field(default_factory=list)  # DUMP_INCLUDES lines
-    tested: set[str] = field(default_factory=set)  # module names <IfModule> asked about
-    undefined: list[tuple[str, str]] = field(default_factory=list)  # (${NAME}, file:line)
-    unresolved: list[tuple[str, str]] = field(default_factory=list)  # (path, file:line)
-    fatal: Problem | None = None  # where httpd stops reading: it would not start
+    def __init__(self, top: Path, server_root: str, directives: list[Directive] | None = None,
+                 modules: dict[str, Module] | None = None, files: list[Path] | None = None,
+                 sources: list[Source] | None = None,
+                 includes: list[tuple[int, str]] | None = None, tested: set[str] | None = None,
+                 undefined: list[tuple[str, str]] | None = None,
+                 unresolved: list[tuple[str, str]] | None = None,
+                 fatal: Problem | None = None):
+        self.top = top
+        self.server_root = server_root
+        self.directives = [] if directives is None else directives
+        self.modules = {} if modules is None else modules  # LoadModule'd, in order
+        self.files = [] if files is None else files
+        self.sources = [] if sources is None else sources  # the files read, in order
+        self.includes = [] if includes is None else includes  # DUMP_INCLUDES lines
+        self.tested = set() if tested is None else tested  # module names <IfModule> asked about
+        self.undefined = [] if undefined is None else undefined  # (${NAME}, file:line)
+        self.unresolved = [] if unresolved is None else unresolved  # (path, file:line)
+        self.fatal = fatal  # where httpd stops reading: it would not start
 
     def loaded(self, name: str) -> bool:
         """``<IfModule name>``: a module symbol or source file name, case-sensitive."""
@@ -227,13 +230,13 @@ class Stop(Exception):
     """httpd stops reading here: the error has been recorded."""
 
 
-@dataclass
-class Frame:
+class Frame(Record):
     """The read position in one file. Section bodies (``_body``, ``_soak``) take their lines
     from the same frame, so that reading goes on after the section's end tag."""
 
-    file: ConfigFile
-    pos: int = 0
+    def __init__(self, file: ConfigFile, pos: int = 0):
+        self.file = file
+        self.pos = pos
 
     def next(self) -> Line | None:
         if self.pos >= len(self.file.lines):

@@ -10,7 +10,9 @@ Debian and RHEL build it (server/mpm/{prefork,worker,event}/*.c), messages and a
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from ..record import Record
 
 # Deprecated names httpd still accepts; the last of either spelling wins.
 ALIASES = {"maxclients": "MaxRequestWorkers", "maxrequestsperchild": "MaxConnectionsPerChild"}
@@ -26,20 +28,22 @@ _THREADED = _SHARED | {"minsparethreads", "maxsparethreads", "threadsperchild", 
 MPM_ONLY = _THREADED | {"minspareservers", "maxspareservers", "asyncrequestworkerfactor"}
 
 
-@dataclass(frozen=True, eq=False)  # one object per MPM: compared and hashed by identity
-class Mpm:
+class Mpm(Record):  # one object per MPM: compared and hashed by identity; read-only
     """One MPM's compiled-in numbers (httpd 2.4 as Debian and RHEL build it): the defaults
     and compile-time maxima its ``check_config`` hook clamps against."""
 
-    name: str  # prefork, worker, event
-    directives: frozenset[str]  # lower-case names this MPM adds
-    server_limit: int  # DEFAULT_SERVER_LIMIT
-    max_server_limit: int  # MAX_SERVER_LIMIT (compile-time)
-    codes: dict[str, str]  # message kind -> AH number printed at start-up (-t)
-    threads_per_child: int = 1
-    thread_limit: int = 1
-    max_thread_limit: int = 1
-    max_workers: int = 0  # default MaxRequestWorkers
+    def __init__(self, name: str, directives: frozenset[str], server_limit: int,
+                 max_server_limit: int, codes: dict[str, str], threads_per_child: int = 1,
+                 thread_limit: int = 1, max_thread_limit: int = 1, max_workers: int = 0):
+        self.name = name  # prefork, worker, event
+        self.directives = directives  # lower-case names this MPM adds
+        self.server_limit = server_limit  # DEFAULT_SERVER_LIMIT
+        self.max_server_limit = max_server_limit  # MAX_SERVER_LIMIT (compile-time)
+        self.codes = codes  # message kind -> AH number printed at start-up (-t)
+        self.threads_per_child = threads_per_child
+        self.thread_limit = thread_limit
+        self.max_thread_limit = max_thread_limit
+        self.max_workers = max_workers  # default MaxRequestWorkers
 
     @property
     def module(self) -> str:
@@ -78,8 +82,7 @@ def atoi(text: str) -> int:
     return (value + (1 << 31)) % (1 << 32) - (1 << 31)
 
 
-@dataclass(frozen=True)
-class Setting:
+class Setting(NamedTuple):
     """A configured value: the directive as written, atoi of its argument, where."""
 
     name: str  # canonical (MaxRequestWorkers for MaxClients)
@@ -97,8 +100,7 @@ class Setting:
         return f"{self.path}:{self.line}"
 
 
-@dataclass(frozen=True)
-class Clamp:
+class Clamp(NamedTuple):
     """One value the MPM changed, with the warning httpd prints for it."""
 
     name: str
@@ -108,19 +110,21 @@ class Clamp:
     setting: Setting | None  # None: the default was clamped (because another value moved)
 
 
-@dataclass
-class Limits:
+class Limits(Record):
     """What one MPM runs with after its ``check_config`` hook (:func:`evaluate`): the effective
     values, the directives as written (``settings``, by canonical name) and each value the
     hook moved (``clamps``)."""
 
-    mpm: Mpm
-    server_limit: int
-    thread_limit: int
-    threads_per_child: int
-    max_workers: int
-    settings: dict[str, Setting] = field(default_factory=dict)
-    clamps: list[Clamp] = field(default_factory=list)
+    def __init__(self, mpm: Mpm, server_limit: int, thread_limit: int, threads_per_child: int,
+                 max_workers: int, settings: dict[str, Setting] | None = None,
+                 clamps: list[Clamp] | None = None):
+        self.mpm = mpm
+        self.server_limit = server_limit
+        self.thread_limit = thread_limit
+        self.threads_per_child = threads_per_child
+        self.max_workers = max_workers
+        self.settings = {} if settings is None else settings
+        self.clamps = [] if clamps is None else clamps
 
     @property
     def processes(self) -> int:

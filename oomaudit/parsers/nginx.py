@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import glob
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..model import Finding, Severity
+from ..record import Record
 
 MAX_DEPTH = 32  # nginx has no limit (a loop ends in "Too many open files"); we stop here
 DEFAULTS = {"worker_processes": "1", "worker_connections": "512"}
@@ -28,33 +28,36 @@ class NginxError(Exception):
         self.line, self.noted = line, noted
 
 
-@dataclass
-class Directive:
+class Directive(Record):
     """One directive as nginx tokenizes it; ``block`` holds a block's directives (``[]`` for a
     Lua body, which is skipped) and is None for a directive ended by ``;``."""
 
-    name: str
-    args: list[str]
-    source: object
-    line: int  # where nginx reports a problem with it: the line of its ';' or '{'
-    block: list[Directive] | None = None
+    def __init__(self, name: str, args: list[str], source: object, line: int,
+                 block: list[Directive] | None = None):
+        self.name = name
+        self.args = args
+        self.source = source
+        self.line = line  # where nginx reports a problem with it: the line of its ';' or '{'
+        self.block = block
 
     @property
     def where(self) -> str:
         return f"{self.source.display}:{self.line}"
 
 
-@dataclass
-class NginxConfig:
+class NginxConfig(Record):
     """A main file and its includes, an include's directives standing where it was written.
     ``values`` are the few directives oomaudit reads (absent: nginx's defaults); ``failed``
     means ``nginx -t`` would reject the files (a CONF001/CONF002 says where)."""
 
-    source: object
-    files: list = field(default_factory=list)
-    directives: list[Directive] = field(default_factory=list)
-    values: dict[str, Directive] = field(default_factory=dict)  # worker_*, events
-    failed: bool = False
+    def __init__(self, source: object, files: list | None = None,
+                 directives: list[Directive] | None = None,
+                 values: dict[str, Directive] | None = None, failed: bool = False):
+        self.source = source
+        self.files = [] if files is None else files
+        self.directives = [] if directives is None else directives
+        self.values = {} if values is None else values  # worker_*, events
+        self.failed = failed
 
     def value(self, name: str) -> str:
         directive = self.values.get(name)

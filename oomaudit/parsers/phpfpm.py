@@ -18,9 +18,10 @@ import glob
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
+from ..record import Record
 from .zendini import IniSyntaxError, parse_line
 
 MAX_DEPTH = 5  # "failed to include more than 5 files recursively"
@@ -59,8 +60,7 @@ POOL_DEFAULTS = {"pm.max_children": 0, "pm.start_servers": 0, "pm.min_spare_serv
                  "pm.process_idle_timeout": 10, "pm.max_requests": 0}
 
 
-@dataclass(frozen=True)
-class Setting:
+class Setting(NamedTuple):
     """A value as php-fpm stores it, with where it was written."""
 
     name: str
@@ -75,18 +75,21 @@ class Setting:
         return f"{self.source.display}:{self.line}"
 
 
-@dataclass
-class Pool:
+class Pool(Record):
     """One pool: every section of that name (any case) merged, the last value winning; ``line``
     is its first header. ``php_values`` holds the ``php_value``/``php_flag`` lines,
     ``php_admin_values`` the admin ones, as (key, setting)."""
 
-    name: str
-    source: object
-    line: int
-    settings: dict[str, Setting] = field(default_factory=dict)
-    php_values: list[tuple[str, Setting]] = field(default_factory=list)  # file order
-    php_admin_values: list[tuple[str, Setting]] = field(default_factory=list)
+    def __init__(self, name: str, source: object, line: int,
+                 settings: dict[str, Setting] | None = None,
+                 php_values: list[tuple[str, Setting]] | None = None,
+                 php_admin_values: list[tuple[str, Setting]] | None = None):
+        self.name = name
+        self.source = source
+        self.line = line
+        self.settings = {} if settings is None else settings
+        self.php_values = [] if php_values is None else php_values  # file order
+        self.php_admin_values = [] if php_admin_values is None else php_admin_values
 
     def get(self, name: str):
         setting = self.settings.get(name)
@@ -106,17 +109,20 @@ class Pool:
                [("php_value", s) for k, s in self.php_values if k == key]
 
 
-@dataclass
-class FpmConfig:
+class FpmConfig(Record):
     """One php-fpm master's configuration: the main file and everything it includes."""
 
-    source: object
-    prefix: str = DEFAULT_PREFIX
-    files: list = field(default_factory=list)  # Sources, in reading order
-    globals: dict[str, Setting] = field(default_factory=dict)
-    pools: list[Pool] = field(default_factory=list)
-    failed: bool = False  # php-fpm would refuse these files (a CONF001 names why)
-    includes_followed: bool = True  # False in a repository: absolute includes unknown
+    def __init__(self, source: object, prefix: str = DEFAULT_PREFIX, files: list | None = None,
+                 globals: dict[str, Setting] | None = None, pools: list[Pool] | None = None,
+                 failed: bool = False, includes_followed: bool = True):
+        self.source = source
+        self.prefix = prefix
+        self.files = [] if files is None else files  # Sources, in reading order
+        self.globals = {} if globals is None else globals
+        self.pools = [] if pools is None else pools
+        self.failed = failed  # php-fpm would refuse these files (a CONF001 names why)
+        # False in a repository: absolute includes unknown
+        self.includes_followed = includes_followed
 
     def pool(self, name: str) -> Pool | None:
         return next((p for p in self.pools if p.name.lower() == name.lower()), None)

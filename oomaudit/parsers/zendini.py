@@ -14,7 +14,9 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from ..record import Record
 
 # LABEL_CHAR: [^=\n\r\t;&|^$~(){}!"[\]\x00]
 _LABEL = re.compile(r"[^=\n\r\t;&|^$~(){}!\"\[\]\x00]+")
@@ -48,8 +50,7 @@ class IniSyntaxError(Exception):
     """What PHP prints as ``PHP:  syntax error, unexpected X``."""
 
 
-@dataclass(frozen=True)
-class Statement:
+class Statement(NamedTuple):
     """``section`` (name), ``entry`` (name = value), ``array`` (name[offset] = value) or
     ``bare`` (a name without ``=``: the parser passes php-fpm a NULL value)."""
 
@@ -60,15 +61,16 @@ class Statement:
     env: tuple[str, ...] = ()  # ${VAR} names the value read from the environment
 
 
-@dataclass
-class _Line:
+class _Line(Record):
     """The scanner over one line: ``pos`` is the next character, ``env`` the ``${VAR}`` names
     read since the last statement (:func:`_take` hands them to it)."""
 
-    text: str
-    environ: Mapping[str, str]
-    pos: int = 0
-    env: list[str] = field(default_factory=list)
+    def __init__(self, text: str, environ: Mapping[str, str], pos: int = 0,
+                 env: list[str] | None = None):
+        self.text = text
+        self.environ = environ
+        self.pos = pos
+        self.env = [] if env is None else env
 
     def at(self, k: int = 0) -> str:
         i = self.pos + k
