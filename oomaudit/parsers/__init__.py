@@ -1,1 +1,1 @@
-"""Pure parsers, one module per config format: text in, dataclasses out."""
+"""Pure parsers, one module per config format: text in, plain records out."""
