@@ -31,8 +31,22 @@ def test_one_fstab_imports_the_swap_plugin_alone(tmp_path):
     assert parsers == {"oomaudit.parsers.fstab"}
     heavy = {"importlib.metadata", "importlib.resources", "psutil", "junit_xml", "email",
              "decimal", "tomllib", "oomaudit.logsources", "oomaudit.processes", "yaml",
-             "shutil", "bz2", "lzma"}
+             "shutil", "bz2", "lzma", "dataclasses"}
     assert modules & heavy == set()
+
+
+def test_no_module_generates_classes():
+    """oomaudit/record.py: no dataclasses anywhere, since @dataclass compiles its methods
+    when the class is created, on every run that imports the module."""
+    code = ("import importlib, pkgutil, sys, oomaudit\n"
+            "names = [m.name for m in pkgutil.walk_packages(oomaudit.__path__, 'oomaudit.')\n"
+            "         if not m.name.endswith('__main__')]\n"
+            "for name in names: importlib.import_module(name)\n"
+            "print(len(names), 'dataclasses' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, cwd="/")
+    count, generated = proc.stdout.split()
+    assert int(count) > 45 and generated == "False", proc.stderr
 
 
 def test_a_repository_of_notes_imports_no_parser(tmp_path):
