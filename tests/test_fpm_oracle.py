@@ -100,6 +100,11 @@ CASES = [
     "[www]\n" + POOL + "pm = dynamic\npm.max_children = 5\npm.start_servers=20\n"
     "pm.min_spare_servers=1\npm.max_spare_servers=3\n",
     "[www]\n" + POOL + "pm = dynamic\npm.max_children = 5\npm.max_spare_servers=3\n",
+    # no start_servers: php-fpm sets min_spare + (max_spare - min_spare) / 2 (here 2, and 1)
+    "[www]\n" + POOL + "pm = dynamic\npm.max_children = 9\npm.min_spare_servers=1\n"
+    "pm.max_spare_servers=4\n",
+    "[www]\n" + POOL + "pm = dynamic\npm.max_children = 1\npm.min_spare_servers=1\n"
+    "pm.max_spare_servers=1\npm.start_servers=-3\n",
     "[www]\n" + POOL + "pm = static\npm.max_children = 5M\n",
     "[www]\n" + POOL + "pm = static\npm.max_children = E_ALL & ~E_NOTICE\n",
     "[www]\n" + POOL + "pm = static\npm.max_children = 99999999999\n",

@@ -90,8 +90,11 @@ class Pool(Record):
         self.settings = {} if settings is None else settings
         self.php_values = [] if php_values is None else php_values  # file order
         self.php_admin_values = [] if php_admin_values is None else php_admin_values
+        self.derived: dict[str, int] = {}  # what post_process sets, as php-fpm does
 
     def get(self, name: str):
+        if name in self.derived:
+            return self.derived[name]
         setting = self.settings.get(name)
         return setting.value if setting is not None else POOL_DEFAULTS.get(name)
 
@@ -293,7 +296,9 @@ class Loader:
 
 
 def post_process(pool: Pool) -> str | None:
-    """fpm_conf_process_all_pools: the first check this pool fails, in php-fpm's words."""
+    """fpm_conf_process_all_pools: the first check this pool fails, in php-fpm's words. Like
+    it, a dynamic pool without a positive ``pm.start_servers`` gets min_spare + (max_spare -
+    min_spare) / 2 ("pm.start_servers is not set. It's been set to N.")."""
     name = pool.name
     listen = pool.settings.get("listen")
     if listen is None or not listen.text:
@@ -317,7 +322,9 @@ def post_process(pool: Pool) -> str | None:
         if high < low:
             return (f"[pool {name}] pm.max_spare_servers({high}) must not be less than "
                     f"pm.min_spare_servers({low})")
-        if start > 0 and not low <= start <= high:
+        if start <= 0:
+            start = pool.derived["pm.start_servers"] = low + (high - low) // 2
+        if not low <= start <= high:
             return (f"[pool {name}] pm.start_servers({start}) must not be less than "
                     f"pm.min_spare_servers({low}) and not greater than "
                     f"pm.max_spare_servers({high})")
