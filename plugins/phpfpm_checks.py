@@ -80,8 +80,13 @@ def _environment(pool: Pool) -> str:
         return ""
     shown = ", ".join(f"{n}={os.environ[n]!r}" if n in os.environ else f"{n} unset"
                       for n in names)
-    return (f"pm values depend on the environment: {shown} here; php-fpm reads its own "
-            "environment")
+    text = f"pm values depend on the environment: {shown} here; php-fpm reads its own environment"
+    fallback = next((n for n in names if ":-" in n), "")
+    if fallback:  # read as 8.2 reads it (the php-fpm the tests compare with); say so
+        var, _, default = fallback.partition(":-")
+        text += (f". Up to PHP 8.2 '{fallback}' names one variable; PHP 8.3 and later read "
+                 f"it as {var} with the default {default!r}")
+    return text
 
 
 # -- live workers ------------------------------------------------------------------------

@@ -106,6 +106,18 @@ def test_post_processing_is_conf001_in_php_fpms_words(oomaudit, tmp_path):
         "less than pm.min_spare_servers(1) and not greater than pm.max_spare_servers(3)")]
 
 
+def test_php83_fallback_syntax_is_read_as_82_reads_it_and_the_message_says_so(oomaudit,
+                                                                               tmp_path):
+    """php-fpm 8.2 (the oracle) takes ${CHILDREN:-50} as the variable "CHILDREN:-50" and
+    refuses to start; 8.3 would use 50: the finding must not claim more than it knows."""
+    (tmp_path / "www.conf").write_text("[www]\n" + POOL + "pm = static\n"
+                                       "pm.max_children = ${CHILDREN:-50}\n")
+    report = _report(oomaudit("check", tmp_path, "--format", "json"))
+    [finding] = report["findings"]
+    assert (finding["rule"], finding["line"]) == ("CONF001", 5)
+    assert "PHP 8.3 and later read it as CHILDREN with the default '50'" in finding["message"]
+
+
 @pytest.mark.parametrize("text", ["256M", "256m", "010", "0x10", "1 M", "-1", " 64M ", "1G",
                                   "2k", "0", "+5M", "0b11", "0o17", "1.5M", "1MB", "abc", "12X"])
 def test_memory_limit_as_php_reads_it(text):
