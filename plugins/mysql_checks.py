@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import posixpath
 import re
-from decimal import Decimal
 from pathlib import Path
 from typing import NamedTuple
 
@@ -475,7 +474,8 @@ def _correct(setting: Setting, server: Server) -> str:
     m = re.match(r"^[ \t]*(\d+)\.(\d+)[ \t]*([KMGTPE])", setting.option.value or "", re.I)
     if m:
         unit = "KMGTPE".index(m.group(3).upper())
-        number = int(Decimal(f"{m.group(1)}.{m.group(2)}") * 1024)
+        scale = 10 ** len(m.group(2))  # 1.5 x 1024 as whole numbers: 15 x 1024 // 10
+        number = int(m.group(1) + m.group(2)) * 1024 // scale
         return f"{setting.name} = {number}{'KMGTPE'[unit - 1] if unit else ''}   # whole numbers"
     default = variables(server.flavour)[setting.name].default
     text = str(default) if setting.name == "max_connections" else _size_text(default)

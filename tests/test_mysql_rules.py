@@ -129,6 +129,15 @@ def test_rejected_value_quotes_the_server(oomaudit, tmp_path):
     assert "fix: key_buffer_size = 1536K" in proc.stdout
 
 
+def test_fractional_sizes_are_fixed_in_the_next_unit_down(oomaudit, tmp_path):
+    (tmp_path / "my.cnf").write_text("[mysqld]\ninnodb_buffer_pool_size = 2.25G\n"
+                                     "sort_buffer_size = 0.3M\njoin_buffer_size = 3.0009K\n")
+    proc = oomaudit("check", "--ram", "16G", "my.cnf")
+    fixes = re.findall(r"fix: (\w+ = \d+[KMG]?)", proc.stdout)
+    assert fixes == ["innodb_buffer_pool_size = 2304M", "sort_buffer_size = 307K",
+                     "join_buffer_size = 3072"]
+
+
 @pytest.mark.parametrize("group, flavour", [("mysqld", "MariaDB 10.11"),
                                             ("mysqld-8.0", "MySQL 8.0")])
 def test_findings_follow_the_flavour_in_effect(oomaudit, tmp_path, group, flavour):
