@@ -202,11 +202,18 @@ def _read_needs(host, service: compose.Service):
     args = [Arg(leaf.text(), leaf.path, leaf.line)
             for key in ("entrypoint", "command") for leaf in compose.argv(config.get(key))]
     env = {}
-    for name, leaf in (config.get("environment") or {}).items():
+    for name, leaf in _shaped(host, service, "environment", dict).items():
         if isinstance(leaf, compose.Leaf) and leaf.value is not None:
             env[str(name)] = Arg(leaf.text(), leaf.path, leaf.line)
     mounts = []
-    for volume in _volumes(host, service):
+    for volume in _shaped(host, service, "volumes", list):
+        odd = [k for k in ("source", "target") if isinstance(volume, dict)
+               and volume.get(k) is not None and not isinstance(volume[k], compose.Leaf)]
+        if odd:
+            _report(host, compose.Problem(
+                "CONF001", f"service {service.name!r}: a volume's {odd[0]} must be a path, not "
+                           "a list or mapping; docker compose refuses the file",
+                service.path, service.line))
         source, target = compose.mount_source(volume), compose.mount_target(volume)
         if source is None or target is None:
             continue
@@ -218,20 +225,23 @@ def _read_needs(host, service: compose.Service):
     return needs(host, text, args, env, mounts)
 
 
-def _volumes(host, service: compose.Service) -> list:
-    """The service's ``volumes`` list; anything else is a CONF001 (``docker compose`` stops
-    at it: "volumes must be a array") and no mounts."""
-    volumes = service.config.get("volumes")
-    if volumes is None or isinstance(volumes, list):
-        return volumes or []
-    where = volumes if isinstance(volumes, compose.Leaf) else service
-    kind = "a mapping" if isinstance(volumes, dict) else f"{volumes.text()!r}"
+def _shaped(host, service: compose.Service, key: str, kind: type) -> list | dict:
+    """The service's ``key`` if it is a ``kind`` (compose has made ``environment`` lists
+    mappings already); anything else is a CONF001 (``docker compose`` refuses the file:
+    "volumes must be a array") and is read as empty."""
+    value = service.config.get(key)
+    if value is None or isinstance(value, kind):
+        return value or kind()
+    where = value if isinstance(value, compose.Leaf) else service
+    shown = repr(value.text()) if isinstance(value, compose.Leaf) else (
+        "a mapping" if isinstance(value, dict) else "a list")
+    wanted = "a list" if kind is list else "a mapping or a list of NAME=VALUE"
+    example = {"volumes": "volumes: [\"./my.cnf:/etc/mysql/conf.d/my.cnf:ro\"]",
+               "environment": "environment: {MYSQL_DATABASE: app}"}[key]
     _report(host, compose.Problem(
-        "CONF001", f"service {service.name!r}: volumes must be a list, not {kind}; docker "
-                   "compose refuses the file (write each mount as a list item: "
-                   "'volumes: [\"./my.cnf:/etc/mysql/conf.d/my.cnf:ro\"]')",
-        where.path, where.line))
-    return []
+        "CONF001", f"service {service.name!r}: {key} must be {wanted}, not {shown}; docker "
+                   f"compose refuses the file (e.g. '{example}')", where.path, where.line))
+    return kind()
 
 
 def _host_path(host, leaf: compose.Leaf, service: compose.Service) -> Path | None:

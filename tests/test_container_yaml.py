@@ -6,7 +6,7 @@ import time
 
 import pytest
 from container_helpers import findings, hits
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from oomaudit.parsers.yamltree import MAX_EXPANDED, YamlError, load_all
@@ -69,12 +69,17 @@ def test_any_text_is_a_tree_or_a_yaml_error(text):
                                  "    mem_limit: ${X:-", "  x: !reset", "{", "]"]),
                 max_size=12))
 def test_compose_and_kube_readers_never_raise(lines):
+    _budget_and_rules("\n".join(lines))
+
+
+def _budget_and_rules(text: str) -> None:
+    """The containers plugin's reading, budget and rules over ``text`` as a compose file and
+    as a manifest; any exception fails the test (the engine would call it a plugin error)."""
     from oomaudit.plugins import containers, containers_checks
 
     from oomaudit.host import FILES, Host
     from oomaudit.reading import Source
 
-    text = "\n".join(lines)
     for reader in (containers.COMPOSE_READER, containers.KUBE_READER):
         host = Host("t", FILES, None)
         source = Source(__import__("pathlib").Path("compose.yaml"), "compose.yaml", text,
@@ -86,6 +91,36 @@ def test_compose_and_kube_readers_never_raise(lines):
                       containers_checks.check_container002,
                       containers_checks.check_container003):
             list(check(host))
+
+
+# Keys the containers plugin reads, at any depth, holding any shape: YAML that parses but
+# has a list where compose wants a mapping (or the reverse) must be a CONF001, not a crash.
+_KEYS = ["image", "command", "entrypoint", "environment", "volumes", "mem_limit",
+         "memswap_limit", "mem_reservation", "deploy", "resources", "limits", "reservations",
+         "memory", "replicas", "extends", "service", "file", "env_file", "type", "source",
+         "target", "containers", "args", "env", "name", "value", "spec", "template"]
+_SCALARS = st.one_of(st.sampled_from(["mysql:8", "mariadb", "2g", "512Mi", "./my.cnf:/etc/my.cnf",
+                                      "/srv/x:/etc/mysql/conf.d/x.cnf:ro", "bind", "db", "A=1",
+                                      "--innodb-buffer-pool-size=2G", "many", ""]),
+                     st.integers(-5, 10**10), st.booleans(), st.none())
+_SHAPES = st.recursive(_SCALARS, lambda inner: st.one_of(
+    st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(_KEYS), inner, max_size=3)),
+    max_leaves=8)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(_KEYS), _SHAPES, max_size=6), st.booleans())
+@example({"environment": "A=1"}, False)
+@example({"volumes": "./my.cnf:/etc/my.cnf"}, False)
+@example({"volumes": [{"type": "bind", "source": ["x"], "target": "/etc/my.cnf"}]}, False)
+@example({"resources": {"limits": ["512Mi"]}, "env": {"name": "x"}}, True)
+def test_services_and_containers_of_any_shape_never_raise(fields, kube):
+    import yaml
+
+    thing = {"image": "mysql:8", **fields}
+    tree = ({"apiVersion": "v1", "kind": "Pod", "spec": {"containers": [{"name": "c", **thing}]}}
+            if kube else {"services": {"db": thing}})
+    _budget_and_rules(yaml.safe_dump(tree))
 
 
 def test_cli_bad_yaml_files(oomaudit, tmp_path):

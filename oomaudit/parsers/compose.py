@@ -325,7 +325,8 @@ def mount_source(volume: Any) -> Leaf | None:
     if isinstance(volume, dict):
         if getattr(volume.get("type"), "value", "bind") != "bind":
             return None
-        return volume.get("source")
+        source = volume.get("source")
+        return source if isinstance(source, Leaf) else None
     if isinstance(volume, Leaf):
         parts = volume.text().split(":")
         if len(parts) >= 2 and parts[0].startswith((".", "/", "~")):
