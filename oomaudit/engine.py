@@ -29,10 +29,15 @@ class Registry(Record):
     @classmethod
     def build(cls, plugins: Plugins) -> Registry:
         rules, readers, reporters = {}, {}, {}
-        for kind, table in (("oomaudit_rules", rules), ("oomaudit_readers", readers),
-                            ("oomaudit_reporters", reporters)):
+        for kind, table, wanted in (("oomaudit_rules", rules, Rule),
+                                    ("oomaudit_readers", readers, Reader),
+                                    ("oomaudit_reporters", reporters, Reporter)):
             for plugin, item in plugins.collected(kind):
-                key = getattr(item, "id", None) or item.name
+                if not isinstance(item, wanted):
+                    plugins.errors.append(f"plugin '{plugin}' returned {item!r:.60} from {kind}, "
+                                          f"not a {wanted.__name__}; ignored")
+                    continue
+                key = item.id if wanted is Rule else item.name
                 if key in table:
                     plugins.errors.append(f"plugin '{plugin}' registers {key!r}, which plugin "
                                           f"'{table[key].plugin}' already provides; ignored")

@@ -43,8 +43,16 @@ class Plugins(Record):
         return results
 
     def collected(self, hook: str) -> list[tuple[str, Any]]:
-        """Flatten list-returning hooks (rules, readers, reporters) into (plugin, item)."""
-        return [(name, item) for name, items in self.call_each(hook) for item in items or ()]
+        """Flatten list-returning hooks (rules, readers, reporters) into (plugin, item); a
+        result that is no list is that plugin's error."""
+        found = []
+        for name, items in self.call_each(hook):
+            if isinstance(items, (list, tuple)):
+                found += [(name, item) for item in items]
+            elif items is not None:
+                self.errors.append(f"plugin '{name}' returned {items!r:.60} from {hook}, "
+                                   "not a list; ignored")
+        return found
 
 
 def third_party_disabled(flag: bool = False) -> bool:

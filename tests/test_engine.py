@@ -133,6 +133,25 @@ def test_hook_crash_is_blamed_on_its_plugin(tmp_path):
     assert report.exit_code() == 2
 
 
+@pytest.mark.parametrize("hook, returned, error", [
+    ("oomaudit_rules", 5, "plugin 'bad' returned 5 from oomaudit_rules, not a list; ignored"),
+    ("oomaudit_rules", ["SWAP009"],
+     "plugin 'bad' returned 'SWAP009' from oomaudit_rules, not a Rule; ignored"),
+    ("oomaudit_readers", [None], "plugin 'bad' returned None from oomaudit_readers, not a "
+                                 "Reader; ignored"),
+    ("oomaudit_reporters", "text", "plugin 'bad' returned 'text' from oomaudit_reporters, "
+                                   "not a list; ignored")])
+def test_a_hook_returning_the_wrong_thing_is_blamed_on_its_plugin(tmp_path, hook, returned,
+                                                                   error):
+    bad = types.ModuleType("bad")
+    setattr(bad, hook, hookimpl(specname=hook)(lambda: returned))
+    reg = registry(("bad", bad))
+    report = audit(reg, hosts(tmp_path, TWO_CONSUMERS, 8 * G, reg=reg), Settings(), "check", "t")
+    assert report.errors == [error]
+    assert [f.rule for _, f in report.findings] == ["HOST002"]  # every other plugin still ran
+    assert "text" in reg.reporters and "stub" in reg.readers
+
+
 def test_rule_crash_on_the_cli(oomaudit, tmp_path):
     (tmp_path / "a.stub").write_text("crash\nwarn still here\n")
     proc = oomaudit("check", "a.stub", env=stub_env())
