@@ -145,19 +145,30 @@ class _Checker:
             self.start = next((n - 1 for n, t in enumerate(self.lines, 1)
                                if re.match(r"^\s*\[\[?\s*tool\.oomaudit\b", t)), 0)
 
-    def fail(self, key: str, message: str, after: int = 0) -> UsageError:
-        pattern = re.compile(r"^\s*(?:\[\[?\s*(?:tool\.oomaudit\.)?)?"
-                             rf"[\"']?{re.escape(key)}[\"']?\s*[=.\]]")
-        after = max(after, self.start)
-        line = next((n for n, t in enumerate(self.lines, 1) if n > after and pattern.match(t)),
-                    None)
+    def line_of(self, key: str, within: int = 0) -> int | None:
+        """The first line from ``within`` on (the table's own line: an inline table holds its
+        keys there) that sets ``key``: at the line's start, else inside an inline table
+        (``per-path-ignores = {"legacy/**" = 5}``)."""
+        name = rf"[\"']?{re.escape(key)}[\"']?\s*"
+        first = max(within, self.start + 1)
+        for pattern in (rf"^\s*(?:\[\[?\s*(?:tool\.oomaudit\.)?)?{name}[=.\]]",
+                        rf"[{{,]\s*{name}="):
+            regex = re.compile(pattern)
+            line = next((n for n, t in enumerate(self.lines, 1)
+                         if n >= first and regex.search(t)), None)
+            if line:
+                return line
+        return None
+
+    def fail(self, key: str, message: str, within: int = 0) -> UsageError:
+        line = self.line_of(key, within)
         where = f"{self.path}:{line}" if line else str(self.path)
         return UsageError(f"{where}: {message}")
 
-    def strings(self, data: dict, key: str) -> list[str]:
+    def strings(self, data: dict, key: str, within: int = 0) -> list[str]:
         value = data.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.fail(key, f"'{key}' must be a list of strings")
+            raise self.fail(key, f"'{key}' must be a list of strings", within)
         return value
 
 
@@ -206,8 +217,8 @@ def _settings(data: dict, path: Path, text: str) -> Settings:
         raise check.fail("hosts", "'hosts' must be an array of tables: [[hosts]]")
     table_lines = [n for n, t in enumerate(check.lines, 1)
                    if re.match(r"^\s*\[\[\s*(tool\.oomaudit\.)?hosts\s*\]\]", t)]
-    for index, table in enumerate(hosts):
-        line = table_lines[index] if index < len(table_lines) else 0
+    for index, table in enumerate(hosts):  # [[hosts]] tables, or an inline hosts = [{...}]
+        line = table_lines[index] if index < len(table_lines) else check.line_of("hosts") or 0
         if not isinstance(table, dict):  # hosts = ["db1"]: not [[hosts]] tables
             raise check.fail("hosts", "'hosts' must be an array of tables: [[hosts]]")
         settings.hosts.append(_profile(table, index, line, check))
@@ -219,7 +230,7 @@ def _profile(table: dict, index: int, line: int, check: _Checker) -> HostProfile
         if key not in _HOST_KEYS:
             raise check.fail(key, f"unknown key '{key}' in [[hosts]] "
                                   f"(known: {', '.join(sorted(_HOST_KEYS))})", line)
-    paths = check.strings(table, "paths")
+    paths = check.strings(table, "paths", line)
     if not paths:
         raise UsageError(f"{check.path}:{line}: [[hosts]] needs 'paths', e.g. [\"hosts/db1/**\"]")
     sizes = {}
@@ -230,9 +241,12 @@ def _profile(table: dict, index: int, line: int, check: _Checker) -> HostProfile
                 value if type(value) is int and value >= 0 else parse_size(str(value)))
         except ValueError as exc:
             raise check.fail(key, str(exc), line) from None
-    name = str(table.get("name") or paths[0].split("/**")[0].rstrip("/*") or f"hosts[{index}]")
+    for key in ("name", "role"):
+        if not isinstance(table.get(key, ""), str):
+            raise check.fail(key, f"'{key}' must be a string, not {table[key]!r}", line)
+    name = table.get("name") or paths[0].split("/**")[0].rstrip("/*") or f"hosts[{index}]"
     return HostProfile(name, paths, sizes["ram"], sizes["swap"], f"{check.path}:{line}",
-                       str(table.get("role", "")), _process_sizes(table, line, check))
+                       table.get("role", ""), _process_sizes(table, line, check))
 
 
 def _process_sizes(table: dict, line: int, check: _Checker) -> dict[str, int]:

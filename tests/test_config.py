@@ -201,6 +201,18 @@ BAD = [
     ("hosts not tables", 'hosts = ["db1"]\n', 1, "'hosts' must be an array of tables"),
     ("host without paths", 'fail-on = "low"\n[[hosts]]\nram = "1G"\n', 2, "needs 'paths'"),
     ("unknown host key", '[[hosts]]\npaths = ["*"]\nrma = "1G"\n', 3, "unknown key 'rma'"),
+    # inline tables hold their keys on their own line
+    ("inline per-path list", 'ignore = []\nper-path-ignores = {"legacy/**" = 5}\n', 2,
+     "'legacy/**' must be a list of strings"),
+    ("inline severity", 'ignore = []\nseverity = {STUB001 = 5}\n', 2, "unknown severity 5"),
+    ("inline host size", 'ignore = []\nhosts = [{paths = ["*"], ram = [1]}]\n', 2,
+     "invalid size"),
+    ("inline process size", 'hosts = [{paths = ["*"], process-sizes = {php-fpm = true}}]\n',
+     1, "process-sizes.php-fpm"),
+    ("second host's paths", '[[hosts]]\npaths = ["a/*"]\n[[hosts]]\nram = "1G"\npaths = 5\n',
+     5, "'paths' must be a list of strings"),
+    ("host name not text", '[[hosts]]\npaths = ["*"]\nname = 5\n', 3,
+     "'name' must be a string"),
 ]
 
 
