@@ -37,6 +37,13 @@ def _size(value: str) -> int:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _ram(value: str) -> int:
+    size = _size(value)
+    if size == 0:  # no swap is a host; no RAM is a typo, and every share of it nonsense
+        raise argparse.ArgumentTypeError("RAM must be above 0")
+    return size
+
+
 def _columns() -> int:
     """The terminal's width as ``shutil.get_terminal_size`` tells it: $COLUMNS, else the
     terminal of stdout, else 80."""
@@ -99,7 +106,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
                           "medium, high, critical")
     sel.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings fail")
     facts = parser.add_argument_group("host facts")
-    facts.add_argument("--ram", type=_size, metavar="SIZE",
+    facts.add_argument("--ram", type=_ram, metavar="SIZE",
                        help="the host's RAM (8G, 8GiB, 512M, bytes); overrides measured/profile")
     facts.add_argument("--swap", type=_size, metavar="SIZE", help="the host's swap size")
     run = parser.add_argument_group("run")

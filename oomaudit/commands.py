@@ -80,12 +80,31 @@ def _report(args, command: str) -> int:
                          f"(available: {', '.join(sorted(registry.reporters))})")
     notices: list[str] = []
     hosts, settings, target = _hosts(args, registry, notices)
+    _check_patterns(args, settings, registry, notices)
     report = audit(registry, hosts, settings, command, target)
     report.notices[:0] = notices
     report.exit_zero = args.exit_zero
     write(reporter.render(report, wants_color(args)), args.output)
     _print_errors(report.errors)
     return report.exit_code()
+
+
+def _check_patterns(args, settings: Settings, registry: Registry, notices: list[str]) -> None:
+    """A select pattern that matches no rule would audit nothing and pass (a typo in CI):
+    an error, as in ruff. An ignore pattern that matches none only hides nothing: a notice."""
+    def unmatched(patterns: list[str]) -> list[str]:
+        return [p for p in patterns
+                if not any(rule.startswith(p.upper()) for rule in registry.rules)]
+
+    unknown = unmatched(settings.select)
+    if unknown:
+        from .config import location
+
+        where = "--select" if args.select else location(settings.path, "select")
+        raise UsageError(f"{where}: {', '.join(unknown)} matches no rule ('oomaudit rules' "
+                         "lists them; a third-party rule needs its plugin installed)")
+    ignored = settings.ignore + [i for ids in settings.per_path_ignores.values() for i in ids]
+    notices += [f"ignore pattern {p!r} matches no rule" for p in dict.fromkeys(unmatched(ignored))]
 
 
 def scan(args: argparse.Namespace) -> int:

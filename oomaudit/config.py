@@ -105,6 +105,16 @@ def _has_tool_table(path: Path) -> bool:
         return False
 
 
+def location(path: Path, key: str) -> str:
+    """``file:line`` of ``key`` in a loaded config file, for a problem found only once the
+    rules are known (a ``select`` pattern that matches none)."""
+    try:
+        line = _Checker(path, path.read_text(encoding="utf-8", errors="replace")).line_of(key)
+    except OSError:
+        line = None
+    return f"{path}:{line}" if line else str(path)
+
+
 def load(path: Path) -> Settings:
     """Read and validate one config file; every problem is a UsageError with file:line."""
     if sys.version_info >= (3, 11):
@@ -241,6 +251,8 @@ def _profile(table: dict, index: int, line: int, check: _Checker) -> HostProfile
                 value if type(value) is int and value >= 0 else parse_size(str(value)))
         except ValueError as exc:
             raise check.fail(key, str(exc), line) from None
+    if sizes["ram"] == 0:
+        raise check.fail("ram", "ram must be above 0 (swap = 0 is a host without swap)", line)
     for key in ("name", "role"):
         if not isinstance(table.get(key, ""), str):
             raise check.fail(key, f"'{key}' must be a string, not {table[key]!r}", line)

@@ -48,11 +48,29 @@ def findings(proc) -> list[tuple[str, str | None, int | None]]:
     (["explain", "NOPE"], "unknown rule 'NOPE'"),
     (["scan", "--root", "missing"], "--root missing: not a directory"),
     (["budget", "--root", ".", "a.stub"], "give either --root DIR or PATHs, not both"),
+    (["check", "--ram", "0", "."], "argument --ram: RAM must be above 0"),
+    (["check", "--select", "STUB,SWAPP", "."], "--select: SWAPP matches no rule"),
 ])
 def test_bad_input_is_one_line_and_exit_2(run, tmp_path, args, message):
     (tmp_path / "a.stub").write_text("warn x\n")
     error = one_line_error(run(*args))
     assert message in error, error
+
+
+def test_select_in_the_config_that_matches_no_rule_names_its_line(run, tmp_path):
+    """A misspelt select would audit nothing and pass: an error, as ruff has it."""
+    (tmp_path / "a.stub").write_text("warn x\n")
+    (tmp_path / ".oomaudit.toml").write_text('fail-on = "low"\nselect = ["STUB", "HOTS"]\n')
+    error = one_line_error(run("check", "a.stub"))
+    assert f"{tmp_path / '.oomaudit.toml'}:2: HOTS matches no rule" in error, error
+
+
+def test_ignore_that_matches_no_rule_is_a_notice(run, tmp_path):
+    (tmp_path / "a.stub").write_text("warn x\n")
+    (tmp_path / ".oomaudit.toml").write_text('[per-path-ignores]\n"x/**" = ["STUB9", "SWAP"]\n')
+    proc = run("check", "--ignore", "STUB9,HOST", "--format", "json", "a.stub")
+    assert json_report(proc)["notices"] == ["ignore pattern 'STUB9' matches no rule"]
+    assert proc.returncode == 1  # the stub's warning still counts
 
 
 def test_output_into_missing_folder_writes_nothing(run, tmp_path):

@@ -211,6 +211,7 @@ BAD = [
      1, "process-sizes.php-fpm"),
     ("second host's paths", '[[hosts]]\npaths = ["a/*"]\n[[hosts]]\nram = "1G"\npaths = 5\n',
      5, "'paths' must be a list of strings"),
+    ("zero ram", '[[hosts]]\npaths = ["*"]\nswap = 0\nram = "0G"\n', 4, "ram must be above 0"),
     ("host name not text", '[[hosts]]\npaths = ["*"]\nname = 5\n', 3,
      "'name' must be a string"),
 ]

@@ -3,6 +3,7 @@ rule checked, a failure per finding, passed and skipped rules visible, never emp
 from __future__ import annotations
 
 import json
+import string
 from collections import defaultdict
 
 import pytest
@@ -104,7 +105,7 @@ def test_crashed_rule_is_an_error_case(junit):
 
 
 def test_always_at_least_one_case(junit):
-    proc, xml, cases = junit("--select", "NOSUCHRULE")
+    proc, xml, cases = junit("--ignore", ",".join(string.ascii_uppercase))  # every rule
     assert proc.returncode == 0
     assert xml.tests == 1
     (case,) = [case for suite in xml for case in suite]
