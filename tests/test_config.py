@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 from engine_stub import json_report, one_line_error, stub_env
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 WARN = "warn hello\n"  # one STUB001 finding (medium) at line 1
 
@@ -261,3 +263,44 @@ def test_empty_config_is_the_defaults(run, tmp_path):
     write(tmp_path / "a.stub", WARN)
     proc = run("check", "a.stub", "--format", "json")
     assert json.loads(proc.stdout)["fail_on"] == "low" and proc.returncode == 1
+
+
+# -- any shape under any key: a Settings or one UsageError, never another exception ---------
+
+_KEYS = ["select", "ignore", "per-path-ignores", "severity", "fail-on", "critical-services",
+         "memory-alert-percent", "swap-alert-percent", "hosts", "paths", "ram", "swap", "name",
+         "role", "process-sizes", "php-fpm", "legacy/**", "STUB001"]
+_SCALARS = st.one_of(st.sampled_from(["low", "high", "8G", "0", "-1G", "STUB", "**", "", "x\"y"]),
+                     st.integers(-2, 1 << 70), st.floats(allow_nan=True), st.booleans())
+_VALUES = st.recursive(_SCALARS, lambda inner: st.one_of(
+    st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(_KEYS), inner, max_size=3)),
+    max_leaves=10)
+
+
+def _toml(value) -> str:
+    """An inline TOML value (the test writes every key on one line of its own)."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return {"nan": "nan", "inf": "inf", "-inf": "-inf"}.get(repr(value), repr(value))
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(map(_toml, value)) + "]"
+    return "{" + ", ".join(f"{json.dumps(k)} = {_toml(v)}" for k, v in value.items()) + "}"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(_KEYS), _VALUES, max_size=5))
+def test_any_config_loads_or_is_one_usage_error(tmp_path_factory, data):
+    from oomaudit.config import Settings, load
+    from oomaudit.errors import UsageError
+
+    path = tmp_path_factory.mktemp("cfg") / ".oomaudit.toml"
+    path.write_text("".join(f"{json.dumps(k)} = {_toml(v)}\n" for k, v in data.items()))
+    try:
+        assert isinstance(load(path), Settings)
+    except UsageError as exc:
+        assert str(exc).startswith(str(path)) and "\n" not in str(exc)
