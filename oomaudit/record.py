@@ -18,10 +18,13 @@ created 24 of them, 13 ms of its 70 (``bench/bench.py``). So oomaudit writes cla
 """
 from __future__ import annotations
 
+from reprlib import recursive_repr
+
 
 class Record:
     """A repr naming every attribute (test failures, ``--debug``) and an opt-in equality."""
 
+    @recursive_repr()  # records that point at each other (a unit and its set) print "..."
     def __repr__(self) -> str:
         fields = ", ".join(f"{name}={value!r}" for name, value in vars(self).items())
         return f"{type(self).__name__}({fields})"
