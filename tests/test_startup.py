@@ -66,6 +66,15 @@ def test_one_nginx_conf_imports_the_nginx_parser_alone(tmp_path):
     assert parsers == {"oomaudit.parsers.nginx"}
 
 
+def test_one_my_cnf_imports_the_mysql_plugin_and_no_number_library(tmp_path):
+    """decimal once came with the fix text of a fractional size, on every my.cnf run."""
+    (tmp_path / "my.cnf").write_text("[mysqld]\ninnodb_buffer_pool_size = 1G\n")
+    modules = _modules(tmp_path, "check", "--format", "json", "--exit-zero", "my.cnf")
+    checks = {m for m in modules if m.startswith("oomaudit.plugins.") and m.endswith("_checks")}
+    assert checks == {"oomaudit.plugins.mysql_checks"}
+    assert modules & {"decimal", "fractions", "yaml", "dataclasses"} == set()
+
+
 def test_help_still_wraps_at_the_terminal_width(oomaudit):
     """The width argparse would ask shutil for comes from $COLUMNS (or the terminal)."""
     for columns in (60, 120):
