@@ -10,7 +10,7 @@ from . import __version__
 from .config import Settings
 from .host import Host
 from .manager import Plugins
-from .model import Finding, MissingFact, Rule
+from .model import Evidence, Finding, MissingFact, Rule, Severity
 from .reading import Reader
 from .record import Record
 from .report import ERROR, FAILED, PASSED, SKIPPED, HostFacts, Report, Reporter, RuleRun
@@ -108,8 +108,30 @@ def _run_rule(rule: Rule, host: Host, report: Report) -> list[Finding]:
         report.errors.append(message)
         report.runs.append(RuleRun(rule, host.name, ERROR, message))
         return []
+    wrong = next((why for why in map(_malformed, findings) if why), None)
+    if wrong:  # a reporter would crash on it later, far from the rule that made it
+        message = (f"rule {rule.id} (plugin '{rule.plugin}') yielded {wrong} on {host.label}")
+        report.errors.append(message)
+        report.runs.append(RuleRun(rule, host.name, ERROR, message))
+        return []
     report.runs.append(RuleRun(rule, host.name, FAILED if findings else PASSED))
     return findings
+
+
+def _malformed(finding: object) -> str | None:
+    """What is wrong with what a rule yielded, for the fields every reporter reads."""
+    if not isinstance(finding, Finding):
+        return f"{finding!r:.60}, not a Finding"
+    if not isinstance(finding.evidence, list) or not all(
+            isinstance(e, Evidence) for e in finding.evidence):
+        return f"a finding whose evidence is {finding.evidence!r:.60}, not a list of Evidence"
+    if finding.severity is not None and not isinstance(finding.severity, Severity):
+        return f"a finding whose severity is {finding.severity!r:.30}, not a Severity"
+    if not (isinstance(finding.message, str) and isinstance(finding.fix, str)
+            and isinstance(finding.path, (str, type(None)))
+            and isinstance(finding.line, (int, type(None)))):
+        return f"{finding!r:.80}: message and fix are text, path text or None, line a number"
+    return None
 
 
 def _settle(finding: Finding, rule: Rule, settings: Settings) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from engine_stub import assert_no_traceback, stub_env, stub_module
 
-from oomaudit import hookimpl
+from oomaudit import Evidence, Finding, Rule, Severity, hookimpl
 from oomaudit.config import Settings
 from oomaudit.discovery import file_hosts
 from oomaudit.engine import Registry, audit, prepare
@@ -116,6 +116,26 @@ def test_rule_crash_in_process(tmp_path):
     status = {r.rule.id: r.status for r in report.runs}
     assert status["STUB002"] == ERROR and status["STUB001"] == FAILED
     assert report.exit_code() == 2
+
+
+@pytest.mark.parametrize("yielded, wrong", [
+    ("SWAP001 no swap", "'SWAP001 no swap', not a Finding"),
+    (Finding("BAD001", "m", evidence=Evidence("1 GiB", "x:1")),
+     "a finding whose evidence is Evidence(what='1 GiB', source='x:1'), not a list of Evidence"),
+    (Finding("BAD001", "m", severity="high"), "a finding whose severity is 'high', not a Severity"),
+    (Finding("BAD001", "m", "a.stub", "3"), "message and fix are text, path text or None"),
+])
+def test_a_malformed_finding_is_its_rules_error_not_a_reporter_crash(tmp_path, yielded, wrong):
+    bad = types.ModuleType("bad")
+    bad.oomaudit_rules = hookimpl(specname="oomaudit_rules")(
+        lambda: [Rule("BAD001", "yields junk", Severity.LOW, lambda host: [yielded])])
+    reg = registry(("bad", bad))
+    report = audit(reg, hosts(tmp_path, "warn x\n", reg=reg), Settings(), "check", "t")
+    (error,) = report.errors
+    assert error.startswith("rule BAD001 (plugin 'bad') yielded ") and wrong in error, error
+    status = {r.rule.id: r.status for r in report.runs}
+    assert status["BAD001"] == ERROR and status["STUB001"] == FAILED
+    assert [f.rule for _, f in report.findings] == ["STUB001"]
 
 
 def test_hook_crash_is_blamed_on_its_plugin(tmp_path):
