@@ -84,7 +84,14 @@ def _report(args, command: str) -> int:
     report = audit(registry, hosts, settings, command, target)
     report.notices[:0] = notices
     report.exit_zero = args.exit_zero
-    write(reporter.render(report, wants_color(args)), args.output)
+    try:
+        text = reporter.render(report, wants_color(args))
+    except Exception as exc:  # a plugin's format: name it; the report is lost, say why
+        if args.debug:
+            raise
+        raise UsageError(f"--format {args.format}: reporter of plugin '{reporter.plugin}' "
+                         f"failed: {type(exc).__name__}: {exc}") from None
+    write(text, args.output)
     _print_errors(report.errors)
     return report.exit_code()
 

@@ -195,6 +195,16 @@ def broken_plugin(folder: Path) -> Path:
     return folder
 
 
+def test_a_reporter_crash_is_one_line_naming_its_plugin(oomaudit, tmp_path):
+    (tmp_path / "a.stub").write_text("warn x\n")
+    out = tmp_path / "out.txt"
+    proc = oomaudit("check", "a.stub", "--format", "stub-crash", "-o", str(out), env=stub_env())
+    assert_no_traceback(proc)
+    assert proc.returncode == 2 and not out.exists()
+    assert proc.stderr == ("oomaudit: error: --format stub-crash: reporter of plugin 'stub' "
+                           "failed: ValueError: stub reporter exploded\n")
+
+
 def test_plugin_that_fails_to_import_is_named_in_one_line(oomaudit, tmp_path):
     site = broken_plugin(tmp_path / "site")
     env = stub_env()

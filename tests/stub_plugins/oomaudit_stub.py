@@ -11,11 +11,12 @@ statement per line; ``#`` starts a comment:
 - ``consumer NAME SIZE``: a memory consumer for the ledger (``consumer db 6G``)
 - ``warn TEXT``: a STUB001 finding (medium) at that line
 - ``crash``: makes STUB002 raise, to test that a rule crash is contained
+  (and ``--format stub-crash`` is an output format that always raises)
 - anything else: a CONF001 problem (the reader's syntax error)
 """
 from __future__ import annotations
 
-from oomaudit import Evidence, Finding, Reader, Rule, Severity, hookimpl
+from oomaudit import Evidence, Finding, Reader, Reporter, Rule, Severity, hookimpl
 from oomaudit.units import parse_size
 
 
@@ -73,3 +74,12 @@ def oomaudit_budget(host):
         for name, nbytes, line in doc["consumers"]:
             host.ledger.add(name, nbytes, f"consumer {name}", f"{doc['source'].display}:{line}",
                             plugin="stub")
+
+
+def render_crash(report, color: bool) -> str:
+    raise ValueError("stub reporter exploded")
+
+
+@hookimpl
+def oomaudit_reporters():
+    return [Reporter("stub-crash", render_crash)]
