@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import need_shared
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from oomaudit.parsers import kernlog
@@ -156,6 +156,9 @@ def test_kill_without_numbers_is_partial_and_invents_nothing():
                      b"Tasks in / are going to be killed due to memory.oom.group set",
                      b"[Di Xyz 99 99:99:99 9999] Killed process 2 (b)"])),
     max_size=40))
+@example([b"Out of memory: Kill process 0 () score 0", b"Killed process", b"",
+          b"Killed process 0"])  # a line between selection and kill: no longer one report
+@example([b"Out of memory: Kill process 0 () score 0", b"ill process", b"Killed process 0"])
 def test_any_bytes_in_no_exception_out(chunks):
     data = b"\n".join(chunks)
     assert fast(data) == slow(data)

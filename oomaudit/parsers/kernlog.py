@@ -231,7 +231,10 @@ class KernlogParser:
 
     @property
     def wants_all(self) -> bool:
-        return self.report is not None and (self.tail > 0 or not self.report.killed)
+        """Inside a report, and right after a selection line outside one (only a Killed
+        line that follows at once makes it count, so the next line must be seen)."""
+        return self.selection_candidate is not None or self.report is not None and (
+            self.tail > 0 or not self.report.killed)
 
     def feed(self, raw: str, lineno: int) -> list[OomEvent]:
         line = raw.rstrip("\r\n").replace("\r", "")
@@ -262,11 +265,15 @@ class KernlogParser:
     # -- one line ------------------------------------------------------------------------
     def _line(self, line: str, lineno: int, stamp: Stamp | None, out: list[OomEvent]) -> None:
         if "Killed process" in line:
+            killed = False
             for match in KILLED.finditer(line):  # two records may share a line
                 before = SELECT.search(line, 0, match.start())
                 if before:  # "...or sacrifice childJun  4 ... Killed process": a lost newline
                     self._select(before, line, lineno, out)
                 self._kill(line, match, lineno, stamp, out)
+                killed = True
+            if not killed:  # a line between a selection and its kill: they are not one
+                self.selection_candidate = None
             return
         if "invoked oom-killer" in line:
             out.extend(self._finish())
@@ -284,6 +291,8 @@ class KernlogParser:
             match = SELECT.search(line)
             if match:
                 self._select(match, line, lineno, out)
+            else:
+                self.selection_candidate = None
             return
         self.selection_candidate = None
         report = self.report
