@@ -6,6 +6,7 @@ recognises each file by name, then by content, and groups them by host profile.
 """
 from __future__ import annotations
 
+import fnmatch
 import os
 import stat
 from operator import attrgetter
@@ -16,7 +17,7 @@ from .errors import UsageError
 from .host import FILES, LIVE, ROOT, Fact, Host, printable
 from .reading import SNIFF_BYTES, Reader
 from .recognise import Recogniser
-from .rootfs import resolve_in_root
+from .rootfs import may_exist, resolve_in_root
 
 _NAME = attrgetter("name")
 SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".tox",
@@ -40,25 +41,40 @@ def system_host(root: Path | None, readers: dict[str, Reader], settings: Setting
     host.facts.update(declared)
     for reader in readers.values():
         for pattern in reader.system_paths:
-            for real in _glob_inside(host.root, pattern):
+            for real in _glob_inside(host, pattern):
                 host.files.append((reader, real))
     return host
 
 
-def _glob_inside(root: Path, pattern: str) -> list[Path]:
-    """Glob ``pattern`` (relative to ``/``) inside ``root``, following symlinks as a chroot."""
-    parts = Path(pattern.lstrip("/")).parts
-    literal = next((i for i, p in enumerate(parts) if any(c in p for c in "*?[")), len(parts))
-    base = resolve_in_root(root, "/" + "/".join(parts[:literal]))
-    if literal == len(parts):
-        return [base] if base.exists() else []
-    rest = "/".join(parts[literal:])
-    found = []
-    for match in sorted(base.glob(rest)):
-        inside = "/" + match.relative_to(root).as_posix()
-        real = resolve_in_root(root, inside)
-        if real.is_file():
-            found.append(real)
+def _glob_inside(host: Host, pattern: str) -> list[Path]:
+    """Glob ``pattern`` (relative to ``/``) inside the host's root as a chroot would: each
+    directory is resolved inside the root. A directory the audit may not list is a CONF003
+    ("run as root"), and a file behind one is kept for reading to say the same."""
+    found: list[Path] = []
+
+    def walk(inside: str, parts: tuple[str, ...], matched: bool = False) -> None:
+        if not parts:  # a named path is read whatever it is; a match only when no folder
+            real = resolve_in_root(host.root, inside)
+            if may_exist(real) and not (matched and os.path.isdir(real)):
+                found.append(real)
+            return
+        head, rest = parts[0], parts[1:]
+        if not any(c in head for c in "*?["):
+            return walk(f"{inside.rstrip('/')}/{head}", rest, matched)
+        folder = resolve_in_root(host.root, inside)
+        try:
+            names = sorted(os.listdir(folder))
+        except PermissionError:
+            shown = host.display(folder)
+            host.note_unreadable(shown, "permission denied; run as root to audit it", shown)
+            return
+        except OSError:  # absent, or not a directory: nothing of this format there
+            return
+        for name in names:
+            if fnmatch.fnmatchcase(name, head):
+                walk(f"{inside.rstrip('/')}/{name}", rest, True)
+
+    walk("/", Path(pattern.lstrip("/")).parts)
     return found
 
 

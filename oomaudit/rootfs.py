@@ -31,7 +31,7 @@ def resolve_in_root(root: Path, path: str | os.PathLike, cwd: str = "/") -> Path
                 inside.pop()
             continue
         candidate = root.joinpath(*inside, part)
-        if candidate.is_symlink():
+        if _is_symlink(candidate):
             hops += 1
             if hops > MAX_SYMLINKS:
                 raise OSError(errno.ELOOP, "too many levels of symbolic links", str(path))
@@ -42,6 +42,23 @@ def resolve_in_root(root: Path, path: str | os.PathLike, cwd: str = "/") -> Path
             continue
         inside.append(part)
     return root.joinpath(*inside)
+
+
+def _is_symlink(path: Path) -> bool:
+    try:
+        return path.is_symlink()
+    except OSError:  # a directory the audit may not search: the caller's open() says so
+        return False
+
+
+def may_exist(path: Path) -> bool:
+    """False only when ``path`` is known to be absent. Behind a directory the audit may not
+    search (``/var/lib/postgresql`` is 0700 to anyone but postgres) it may be there: reading
+    it then names it as unreadable (CONF003, "run as root") instead of passing it by."""
+    try:
+        return path.exists()
+    except OSError:
+        return True
 
 
 def inside_path(root: Path, real: Path) -> str:

@@ -192,7 +192,9 @@ def file_order(host) -> dict[str, list[tuple[str, Path]]]:
         try:
             names = os.listdir(real_dir)
         except OSError as exc:
-            host.note_unreadable(folder, exc.strerror or str(exc), str(real_dir))
+            shown = host.display(real_dir)
+            host.note_unreadable(shown, "permission denied; run as root to audit it"
+                                 if isinstance(exc, PermissionError) else exc.strerror, shown)
             continue
         for name in names:
             if len(name) < 5 or not name.endswith(".conf"):

@@ -46,3 +46,22 @@ def test_symlink_loop_is_eloop(tree):
 
 def test_inside_path(tree):
     assert inside_path(tree, tree / "etc/fstab") == "/etc/fstab"
+
+
+def test_system_paths_are_globbed_inside_the_tree(tree, tmp_path):
+    """A wildcard directory that is an absolute symlink is followed inside the tree (the
+    machine running the audit has its own /etc/postgresql); a matched folder is no file."""
+    from oomaudit.config import Settings
+    from oomaudit.discovery import system_host
+    from oomaudit.reading import Reader
+
+    (tree / "srv/pg15/main").mkdir(parents=True)
+    (tree / "srv/pg15/main/postgresql.conf").write_text("shared_buffers = 1GB\n")
+    (tree / "etc/postgresql").mkdir()
+    os.symlink("/srv/pg15", tree / "etc/postgresql/15")
+    (tree / "etc/postgresql/16/main/postgresql.conf").mkdir(parents=True)  # a folder
+    reader = Reader("pg", parse=str, system_paths=("/etc/postgresql/*/*/postgresql.conf",
+                                                   "/etc/missing.conf"))
+    host = system_host(tree, {"pg": reader}, Settings(), {})
+    assert [real for _, real in host.files] == [tree / "srv/pg15/main/postgresql.conf"]
+    assert host.diagnostics == []

@@ -38,6 +38,7 @@ from typing import NamedTuple
 from ..host import FILES
 from ..model import Finding, Severity
 from ..record import Record
+from ..rootfs import may_exist
 from . import pgguc
 
 MAX_DEPTH = 10  # CONF_FILE_MAX_DEPTH
@@ -303,7 +304,7 @@ class Loader:
         real = self.resolve(name, posixpath.dirname(calling))
         if real is None:
             return True  # an absolute path in a config repository names nothing here
-        if not real.exists():
+        if not may_exist(real):
             if strict:
                 return self._fail(source, line, f'could not open configuration file '
                                                 f'"{inside}": No such file or directory')
@@ -391,7 +392,7 @@ def load(host, source, reader=None, overrides: tuple[tuple[str, str], ...] = (),
         config.data_directory = posixpath.normpath(posixpath.join(here, named[-1]))
     auto = posixpath.join(config.data_directory or here, AUTO_CONF)
     if data_dir is not None and posixpath.basename(inside) != AUTO_CONF \
-            and (data_dir / AUTO_CONF).is_file():
+            and may_exist(data_dir / AUTO_CONF):
         ok = loader.open(data_dir / AUTO_CONF, auto, f"data directory of {source.display}",
                          0) and ok
     if config.version is None and data_dir is not None:
