@@ -102,6 +102,11 @@ def _run_rule(rule: Rule, host: Host, report: Report) -> list[Finding]:
     except MissingFact as missing:
         report.runs.append(RuleRun(rule, host.name, SKIPPED, str(missing)))
         return []
+    except PermissionError as exc:  # no root rights: the rule could not look, say where
+        shown = host.display(exc.filename) if exc.filename else str(exc)
+        report.runs.append(RuleRun(rule, host.name, SKIPPED, f"permission denied: {shown}; "
+                                   "run as root to audit it"))
+        return []
     except Exception as exc:  # contain a rule bug: report it, run the others
         message = (f"rule {rule.id} (plugin '{rule.plugin}') crashed on {host.label}: "
                    f"{type(exc).__name__}: {exc}")

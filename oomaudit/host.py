@@ -172,5 +172,8 @@ class Host(Record):
 
     def note_unreadable(self, what: str, why: str, path: str | None = None) -> None:
         """CONF003: the audit is partial; say what was skipped (a file, or a live source
-        such as ``/proc/swaps``) and why."""
-        self.diagnostics.append(Finding("CONF003", f"could not read {what}: {why}", path))
+        such as ``/proc/swaps``) and why; a file once, however many plugins met it."""
+        finding = Finding("CONF003", f"could not read {what}: {why}", path)
+        if not any(d.rule == "CONF003" and (d.path == path if path else d == finding)
+                   for d in self.diagnostics):
+            self.diagnostics.append(finding)

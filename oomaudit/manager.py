@@ -31,12 +31,23 @@ class Plugins(Record):
 
     def call_each(self, hook: str, *args: Any) -> list[tuple[str, Any]]:
         """(plugin name, result) for every implementation of ``hook``; an exception is
-        recorded in ``errors`` against that plugin and the others still run."""
+        recorded in ``errors`` against that plugin and the others still run. Permission
+        denied on a host's file is no bug but an audit without root rights: a CONF003 of
+        that host, naming the file."""
         results = []
         caller = getattr(self.manager.hook, hook)
         for impl in caller.get_hookimpls():  # registration order
             try:
                 results.append((impl.plugin_name, impl.function(*args)))
+            except PermissionError as exc:
+                host = args[0] if args and hasattr(args[0], "note_unreadable") else None
+                if host is None:
+                    self.errors.append(f"plugin '{impl.plugin_name}' failed in {hook}: {exc}")
+                else:  # an audit without root rights: partial, and it says where
+                    shown = host.display(exc.filename) if exc.filename else None
+                    host.note_unreadable(shown or "a file", f"permission denied (plugin "
+                                         f"'{impl.plugin_name}' did not finish); run as "
+                                         "root to audit it", shown)
             except Exception as exc:  # a plugin bug must not end the audit
                 self.errors.append(f"plugin '{impl.plugin_name}' failed in {hook}: "
                                    f"{type(exc).__name__}: {exc}")

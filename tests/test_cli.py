@@ -266,6 +266,56 @@ def test_unreadable_folder_is_conf003_not_silence(world_dir):
         ("CONF003", "repo/private"), ("STUB001", "repo/b.stub")]
 
 
+def test_scan_without_root_rights_names_what_it_could_not_read(world_dir):
+    """A periodic scan run as an ordinary user: PostgreSQL's data directory is 0700, so its
+    postgresql.auto.conf is a CONF003 ("run as root"), not a plugin crash."""
+    etc = world_dir / "root" / "etc" / "postgresql" / "15" / "main"
+    data = world_dir / "root" / "var" / "lib" / "postgresql" / "15" / "main"
+    etc.mkdir(parents=True)
+    data.mkdir(parents=True)
+    (etc / "postgresql.conf").write_text(
+        "data_directory = '/var/lib/postgresql/15/main'\nshared_buffers = 1GB\n")
+    (data / "postgresql.auto.conf").write_text("work_mem = '64MB'\n")
+    for folder, _dirs, files in os.walk(world_dir / "root"):
+        os.chmod(folder, 0o755)
+        for name in files:
+            os.chmod(os.path.join(folder, name), 0o644)
+    data.chmod(0o700)
+    proc = run_unprivileged(world_dir, "scan", "--root", "root", "--ram", "8G", "--format",
+                            "json")
+    report = json_report(proc)
+    assert report["errors"] == []
+    (unread,) = [f for f in report["findings"] if f["rule"] == "CONF003"]
+    assert unread["path"].endswith("var/lib/postgresql/15/main/postgresql.auto.conf")
+    assert "permission denied" in unread["message"] and "run as root" in unread["message"]
+
+
+def test_tree_with_folders_only_root_may_enter_is_a_partial_audit_not_an_error(world_dir):
+    """A mounted image audited as an ordinary user: what sits behind 0700 folders is named
+    once (CONF003) and the rules that needed it say they were skipped; no plugin error."""
+    root = world_dir / "image"
+    for folder in ("etc/mysql", "etc/sysctl.d", "var/log"):
+        (root / folder).mkdir(parents=True)
+    (root / "etc/mysql/my.cnf").write_text("[mysqld]\ninnodb_buffer_pool_size = 6G\n")
+    (root / "etc/sysctl.d/90-oom.conf").write_text("vm.overcommit_memory = 2\n")
+    (root / "etc/fstab").write_text("/swapfile none swap sw 0 0\n")
+    for folder, _dirs, files in os.walk(root):
+        os.chmod(folder, 0o755)
+        for name in files:
+            os.chmod(os.path.join(folder, name), 0o644)
+    for folder in ("etc/mysql", "etc/sysctl.d"):
+        (root / folder).chmod(0o700)
+    proc = run_unprivileged(world_dir, "scan", "--root", "image", "--ram", "8G", "--format",
+                            "json")
+    report = json_report(proc)
+    assert report["errors"] == [] and proc.returncode in (0, 1)
+    unread = sorted(f["path"] for f in report["findings"] if f["rule"] == "CONF003")
+    assert unread == ["image/etc/mysql/my.cnf", "image/etc/sysctl.d"], unread
+    skipped = {r["rule"]: r["detail"] for r in report["rules"] if r["status"] == "skipped"}
+    assert "permission denied: image/etc/mysql/my.cnf" in skipped["MYSQL001"]
+    assert "SWAP001" not in skipped  # what could be read was still audited
+
+
 # -- exit codes ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("text, args, code", [
