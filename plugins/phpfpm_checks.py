@@ -56,7 +56,10 @@ def configs(host) -> list[FpmConfig]:
 def _post_process(config: FpmConfig) -> None:
     if config.failed:
         return
-    if not config.pools and config.includes_followed:
+    # Only a master's own file must define a pool: a pool file given alone (an empty
+    # php-fpm.d/www.conf in a repository) is a fragment of a configuration we do not have.
+    main = config.source.path.name.endswith("php-fpm.conf") or bool(config.globals)
+    if not config.pools and config.includes_followed and main:
         config.source.problem("CONF001", None, "php-fpm refuses to start: No pool "
                     "defined. at least one pool section must be specified in config file")
     for pool in config.pools:

@@ -106,6 +106,20 @@ def test_post_processing_is_conf001_in_php_fpms_words(oomaudit, tmp_path):
         "less than pm.min_spare_servers(1) and not greater than pm.max_spare_servers(3)")]
 
 
+def test_no_pool_defined_is_said_of_a_masters_file_not_of_an_empty_pool_file(oomaudit,
+                                                                             tmp_path):
+    """php-fpm asks its main file for a pool; an empty php-fpm.d/www.conf given alone is a
+    fragment of a configuration the repository does not hold."""
+    (tmp_path / "php-fpm.d").mkdir()
+    (tmp_path / "php-fpm.d" / "www.conf").write_text("; pools come from the role\n")
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc" / "php-fpm.conf").write_text("[global]\nerror_log = /tmp/x.log\n")
+    report = _report(oomaudit("check", tmp_path, "--format", "json"))
+    assert [(f["rule"], f["path"]) for f in report["findings"]] == [
+        ("CONF001", "etc/php-fpm.conf")]
+    assert "No pool defined" in report["findings"][0]["message"]
+
+
 def test_php83_fallback_syntax_is_read_as_82_reads_it_and_the_message_says_so(oomaudit,
                                                                                tmp_path):
     """php-fpm 8.2 (the oracle) takes ${CHILDREN:-50} as the variable "CHILDREN:-50" and
