@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import NamedTuple
 
-from oomaudit import Evidence, Finding
+from oomaudit import Evidence, Finding, MissingFact
 from oomaudit.host import FILES
 from oomaudit.parsers import apache
 from oomaudit.parsers.apache_mpm import (
@@ -197,11 +197,16 @@ def _server(host, top: Path, root: str, env, defines, procs, real_root,
             error = _top_problem(config, "Configuration error: No MPM loaded (AH00534)")
     limits = None
     if mpm is not None and error is None:
-        settings, error = _mpm_settings(config, mpm, assumed=config.modules[mpm.module].path
-                                        == "")
-        templated = any(any(t in d.args for t in _TEMPLATE) for d in config.directives
-                        if d.name.lower() in COMMANDS)
-        limits = None if templated else evaluate(mpm, settings)  # placeholders: unknown
+        assumed = config.modules[mpm.module].path == ""
+        settings, error = _mpm_settings(config, mpm, assumed=assumed)
+        capacity = [d for d in config.directives if d.name.lower() in COMMANDS]
+        templated = any(any(t in d.args for t in _TEMPLATE) for d in capacity)
+        # Placeholders: unknown. So is a repository's vhost or conf.d file on its own: it
+        # loads no MPM and sets no MPM directive, the main config decides. (A main file
+        # that loads none may run a built-in MPM with its defaults: those are judged.)
+        main = top.name.endswith(("httpd.conf", "apache2.conf"))
+        if not templated and (capacity or not assumed or main):
+            limits = evaluate(mpm, settings)
     if error is not None:
         _record(error)
     return Server(config, mpm, why, limits, procs, error)
@@ -452,7 +457,12 @@ def _partial_evidence(server: Server) -> list[Evidence]:
 def check_httpd001(host):
     """The active MPM's processes at full load x memory per process, against the RAM
     the other services leave."""
-    for server in servers(host):
+    found = servers(host)
+    if found and not any(s.usable or s.error for s in found):
+        raise MissingFact("Apache's capacity", "no given file loads an MPM or sets an MPM "
+                          "directive (a vhost or conf.d file alone, or template placeholders): "
+                          "the main configuration decides")
+    for server in found:
         if not server.usable:
             continue
         ram = host.require("ram")

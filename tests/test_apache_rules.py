@@ -120,6 +120,24 @@ def test_mysql_sees_the_web_tier(tmp_path):
     assert any("apache configured" in e["what"] for e in finding["evidence"])
 
 
+def test_a_vhost_alone_is_not_judged_on_defaults_but_an_mpm_fragment_is(tmp_path):
+    """A pre-commit run on a changed vhost sees that file only: the MPM's capacity is set
+    where the main config is, so HTTPD001 says it cannot know instead of judging defaults."""
+    (tmp_path / "apache2" / "sites-enabled").mkdir(parents=True)
+    (tmp_path / "apache2" / "sites-enabled" / "shop.conf").write_text(
+        "<VirtualHost *:80>\n  ServerName shop\n</VirtualHost>\n")
+    report = run_check("--ram", "1G", "apache2/sites-enabled/shop.conf", cwd=tmp_path)
+    assert report["findings"] == [] and report["errors"] == []
+    [run] = [r for r in report["rules"] if r["rule"] == "HTTPD001"]
+    assert run["status"] == "skipped" and "main configuration decides" in run["detail"]
+    (tmp_path / "apache2" / "mods-enabled").mkdir()
+    (tmp_path / "apache2" / "mods-enabled" / "mpm_prefork.conf").write_text(
+        "<IfModule mpm_prefork_module>\n  MaxRequestWorkers 150\n</IfModule>\n")
+    report = run_check("--ram", "1G", "apache2/mods-enabled/mpm_prefork.conf", cwd=tmp_path)
+    assert [(f["rule"], f["line"]) for f in report["findings"]
+            if f["rule"].startswith("HTTPD")] == [("HTTPD001", 2)]
+
+
 def test_realworld_apache(oomaudit):
     """Every real Apache config: no traceback, exit 0/1, no reader error, sensible
     findings (the MPM each one runs is named, worst cases are positive)."""
