@@ -6,6 +6,7 @@ The same keys work in both files. Unknown keys and bad values are errors with
 from __future__ import annotations
 
 import fnmatch
+import os
 import re
 import sys
 from pathlib import Path
@@ -80,14 +81,14 @@ class Settings(Record):
 
 def relative(path: Path, base: Path) -> str:
     try:
-        return path.resolve().relative_to(base.resolve()).as_posix()
+        return Path(os.path.realpath(path)).relative_to(os.path.realpath(base)).as_posix()
     except ValueError:
         return path.as_posix()
 
 
 def find_config(start: Path) -> Path | None:
     """The closest ``.oomaudit.toml``, or ``pyproject.toml`` with ``[tool.oomaudit]``."""
-    here = start.resolve()
+    here = Path(os.path.realpath(start))  # Path.resolve raises on a symlink loop
     if not here.is_dir():
         here = here.parent
     for folder in (here, *here.parents):

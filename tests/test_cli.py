@@ -183,6 +183,17 @@ def test_dangling_symlink_is_conf003(run, tmp_path):
     assert findings(proc) == [("CONF003", "gone.stub", None)]
 
 
+def test_symlink_loop_given_as_a_target_is_conf003(run, tmp_path):
+    (tmp_path / "a.stub").symlink_to(tmp_path / "b.stub")
+    (tmp_path / "b.stub").symlink_to(tmp_path / "a.stub")
+    # per-path ignores make the engine resolve every finding's path, the loop's too
+    (tmp_path / ".oomaudit.toml").write_text('[per-path-ignores]\n"x/**" = ["STUB"]\n')
+    proc = run("check", "a.stub", "--format", "json")
+    report = json_report(proc)
+    assert [(f["rule"], f["path"]) for f in report["findings"]] == [("CONF003", "a.stub")]
+    assert "symbolic links" in report["findings"][0]["message"]
+
+
 def test_fifo_is_not_read(tmp_path):
     """open() of a FIFO blocks until someone writes: the audit must not hang on one."""
     os.mkfifo(tmp_path / "pipe.stub")
