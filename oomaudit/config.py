@@ -6,7 +6,6 @@ The same keys work in both files. Unknown keys and bad values are errors with
 from __future__ import annotations
 
 import fnmatch
-import os
 import re
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 from .errors import UsageError
 from .model import Severity
 from .record import Record
+from .rootfs import realpath
 from .units import parse_size
 
 CONFIG_NAMES = (".oomaudit.toml", "pyproject.toml")
@@ -81,14 +81,14 @@ class Settings(Record):
 
 def relative(path: Path, base: Path) -> str:
     try:
-        return Path(os.path.realpath(path)).relative_to(os.path.realpath(base)).as_posix()
+        return realpath(path).relative_to(realpath(base)).as_posix()
     except ValueError:
         return path.as_posix()
 
 
 def find_config(start: Path) -> Path | None:
     """The closest ``.oomaudit.toml``, or ``pyproject.toml`` with ``[tool.oomaudit]``."""
-    here = Path(os.path.realpath(start))  # Path.resolve raises on a symlink loop
+    here = realpath(start)
     if not here.is_dir():
         here = here.parent
     for folder in (here, *here.parents):

@@ -51,6 +51,13 @@ def _is_symlink(path: Path) -> bool:
         return False
 
 
+def realpath(path: str | os.PathLike) -> Path:
+    """``Path.resolve()`` for paths a config names: it raises RuntimeError on a symlink
+    loop, ``os.path.realpath`` leaves the loop as it is (reading it then gives ELOOP,
+    a CONF003)."""
+    return Path(os.path.realpath(path))
+
+
 def may_exist(path: Path) -> bool:
     """False only when ``path`` is known to be absent. Behind a directory the audit may not
     search (``/var/lib/postgresql`` is 0700 to anyone but postgres) it may be there: reading

@@ -17,6 +17,7 @@ from oomaudit.host import FILES
 from oomaudit.parsers import compose, kube
 from oomaudit.parsers.yamltree import YamlError, load_all
 from oomaudit.record import Record
+from oomaudit.rootfs import realpath
 from oomaudit.units import format_size
 
 from .container_needs import Arg, Mount, needs
@@ -96,7 +97,7 @@ def projects(host) -> list[compose.Project]:
             continue
         override = compose.override_for(path)
         found.append(loader.project([path] + ([override] if override else [])))
-    found = [p for p in found if p.files[0].resolve() not in loader.extended]
+    found = [p for p in found if realpath(p.files[0]) not in loader.extended]
     for project in found:
         for problem in project.problems:
             _report(host, problem)
@@ -220,7 +221,7 @@ def _read_needs(host, service: compose.Service):
         real = _host_path(host, source, service)
         if real is not None:
             mounts.append(Mount(real, target, source.path, source.line))
-            host.cache.setdefault("compose.mounted", set()).add(real.resolve())
+            host.cache.setdefault("compose.mounted", set()).add(realpath(real))
     text = image.text() if isinstance(image, compose.Leaf) else ""
     return needs(host, text, args, env, mounts)
 

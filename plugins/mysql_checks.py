@@ -22,6 +22,7 @@ from oomaudit.parsers.mysql_values import (
 )
 from oomaudit.processes import processes
 from oomaudit.record import Record
+from oomaudit.rootfs import realpath
 from oomaudit.units import format_size
 
 from .containers import COMPOSE
@@ -493,7 +494,7 @@ def budget(host):
     for server in servers(host):
         if server.config.aborted:
             continue
-        if server.config.top and all(p.resolve() in in_containers for p in server.config.top):
+        if server.config.top and all(realpath(p) in in_containers for p in server.config.top):
             continue  # a container's option file: its compose service is in the ledger
         worst = worst_case(server)
         option = server.effective["max_connections"].option

@@ -113,6 +113,15 @@ def test_volumes_that_are_no_list_are_conf001_not_a_crash(oomaudit, tmp_path, vo
     assert ("CONTAINER001", "compose.yaml", 2) in hits(found)
 
 
+def test_a_mounted_file_that_is_a_symlink_loop_is_no_plugin_error(oomaudit, tmp_path):
+    (tmp_path / "x.cnf").symlink_to(tmp_path / "y.cnf")
+    (tmp_path / "y.cnf").symlink_to(tmp_path / "x.cnf")
+    (tmp_path / "compose.yaml").write_text("services:\n  db:\n    image: mysql:8\n    "
+                                           'volumes: ["./x.cnf:/etc/mysql/conf.d/x.cnf"]\n')
+    found = findings(oomaudit, ".", cwd=tmp_path)  # asserts no error and no traceback
+    assert hits(found) == {("CONTAINER001", "compose.yaml", 2)}
+
+
 def test_project_fixture_merges_override_env_extends_and_mounts(oomaudit):
     project = FIXTURES / "compose" / "project"
     found = findings(oomaudit, ".", cwd=project)

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ..record import Record
+from ..rootfs import realpath
 from .yamltree import Map, Seq
 
 BINARY = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
@@ -467,7 +468,7 @@ class Loader:
                               "in the tree; docker compose refuses the project",
                               display, base_file.line)
             target = named
-            self.extended.add(named.resolve())
+            self.extended.add(realpath(named))
         key = (str(target), base_name.text())
         if key in chain or len(chain) > MAX_EXTENDS:
             raise Problem("CONF002", f"service {name!r} extends {base_name.text()!r} in a loop",
