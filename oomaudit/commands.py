@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -181,7 +182,12 @@ def logs(args: argparse.Namespace) -> int:
     if args.files:
         for name in args.files:
             if name != "-" and not Path(name).is_file():
-                why = "not a regular file" if Path(name).exists() else "no such file"
+                try:
+                    os.stat(name)
+                    why = "not a regular file"
+                except OSError as exc:  # missing, a symlink loop, a folder we may not enter
+                    why = "no such file" if isinstance(exc, FileNotFoundError) else (
+                        exc.strerror or str(exc)).lower()
                 raise UsageError(f"{name}: {why}")
         streams = [logsources.stdin_stream() if f == "-" else logsources.file_stream(Path(f))
                    for f in args.files]
