@@ -74,6 +74,8 @@ CASES = {
     "comments": "[mysqld]\na1 = b#c\na2 = \"x # y\"\n; whole line\nf=6 ;x\na5 =\na6\n"
                 "it's = 5 # not a comment'\n  # indented comment\n",
     "escapes": "[mysqld]\na=\\t|\\\\|\\s|\\q|\\\"|x\\\na='\\''\nb=\"\"\nc=\"a\nd='x\"\n",
+    # a backslash escapes a quote only inside quotes: outside, \' opens one, hiding the #
+    "escape outside quotes": "[mysqld]\na=\\'#x\nb='\\'#y'\nc=x\\\"z #w\n",
     "nbsp": "[mysqld]\nab=1\xa0\n\xa0cd=2\n[mysqld\xa0]\ngh=4\n",
     "empty names": "[mysqld]\n=5\n  =6\n\t= 7 # c\n",
     "before group": "a=1\n[mysqld]\nb=2\n",

@@ -167,7 +167,7 @@ def _comment_start(line: str) -> int:
                 quote = ""
         if not quote and char == "#":
             return i
-        escape = not escape and char == "\\"
+        escape = bool(quote) and not escape and char == "\\"  # escapes only inside quotes
     return -1
 
 
