@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from conftest import IN_CI
 from engine_stub import assert_no_traceback, json_report, one_line_error, stub_env
 
 
@@ -236,7 +237,8 @@ def run_unprivileged(folder: Path, *args: str) -> subprocess.CompletedProcess:
     probe = subprocess.run([*as_nobody(), sys.executable, "-c", "import oomaudit"], cwd=folder,
                            env=env, capture_output=True, text=True, timeout=60)
     if probe.returncode != 0:  # e.g. a Python (or its libpython) under root's 0700 home
-        pytest.skip(f"the unprivileged user cannot run this Python: {probe.stderr.strip()}")
+        (pytest.fail if IN_CI else pytest.skip)(
+            f"the unprivileged user cannot run this Python: {probe.stderr.strip()}")
     proc = subprocess.run([*as_nobody(), sys.executable, "-m", "oomaudit", *args], cwd=folder,
                           env=env, capture_output=True, text=True, timeout=120)
     assert_no_traceback(proc)
