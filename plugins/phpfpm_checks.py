@@ -12,7 +12,7 @@ from typing import NamedTuple
 from oomaudit import Evidence, Finding, Severity
 from oomaudit.host import FILES
 from oomaudit.parsers import phpfpm
-from oomaudit.parsers.phpfpm import FpmConfig, Pool, post_process
+from oomaudit.parsers.phpfpm import FpmConfig, Pool, post_process, shared_listen
 from oomaudit.parsers.zendini import IniSyntaxError, parse_line, quantity
 from oomaudit.processes import processes
 from oomaudit.record import Record
@@ -74,6 +74,14 @@ def _post_process(config: FpmConfig) -> None:
             source.problem("CONF001", line, f"php-fpm refuses to start: {alert}"
                         + (f" ({depends})" if depends else ""))
             config.failed = True
+    shared = None if config.failed else shared_listen(config)
+    if shared:
+        pool, message = shared
+        listen = pool.settings["listen"]
+        listen.source.problem("CONF001", listen.line, f"php-fpm refuses to start: {message}",
+                              fix=f"give pool {pool.name} a listen address of its own, e.g. "
+                                  f"listen = /run/php/php-fpm-{pool.name}.sock")
+        config.failed = True
 
 
 def _environment(pool: Pool) -> str:

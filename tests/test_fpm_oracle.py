@@ -115,6 +115,15 @@ CASES = [
     "[www]\n" + POOL + "pm=static\npm.max_children=\"5\" \"6\"\n",
     "[www]\n" + POOL + "pm=static\npm.max_children=yes\npm.max_requests=off\n",
     "[www]\n" + POOL + "pm=static\npm.max_children=(4|1)\npm.max_requests=a=b\n",
+    # two pools on one address: refused once every pool passed its own checks
+    "[www]\n" + POOL + "pm = static\npm.max_children = 1\n[api]\n" + POOL +
+    "pm = static\npm.max_children = 1\n",
+    "[www]\nuser = nobody\nlisten = /tmp/$pool.sock\npm = static\npm.max_children = 1\n"
+    "[api]\nuser = nobody\nlisten = /tmp/$pool.sock\npm = static\npm.max_children = 1\n",
+    "[a]\nuser = nobody\nprefix = /tmp\nlisten = x.sock\npm = static\npm.max_children = 1\n"
+    "[b]\nuser = nobody\nprefix = /var/tmp\nlisten = x.sock\npm = static\npm.max_children = 1\n",
+    "[a]\nuser = nobody\nprefix = /tmp\nlisten = x.sock\npm = static\npm.max_children = 1\n"
+    "[b]\nuser = nobody\nlisten = /tmp/x.sock\npm = static\npm.max_children = 1\n",
     "\n",
 ]
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import glob
 import os
+import posixpath
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -334,6 +335,25 @@ def post_process(pool: Pool) -> str | None:
         idle = pool.get("pm.process_idle_timeout")
         if idle < 1:
             return f"[pool {name}] pm.process_idle_timeout({idle}s) must be greater than 0s"
+    return None
+
+
+def shared_listen(config: FpmConfig) -> tuple[Pool, str] | None:
+    """The end of fpm_conf_process_all_pools, once every pool passed: two pools may not
+    listen on one address (compared as php-fpm stores it: ``$pool`` expanded, a relative
+    socket path under the pool's prefix). (the later pool, the message) or None."""
+    def address(pool: Pool) -> str:
+        text = pool.text(pool.settings["listen"])
+        if ":" in text or text.isdigit() or text.startswith("/"):  # AF_INET, or absolute
+            return text
+        prefix = pool.settings.get("prefix")
+        return posixpath.join(pool.text(prefix) if prefix else config.prefix, text)
+
+    for first in config.pools:
+        for other in config.pools:
+            if other is not first and address(other) == address(first):
+                return other, (f"[pool {other.name}] unable to set listen address as it's "
+                               f"already used in another pool '{first.name}'")
     return None
 
 
