@@ -65,8 +65,7 @@ def _glob_inside(host: Host, pattern: str) -> list[Path]:
         try:
             names = sorted(os.listdir(folder))
         except PermissionError:
-            shown = host.display(folder)
-            host.note_unreadable(shown, "permission denied; run as root to audit it", shown)
+            host.note_denied(host.display(folder))
             return
         except OSError:  # absent, or not a directory: nothing of this format there
             return

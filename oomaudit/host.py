@@ -147,8 +147,7 @@ class Host(Record):
             with open(real, "rb") as fh:
                 data = fh.read(MAX_BYTES + 1)
         except PermissionError:
-            self.note_unreadable(shown, f"permission denied{why}; run as root to audit it",
-                                 shown)
+            self.note_denied(shown, why)
             return None
         except IsADirectoryError:
             self.diagnostics.append(Finding("CONF001", f"expected a file, found a directory{why}",
@@ -169,6 +168,12 @@ class Host(Record):
         source = Source(real, shown, decode(data), inside, reader)
         self.sources[real] = source
         return source
+
+    def note_denied(self, shown: str | None, detail: str = "") -> None:
+        """CONF003 for a file or folder this user may not read: an audit without root
+        rights is partial, and says where (``detail``: who wanted it, e.g. " (named by X)")."""
+        self.note_unreadable(shown or "a file", f"permission denied{detail}; run as root to "
+                                                "audit it", shown)
 
     def note_unreadable(self, what: str, why: str, path: str | None = None) -> None:
         """CONF003: the audit is partial; say what was skipped (a file, or a live source

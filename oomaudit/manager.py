@@ -40,14 +40,12 @@ class Plugins(Record):
             try:
                 results.append((impl.plugin_name, impl.function(*args)))
             except PermissionError as exc:
-                host = args[0] if args and hasattr(args[0], "note_unreadable") else None
+                host = args[0] if args and hasattr(args[0], "note_denied") else None
                 if host is None:
                     self.errors.append(f"plugin '{impl.plugin_name}' failed in {hook}: {exc}")
                 else:  # an audit without root rights: partial, and it says where
                     shown = host.display(exc.filename) if exc.filename else None
-                    host.note_unreadable(shown or "a file", f"permission denied (plugin "
-                                         f"'{impl.plugin_name}' did not finish); run as "
-                                         "root to audit it", shown)
+                    host.note_denied(shown, f" (plugin '{impl.plugin_name}' did not finish)")
             except Exception as exc:  # a plugin bug must not end the audit
                 self.errors.append(f"plugin '{impl.plugin_name}' failed in {hook}: "
                                    f"{type(exc).__name__}: {exc}")

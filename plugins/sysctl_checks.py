@@ -193,8 +193,10 @@ def file_order(host) -> dict[str, list[tuple[str, Path]]]:
             names = os.listdir(real_dir)
         except OSError as exc:
             shown = host.display(real_dir)
-            host.note_unreadable(shown, "permission denied; run as root to audit it"
-                                 if isinstance(exc, PermissionError) else exc.strerror, shown)
+            if isinstance(exc, PermissionError):
+                host.note_denied(shown)
+            else:
+                host.note_unreadable(shown, exc.strerror or str(exc), shown)
             continue
         for name in names:
             if len(name) < 5 or not name.endswith(".conf"):
