@@ -82,7 +82,12 @@ def _report(args, command: str) -> int:
     notices: list[str] = []
     hosts, settings, target = _hosts(args, registry, notices)
     _check_patterns(args, settings, registry, notices)
-    report = audit(registry, hosts, settings, command, target)
+    root = None
+    if getattr(args, "paths", None):
+        from .fingerprint import repository_root
+
+        root = repository_root(args.paths, settings.path)
+    report = audit(registry, hosts, settings, command, target, root)
     report.notices[:0] = notices
     report.exit_zero = args.exit_zero
     try:

@@ -71,7 +71,9 @@ def prepare(host: Host, plugins: Plugins) -> None:
 
 
 def audit(registry: Registry, hosts: list[Host], settings: Settings, command: str,
-          target: str) -> Report:
+          target: str, root: Path | None = None) -> Report:
+    """Run every selected rule on every host. ``root`` is what a config repository's paths
+    are relative to in fingerprints (a tree's and the live host's are their own root)."""
     plugins = registry.plugins
     report = Report(command, target, __version__, settings.fail_on)
     selected = [r for r in registry.rules.values() if settings.rule_selected(r.id)]
@@ -93,6 +95,11 @@ def audit(registry: Registry, hosts: list[Host], settings: Settings, command: st
         _unused_suppressions(host, settings, report)
     report.errors[:0] = plugins.errors
     report.findings.sort(key=lambda hf: (hf[1].path or "", hf[1].line or 0, hf[1].rule))
+    if report.findings:
+        from .fingerprint import stamp
+
+        roots = {h.name: (h.root or root or Path(h.cwd), h.cwd) for h in hosts}
+        stamp(report.findings, roots.__getitem__)
     return report
 
 

@@ -53,7 +53,7 @@ class Finding(Record):
     def __init__(self, rule: str, message: str, path: str | None = None,
                  line: int | None = None, evidence: list[Evidence] | None = None,
                  fix: str = "", severity: Severity | None = None, plugin: str = "",
-                 docs: str = ""):
+                 docs: str = "", key: str = ""):
         self.rule = rule
         self.message = message
         self.path = path
@@ -61,9 +61,14 @@ class Finding(Record):
         self.evidence = [] if evidence is None else evidence
         self.fix = fix
         self.severity = severity  # None: the rule's default (or the config's override)
+        # What the finding is about inside its file or host (a pool, a unit, a service, a
+        # setting): with rule, host and path it makes the fingerprint, so it never holds a
+        # line number or a value that a fix would change. "" when the rule fires once there.
+        self.key = key
         # Filled in by the engine, never by a rule:
         self.plugin = plugin
         self.docs = docs
+        self.fingerprint = ""
 
     __eq__ = Record.same_content
 

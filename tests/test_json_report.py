@@ -142,7 +142,7 @@ def test_output_file_holds_the_same_report(oomaudit, tmp_path):
     lambda r: r["rules"][0].update(status="maybe"),
     lambda r: r["summary"].update(exit_code=3),
     lambda r: r["hosts"][0]["facts"]["ram"].update(value="8G"),
-    lambda r: r.update(schema_version=2),
+    lambda r: r.update(schema_version=1),
 ], ids=["top-level key", "severity", "finding key", "status", "exit code", "ram", "version"])
 def test_schema_rejects_what_consumers_must_not_see(oomaudit, tmp_path, mutate):
     """The schema is strict where a consumer relies on it; otherwise it tests nothing."""

@@ -3,10 +3,11 @@ on any change a consumer could notice."""
 from __future__ import annotations
 
 import json
+import time
 
 from ..report import Report
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def _scalar(value):
@@ -17,6 +18,7 @@ def as_dict(report: Report) -> dict:
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "oomaudit", "version": report.version},
+        "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "command": report.command,
         "target": report.target,
         "fail_on": report.fail_on.label,
@@ -32,7 +34,7 @@ def as_dict(report: Report) -> dict:
             "rule": f.rule, "severity": f.severity.label, "message": f.message, "host": host,
             "path": f.path, "line": f.line,
             "evidence": [{"what": e.what, "source": e.source} for e in f.evidence],
-            "fix": f.fix, "plugin": f.plugin, "docs": f.docs,
+            "fix": f.fix, "plugin": f.plugin, "docs": f.docs, "fingerprint": f.fingerprint,
         } for host, f in report.findings],
         "rules": [{"rule": r.rule.id, "plugin": r.rule.plugin, "host": r.host,
                    "status": r.status, "detail": r.detail} for r in report.runs],
