@@ -157,8 +157,26 @@ def _logs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
 
 
+def _fleet(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("directory", metavar="DIR",
+                        help="one folder per host holding its report.json (and facts.json), "
+                             "as contrib/ansible fetches them, or HOST.json files")
+    parser.add_argument("--format", choices=["text", "json"], default="text",
+                        help="json follows oomaudit/fleet.schema.json")
+    parser.add_argument("--output", "-o", metavar="FILE", help="write the view to FILE")
+    parser.add_argument("--top", type=int, default=20, metavar="N",
+                        help="hosts listed in text, riskiest first (default 20, 0: all)")
+    parser.add_argument("--fail-on", type=_severity, default=Severity.LOW, metavar="SEVERITY",
+                        help="lowest severity of the merged findings that makes the exit code "
+                             "1 (default low)")
+    parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings fail")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+
+
 LOGS_EPILOG = ("exit codes: 0 no OOM kill in the window, 1 kills found, 2 a named file or "
                "every live source unreadable, or a usage error")
+FLEET_EPILOG = ("exit codes: 0 no merged finding at or above --fail-on, 1 some, 2 no report "
+                "could be read, or a usage error")
 COMMANDS = {  # name: (help, epilog, what defines its arguments)
     "scan": ("audit this host, or a tree with --root", EPILOG, _scan),
     "check": ("audit config files and folders (what pre-commit runs)", EPILOG, _check),
@@ -168,6 +186,8 @@ COMMANDS = {  # name: (help, epilog, what defines its arguments)
     "explain": ("show a rule's documentation", None, _explain),
     "logs": ("find OOM kills in kernel logs (files, '-' for stdin, or this host's)",
              LOGS_EPILOG, _logs),
+    "fleet": ("merge many hosts' reports: hosts ranked by risk, rules across the fleet",
+              FLEET_EPILOG, _fleet),
 }
 
 

@@ -209,6 +209,25 @@ def logs(args: argparse.Namespace) -> int:
     return 1 if scan.events else 0
 
 
+def fleet(args: argparse.Namespace) -> int:
+    from . import fleetview
+    from .cli import write
+    from .fleet import collect, text
+
+    merged = collect(args.directory)
+    if not merged.hosts:
+        for notice in merged.notices:
+            print(f"oomaudit: notice: {notice}", file=sys.stderr)
+        raise UsageError(f"{text(args.directory)}: no oomaudit report read (expected "
+                         "HOST/report.json or HOST.json; see 'oomaudit fleet --help')")
+    if args.format == "json":
+        out = fleetview.render_json(merged, args.fail_on, args.exit_zero)
+    else:
+        out = fleetview.render_text(merged, args.fail_on, args.exit_zero, args.top)
+    write(out, args.output)
+    return fleetview.exit_code(merged, args.fail_on, args.exit_zero)
+
+
 def _print_errors(errors: list[str]) -> None:
     for error in errors:
         print(f"oomaudit: error: {error}", file=sys.stderr)
