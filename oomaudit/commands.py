@@ -22,7 +22,19 @@ def _registry(args: argparse.Namespace) -> Registry:
     return Registry.build(load_plugins(disable_third_party=args.no_plugins))
 
 
-def _settings(args: argparse.Namespace, start: Path) -> Settings:
+def _adjust(args: argparse.Namespace):
+    """The command line over every config: --select replaces, --ignore adds, --fail-on
+    replaces."""
+    def adjust(settings: Settings) -> None:
+        settings.select = args.select or settings.select
+        settings.ignore = settings.ignore + args.ignore
+        if args.fail_on is not None:
+            settings.fail_on = args.fail_on
+    return adjust
+
+
+def _given(args: argparse.Namespace, path: Path | None) -> Settings:
+    """The config named by --config, or the host's for ``scan``; the defaults without one."""
     from . import config as config_mod
 
     if args.config:
@@ -30,14 +42,8 @@ def _settings(args: argparse.Namespace, start: Path) -> Settings:
         if not path.is_file():  # a directory is "not a file", not "no such file"
             why = "not a file" if path.exists() else "no such file"
             raise UsageError(f"--config {args.config}: {why}")
-        settings = config_mod.load(path)
-    else:
-        found = config_mod.find_config(start)
-        settings = config_mod.load(found) if found else config_mod.Settings()
-    settings.select = args.select or settings.select
-    settings.ignore = settings.ignore + args.ignore
-    if args.fail_on is not None:
-        settings.fail_on = args.fail_on
+    settings = config_mod.load(path) if path else config_mod.Settings()
+    _adjust(args)(settings)
     return settings
 
 
@@ -58,16 +64,39 @@ def _hosts(args, registry: Registry, notices: list[str]) -> tuple[list[Host], Se
         for p in paths:
             if not Path(p).exists() and not Path(p).is_symlink():
                 raise UsageError(f"{p}: no such file or directory")
-        settings = _settings(args, Path(paths[0]))
+        from .config import Configs
+        from .fingerprint import repository_root
+
+        paths = sorted(dict.fromkeys(paths))  # the report does not depend on their order
+        configs = None if args.config else Configs(_adjust(args))  # each file's closest
+        settings = configs.for_run(paths) if configs else _given(args, None)
         hosts = file_hosts(paths, registry.readers, settings, _declared(args), notices,
-                           registry.plugins.errors)
+                           registry.plugins.errors, configs,
+                           repository_root(paths, settings.path))
+        if configs:
+            notices += _run_level(configs, settings)
         return hosts, settings, " ".join(paths)
     root = Path(args.root) if args.root else None
     if root is not None and not root.is_dir():
         raise UsageError(f"--root {args.root}: not a directory")
-    settings = _settings(args, root or Path.cwd())
+    from .config import system_config
+
+    settings = _given(args, system_config())
     host = system_host(root, registry.readers, settings, _declared(args))
     return [host], settings, str(root) if root else "live host"
+
+
+def _run_level(configs, settings: Settings) -> list[str]:
+    """fail-on is set once per run: a config below the targets' common folder that sets
+    another is not obeyed, and says so rather than seeming to be."""
+    from .host import printable
+
+    source = printable(str(settings.path)) if settings.path else "the default"
+    return [f"{printable(str(other.path))}: fail-on = '{other.fail_on.label}' not applied: "
+            f"fail-on is one per run, from --fail-on or the config closest to the targets' "
+            f"common folder ({source}: '{settings.fail_on.label}')"
+            for other in configs.loaded.values()
+            if "fail-on" in other.written and other.fail_on != settings.fail_on]
 
 
 def _report(args, command: str) -> int:
@@ -81,7 +110,8 @@ def _report(args, command: str) -> int:
                          f"(available: {', '.join(sorted(registry.reporters))})")
     notices: list[str] = []
     hosts, settings, target = _hosts(args, registry, notices)
-    _check_patterns(args, settings, registry, notices)
+    every = {id(s): s for s in (settings, *(h.settings for h in hosts))}.values()
+    _check_patterns(args, list(every), registry, notices)
     root = None
     if getattr(args, "paths", None):
         from .fingerprint import repository_root
@@ -102,21 +132,25 @@ def _report(args, command: str) -> int:
     return report.exit_code()
 
 
-def _check_patterns(args, settings: Settings, registry: Registry, notices: list[str]) -> None:
+def _check_patterns(args, every: list[Settings], registry: Registry,
+                    notices: list[str]) -> None:
     """A select pattern that matches no rule would audit nothing and pass (a typo in CI):
-    an error, as in ruff. An ignore pattern that matches none only hides nothing: a notice."""
+    an error, as in ruff. An ignore pattern that matches none only hides nothing: a notice.
+    ``every``: each config in force (``check`` may have several)."""
     def unmatched(patterns: list[str]) -> list[str]:
         return [p for p in patterns
                 if not any(rule.startswith(p.upper()) for rule in registry.rules)]
 
-    unknown = unmatched(settings.select)
-    if unknown:
-        from .config import location
+    for settings in every:
+        unknown = unmatched(settings.select)
+        if unknown:
+            from .config import location
 
-        where = "--select" if args.select else location(settings.path, "select")
-        raise UsageError(f"{where}: {', '.join(unknown)} matches no rule ('oomaudit rules' "
-                         "lists them; a third-party rule needs its plugin installed)")
-    ignored = settings.ignore + [i for ids in settings.per_path_ignores.values() for i in ids]
+            where = "--select" if args.select else location(settings.path, "select")
+            raise UsageError(f"{where}: {', '.join(unknown)} matches no rule ('oomaudit rules' "
+                             "lists them; a third-party rule needs its plugin installed)")
+    ignored = [i for s in every
+               for i in s.ignore + [i for ids in s.per_path_ignores.values() for i in ids]]
     notices += [f"ignore pattern {p!r} matches no rule" for p in dict.fromkeys(unmatched(ignored))]
 
 

@@ -1,11 +1,15 @@
-"""``.oomaudit.toml`` / ``[tool.oomaudit]``: found by walking up from the target, closest wins.
+"""``.oomaudit.toml`` / ``[tool.oomaudit]``: which config governs what, and its validation.
 
-The same keys work in both files. Unknown keys and bad values are errors with
-``file:line`` (a typo in ``ignore`` must not silently audit everything).
+``check`` gives each file the closest config above it, as ruff does (``Configs``);
+``scan`` reads the operator's host-wide ``/etc/oomaudit.toml`` (``system_config``), never
+a file above the working directory nor one inside the tree it audits. The same keys work
+in both files. Unknown keys and bad values are errors with ``file:line`` (a typo in
+``ignore`` must not silently audit everything).
 """
 from __future__ import annotations
 
 import fnmatch
+import os
 import re
 import sys
 from pathlib import Path
@@ -59,6 +63,7 @@ class Settings(Record):
         self.memory_alert_percent: float | None = None
         self.swap_alert_percent: float | None = None
         self.hosts: list[HostProfile] = []
+        self.written: set[str] = set()  # the keys the file sets (not the defaults)
 
     def rule_selected(self, rule: str) -> bool:
         def hit(patterns: list[str]) -> bool:
@@ -86,22 +91,77 @@ def relative(path: Path, base: Path) -> str:
         return path.as_posix()
 
 
-def find_config(start: Path) -> Path | None:
-    """The closest ``.oomaudit.toml``, or ``pyproject.toml`` with ``[tool.oomaudit]``."""
-    here = realpath(start)
-    if not here.is_dir():
-        here = here.parent
-    for folder in (here, *here.parents):
-        for name in CONFIG_NAMES:
-            candidate = folder / name
-            if candidate.is_file() and (name != "pyproject.toml" or _has_tool_table(candidate)):
-                return candidate
+SYSTEM_CONFIG = "/etc/oomaudit.toml"
+SYSTEM_CONFIG_ENV = "OOMAUDIT_SYSTEM_CONFIG"  # moves it, for tests
+
+
+def system_config() -> Path | None:
+    """The operator's config for ``scan``: ``/etc/oomaudit.toml`` (``$OOMAUDIT_SYSTEM_CONFIG``
+    moves it), None when there is none. A scan never walks up from the working directory
+    (where it happens to be started says nothing about the host), and under ``--root`` the
+    tree's own config is not read: an image must not hide its own findings."""
+    path = Path(os.environ.get(SYSTEM_CONFIG_ENV) or SYSTEM_CONFIG)
+    return path if os.path.lexists(path) else None
+
+
+class Configs(Record):
+    """The configs of a ``check``, as ruff finds them: each file is governed by the closest
+    ``.oomaudit.toml`` (or ``pyproject.toml`` with ``[tool.oomaudit]``) in its folder or
+    above, whatever the other targets are and in whatever order they come. Each config is
+    loaded once and ``adjust`` applies the command line's overrides to it; lookups are
+    cached per folder, so a repository of 10,000 files costs a few stat calls per folder."""
+
+    def __init__(self, adjust):
+        self.adjust = adjust  # Callable[[Settings], None]: --select, --ignore, --fail-on
+        self.loaded: dict[Path | None, Settings] = {}  # config file (None: none) -> settings
+        self._closest: dict[str, Path | None] = {}  # real folder -> its closest config
+        self._folders: dict[str, Settings] = {}  # a file's folder as given -> settings
+
+    def for_file(self, path: str | Path) -> Settings:
+        folder = os.path.dirname(path) or "."
+        settings = self._folders.get(folder)
+        if settings is None:
+            settings = self._folders[folder] = self.for_folder(folder)
+        return settings
+
+    def for_folder(self, folder: str) -> Settings:
+        found = self._closest_to(os.path.realpath(folder))
+        settings = self.loaded.get(found)
+        if settings is None:
+            settings = self.loaded[found] = load(found) if found else Settings()
+            self.adjust(settings)
+        return settings
+
+    def for_run(self, targets: list[str]) -> Settings:
+        """What is set once per run (``fail-on``): the config closest to the targets' common
+        folder, so that ``check a b`` and ``check b a`` agree; for one file, its own."""
+        folders = [os.path.abspath(t if os.path.isdir(t) else os.path.dirname(t) or ".")
+                   for t in targets]
+        return self.for_folder(os.path.commonpath(folders))
+
+    def _closest_to(self, folder: str) -> Path | None:
+        if folder not in self._closest:
+            found = _config_in(folder)
+            parent = os.path.dirname(folder)
+            if found is None and parent != folder:
+                found = self._closest_to(parent)
+            self._closest[folder] = found
+        return self._closest[folder]
+
+
+def _config_in(folder: str) -> Path | None:
+    """``.oomaudit.toml`` in ``folder``, else its ``pyproject.toml`` if that has our table."""
+    for name in CONFIG_NAMES:
+        candidate = os.path.join(folder, name)
+        if os.path.isfile(candidate) and (name != "pyproject.toml" or _has_tool_table(candidate)):
+            return Path(candidate)
     return None
 
 
-def _has_tool_table(path: Path) -> bool:
+def _has_tool_table(path: str) -> bool:
     try:
-        return "[tool.oomaudit" in path.read_text(errors="replace")
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return "[tool.oomaudit" in fh.read()
     except OSError:
         return False
 
@@ -194,6 +254,7 @@ def _settings(data: dict, path: Path, text: str) -> Settings:
         if key not in _TOP_KEYS:
             raise check.fail(key, f"unknown key '{key}' (known: {', '.join(sorted(_TOP_KEYS))})")
     settings = Settings(path=path, base=path.parent)
+    settings.written = set(data)
     settings.select = check.strings(data, "select")
     settings.ignore = check.strings(data, "ignore")
     if "critical-services" in data:

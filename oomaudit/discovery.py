@@ -9,10 +9,11 @@ from __future__ import annotations
 import fnmatch
 import os
 import stat
+from collections import Counter
 from operator import attrgetter
 from pathlib import Path
 
-from .config import Settings
+from .config import Configs, Settings
 from .errors import UsageError
 from .host import FILES, LIVE, ROOT, Fact, Host, printable
 from .reading import SNIFF_BYTES, Reader
@@ -79,21 +80,32 @@ def _glob_inside(host: Host, pattern: str) -> list[Path]:
 
 def file_hosts(paths: list[str], readers: dict[str, Reader], settings: Settings,
                declared: dict[str, Fact], notices: list[str],
-               errors: list[str] | None = None) -> list[Host]:
-    """Hosts for ``oomaudit check``: one per host profile that has files, plus one for the
-    files no profile claims (with only the declared facts, if any). A reader that fails
-    to recognise files is named in ``errors``."""
-    hosts: dict[str, Host] = {}
+               errors: list[str] | None = None, configs: Configs | None = None,
+               root: Path | None = None) -> list[Host]:
+    """Hosts for ``oomaudit check``: for each config that governs some of the files (the
+    closest one per file with ``configs``, else ``settings`` for all), one host per host
+    profile that has files, plus one for the files no profile claims (with only the
+    declared facts, if any). Hosts of different configs that would share a name are told
+    apart by the config's path from ``root`` (the repository's: host names are part of
+    fingerprints). A reader that fails to recognise files is named in ``errors``."""
+    hosts: dict[tuple[int, str], Host] = {}
     for real, reader in _walk(paths, Recogniser(readers, errors), notices):
-        profile = settings.profile_for(real)
+        governing = configs.for_file(real) if configs else settings
+        profile = governing.profile_for(real)
         name = profile.name if profile else "default"
-        host = hosts.get(name)
+        host = hosts.get((id(governing), name))
         if host is None:
-            host = hosts[name] = Host(name, FILES, None, settings)
+            host = hosts[id(governing), name] = Host(name, FILES, None, governing)
             if profile:
                 _apply_profile(host, profile)
             host.facts.update(declared)
         host.files.append((reader, real))
+    names = Counter(host.name for host in hosts.values())
+    for host in hosts.values():
+        if names[host.name] > 1:
+            config = host.settings.path
+            where = os.path.relpath(config, root or os.getcwd()) if config else "no config"
+            host.name += f" ({printable(where)})"
     return list(hosts.values()) or [_empty_host(settings, declared)]
 
 
@@ -111,6 +123,7 @@ def _apply_profile(host: Host, profile) -> None:
 
 
 def _walk(paths: list[str], recognise: Recogniser, notices: list[str]):
+    seen: set[str] = set()  # `check repo repo/my.cnf` reads my.cnf once
     for given in paths:
         path = Path(given)
         if not os.path.lexists(path):
@@ -120,9 +133,14 @@ def _walk(paths: list[str], recognise: Recogniser, notices: list[str]):
             # handed on with no reader, host.read reports it as CONF003 (audit is partial).
             unlisted: list[str] = []
             for name, reader in _tree(os.path.normpath(path), recognise, unlisted):
-                yield Path(name), reader
+                if name not in seen:
+                    seen.add(name)
+                    yield Path(name), reader
             yield from ((Path(folder), None) for folder in unlisted)
+        elif os.path.normpath(given) in seen:
+            continue
         else:
+            seen.add(os.path.normpath(given))
             try:
                 reader = identify(path, recognise)
             except OSError:  # named on the command line: say why it was not audited (CONF003)

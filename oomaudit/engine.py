@@ -72,27 +72,29 @@ def prepare(host: Host, plugins: Plugins) -> None:
 
 def audit(registry: Registry, hosts: list[Host], settings: Settings, command: str,
           target: str, root: Path | None = None) -> Report:
-    """Run every selected rule on every host. ``root`` is what a config repository's paths
-    are relative to in fingerprints (a tree's and the live host's are their own root)."""
+    """Run every selected rule on every host. ``settings`` are the run's (fail-on); what
+    to run and how to judge it comes from each host's own (``check`` gives each file its
+    closest config). ``root`` is what a config repository's paths are relative to in
+    fingerprints (a tree's and the live host's are their own root)."""
     plugins = registry.plugins
     report = Report(command, target, __version__, settings.fail_on)
-    selected = [r for r in registry.rules.values() if settings.rule_selected(r.id)]
     for host in hosts:
+        local = host.settings or settings
         prepare(host, plugins)
-        for rule in selected:
+        for rule in [r for r in registry.rules.values() if local.rule_selected(r.id)]:
             if rule.reads and host.given_none_of(*rule.reads):
                 report.runs.append(RuleRun(rule, host.name, PASSED,
                                            f"no {' or '.join(rule.reads)} file among the targets"))
                 continue
             findings = _run_rule(rule, host, report)
             for finding in findings:
-                _settle(finding, rule, settings)
-            report.findings.extend((host.name, f) for f in _keep(findings, host, settings, report))
+                _settle(finding, rule, local)
+            report.findings.extend((host.name, f) for f in _keep(findings, host, local, report))
         report.hosts.append(HostFacts(
             host.name, host.mode, host.label,
             {k: (f.value, f.source) for k, f in host.facts.items()},
             [c._asdict() for c in host.ledger.consumers], dict(host.tables)))
-        _unused_suppressions(host, settings, report)
+        _unused_suppressions(host, local, report)
     report.errors[:0] = plugins.errors
     report.findings.sort(key=lambda hf: (hf[1].path or "", hf[1].line or 0, hf[1].rule))
     if report.findings:
