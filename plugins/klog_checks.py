@@ -16,7 +16,7 @@ import re
 from datetime import datetime, timedelta, timezone
 
 from oomaudit import Evidence, Finding
-from oomaudit.host import FILES, ROOT
+from oomaudit.host import FILES, ROOT, Table
 from oomaudit.logsources import Tried, file_stream, live_streams, log_files, read_events
 from oomaudit.parsers.kernlog import OomEvent, parse_lines, split_lines
 from oomaudit.reading import Source
@@ -25,6 +25,7 @@ from oomaudit.units import format_size
 from .klog import KERNLOG
 
 CACHE = "klog.events"
+TABLE = "oom_kills"  # read by oomaudit/reporters/prometheus.py
 WINDOW = timedelta(days=30)
 SNIFF = re.compile(r"Killed process \d|invoked oom-killer: |oom-kill:constraint=")
 
@@ -84,7 +85,24 @@ def events_of(host) -> list[OomEvent]:
             host.note_unreadable(problem.label, problem.detail)
         events = scan.events
     host.cache[CACHE] = events
+    _tabulate(host, events)
     return events
+
+
+def _tabulate(host, events: list[OomEvent]) -> None:
+    """The window's kills by victim process as a report table: what Prometheus'
+    oomaudit_oom_kills and a fleet's ranking read, instead of parsing KLOG001's message."""
+    rows: dict[str, list] = {}
+    for event in events:
+        process = event.process or f"pid {event.pid}"
+        row = rows.setdefault(process, [process, 0, "undated"])
+        row[1] += 1
+        if event.time is not None:
+            when = event.time.astimezone(timezone.utc).isoformat(timespec="seconds")
+            row[2] = when if row[2] == "undated" else max(row[2], when)
+    if rows:
+        host.tables[TABLE] = Table("OOM kills by process",
+                                   ["process", "kills", "last kill"], list(rows.values()))
 
 
 def _location(host, event: OomEvent) -> tuple[str | None, int | None]:

@@ -10,7 +10,7 @@ from importlib import import_module
 from .. import hookimpl
 from ..report import Report, Reporter
 
-FORMATS = {"text": "text", "json": "json_format", "junit": "junit"}
+FORMATS = {"text": "text", "json": "json_format", "junit": "junit", "prometheus": "prometheus"}
 
 
 def _lazy(module: str):

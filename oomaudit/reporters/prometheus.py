@@ -1,0 +1,171 @@
+"""``--format prometheus``: the node_exporter textfile collector's format (Prometheus text
+exposition 0.0.4), for periodic scans that Prometheus scrapes and alerts on
+(contrib/prometheus/oomaudit-alerts.yml, docs/periodic-scans.md).
+
+The metrics are computed from the JSON report (``json_format.as_dict``), not from the
+in-memory one, so that a command holding only JSON reports (a fleet's, fetched from many
+hosts) turns each into the same families with :func:`families` and writes them together
+with :func:`exposition`.
+
+Every sample has a ``host`` label and no timestamp (the textfile collector refuses
+timestamps); sizes are bytes and times Unix seconds, as Prometheus' conventions want.
+Write it with ``-o``: the report is written to a temporary file in the same directory
+and renamed, so the collector never reads half a file.
+"""
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable
+from datetime import datetime
+from typing import NamedTuple
+
+from ..report import Report
+
+GAUGE, COUNTER = "gauge", "counter"
+KILLS_TABLE = "oom_kills"  # what plugins/klog_checks.py records: process, kills, last kill
+
+
+class Family(NamedTuple):
+    """One metric: its name, ``gauge`` or ``counter``, a HELP text, and samples as
+    (labels, value). Label sets must differ within a family."""
+
+    name: str
+    kind: str
+    help: str
+    samples: list[tuple[dict[str, str], float]]
+
+
+def render(report: Report, color: bool) -> str:
+    from .json_format import as_dict
+
+    return exposition(families(as_dict(report)))
+
+
+def families(doc: dict) -> list[Family]:
+    """The metric families of one JSON report (``oomaudit/report.schema.json``)."""
+    hosts = [h["name"] for h in doc["hosts"]]
+    run = _epoch(doc.get("generated_at"))
+    success = 0 if doc["errors"] else 1
+    out = [
+        Family("oomaudit_last_run_timestamp_seconds", GAUGE,
+               "When oomaudit last audited this host (Unix time).",
+               [({"host": h}, run) for h in hosts] if run is not None else []),
+        Family("oomaudit_last_run_success", GAUGE,
+               "1 when the audit completed (exit 0 or 1), 0 when a plugin or rule failed "
+               "(exit 2).", [({"host": h}, success) for h in hosts]),
+    ]
+    findings = Counter((f["host"], f["rule"], f["severity"]) for f in doc["findings"])
+    out.append(Family(
+        "oomaudit_findings", GAUGE, "Findings of the last audit, by rule and severity.",
+        [({"host": h, "rule": r, "severity": s}, n) for (h, r, s), n in sorted(findings.items())]))
+    status = Counter((r["host"], r["status"]) for r in doc["rules"])
+    out.append(Family("oomaudit_rules_checked", GAUGE, "Rules the last audit ran on this host.",
+                      [({"host": h}, sum(n for (host, _), n in status.items() if host == h))
+                       for h in hosts]))
+    out.append(Family("oomaudit_rules_skipped", GAUGE,
+                      "Rules that could not run on this host (a fact unknown, no permission).",
+                      [({"host": h}, status[(h, "skipped")]) for h in hosts]))
+    ledger: Counter = Counter()
+    ram, swap, kills, last_kill = [], [], [], []
+    for h in doc["hosts"]:
+        name, facts = h["name"], h["facts"]
+        for consumer in h["ledger"]:  # two pools of one service are one series
+            ledger[(name, consumer["service"], consumer.get("plugin") or "")] += consumer["bytes"]
+        for key, samples in (("ram", ram), ("swap", swap)):
+            if isinstance(facts.get(key, {}).get("value"), int):
+                samples.append(({"host": name}, facts[key]["value"]))
+        table = h.get("tables", {}).get(KILLS_TABLE)
+        for process, count, last in _columns(table, "process", "kills", "last kill"):
+            kills.append(({"host": name, "process": process}, count))
+            when = _epoch(last)
+            if when is not None:
+                last_kill.append(({"host": name, "process": process}, when))
+    out += [
+        Family("oomaudit_ledger_worst_case_bytes", GAUGE,
+               "Worst-case memory of each service in the memory ledger; sum by host to compare "
+               "with oomaudit_ram_bytes.",
+               [({"host": h, "service": s, "plugin": p}, n)
+                for (h, s, p), n in sorted(ledger.items())]),
+        Family("oomaudit_ram_bytes", GAUGE,
+               "RAM as the audit saw it (measured, a cgroup limit, or declared).", ram),
+        Family("oomaudit_swap_bytes", GAUGE, "Swap as the audit saw it (measured or declared).",
+               swap),
+        Family("oomaudit_oom_kills", GAUGE,
+               "OOM kills the kernel logged in the audit's window, by victim process.", kills),
+        Family("oomaudit_last_oom_kill_timestamp_seconds", GAUGE,
+               "When the kernel last OOM-killed this process (Unix time; undated kills have "
+               "none).", last_kill),
+    ]
+    return out
+
+
+def _columns(table: dict | None, *names: str) -> Iterable[tuple]:
+    """These columns of a report table, row by row (none when the table is absent)."""
+    if not table:
+        return ()
+    index = [table["columns"].index(name) for name in names]
+    return (tuple(row[i] for i in index) for row in table["rows"])
+
+
+def _epoch(text: object) -> int | None:
+    """Unix seconds of an RFC 3339 time (``...Z`` or ``...+00:00``); None when undated."""
+    if not isinstance(text, str):
+        return None
+    try:
+        return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp())
+    except ValueError:
+        return None
+
+
+def exposition(metrics: Iterable[Family]) -> str:
+    """The text exposition of these families; families of one name (one per report of a
+    fleet) are written as one, with the first one's HELP and type. Families without
+    samples are left out (a HELP line alone is noise)."""
+    merged: dict[str, Family] = {}
+    for family in metrics:
+        if family.name in merged:
+            merged[family.name].samples.extend(family.samples)
+        else:
+            merged[family.name] = family._replace(samples=list(family.samples))
+    lines = []
+    for family in merged.values():
+        if not family.samples:
+            continue
+        help_text = "".join(c if c == '"' else _escaped(c) for c in family.help)
+        lines += [f"# HELP {family.name} {help_text}", f"# TYPE {family.name} {family.kind}"]
+        for labels, value in family.samples:
+            pairs = ",".join(f'{key}="{_label(str(text))}"' for key, text in labels.items())
+            lines.append(f"{family.name}{{{pairs}}} {_number(value)}" if pairs
+                         else f"{family.name} {_number(value)}")
+    return "\n".join(lines) + "\n" if lines else ""
+
+
+def _label(text: str) -> str:
+    r"""A label value as the format escapes it (``\\``, ``\"``, ``\n``). Other control
+    characters (a process name from a hostile log) have no escape there; they are written
+    as the visible text ``\xNN``, so that a terminal showing the file never runs them. A lone
+    surrogate (a file name that is not UTF-8) cannot be written as UTF-8: U+FFFD, as
+    ``host.printable`` shows it."""
+    return "".join(map(_escaped, text))
+
+
+def _escaped(char: str) -> str:
+    code = ord(char)
+    if char in '\\"':
+        return "\\" + char
+    if char == "\n":
+        return "\\n"
+    if code < 0x20 or 0x7F <= code < 0xA0:
+        return f"\\\\x{code:02x}"
+    return "\ufffd" if 0xD800 <= code < 0xE000 else char
+
+
+def _number(value: float) -> str:
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        if math.isinf(value):
+            return "+Inf" if value > 0 else "-Inf"
+        return repr(value)
+    return str(int(value))
