@@ -8,7 +8,7 @@ from pathlib import Path
 
 from . import __version__
 from .config import Settings
-from .host import Host
+from .host import FILES, ROOT, Host
 from .manager import Plugins
 from .model import Evidence, Finding, MissingFact, Rule, Severity
 from .reading import Reader
@@ -97,12 +97,31 @@ def audit(registry: Registry, hosts: list[Host], settings: Settings, command: st
         _unused_suppressions(host, local, report)
     report.errors[:0] = plugins.errors
     report.findings.sort(key=lambda hf: (hf[1].path or "", hf[1].line or 0, hf[1].rule))
+    report.roots = {h.name: (h.root or root or Path(h.cwd), h.cwd) for h in hosts}
     if report.findings:
         from .fingerprint import stamp
 
-        roots = {h.name: (h.root or root or Path(h.cwd), h.cwd) for h in hosts}
-        stamp(report.findings, roots.__getitem__)
+        stamp(report.findings, report.roots.__getitem__)
+    homeless = {name for name, f in report.findings if not f.path}
+    report.host_places = {h.name: where for h in hosts
+                          if h.name in homeless and (where := _host_place(h))}
     return report
+
+
+def _host_place(host: Host) -> tuple[str, int | None] | None:
+    """Where a finding about the host as a whole goes in a format that needs a file (SARIF,
+    GitLab): the ``[[hosts]]`` table that declares it, else the config file in force, else
+    the first file audited; None for a host with none of them."""
+    settings = host.settings
+    if settings is not None and settings.path is not None:
+        place = host.files[0][1] if host.mode == FILES and host.files else (
+            host.root if host.mode == ROOT else None)
+        profile = settings.profile_for(place) if place is not None else None
+        if profile is not None:  # its source is "file:line"
+            path, _, line = profile.source.rpartition(":")
+            return path, int(line)
+        return str(settings.path), None
+    return (host.display(host.files[0][1]), None) if host.files else None
 
 
 def _run_rule(rule: Rule, host: Host, report: Report) -> list[Finding]:

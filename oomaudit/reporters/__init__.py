@@ -10,7 +10,8 @@ from importlib import import_module
 from .. import hookimpl
 from ..report import Report, Reporter
 
-FORMATS = {"text": "text", "json": "json_format", "junit": "junit", "prometheus": "prometheus"}
+FORMATS = {"text": "text", "json": "json_format", "junit": "junit", "prometheus": "prometheus",
+           "sarif": "sarif", "github": "github", "gitlab": "gitlab"}
 
 
 def _lazy(module: str):

@@ -1,0 +1,42 @@
+"""What the CI formats (SARIF, GitHub, GitLab) share: where a finding is, as a forge resolves
+it, and text every consumer accepts.
+
+A forge shows a result only in a file of the repository, by a path relative to its root:
+the root fingerprints use (``Report.roots``), so that an alert keeps its place and its
+identity together. A finding about a host as a whole (HOST002 over a repository, a live
+fact) has no file of its own; it is placed where the host is described
+(``Report.host_places``: its ``[[hosts]]`` table, else the config file, else its first
+file), because code scanning rejects a whole upload with a result in no file and GitLab
+requires a path for every entry.
+"""
+from __future__ import annotations
+
+import json
+import re
+
+from ..fingerprint import relative
+from ..report import Report
+
+# Lone surrogates: a file name that is not UTF-8 (``\udcff``) or an escape in a YAML or
+# JSON config. Strict UTF-8 has no encoding for them, and strict JSON readers reject them.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def place(report: Report, host: str, finding) -> tuple[str, int | None] | None:
+    """``(path relative to the root, line)`` of a finding, ``None`` when nothing places it."""
+    root, cwd = report.roots[host]
+    if finding.path:
+        return relative(finding.path, root, cwd), finding.line
+    where = report.host_places.get(host)
+    return (relative(where[0], root, cwd), where[1]) if where else None
+
+
+def valid(text: str) -> str:
+    """``text`` with each lone surrogate replaced by U+FFFD, as ``ls`` shows a bad name."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def dumps(document: object) -> str:
+    """JSON in strict UTF-8: nothing escaped by hand, no lone surrogate, no byte order mark
+    (GitLab refuses one)."""
+    return valid(json.dumps(document, indent=2, ensure_ascii=False)) + "\n"
