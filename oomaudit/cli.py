@@ -89,13 +89,23 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"oomaudit: error: {message} (see '{self.prog} --help')\n")
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    """The options of every command that audits (scan, check, budget)."""
+def _common(parser: argparse.ArgumentParser, budget: bool = False) -> None:
+    """The options of every command that audits (scan, check, budget). ``budget`` has no
+    findings for --quiet or --statistics."""
     out = parser.add_argument_group("output")
     out.add_argument("--format", default="text", metavar="FORMAT",
                      help="text (default), json, junit, or one a plugin adds")
     out.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE")
-    out.add_argument("--no-color", action="store_true", help="never colour the text output")
+    out.add_argument("--color", choices=["auto", "always", "never"], default="auto",
+                     help="colour the text: auto (default: on a terminal, unless NO_COLOR; "
+                          "FORCE_COLOR forces it), always, never")
+    out.add_argument("--no-color", dest="color", action="store_const", const="never",
+                     help="same as --color never")
+    if not budget:
+        out.add_argument("--quiet", "-q", action="store_true",
+                         help="text: findings and the summary only, no tables or notices")
+        out.add_argument("--statistics", action="store_true",
+                         help="text: a count per rule instead of each finding")
     sel = parser.add_argument_group("selection")
     sel.add_argument("--select", type=_csv, action="extend", default=[], metavar="IDS",
                      help="only these rules: ids or prefixes, comma-separated (e.g. SWAP,CONF001)")
@@ -111,7 +121,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
     facts.add_argument("--swap", type=_size, metavar="SIZE", help="the host's swap size")
     run = parser.add_argument_group("run")
     run.add_argument("--config", metavar="FILE",
-                     help="config file (default: closest .oomaudit.toml or pyproject.toml)")
+                     help="one config for every target (default: for check each file's "
+                          "closest .oomaudit.toml or pyproject.toml, for scan and budget "
+                          "/etc/oomaudit.toml)")
     run.add_argument("--no-plugins", action="store_true",
                      help="load only built-in plugins (same as OOMAUDIT_DISABLE_PLUGINS=1)")
     run.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
@@ -129,7 +141,7 @@ def _check(parser: argparse.ArgumentParser) -> None:
 
 
 def _budget(parser: argparse.ArgumentParser) -> None:
-    _common(parser)
+    _common(parser, budget=True)
     parser.add_argument("--root", metavar="DIR", help="a tree laid out like / instead of this host")
     parser.add_argument("paths", nargs="*", metavar="PATH", help="config files instead of a host")
 
@@ -255,10 +267,18 @@ def run() -> None:
 
 
 def wants_color(args: argparse.Namespace) -> bool:
-    """Colour only on a terminal; NO_COLOR set to a non-empty value turns it off
-    (no-color.org: an empty NO_COLOR does not count)."""
-    return (not args.no_color and not args.output and not os.environ.get("NO_COLOR")
-            and sys.stdout.isatty())
+    """--color always/never decide. Otherwise (auto) a file given with --output gets none;
+    on stdout FORCE_COLOR set to a non-empty value turns it on even in a pipe
+    (force-color.org) and even over NO_COLOR, being the narrower ask (the one a CI job
+    sets for its log); NO_COLOR set to a non-empty value turns it off (no-color.org: an
+    empty one does not count); else colour only on a terminal."""
+    if args.color != "auto":
+        return args.color == "always"
+    if args.output:
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return not os.environ.get("NO_COLOR") and sys.stdout.isatty()
 
 
 def write(text: str, output: str | None) -> None:

@@ -120,6 +120,7 @@ def _report(args, command: str) -> int:
     report = audit(registry, hosts, settings, command, target, root)
     report.notices[:0] = notices
     report.exit_zero = args.exit_zero
+    report.quiet, report.statistics = args.quiet, args.statistics
     try:
         text = reporter.render(report, wants_color(args))
     except Exception as exc:  # a plugin's format: name it; the report is lost, say why
@@ -200,9 +201,17 @@ def rules(args: argparse.Namespace) -> int:
 
 def explain(args: argparse.Namespace) -> int:
     registry = _registry(args)
-    rule = registry.rules.get(args.rule.upper())
-    if rule is None:
-        raise UsageError(f"unknown rule {args.rule!r}; 'oomaudit rules' lists them")
+    wanted = args.rule.strip().upper()
+    rule = registry.rules.get(wanted)
+    if rule is None:  # a prefix lists its rules: `explain SWAP`
+        matches = [r for r in registry.rules.values() if wanted and r.id.startswith(wanted)]
+        if not matches:
+            raise UsageError(f"unknown rule {args.rule!r}: no rule id is or starts with it; "
+                             "'oomaudit rules' lists them")
+        for r in matches:
+            print(f"{r.id:<14} {r.severity.label:<9} {r.title}")
+        _print_errors(registry.plugins.errors)
+        return 2 if registry.plugins.errors else 0
     print(f"{rule.id}: {rule.title}\n\nDefault severity: {rule.severity.label}"
           f" (plugin '{rule.plugin}')")
     for heading, text in (("Why it matters", rule.rationale), ("Fix", rule.fix),

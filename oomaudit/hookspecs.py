@@ -76,6 +76,8 @@ def oomaudit_budget(host):
 def oomaudit_reporters():
     """Return output formats: a list of :class:`oomaudit.Reporter` (name, render).
 
-    ``render(report)`` gets the whole :class:`oomaudit.report.Report` and returns
-    the text to write; a reporter knows nothing of configs.
+    ``render(report, color)`` gets the whole :class:`oomaudit.report.Report` and
+    returns the text to write; a reporter knows nothing of configs. ``color`` is True
+    only where colour is wanted; a format meant for people may honour
+    ``report.quiet`` (--quiet) and ``report.statistics`` (--statistics), as text does.
     """

@@ -13,8 +13,8 @@ def render(report: Report, color: bool) -> str:
         return f"{code}{text}{_RESET}" if color else text
 
     labels = {h.name: h.label for h in report.hosts}
-    lines = []
-    for host, f in report.findings:
+    lines = _statistics(report, paint) if report.statistics else []
+    for host, f in [] if report.statistics else report.findings:
         where = f.location if f.path else labels.get(host, host)
         sev = f.severity.label
         lines.append(f"{paint(where, _BOLD)}: {paint(f.rule, _BOLD)} "
@@ -24,11 +24,11 @@ def render(report: Report, color: bool) -> str:
             first, *rest = f.fix.splitlines()
             lines.append(f"    fix: {first}")
             lines.extend(f"         {r}" for r in rest)
-    for h in report.hosts:
-        for table in h.tables.values():
-            lines.extend(["", f"{table.title} ({h.label}):", *_grid(table)])
-    skipped = sorted({(r.rule.id, r.detail) for r in report.runs if r.status == "skipped"})
-    notes = list(report.notices) + [f"{rule} skipped: {why}" for rule, why in skipped]
+    if not report.quiet:  # --quiet: findings and the summary only
+        for h in report.hosts:
+            for table in h.tables.values():
+                lines.extend(["", f"{table.title} ({h.label}):", *_grid(table)])
+    notes = [] if report.quiet else list(report.notices) + _skipped(report)
     if lines and notes:
         lines.append("")
     lines.extend(paint(f"notice: {n}", _DIM) for n in notes)
@@ -37,6 +37,33 @@ def render(report: Report, color: bool) -> str:
         lines.append("")
     lines.append(summary(report))
     return "\n".join(lines) + "\n"
+
+
+def _skipped(report: Report) -> list[str]:
+    """One notice per reason, naming every rule skipped for it: with the RAM unknown a
+    dozen rules skip for one reason, which is one thing to fix."""
+    rules: dict[str, set[str]] = {}
+    for run in report.runs:
+        if run.status == "skipped":
+            rules.setdefault(run.detail, set()).add(run.rule.id)
+    return sorted(f"{', '.join(sorted(ids))} skipped: {why}" for why, ids in rules.items())
+
+
+def _statistics(report: Report, paint) -> list[str]:
+    """--statistics, as ruff's: how many findings each rule made (per severity, since a
+    config may change one's), the most first, instead of the findings themselves."""
+    counts: dict[tuple[str, str], int] = {}
+    for _, f in report.findings:
+        key = (f.rule, f.severity.label)
+        counts[key] = counts.get(key, 0) + 1
+    if not counts:
+        return []
+    titles = {run.rule.id: run.rule.title for run in report.runs}
+    digits = len(str(max(counts.values())))
+    ids = max(len(rule) for rule, _ in counts)
+    return [f"{n:>{digits}}  {paint(rule.ljust(ids), _BOLD)}  {paint(sev.ljust(8), _COLORS[sev])}"
+            f"  {titles.get(rule, '')}".rstrip()
+            for (rule, sev), n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
 
 
 def _grid(table) -> list[str]:
