@@ -151,33 +151,50 @@ def collect(directory: str) -> Fleet:
     except OSError as exc:
         raise UsageError(f"{text(directory)}: {(exc.strerror or str(exc)).lower()}") from None
     fleet = Fleet(text(directory))
+    top = os.path.join(directory, "")
     seen: set[str] = set()
     for entry in entries:
         if entry.name.startswith("."):
             continue  # .ansible, .git, editors' files: nobody's report
         if entry.is_dir():
-            found = _find_report(entry.path, directory, fleet.notices)
-            if found is None:
-                fleet.notices.append(f"{_shown(entry.path, directory)}/: no {REPORT} "
-                                     "inside; no report of this host")
-                fleet.skipped += 1
-                continue
-            facts = os.path.join(os.path.dirname(found), FACTS)
-            _read_host(fleet, directory, seen, text(entry.name), found,
-                       facts if os.path.lexists(facts) else None)
+            report = os.path.join(entry.path, REPORT)
+            try:  # fetched flat: the common case costs no directory listing
+                data = load(report)
+            except FileNotFoundError:
+                report = _find_report(entry.path, top, fleet.notices)
+                if report is None:
+                    fleet.notices.append(f"{text(entry.name)}/: no {REPORT} inside; no "
+                                         "report of this host")
+                    fleet.skipped += 1
+                    continue
+                data = _loaded(report)
+            except Rejected as exc:
+                data = exc
+            facts = os.path.join(os.path.dirname(report), FACTS)
+            _read_host(fleet, seen, text(entry.name), data, report[len(top):], facts, top)
         elif entry.name.endswith(".json"):
-            _read_host(fleet, directory, seen, text(entry.name[:-len(".json")]), entry.path,
-                       None)
+            _read_host(fleet, seen, text(entry.name[:-len(".json")]), _loaded(entry.path),
+                       entry.name, None, top)
         else:
-            fleet.notices.append(f"{_shown(entry.path, directory)}: not a report (the fleet "
-                                 f"reads HOST/{REPORT} and HOST.json); skipped")
+            fleet.notices.append(f"{text(entry.name)}: not a report (the fleet reads "
+                                 f"HOST/{REPORT} and HOST.json); skipped")
     fleet.rank()
     return fleet
 
 
+def _loaded(path: str) -> object:
+    """The file's JSON, or the Rejected that says why not."""
+    try:
+        return load(path)
+    except FileNotFoundError:  # gone since it was listed
+        return Rejected("no such file")
+    except Rejected as exc:
+        return exc
+
+
 def _find_report(folder: str, top: str, notices: list[str]) -> str | None:
-    """The shallowest ``report.json`` under a host's folder: at its top when fetched flat,
-    under the path it had on the host otherwise. A second one at that depth is named."""
+    """The shallowest ``report.json`` under a host's folder, fetched with the path it had on
+    the host (``flat: no``). A second one at that depth is named, never merged."""
     level, depth = [folder], 0
     while level and depth <= MAX_DEPTH:
         depth += 1
@@ -186,8 +203,8 @@ def _find_report(folder: str, top: str, notices: list[str]) -> str | None:
             try:
                 entries = sorted(os.scandir(path), key=lambda e: e.name)
             except OSError as exc:
-                notices.append(f"{_shown(path, top)}/: {(exc.strerror or str(exc)).lower()}; "
-                               "skipped")
+                notices.append(f"{text(path[len(top):])}/: "
+                               f"{(exc.strerror or str(exc)).lower()}; skipped")
                 continue
             for entry in entries:
                 if entry.name == REPORT and not entry.is_dir(follow_symlinks=False):
@@ -196,72 +213,83 @@ def _find_report(folder: str, top: str, notices: list[str]) -> str | None:
                     below.append(entry.path)
         if found:
             for other in found[1:]:
-                notices.append(f"{_shown(other, top)}: a second {REPORT} of this host; "
-                               f"{_shown(found[0], top)} was read")
+                notices.append(f"{text(other[len(top):])}: a second {REPORT} of this host; "
+                               f"{text(found[0][len(top):])} was read")
             return found[0]
         level = below
     return None
 
 
-def _read_host(fleet: Fleet, top: str, seen: set[str], name: str, report: str,
-               facts: str | None) -> None:
-    shown = _shown(report, top)
+def _read_host(fleet: Fleet, seen: set[str], name: str, data: object, report: str,
+               facts: str | None, top: str) -> None:
+    """One report (its JSON, or why it was rejected) and its facts, into the fleet."""
+    shown = text(report)
     try:
-        data = load(report)
+        if isinstance(data, Rejected):
+            raise data
         rows = _report_rows(data)
     except Rejected as exc:
         fleet.notices.append(f"{shown}: {exc}; skipped")
         fleet.skipped += 1
         return
     fleet.reports += 1
-    measured = None
+    measured = (None, None, None)
     if facts is not None:
         try:
             measured = _facts_values(load(facts))
+            facts = text(facts[len(top):])
+        except FileNotFoundError:
+            facts = None
         except Rejected as exc:
-            fleet.notices.append(f"{_shown(facts, top)}: {exc}; the report is "
-                                 "read without it")
+            fleet.notices.append(f"{text(facts[len(top):])}: {exc}; the report is read "
+                                 "without it")
             facts = None
     errors = data.get("errors")
     errors = len(errors) if isinstance(errors, list) else 0
-    for host, severities in rows:
-        full = name if len(rows) == 1 else f"{name}/{host.name}"
+    generated = data.get("generated_at")
+    if not isinstance(generated, str) or not _TIME.fullmatch(generated):
+        generated = None
+    for host, ram, swap, worst, top_consumer, counts, kills, severities in rows:
+        full = name if len(rows) == 1 else f"{name}/{host}"
         if full in seen:
-            fleet.notices.append(f"{shown}: a second report of host {full!r}; skipped")
+            fleet.notices.append(f"{shown}: a second report of host '{full}'; skipped")
             fleet.skipped += 1
             continue
         seen.add(full)
-        ram, source, swap, kills = host.ram, host.ram_source, host.swap, host.kills
-        if measured is not None and len(rows) == 1:
+        source = "report" if ram is not None else ""
+        if facts is not None and len(rows) == 1:  # facts describe one machine
             m_ram, m_swap, m_kills = measured
             if ram is None and m_ram is not None:
                 ram, source = m_ram, "facts"
             swap = swap if swap is not None else m_swap
             kills = max(kills, m_kills or 0)
-        fleet.add(host._replace(
-            name=full, report=shown, facts=facts and _shown(facts, top),
-            ram=ram, ram_source=source, swap=swap, kills=kills, errors=errors), severities)
+        fleet.add(HostRisk(full, shown, facts if len(rows) == 1 else None, generated, ram,
+                           source, swap, worst, top_consumer, counts, kills,
+                           tuple(sorted(severities)), errors), severities)
 
 
 def load(path: str) -> object:
     """A JSON file from the fleet, refused with a reason rather than trusted: only a regular
     file (a FIFO or a device named report.json would block or never end), at most MAX_BYTES,
-    UTF-8, and not nested so deep that the parser gives up."""
+    UTF-8, and not nested so deep that the parser gives up. A missing file raises
+    FileNotFoundError: for the caller to say what that means."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise
     except OSError as exc:
         raise Rejected((exc.strerror or str(exc)).lower()) from None
-    with os.fdopen(fd, "rb") as fh:
+    with os.fdopen(fd, "rb", buffering=0) as fh:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise Rejected("not a regular file")
         if info.st_size > MAX_BYTES:
             raise Rejected(f"larger than the {format_size(MAX_BYTES)} a report may be")
         try:
-            raw = fh.read(MAX_BYTES + 1)
+            raw = fh.readall()
         except OSError as exc:
             raise Rejected((exc.strerror or str(exc)).lower()) from None
-    if len(raw) > MAX_BYTES:
+    if len(raw) > MAX_BYTES:  # it grew while read
         raise Rejected(f"larger than the {format_size(MAX_BYTES)} a report may be")
     if not raw.strip():
         raise Rejected("empty")
@@ -278,91 +306,88 @@ def load(path: str) -> object:
         raise Rejected("JSON nested too deep") from None
 
 
-def _field(obj: dict, key: str, kind, where: str):
-    value = obj.get(key)
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
-        raise Rejected(f"{where}{key} is not {_KINDS.get(kind, 'valid')}")
-    return value
+def _bad(where: str, kind: str) -> Rejected:
+    return Rejected(f"{where} is not {kind}")
 
 
-_KINDS = {list: "a list", dict: "an object", str: "a string", int: "an integer"}
-
-
-def _bytes(fact, where: str) -> int | None:
-    """A size the report or the facts give: ``{"value": N, ...}`` or N; None when absent."""
-    if fact is None:
-        return None
-    value = fact.get("value") if isinstance(fact, dict) else fact
+def _size(value: object, where: str) -> int | None:
+    """A size the report or the facts give, ``{"value": N, ...}`` or N; None when absent."""
+    if isinstance(value, dict):
+        value = value.get("value")
     if value is None:
         return None
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise Rejected(f"{where} is not a size in bytes")
+    if type(value) is not int or value < 0:  # bool is an int, NaN a float: neither a size
+        raise _bad(where, "a size in bytes")
     return value
 
 
-def _report_rows(data) -> list[tuple[HostRisk, dict[str, tuple[int, Severity]]]]:
-    """Each host of a report as a HostRisk, with its findings counted per rule. Checks the
-    shape of every value it uses: a file that is not an oomaudit report is rejected whole,
-    never half read."""
+def _report_rows(data: object) -> list[tuple]:
+    """Each host of a report as (name, RAM, swap, worst case, largest consumer, findings by
+    severity, kills, {rule: (findings, highest severity)}). Checks the shape of every value
+    it uses: a file that is not an oomaudit report is rejected whole, never half read."""
     if not isinstance(data, dict) or not isinstance(data.get("tool"), dict) \
             or data["tool"].get("name") != "oomaudit":
         raise Rejected("not an oomaudit report (no tool.name 'oomaudit')")
     if data.get("command") not in ("scan", "check"):  # `logs`, `facts`, `fleet` JSON
         raise Rejected("an oomaudit JSON file, but not a scan or check report")
     version = data.get("schema_version")
-    if version not in REPORT_SCHEMAS or isinstance(version, bool):
+    if type(version) is not int or version not in REPORT_SCHEMAS:
         raise Rejected(f"report schema_version {text(repr(version))[:40]}: this oomaudit "
                        f"reads {', '.join(map(str, REPORT_SCHEMAS))}")
-    generated = data.get("generated_at")
-    generated = generated if isinstance(generated, str) and _TIME.fullmatch(generated) else None
-    hosts: dict[str, list] = {}
-    for n, host in enumerate(_field(data, "hosts", list, "")):
-        where = f"hosts[{n}]."
+    hosts, findings = data.get("hosts"), data.get("findings")
+    if not isinstance(hosts, list):
+        raise _bad("hosts", "a list")
+    if not isinstance(findings, list):
+        raise _bad("findings", "a list")
+    rows: dict[str, list] = {}
+    for n, host in enumerate(hosts):
         if not isinstance(host, dict):
-            raise Rejected(f"hosts[{n}] is not an object")
-        name = _field(host, "name", str, where)
-        facts = _field(host, "facts", dict, where)
-        ram = _bytes(facts.get("ram"), f"{where}facts.ram")
-        swap = _bytes(facts.get("swap"), f"{where}facts.swap")
-        worst, top = 0, None
-        for i, consumer in enumerate(_field(host, "ledger", list, where)):
-            at = f"{where}ledger[{i}]."
-            if not isinstance(consumer, dict):
-                raise Rejected(f"{at[:-1]} is not an object")
-            size = _field(consumer, "bytes", int, at)
-            service = _field(consumer, "service", str, at)
+            raise _bad(f"hosts[{n}]", "an object")
+        name, facts, ledger = host.get("name"), host.get("facts"), host.get("ledger")
+        if not isinstance(name, str) or not name:
+            raise _bad(f"hosts[{n}].name", "a name")
+        if name in rows:
+            raise Rejected(f"hosts[{n}].name {text(name)!r} appears twice")
+        if not isinstance(facts, dict):
+            raise _bad(f"hosts[{n}].facts", "an object")
+        if not isinstance(ledger, list):
+            raise _bad(f"hosts[{n}].ledger", "a list")
+        worst, largest = 0, None
+        for i, consumer in enumerate(ledger):
+            size = consumer.get("bytes") if isinstance(consumer, dict) else None
+            service = consumer.get("service") if isinstance(consumer, dict) else None
+            if type(size) is not int or not isinstance(service, str):
+                raise _bad(f"hosts[{n}].ledger[{i}]", "a service with its bytes")
             worst += size
-            if top is None or size > top[1]:
-                top = (service, size)
-        if name in hosts:
-            raise Rejected(f"{where}name {text(name)!r} appears twice")
-        hosts[name] = [ram, swap, worst, top, [0] * 5, 0, 0, {}]
-    for n, finding in enumerate(_field(data, "findings", list, "")):
-        where = f"findings[{n}]."
+            if largest is None or size > largest[1]:
+                largest = (service, size)
+        rows[name] = [text(name), _size(facts.get("ram"), f"hosts[{n}].facts.ram"),
+                      _size(facts.get("swap"), f"hosts[{n}].facts.swap"), max(worst, 0),
+                      largest and (text(largest[0]), max(largest[1], 0)), [0] * 5, 0, 0, {}]
+    for n, finding in enumerate(findings):
         if not isinstance(finding, dict):
-            raise Rejected(f"findings[{n}] is not an object")
-        rule = _field(finding, "rule", str, where)
-        if not _RULE_ID.fullmatch(rule):
-            raise Rejected(f"{where}rule is not a rule id")
-        severity = finding.get("severity")
+            raise _bad(f"findings[{n}]", "an object")
+        rule, severity = finding.get("rule"), finding.get("severity")
+        if not isinstance(rule, str) or not _RULE_ID.fullmatch(rule):
+            raise _bad(f"findings[{n}].rule", "a rule id")
         severity = _SEVERITIES.get(severity) if isinstance(severity, str) else None
         if severity is None:
-            raise Rejected(f"{where}severity is not one of {', '.join(_SEVERITIES)}")
-        row = hosts.get(_field(finding, "host", str, where))
+            raise _bad(f"findings[{n}].severity", f"one of {', '.join(_SEVERITIES)}")
+        host = finding.get("host")
+        row = rows.get(host) if isinstance(host, str) else None
         if row is None:
-            raise Rejected(f"{where}host names no entry of hosts")
-        row[4][severity] += 1
-        count, worst_severity = row[7].get(rule, (0, Severity.INFO))
-        row[7][rule] = (count + 1, max(worst_severity, severity))
+            raise Rejected(f"findings[{n}].host names no entry of hosts")
+        row[5][severity] += 1
+        count, highest = row[8].get(rule, (0, severity))
+        row[8][rule] = (count + 1, max(highest, severity))
         if rule in ("KLOG001", "KLOG002"):
-            message = _field(finding, "message", str, where)
-            kills = _kills(rule, message)
-            row[5 if rule == "KLOG001" else 6] += kills
-    return [(HostRisk(text(name), "", None, generated, ram, "report" if ram is not None else "",
-                      swap, worst, top and (text(top[0]), top[1]), tuple(counts),
-                      klog1 or klog2, tuple(sorted(severities)), 0), severities)
-            for name, (ram, swap, worst, top, counts, klog1, klog2, severities)
-            in hosts.items()]
+            message = finding.get("message")
+            if not isinstance(message, str):
+                raise _bad(f"findings[{n}].message", "a string")
+            row[6 if rule == "KLOG001" else 7] += _kills(rule, message)
+    return [(name, ram, swap, worst, largest, tuple(counts), klog1 or klog2, severities)
+            for name, ram, swap, worst, largest, counts, klog1, klog2, severities
+            in rows.values()]
 
 
 def _kills(rule: str, message: str) -> int:
@@ -378,8 +403,8 @@ def _facts_values(data) -> tuple[int | None, int | None, int | None]:
     if not isinstance(data, dict) or not isinstance(data.get("tool"), dict) \
             or data["tool"].get("name") != "oomaudit":
         raise Rejected("not an oomaudit facts file (no tool.name 'oomaudit')")
-    ram = _bytes(data.get("ram"), "ram")
-    swap = _bytes(data.get("swap"), "swap")
+    ram = _size(data.get("ram"), "ram")
+    swap = _size(data.get("swap"), "swap")
     kills = data.get("oom_kills")
     if isinstance(kills, dict):
         kills = kills.get("count")

@@ -136,4 +136,6 @@ def as_dict(fleet: Fleet, fail_on: Severity, exit_zero: bool) -> dict:
 
 
 def render_json(fleet: Fleet, fail_on: Severity, exit_zero: bool) -> str:
-    return json.dumps(as_dict(fleet, fail_on, exit_zero), indent=2) + "\n"
+    """One line: json's C encoder writes nothing indented, and indenting 10,000 hosts in
+    Python took longer than reading their reports (``jq .`` shows it indented)."""
+    return json.dumps(as_dict(fleet, fail_on, exit_zero)) + "\n"
