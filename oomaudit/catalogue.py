@@ -17,7 +17,7 @@ from importlib import import_module
 from .model import Rule, Severity, checker
 
 BUILTIN = "oomaudit.rules"
-_FIELDS = {"title", "severity", "rationale", "fix", "references", "example"}
+_FIELDS = {"title", "severity", "rationale", "fix", "references", "example", "fingerprint"}
 
 
 def load(text: str, origin: str) -> dict[str, dict]:
@@ -86,6 +86,7 @@ class _CatalogueRule(Rule):
     fix = property(lambda self: self._entry.get("fix", "").strip())
     references = property(lambda self: list(self._entry.get("references", [])))
     example = property(lambda self: self._entry.get("example", "").strip())
+    fingerprint = property(lambda self: self._entry.get("fingerprint", "").strip())
 
 
 def make_rules(checks: dict[str, Callable | str], catalogue: str = "",
@@ -103,7 +104,8 @@ def make_rules(checks: dict[str, Callable | str], catalogue: str = "",
             id=rule_id, title=entry["title"], severity=Severity.parse(entry["severity"]),
             check=check, rationale=entry.get("rationale", "").strip(),
             fix=entry.get("fix", "").strip(), references=list(entry.get("references", [])),
-            example=entry.get("example", "").strip(), reads=tuple(reads)))
+            example=entry.get("example", "").strip(), reads=tuple(reads),
+            fingerprint=entry.get("fingerprint", "").strip()))
     return rules
 
 

@@ -215,7 +215,9 @@ def explain(args: argparse.Namespace) -> int:
     print(f"{rule.id}: {rule.title}\n\nDefault severity: {rule.severity.label}"
           f" (plugin '{rule.plugin}')")
     for heading, text in (("Why it matters", rule.rationale), ("Fix", rule.fix),
-                          ("Example", rule.example)):
+                          ("Example", rule.example),
+                          ("Fingerprint key (with the rule, the host and the file's path from "
+                           "the repository or tree root)", rule.fingerprint)):
         if text:
             print(f"\n{heading}\n{text}")
     if rule.references:

@@ -9,6 +9,7 @@ that the CONF rules report.
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -27,6 +28,19 @@ def printable(text: str) -> str:
     (``\udcff``), which JUnit's XML cannot carry and strict JSON readers reject; they are
     shown with U+FFFD instead, as ``ls`` shows them with ``?``."""
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+# C0, DEL, C1 (ESC and CSI among them) and the bidirectional marks that reorder a line
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal(text: str) -> str:
+    r"""``text`` from a file, a file name or a log, fit for a terminal: ``printable``, and
+    control characters as ``\x1b``/``\u202e`` escapes, so a process name in a kernel log
+    cannot move the cursor, recolour the screen or hide a line."""
+    text = printable(text)
+    return _CONTROL.sub(lambda m: ascii(m.group())[1:-1], text) if _CONTROL.search(text) \
+        else text
 
 
 class Fact(NamedTuple):
@@ -175,10 +189,15 @@ class Host(Record):
         self.note_unreadable(shown or "a file", f"permission denied{detail}; run as root to "
                                                 "audit it", shown)
 
-    def note_unreadable(self, what: str, why: str, path: str | None = None) -> None:
+    def note_unreadable(self, what: str, why: str, path: str | None = None,
+                        key: str | None = None) -> None:
         """CONF003: the audit is partial; say what was skipped (a file, or a live source
-        such as ``/proc/swaps``) and why; a file once, however many plugins met it."""
-        finding = Finding("CONF003", f"could not read {what}: {why}", path)
+        such as ``/proc/swaps``) and why; a file once, however many plugins met it.
+        ``key`` (see ``Finding.key``): by default none for a file, ``what`` for a live
+        source; give one when ``what`` holds something that changes (a PID)."""
+        if key is None:
+            key = "" if path else what
+        finding = Finding("CONF003", f"could not read {what}: {why}", path, key=key)
         if not any(d.rule == "CONF003" and (d.path == path if path else d == finding)
                    for d in self.diagnostics):
             self.diagnostics.append(finding)

@@ -97,7 +97,8 @@ class Rule(Record):
 
     def __init__(self, id: str, title: str, severity: Severity, check: CheckFunction | str,
                  rationale: str = "", fix: str = "", references: list[str] | None = None,
-                 example: str = "", reads: tuple[str, ...] = (), plugin: str = ""):
+                 example: str = "", reads: tuple[str, ...] = (), plugin: str = "",
+                 fingerprint: str = ""):
         self.id = id
         self.title = title
         self.severity = severity
@@ -108,6 +109,7 @@ class Rule(Record):
         self.example = example
         self.reads = reads
         self.plugin = plugin  # set by the plugin manager
+        self.fingerprint = fingerprint  # what its findings' key is (see Finding.key), for docs
 
     @property
     def family(self) -> str:

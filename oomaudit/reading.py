@@ -93,13 +93,21 @@ class Source(Record):
         split at \v, \f and \x1c-\x1e and shift every line number after them)."""
         return [line.rstrip("\r") for line in self.text.split("\n")]
 
+    def line_text(self, line: int | None) -> str:
+        """Line ``line`` as written, stripped ("" for none or past the end): the fingerprint
+        key of a problem that no setting or directive names (a line the program rejects)."""
+        lines = self.lines
+        return lines[line - 1].strip() if line and 0 < line <= len(lines) else ""
+
     def problem(self, rule: str, line: int | None, message: str, fix: str = "",
-                evidence: list[Evidence] | None = None) -> None:
+                evidence: list[Evidence] | None = None, key: str = "") -> None:
         """Record a CONF finding (CONF001 syntax/value, CONF002 include) at ``line``, once:
-        a file that several configurations include is read for each of them."""
+        a file that several configurations include is read for each of them. ``key`` is
+        what it is about (the setting, the directive, the include): see ``Finding.key``."""
         if not any(p.rule == rule and p.line == line and p.message == message
                    for p in self.problems):
-            self.problems.append(Finding(rule, message, self.display, line, evidence or [], fix))
+            self.problems.append(Finding(rule, message, self.display, line, evidence or [], fix,
+                                         key=key))
 
     def suppressions(self) -> list[Suppression]:
         """Inline ``oomaudit: ignore[ID,...] reason`` in this format's comments."""

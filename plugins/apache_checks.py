@@ -230,7 +230,8 @@ def _record(problem: apache.Problem | None) -> None:
                           "files, and break include cycles"}.get(
             problem.rule, "correct the line as httpd's message says; check with "
                           "`apachectl configtest`")
-        source.problem(problem.rule, problem.line, problem.message, fix)
+        directive = (source.line_text(problem.line).split() or [""])[0]  # never its value
+        source.problem(problem.rule, problem.line, problem.message, fix, key=directive)
 
 
 def _assumed(config: apache.Config) -> tuple[Mpm, str]:
@@ -496,7 +497,7 @@ def check_httpd001(host):
                                   f"({limits.mpm.name}: {worst.processes} processes x "
                                   f"{format_size(worst.per.bytes)}) exceeds the "
                                   f"{format_size(max(left, 0))} of RAM left for it",
-                      path, line, evidence, fix=_fit(worst, left))
+                      path, line, evidence, fix=_fit(worst, left))  # key "": one per server
 
 
 def _fit(worst: WorstCase, left: int) -> str:
@@ -532,7 +533,7 @@ def check_httpd002(host):
             yield Finding("HTTPD002", f"{clamp.name} {clamp.configured} is not what httpd "
                                       f"runs: the {server.mpm.name} MPM silently uses "
                                       f"{clamp.effective} ({clamp.message.split(':')[0]})",
-                          path, line, evidence, fix=_clamp_fix(server, clamp))
+                          path, line, evidence, fix=_clamp_fix(server, clamp), key=clamp.name)
 
 
 def _clamp_fix(server: Server, clamp) -> str:
@@ -574,7 +575,7 @@ def check_httpd003(host):
                                   "that leaks PHP memory is never replaced",
                       path, line, evidence,
                       fix="MaxConnectionsPerChild 1000   # recycle each child after 1000 "
-                          "connections")
+                          "connections", key="MaxConnectionsPerChild")
 
 
 def budget(host):

@@ -46,7 +46,8 @@ def parse_yaml(source) -> YamlFile:
         if exc.line and "\t" in (source.lines[exc.line - 1:exc.line] or [""])[0]:
             hint = " (YAML forbids tabs for indentation)"
         source.problem("CONF001", exc.line, f"invalid YAML: {exc.message}{hint}",
-                       "fix the YAML; docker compose and kubectl refuse this file")
+                       "fix the YAML; docker compose and kubectl refuse this file",
+                       key=source.line_text(exc.line))
     return parsed
 
 
@@ -108,10 +109,10 @@ def projects(host) -> list[compose.Project]:
 def _report(host, problem: compose.Problem) -> None:
     source = next((s for s in host.sources.values() if s.display == problem.path), None)
     if source is not None:
-        source.problem(problem.rule, problem.line, problem.message)
+        source.problem(problem.rule, problem.line, problem.message, key=problem.key)
     else:
         host.diagnostics.append(Finding(problem.rule, problem.message, problem.path,
-                                        problem.line))
+                                        problem.line, key=problem.key))
 
 
 class Limit(Record):
@@ -214,7 +215,7 @@ def _read_needs(host, service: compose.Service):
             _report(host, compose.Problem(
                 "CONF001", f"service {service.name!r}: a volume's {odd[0]} must be a path, not "
                            "a list or mapping; docker compose refuses the file",
-                service.path, service.line))
+                service.path, service.line, f"{service.name}: volumes"))
         source, target = compose.mount_source(volume), compose.mount_target(volume)
         if source is None or target is None:
             continue
@@ -241,7 +242,8 @@ def _shaped(host, service: compose.Service, key: str, kind: type) -> list | dict
                "environment": "environment: {MYSQL_DATABASE: app}"}[key]
     _report(host, compose.Problem(
         "CONF001", f"service {service.name!r}: {key} must be {wanted}, not {shown}; docker "
-                   f"compose refuses the file (e.g. '{example}')", where.path, where.line))
+                   f"compose refuses the file (e.g. '{example}')", where.path, where.line,
+        f"{service.name}: {key}"))
     return kind()
 
 
@@ -289,7 +291,8 @@ def check_container001(host):
             service.path, service.line, evidence,
             fix=f"services:\n  {service.name}:\n    mem_limit: {size}"
                 + ("   # the service's own setting plus headroom" if need
-                   else "   # measure with 'docker stats' and set what it needs"))
+                   else "   # measure with 'docker stats' and set what it needs"),
+            key=service.name)
 
 
 def _fit(need) -> int:
@@ -316,18 +319,21 @@ def check_container003(host):
                 [Evidence(f"{reservation.shown} = {format_size(reservation.bytes)}",
                           reservation.leaf.where),
                  Evidence(f"{limit.shown} = {format_size(limit.bytes)}", limit.leaf.where)],
-                fix=f"{reservation.key}: {_limit_text(limit.bytes)}   # at most the limit")
+                fix=f"{reservation.key}: {_limit_text(limit.bytes)}   # at most the limit",
+                key=f"{service.name}: {reservation.key}")
         if not limit.bytes:
             continue
         for need in _service_needs(host, service):
             if need.bytes > limit.bytes:
                 yield _over_limit(need, limit.bytes, limit.shown, limit.leaf.where,
                                   f"service '{service.name}'",
-                                  f"{limit.key}: {_limit_text(_fit(need))}")
+                                  f"{limit.key}: {_limit_text(_fit(need))}", service.name)
     yield from _kube_check003(host)
 
 
-def _over_limit(need, limit: int, shown: str, where: str, who: str, limit_fix: str) -> Finding:
+def _over_limit(need, limit: int, shown: str, where: str, who: str, limit_fix: str,
+                owner: str) -> Finding:
+    """``owner``: the compose service or Kubernetes container, for the fingerprint key."""
     return Finding(
         "CONTAINER003", f"{who}: {need.service} {format_size(need.bytes)} alone is above the "
                         f"container's memory limit {format_size(limit)}: the container will be "
@@ -337,7 +343,8 @@ def _over_limit(need, limit: int, shown: str, where: str, who: str, limit_fix: s
                   f"{need.path}:{need.line}"),
          Evidence(f"{shown} = {format_size(limit)}", where)],
         fix=f"either raise the limit: {limit_fix}   # the setting is at most "
-            f"{need.share:.0%} of it\nor fit the service to the limit: {need.fitting(limit)}")
+            f"{need.share:.0%} of it\nor fit the service to the limit: {need.fitting(limit)}",
+        key=f"{owner}: {need.name}")
 
 
 # -- Kubernetes --------------------------------------------------------------------------
@@ -374,9 +381,11 @@ def kube_containers(host) -> list[KubeContainer]:
             for container in kube.containers(doc.root):
                 for quantity in (container.limit, container.request):
                     if quantity is not None and quantity.error:
+                        kind = "limits" if quantity is container.limit else "requests"
                         source.problem("CONF001", quantity.line,
                                        f"memory {quantity.text!r}: the API server rejects it: "
-                                       f"{quantity.error}", "write a quantity such as 512Mi")
+                                       f"{quantity.error}", "write a quantity such as 512Mi",
+                                       key=f"{_who(container)}: {kind}.memory")
                 default = next((d for d in defaults if d.namespace == container.namespace), None)
                 found.append(KubeContainer(container, source.display, default))
     host.cache["kube.containers"] = found
@@ -411,7 +420,7 @@ def check_container002(host):
                             "memory before the OOM killer picks a victim",
             item.path, c.line, evidence,
             fix=f"resources:\n  limits:\n    memory: {_limit_text(size, True)}"
-                f"{note}\n(or a LimitRange with default.memory for the namespace)")
+                f"{note}\n(or a LimitRange with default.memory for the namespace)", key=_who(c))
 
 
 def _kube_check003(host):
@@ -428,7 +437,8 @@ def _kube_check003(host):
                 [Evidence(f"requests.memory = {c.request.text} = "
                           f"{format_size(c.request.bytes)}", f"{item.path}:{c.request.line}"),
                  _limit_evidence(item, limit)],
-                fix=f"requests:\n  memory: {_limit_text(limit, True)}   # at most the limit")
+                fix=f"requests:\n  memory: {_limit_text(limit, True)}   # at most the limit",
+                key=f"{_who(c)}: requests.memory")
         if not limit:
             continue
         env = {name: Arg(value, item.path, line) for name, (value, line) in kube.env(c).items()}
@@ -439,7 +449,7 @@ def _kube_check003(host):
                 evidence = _limit_evidence(item, limit)
                 yield _over_limit(need, limit, evidence.what.split(" = ")[0], evidence.source,
                                   _who(c), f"resources.limits.memory: "
-                                           f"{_limit_text(_fit(need), True)}")
+                                           f"{_limit_text(_fit(need), True)}", _who(c))
 
 
 def _limit_evidence(item: KubeContainer, limit: int) -> Evidence:
@@ -463,7 +473,7 @@ def budget(host):
         for size in (limit, reservation):
             if size.error:
                 _report(host, compose.Problem("CONF001", size.error, size.leaf.path,
-                                              size.leaf.line))
+                                              size.leaf.line, f"{service.name}: {size.key}"))
         _service_needs(host, service)
         count = replicas(service)
         if not count:

@@ -53,7 +53,7 @@ def check_host002(host):
         f"by {format_size(total - limit)}",
         evidence=evidence, severity=Severity.CRITICAL if beyond else None,
         fix=f"shrink the largest consumers by {format_size(total - ram.value)} in total "
-            "(see 'oomaudit budget'), or give the host more RAM")
+            "(see 'oomaudit budget'), or give the host more RAM")  # key "": once per host
 
 
 @hookimpl

@@ -65,13 +65,25 @@ def looks_like_kernlog(head: str) -> bool:
 
 
 def events_of(host) -> list[OomEvent]:
-    """The host's OOM events in the window, read once per host."""
+    """The host's OOM events in the window (``scan --since``: ``klog.window`` in the host's
+    cache; 30 days otherwise), or after the saved position (``--since last``: the cursor
+    in ``klog.cursor``), read once per host."""
     if CACHE in host.cache:
         return host.cache[CACHE]
-    since = datetime.now(timezone.utc) - WINDOW
+    window = host.cache.get("klog.window")
+    since = window.start if window else datetime.now(timezone.utc) - WINDOW
+    cursor = host.cache.get("klog.cursor")
     if host.mode == FILES:
         events = [e for doc in host.documents(KERNLOG) for e in doc
-                  if e.time is None or e.time >= since]
+                  if e.time is None or since is None or e.time >= since]
+    elif cursor is not None:
+        from oomaudit.logcursor import since_last
+
+        scan = since_last(cursor, since, log_dir=host.resolve("/var/log"), live=host.live,
+                          display=host.display)
+        for problem in scan.errors:
+            host.note_unreadable(problem.label, problem.detail)
+        events = scan.events
     else:
         if host.mode == ROOT:
             folder = host.resolve("/var/log")
@@ -103,6 +115,16 @@ def _tabulate(host, events: list[OomEvent]) -> None:
     if rows:
         host.tables[TABLE] = Table("OOM kills by process",
                                    ["process", "kills", "last kill"], list(rows.values()))
+
+
+def span(host) -> str:
+    """The window the kills were counted in, as KLOG001 says it."""
+    cursor, window = host.cache.get("klog.cursor"), host.cache.get("klog.window")
+    if cursor is not None and not cursor.fresh:
+        return "since the previous scan"
+    if window is None or cursor is not None:
+        return f"in {WINDOW.days} days"
+    return window.label
 
 
 def _location(host, event: OomEvent) -> tuple[str | None, int | None]:
@@ -174,10 +196,10 @@ def check_klog001(host):
         times = "once" if len(events) == 1 else f"{len(events)}x"
         yield Finding(
             "KLOG001",
-            f"{process} killed by the OOM killer {times} in {WINDOW.days} days, last "
+            f"{process} killed by the OOM killer {times} {span(host)}, last "
             f"{_when(last)}" + (f" ({unit})" if unit else "") + explained,
             path, line, evidence,
-            _fix001(service, unit, last.memcg, consumers))
+            _fix001(service, unit, last.memcg, consumers), key=process)
 
 
 _CONTAINERS = ("docker", "kubepods", "lxc", "libpod", "containerd", "cri-")
@@ -246,7 +268,8 @@ def check_klog002(host):
             "KLOG002",
             f"{event.process or 'a process'} killed{times} by a memory-cgroup OOM: "
             f"{cgroup or 'its cgroup'} hit its {limit}",
-            path, line, evidence, _fix002(cgroup, unit, setting, event))
+            path, line, evidence, _fix002(cgroup, unit, setting, event),
+            key=f"{cgroup or '?'}: {event.process or '?'}")
 
 
 def _fix002(cgroup: str | None, unit: str | None, setting, event: OomEvent) -> str:

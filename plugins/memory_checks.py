@@ -88,7 +88,7 @@ def check_host001(host):
                       Evidence(f"in use = MemTotal - MemAvailable = {format_size(used)}"),
                       Evidence(f"threshold {limit:g}%", limit_source)],
             fix="see the kill order in this report and 'oomaudit budget': shrink the largest "
-                "consumers or add RAM before the OOM killer chooses for you")
+                "consumers or add RAM before the OOM killer chooses for you", key="memory")
     swap_total = info.get("SwapTotal", 0)
     if not swap_total:
         return
@@ -104,4 +104,4 @@ def check_host001(host):
                                f"live: {MEMINFO}"),
                       Evidence(f"threshold {swap_limit:g}%", swap_source)],
             fix="the host is short of RAM for its working set: find what swaps (smem, "
-                "/proc/PID/status VmSwap) and shrink it, or add RAM")
+                "/proc/PID/status VmSwap) and shrink it, or add RAM", key="swap")

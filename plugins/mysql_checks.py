@@ -382,7 +382,8 @@ def check_mysql001(host):
             evidence, severity=severity,
             fix=f"innodb_buffer_pool_size = {_size_text(fit)}   "
                 f"# {limit:.0%} of {format_size(ram.value)}, in whole 128 MiB chunks"
-                + ("; leave the rest to the web tier and the page cache" if web else ""))
+                + ("; leave the rest to the web tier and the page cache" if web else ""),
+            key="innodb_buffer_pool_size")
 
 
 def check_mysql002(host):
@@ -417,7 +418,7 @@ def check_mysql002(host):
                         f"{where} {format_size(limit)}",
             option.path if option else server.where, option.line if option else None,
             evidence, severity=Severity.CRITICAL if beyond else None,
-            fix=_fit(worst, ram.value))
+            fix=_fit(worst, ram.value))  # key "": one per server, its culprit's file says which
 
 
 def _culprit(server: Server, worst: WorstCase):
@@ -458,16 +459,23 @@ def check_mysql003(host):
                 yield Finding("MYSQL003", f"{flavour} rejects {shown}, so {value.consequence}: "
                                           f"{value.error}", option.path, option.line, evidence,
                               severity=Severity.MEDIUM if value.loose else None,
-                              fix=_correct(setting, server))
+                              fix=_correct(setting, server), key=_option_key(setting))
             elif value.warning:
                 yield Finding("MYSQL003", f"{flavour} does not use {shown}: {value.warning}",
                               option.path, option.line, evidence,
-                              fix=f"{setting.name} = {value.number}")
+                              fix=f"{setting.name} = {value.number}", key=_option_key(setting))
             elif value.ignored:
                 yield Finding("MYSQL003", f"{flavour} reads {shown} as {value.number} bytes: "
                                           f"it ignores {value.ignored!r} after the suffix",
                               option.path, option.line, evidence, severity=Severity.INFO,
-                              fix=f"{setting.name} = {option.value[:-len(value.ignored)]}")
+                              fix=f"{setting.name} = {option.value[:-len(value.ignored)]}",
+                              key=_option_key(setting))
+
+
+def _option_key(setting: Setting) -> str:
+    """MYSQL003's fingerprint key: the option and the group it is written in (one file may
+    set it for [mysqld] and [mariadb]), never its value."""
+    return f"[{setting.option.group}] {setting.name}"
 
 
 def _correct(setting: Setting, server: Server) -> str:

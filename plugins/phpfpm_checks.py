@@ -72,7 +72,8 @@ def _post_process(config: FpmConfig) -> None:
                                                                            pool.line)
             depends = _environment(pool)
             source.problem("CONF001", line, f"php-fpm refuses to start: {alert}"
-                        + (f" ({depends})" if depends else ""))
+                           + (f" ({depends})" if depends else ""),
+                           key=f"[{pool.name}] {key}".rstrip())
             config.failed = True
     shared = None if config.failed else shared_listen(config)
     if shared:
@@ -80,7 +81,8 @@ def _post_process(config: FpmConfig) -> None:
         listen = pool.settings["listen"]
         listen.source.problem("CONF001", listen.line, f"php-fpm refuses to start: {message}",
                               fix=f"give pool {pool.name} a listen address of its own, e.g. "
-                                  f"listen = /run/php/php-fpm-{pool.name}.sock")
+                                  f"listen = /run/php/php-fpm-{pool.name}.sock",
+                              key=f"[{pool.name}] listen")
         config.failed = True
 
 
@@ -395,7 +397,8 @@ def check_fpm001(host):
                           f"{case.children} children have no upper bound", path, line,
                 _pool_evidence(case) + room, severity=Severity.LOW,
                 fix="php_admin_value[memory_limit] = 256M   ; or declare the measured size: "
-                    "process-sizes = { php-fpm = \"...\" } in .oomaudit.toml")
+                    "process-sizes = { php-fpm = \"...\" } in .oomaudit.toml",
+                key=case.pool.name)
             continue
         if case.total <= available:
             continue
@@ -409,7 +412,7 @@ def check_fpm001(host):
             _pool_evidence(case) + room + [Evidence(
                 f"worst case = {case.children} x {format_size(case.size.bytes)} = "
                 f"{format_size(case.total)}")],
-            fix=_fix(fits, available, case))
+            fix=_fix(fits, available, case), key=case.pool.name)
 
 
 def _fix(fits: int, available: int, case: PoolCase) -> str:
@@ -443,7 +446,7 @@ def check_fpm002(host):
     yield Finding(
         "FPM002", f"{len(bounded)} PHP-FPM pools together need {format_size(total)} at worst, "
                   f"more than the {format_size(available)} of RAM left for PHP-FPM",
-        path, line, evidence, fix="\n".join(fixes))
+        path, line, evidence, fix="\n".join(fixes))  # key "": one per host
 
 
 def check_fpm003(host):
@@ -459,5 +462,5 @@ def check_fpm003(host):
             "FPM003", f"pool {case.pool.name}: {said}: a worker that leaks memory is never "
                       "recycled", path, line,
             [Evidence(said, setting.where if setting else case.pool.where)],
-            fix="pm.max_requests = 500")
+            fix="pm.max_requests = 500", key=case.pool.name)
 

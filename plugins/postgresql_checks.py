@@ -81,6 +81,8 @@ def clusters(host) -> list[Cluster]:
 
 
 def _service(config: PgConfig) -> str:
+    """The cluster's name; also PG001/PG002's fingerprint key (without the cwd-relative
+    file that tells two clusters of one name apart in messages: their paths do that)."""
     name = config.cluster or config.texts.get("cluster_name", "")
     return f"postgresql {name}" if name else "postgresql"
 
@@ -147,7 +149,8 @@ def collect(host):
         if config_file is None:
             host.note_unreadable(f"live: postmaster PID {proc.pid}",
                                  "started without -D or config_file= (PGDATA from its "
-                                 "environment is not read): its config is not audited")
+                                 "environment is not read): its config is not audited",
+                                 key="postmaster without -D")
             continue
         real = host.resolve(config_file)
         source = host.read(real, READER, f"live: postmaster PID {proc.pid}") if real else None
@@ -249,7 +252,7 @@ def check_pg001(host):
                       Evidence(f"RAM = {format_size(ram.value)}", ram.source),
                       *_live_evidence(cluster)],
             fix=f"shared_buffers = {pg_size(quarter)}    # 25% of RAM, as pgtune sizes it; "
-                "the kernel's page cache does the rest")
+                "the kernel's page cache does the rest", key=_service(config))
 
 
 def check_pg002(host):
@@ -275,7 +278,7 @@ def check_pg002(host):
             f"{cluster.service}: worst case {format_size(total)} ({_how(terms)}) exceeds RAM "
             f"{format_size(ram.value)} by {format_size(total - ram.value)}",
             path, line, evidence=evidence + _live_evidence(cluster),
-            fix=fit(config, ram.value))
+            fix=fit(config, ram.value), key=_service(config))
 
 
 def fit(config: PgConfig, ram: int) -> str:

@@ -47,7 +47,8 @@ def parse(source: Source) -> FstabDocument:
                        "libmount skips this line",
                        fix="write: SOURCE TARGET FSTYPE [OPTIONS [DUMP [PASS]]], e.g. "
                            "'/swapfile none swap sw 0 0'",
-                       evidence=[Evidence(repr(error.text), f"{source.display}:{error.line}")])
+                       evidence=[Evidence(repr(error.text), f"{source.display}:{error.line}")],
+                       key=(error.text.split() or [""])[0])  # the entry's device or file
     return FstabDocument(source, fstab)
 
 
@@ -349,7 +350,7 @@ def check_swap002(host: Host):
                    "swap partitions) or delete it; add 'nofail' if the device is optional")
             yield Finding("SWAP002", f"swap {kind} {entry.source} named in fstab does not "
                                      f"exist: {consequence}",
-                          doc.source.display, entry.line, evidence, fix)
+                          doc.source.display, entry.line, evidence, fix, key=entry.source)
 
 
 def _file_mode_finding(host: Host, real: Path, what: str, path: str | None,
@@ -370,7 +371,7 @@ def _file_mode_finding(host: Host, real: Path, what: str, path: str | None,
         path, line, [Evidence(f"{inside}: mode {mode:04o}, owner uid {st.st_uid}",
                               f"stat {real}" if host.mode == ROOT else "live: stat"),
                      Evidence(f"{what} is swap", origin)],
-        f"chmod 600 {inside} && chown root:root {inside}")
+        f"chmod 600 {inside} && chown root:root {inside}", key=inside)
 
 
 def check_swap003(host: Host):
@@ -424,7 +425,8 @@ def check_swap004(host: Host):
                         doc.source.display, entry.line,
                         [Evidence(area.describe(), swaps.source),
                          Evidence(f"options {entry.options}", _where(doc, entry.line))],
-                        f"remove noauto from line {entry.line} (e.g. options 'sw')")
+                        f"remove noauto from line {entry.line} (e.g. options 'sw')",
+                        key=entry.source)
             elif not entry.noauto:
                 listed = ", ".join(a.filename for a in swaps.value) or "no active swap"
                 yield Finding(
@@ -435,7 +437,8 @@ def check_swap004(host: Host):
                               _where(doc, entry.line)),
                      Evidence(listed, swaps.source)],
                     f"swapon {entry.source} (or 'swapon -a'); if it fails, see SWAP002 or "
-                    "'journalctl -b -u *.swap' for why it did not activate at boot")
+                    "'journalctl -b -u *.swap' for why it did not activate at boot",
+                    key=entry.source)
     fstab = docs[0].source.display if docs else None
     if _in_container():
         return  # the host's swap, not governed by this fstab
@@ -450,4 +453,5 @@ def check_swap004(host: Host):
             fstab, None,
             [Evidence(area.describe(), swaps.source),
              Evidence("no matching swap entry", fstab or "/etc/fstab (absent)")],
-            f"echo '{_fstab_field(area.filename)} none swap sw 0 0' >> /etc/fstab")
+            f"echo '{_fstab_field(area.filename)} none swap sw 0 0' >> /etc/fstab",
+            key=area.filename)

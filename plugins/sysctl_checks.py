@@ -46,7 +46,8 @@ class SysctlDoc(Record):
 def parse(source) -> SysctlDoc:
     doc = SysctlDoc(source, fmt.parse_sysctl(source.text))
     for problem in doc.file.problems:
-        source.problem("CONF001", problem.line, problem.message)
+        source.problem("CONF001", problem.line, problem.message,
+                       key=source.line_text(problem.line))  # no setting: the line
     for a in doc.file.assignments[PROCPS]:
         if a.value is not None and "#" in a.value:
             _inline_hash(source, a)
@@ -54,7 +55,8 @@ def parse(source) -> SysctlDoc:
             low, high, _ = _LIMITS[a.key]
             source.problem("CONF001", a.line, f"the kernel rejects {a.value!r} for {a.name} "
                            f"(an integer {low}..{high}): the write fails and the setting keeps "
-                           "its previous value", fix=f"{a.name} = {_LIMITS[a.key][2]}")
+                           "its previous value", fix=f"{a.name} = {_LIMITS[a.key][2]}",
+                           key=a.name)
     return doc
 
 
@@ -76,7 +78,7 @@ def _inline_hash(source, a) -> None:
                    f"as {a.value!r}; {what}", source.display, a.line,
         [Evidence(f"{a.written} = {a.value}", f"{source.display}:{a.line}")],
         fix=f"move the comment to its own line:\n# {a.value.split('#', 1)[1].strip()}\n"
-            f"{a.name} = {value}", severity=severity))
+            f"{a.name} = {value}", severity=severity, key=a.name))
 
 
 def _kernel_value(key: str, value: str) -> int | None:
@@ -415,7 +417,7 @@ def check_sysctl001(host):
              Evidence(f"swap = {format_size(memory.swap.value)}", memory.swap.source),
              Evidence(f"CommitLimit = {how} = {format_size(limit)}", "mm/util.c vm_commit_limit"),
              *evidence, *([Evidence(scenario.note)] if scenario.note else [])],
-            fix=fix)
+            fix=fix, key=display_name(MODE))
 
 
 def _file_of(host, setting: Setting) -> str:
@@ -446,7 +448,8 @@ def _simple_rule(rule: str, key: str, bad, message, fix: str):
             path, line = _locate(scenario, key)
             note = [Evidence(scenario.note)] if scenario.note else []
             yield Finding(rule, message(value), path, line,
-                          [_setting_evidence(scenario, key), *note], fix=fix)
+                          [_setting_evidence(scenario, key), *note], fix=fix,
+                          key=display_name(key))
     return check
 
 
@@ -486,7 +489,8 @@ def check_sysctl004(host):
                 "SYSCTL004", f"{name} is {now} now but no sysctl file sets it: set by hand, "
                 f"it returns to {saved.value} at the next boot", evidence=evidence,
                 fix=f"to keep {now}, persist it in {DROP_IN}:\n{name} = {now}\n"
-                    f"or, to return to the default now: sysctl -w {name}={saved.value}")
+                    f"or, to return to the default now: sysctl -w {name}={saved.value}",
+                key=name)
         else:
             yield Finding(
                 "SYSCTL004", f"{name} is {now} now but the files set {saved.value}: changed by "
@@ -494,7 +498,7 @@ def check_sysctl004(host):
                 saved.origin.assignment.line, evidence,
                 fix=f"apply the files now: sysctl --system (or sysctl -w {name}={saved.value});"
                     f"\nor, if {now} is right, write it in {_file_of(host, saved)}:\n"
-                    f"{name} = {now}")
+                    f"{name} = {now}", key=name)
 
 
 def _tool_divergence(state: Persisted):
@@ -515,7 +519,8 @@ def _tool_divergence(state: Persisted):
             fix=f"set {name} in one file under /etc/sysctl.d/ that both read the same way, "
                 f"e.g. {DROP_IN}:\n{name} = {at_boot.value}\nand keep /etc/sysctl.d/"
                 "99-sysctl.conf a symlink to ../sysctl.conf (systemd reads /etc/sysctl.conf "
-                "only through it; procps reads it last, after every sysctl.d file)")
+                "only through it; procps reads it last, after every sysctl.d file)",
+            key=f"{name} (sysctl --system or systemd-sysctl)")
 
 
 def check_sysctl005(host):
@@ -536,7 +541,8 @@ def check_sysctl005(host):
                 f"counts and {display_name(loses)} is 0", origin.file, origin.assignment.line,
                 [Evidence(f"{o.assignment.written} = {o.assignment.value}", o.where)
                  for o in set_ratio + set_kbytes] + note,
-                fix=f"keep one of them; delete the {display_name(loses)} line")
+                fix=f"keep one of them; delete the {display_name(loses)} line",
+                key=f"{display_name(RATIO)} and {display_name(KBYTES)}")
         mode = policy[MODE].value
         if mode != 2 and (set_ratio or set_kbytes):
             origin = (set_ratio or set_kbytes)[-1]
@@ -547,7 +553,8 @@ def check_sysctl005(host):
                 [Evidence(f"{origin.assignment.written} = {origin.assignment.value}",
                           origin.where), _setting_evidence(scenario, MODE), *note],
                 fix="delete the line, or set vm.overcommit_memory = 2 if strict accounting "
-                    "is what you meant (see SYSCTL001 for the arithmetic)")
+                    "is what you meant (see SYSCTL001 for the arithmetic)",
+                key=origin.assignment.name)
 
 
 # --- the report view -------------------------------------------------------------------

@@ -109,19 +109,20 @@ def _report_problems(unit_file: UnitFile, units: UnitSet) -> None:
     source = unit_file.source
     if source is None:
         return
-    for line, message in unit_file.text.problems:
-        source.problem("CONF001", line, f"systemd: {message}")
+    for line, message in unit_file.text.problems:  # no directive: the line is the key
+        source.problem("CONF001", line, f"systemd: {message}",
+                       key=source.line_text(line))
     if unit_file.text.fatal:
         line, message = unit_file.text.fatal
         names = ", ".join(u.name for u in units.units.values() if unit_file in u.files())
         source.problem("CONF001", line, f"systemd: {message}: systemd stops reading here and "
                        f"refuses to load {names or 'the unit'} (load state 'error')",
                        fix="close the section header with ']' and use only letters, digits "
-                           "and dashes in it")
+                           "and dashes in it", key=source.line_text(line))
     for issue in file_issues(unit_file):
         if issue.message.startswith(("Unknown key", "Invalid memory limit", "Memory limit")):
             source.problem("CONF001", issue.assignment.line, f"systemd: {issue.message}",
-                           fix=_value_fix(issue, unit_file))
+                           fix=_value_fix(issue, unit_file), key=issue.assignment.key)
 
 
 def _value_fix(issue, unit_file: UnitFile) -> str:
@@ -165,7 +166,8 @@ def check_systemd001(host):
                 message = (f"critical service {unit.name} runs with OOMScoreAdjust="
                            f"{setting.value}: not protected from the OOM killer")
             yield Finding("SYSTEMD001", message, where[0], where[1], evidence,
-                          _dropin_fix(unit, "OOMScoreAdjust", f"OOMScoreAdjust={PROTECT}"))
+                          _dropin_fix(unit, "OOMScoreAdjust", f"OOMScoreAdjust={PROTECT}"),
+                          key=unit.name)
 
 
 def _files_evidence(unit) -> list[Evidence]:
@@ -232,7 +234,8 @@ def check_systemd002(host):
             setting.file.display, setting.assignment.line,
             [*why, Evidence("OOMScoreAdjust=-1000", setting.where)],
             _dropin_fix(unit, "OOMScoreAdjust", "OOMScoreAdjust=-500") +
-            "\n# and cap it instead: MemoryHigh=/MemoryMax= in the same drop-in (SYSTEMD005)")
+            "\n# and cap it instead: MemoryHigh=/MemoryMax= in the same drop-in (SYSTEMD005)",
+            key=unit.name)
     if host.live:
         yield from _live_immune(host, units, reported)
 
@@ -273,7 +276,8 @@ def _live_immune(host, units: UnitSet, reported: set):
          Evidence(f"unit: {top.unit or 'none (not started by systemd)'}")],
         _dropin_fix(units.units[top.unit], "OOMScoreAdjust", "OOMScoreAdjust=-500")
         if top.unit in units.units else
-        f"choom -p {top.pid} -n -500, then remove whatever sets -1000 when it starts")
+        f"choom -p {top.pid} -n -500, then remove whatever sets -1000 when it starts",
+        key=top.unit or top.name)  # never the PID: it changes with every start
 
 
 # --- SYSTEMD003 / SYSTEMD006: lines systemd ignores or warns about ------------------------
@@ -299,7 +303,7 @@ def check_systemd003(host):
                 unit_file.display, a.line, evidence,
                 f"OOMScoreAdjust={_suggest(a.value)}" +
                 (" (alone on its line: move the comment to a line of its own above)"
-                 if re.search("[#;]", a.value) else ""))
+                 if re.search("[#;]", a.value) else ""), key=a.key)
 
 
 def _suggest(value: str) -> str:
@@ -321,7 +325,7 @@ def check_systemd006(host):
                 f"MemoryLimit={a.value} is deprecated (cgroup v1); use MemoryMax=",
                 unit_file.display, a.line,
                 [Evidence(f'systemd: "{issue.message}"', f"{unit_file.display}:{a.line}")],
-                f"MemoryMax={a.value}")
+                f"MemoryMax={a.value}", key=a.key)
 
 
 # --- SYSTEMD004: live oom_score_adj against the unit --------------------------------------
@@ -357,7 +361,7 @@ def check_systemd004(host):
              Evidence(f"unit OOMScoreAdjust={expected}",
                       setting.where if setting else "not set: inherits PID 1's value")],
             _dropin_fix(unit, "OOMScoreAdjust", f"OOMScoreAdjust={odd[0].oom_score_adj}")
-            + "\n# or, if the unit's value is the one you want: restart it")
+            + "\n# or, if the unit's value is the one you want: restart it", key=name)
 
 
 def _adjusts_itself(proc) -> bool:
@@ -425,7 +429,7 @@ def check_systemd005(host):
             [Evidence(f"{kind}: {why}"), *_files_evidence(unit)[:1],
              Evidence("MemoryMax, MemoryHigh and MemoryLimit unset or infinity")],
             _dropin_fix(unit, "MemoryMax", f"MemoryHigh={high}", f"MemoryMax={top}",
-                        name="memory.conf"))
+                        name="memory.conf"), key=unit.name)
 
 
 def _caps(host, unit) -> tuple[str, str]:

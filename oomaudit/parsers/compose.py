@@ -227,9 +227,10 @@ class Override(Record):
 class Problem(Exception):
     """A problem compose stops at; the plugin turns it into CONF001/CONF002."""
 
-    def __init__(self, rule: str, message: str, path: str, line: int | None):
+    def __init__(self, rule: str, message: str, path: str, line: int | None, key: str = ""):
         super().__init__(message)
         self.rule, self.message, self.path, self.line = rule, message, path, line
+        self.key = key  # what it is about: the service (see oomaudit.Finding.key)
 
 
 def locate(node: Any, path: str, line: int, env: dict[str, str], tag: str | None = None,
@@ -437,6 +438,7 @@ class Loader:
             try:
                 config = self._service(path, loaded[1], services, name, project.env, ())
             except Problem as problem:
+                problem.key = problem.key or str(name)
                 project.problems.append(problem)
                 continue
             if isinstance(config, dict):

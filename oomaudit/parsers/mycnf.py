@@ -114,7 +114,8 @@ def _abort(result: OptionFile, line: int, message: str) -> OptionFile:
         "CONF001", line, f"{message}: mysqld stops reading this file here; when it is the "
         "top-level option file, mysqld and every client abort (\"Fatal error in defaults "
         "handling\")", fix="put options below a [group] header, close the header with ']', "
-                           "and give !include/!includedir a path")
+                           "and give !include/!includedir a path",
+        key=result.source.line_text(line))  # no option: the line is the key
     return result
 
 
@@ -285,7 +286,8 @@ class Loader:
             if target not in chain:  # a loop was reported where it closes
                 self._problem(parsed.source, "CONF002", item.line,
                               f"!{item.kind} {path} is skipped: mysqld follows includes "
-                              f"only {MAX_INCLUDE_DEPTH} levels deep", "flatten the includes")
+                              f"only {MAX_INCLUDE_DEPTH} levels deep", "flatten the includes",
+                              f"!{item.kind} {path}")
             return True
         if item.kind == "include":
             if target is None:
@@ -294,7 +296,8 @@ class Loader:
                 self._problem(parsed.source, "CONF002", item.line,
                               f"!include {path}: no such file; mysqld skips it silently, so "
                               "the settings you put there are not in force",
-                              "point !include at the file or remove the line")
+                              "point !include at the file or remove the line",
+                              f"!include {path}")
                 return True
             if target in chain:
                 self._cycle(parsed, item, path, chain[chain.index(target):])
@@ -308,7 +311,8 @@ class Loader:
                           f"!includedir {path}: directory missing or unreadable (\"Can't read dir "
                           "of ...\"): mysqld stops reading this file here, and aborts when it "
                           "is the top-level option file",
-                          "create the directory or remove the !includedir line")
+                          "create the directory or remove the !includedir line",
+                          f"!includedir {path}")
             if depth == 0:
                 config.aborted = where
             return False
@@ -329,14 +333,15 @@ class Loader:
         self._problem(parsed.source, "CONF002", item.line,
                       f"!{item.kind} {path} closes an include loop: mysqld reads the loop "
                       f"{MAX_INCLUDE_DEPTH} levels deep, repeating its options",
-                      "remove the include that closes the loop")
+                      "remove the include that closes the loop", f"!{item.kind} {path}")
 
     def _problem(self, source: Source, rule: str, line: int | None, message: str,
-                 fix: str) -> None:
-        key = (source.path, rule, line, message)
-        if key not in self.reported:
-            self.reported.add(key)
-            source.problem(rule, line, message, fix)
+                 fix: str, key: str = "") -> None:
+        """``key``: the include directive it is about (see ``Finding.key``)."""
+        seen = (source.path, rule, line, message)
+        if seen not in self.reported:
+            self.reported.add(seen)
+            source.problem(rule, line, message, fix, key=key)
 
 
 def _cnf_files(folder: Path) -> list[str] | None:

@@ -213,7 +213,8 @@ class Loader:
             return self._block(config, source, tokens, context, depth, inside=False)
         except NginxError as exc:
             if not exc.noted:  # once, in the file nginx names, not in every includer
-                source.problem("CONF001", exc.line, f"nginx rejects this file: {exc}")
+                source.problem("CONF001", exc.line, f"nginx rejects this file: {exc}",
+                               key=source.line_text(exc.line))
                 exc.noted = True
             raise
 
@@ -276,7 +277,8 @@ class Loader:
             return []
         if depth >= MAX_DEPTH:
             d.source.problem("CONF002", d.line, f"include {pattern}: more than {MAX_DEPTH} "
-                                              "nested includes (an include loop?)")
+                                              "nested includes (an include loop?)",
+                             key=f"include {pattern}")
             raise NginxError(d.line, "include loop", noted=True)
         if glob.has_magic(pattern):
             paths = sorted(glob.glob(str(real)))
@@ -286,11 +288,12 @@ class Loader:
             d.source.problems.append(Finding(
                 "CONF002", f"include {pattern}: not among the given files, not read (nginx "
                            "fails to start if the host lacks it too)", d.source.display,
-                d.line, severity=Severity.INFO))
+                d.line, severity=Severity.INFO, key=f"include {pattern}"))
             return []
         else:
             d.source.problem("CONF002", d.line, f'nginx cannot start: open() "{pattern}" failed '
-                                              "(2: No such file or directory)")
+                                              "(2: No such file or directory)",
+                             key=f"include {pattern}")
             raise NginxError(d.line, "missing include", noted=True)
         found = []
         for path in paths:

@@ -187,13 +187,14 @@ def unquote(token: str) -> str:
 
 
 def note(source, rule: str, line: int, message: str, fix: str = "",
-         severity: Severity | None = None) -> None:
-    """A problem on ``source``, once: a conf.d file is read for every cluster including it."""
+         severity: Severity | None = None, key: str = "") -> None:
+    """A problem on ``source``, once: a conf.d file is read for every cluster including it.
+    ``key``: the parameter or include it is about (see ``Finding.key``)."""
     if any(f.rule == rule and f.line == line and f.message == message
            for f in source.problems):
         return
     source.problems.append(Finding(rule, message, source.display, line, fix=fix,
-                                   severity=severity))
+                                   severity=severity, key=key))
 
 
 # -- reading a cluster's files -----------------------------------------------------------
@@ -271,7 +272,8 @@ class Loader:
         for problem in problems:
             note(source, "CONF001", problem.line, problem.message(source.display),
                  fix="quote the value (e.g. shared_buffers = '1.5GB') or write it "
-                         "as NAME = VALUE on one line; the server refuses to start")
+                         "as NAME = VALUE on one line; the server refuses to start",
+                 key=source.line_text(problem.line))  # no parameter: the line
             ok = False
         for st in statements:
             kind = st.name.lower()
@@ -285,29 +287,31 @@ class Loader:
                 self.config.items.append(Item(st.name, st.value, where, source, st.line))
         return ok
 
-    def _fail(self, source, line: int, message: str) -> bool:
+    def _fail(self, source, line: int, message: str, key: str) -> bool:
         note(source, "CONF002", line, message,
              fix="point the include at an existing file or directory, use "
-                 "include_if_exists for an optional file, or remove the line")
+                 "include_if_exists for an optional file, or remove the line", key=key)
         return False
 
     def _include(self, name: str, strict: bool, calling: str, source, line: int,
                  depth: int) -> bool:
+        key = f"include {name}"
         if not name.strip(" \t\r\n"):
-            return self._fail(source, line, f'empty configuration file name: "{name}"')
+            return self._fail(source, line, f'empty configuration file name: "{name}"', key)
         if depth > MAX_DEPTH:
             return self._fail(source, line, f'could not open configuration file "{name}": '
-                                            "maximum nesting depth exceeded")
+                                            "maximum nesting depth exceeded", key)
         inside = posixpath.normpath(posixpath.join(posixpath.dirname(calling), name))
         if inside == calling:
-            return self._fail(source, line, f'configuration file recursion in "{calling}"')
+            return self._fail(source, line, f'configuration file recursion in "{calling}"',
+                              key)
         real = self.resolve(name, posixpath.dirname(calling))
         if real is None:
             return True  # an absolute path in a config repository names nothing here
         if not may_exist(real):
             if strict:
                 return self._fail(source, line, f'could not open configuration file '
-                                                f'"{inside}": No such file or directory')
+                                                f'"{inside}": No such file or directory', key)
             return True  # include_if_exists: "skipping missing configuration file"
         return self.open(real, inside, f"{source.display}:{line}", depth)
 
@@ -318,8 +322,10 @@ class Loader:
         return self.read_file(inside, included, depth)
 
     def _directory(self, name: str, calling: str, source, line: int, depth: int) -> bool:
+        key = f"include_dir {name}"
         if not name.strip(" \t\r\n"):
-            return self._fail(source, line, f'empty configuration directory name: "{name}"')
+            return self._fail(source, line, f'empty configuration directory name: "{name}"',
+                              key)
         inside = posixpath.normpath(posixpath.join(posixpath.dirname(calling), name))
         real = self.resolve(name, posixpath.dirname(calling))
         if real is None:
@@ -333,9 +339,10 @@ class Loader:
                 note(source, "CONF002", line, message + " (absent from this repository; git "
                      "does not keep empty directories, but the server refuses to start "
                      "without it)", severity=Severity.LOW,
-                     fix=f"make sure {inside} exists on the host (keep a .gitkeep in it)")
+                     fix=f"make sure {inside} exists on the host (keep a .gitkeep in it)",
+                     key=key)
                 return True
-            return self._fail(source, line, message)
+            return self._fail(source, line, message, key)
         for entry in names:
             if len(os.fsencode(entry)) < 6 or entry.startswith(".") or \
                     not entry.endswith(".conf"):
@@ -347,14 +354,16 @@ class Loader:
                 path.stat()
             except OSError as exc:
                 return self._fail(source, line, f'could not stat file "{child}": '
-                                                f"{exc.strerror}")
+                                                f"{exc.strerror}", key)
             if is_dir:
                 continue
             if depth > MAX_DEPTH:
                 return self._fail(source, line, f'could not open configuration file '
-                                                f'"{child}": maximum nesting depth exceeded')
+                                                f'"{child}": maximum nesting depth exceeded',
+                                  key)
             if child == calling:
-                return self._fail(source, line, f'configuration file recursion in "{calling}"')
+                return self._fail(source, line, f'configuration file recursion in "{calling}"',
+                                  key)
             if not self.open(path, child, f"{source.display}:{line}", depth):
                 return False
         return True
@@ -425,7 +434,7 @@ def apply(config: PgConfig, items: list[Item], values: dict[str, float]) -> bool
                          f'unrecognized configuration parameter "{item.name}" (PostgreSQL '
                          f"{config.version}); the server refuses to start",
                          fix=f"remove {item.name} or correct its spelling "
-                             "(a custom setting needs a prefix: myext.setting)")
+                             "(a custom setting needs a prefix: myext.setting)", key=item.name)
     for index, item in enumerate(items):
         if last[item.name] != index:
             continue
@@ -440,7 +449,7 @@ def apply(config: PgConfig, items: list[Item], values: dict[str, float]) -> bool
             ok = False
             if item.source is not None:
                 note(item.source, "CONF001", item.line, f"{exc}; the server refuses to start",
-                     fix=_value_fix(key))
+                     fix=_value_fix(key), key=item.name)
             continue
         config.setters[key] = item
     return ok

@@ -208,14 +208,17 @@ class Loader:
                 if not self._apply(config, source, number, statement, depth):
                     return False
             if error:
-                source.problem("CONF001", number, f"php-fpm cannot parse this line: {error}")
+                source.problem("CONF001", number, f"php-fpm cannot parse this line: {error}",
+                               key=source.line_text(number))  # no directive: the line
                 config.failed = True
                 return False
         return True
 
     def _apply(self, config: FpmConfig, source, line: int, statement, depth: int) -> bool:
         def fail(message: str) -> bool:
-            source.problem("CONF001", line, f"php-fpm rejects this line: {message}")
+            scope = f"[{self._pool.name}] " if self._pool is not None else ""
+            source.problem("CONF001", line, f"php-fpm rejects this line: {message}",
+                           key=scope + statement.name)
             config.failed = True
             return False
 
@@ -271,20 +274,23 @@ class Loader:
         if glob.has_magic(real.name) and not glob.has_magic(str(real.parent)) \
                 and not real.parent.is_dir():  # GLOB_ERR: the folder cannot be opened
             source.problem("CONF002", line, f"php-fpm cannot start: Unable to globalize "
-                                          f"'{full}' (ret=2) from {where}: no such folder")
+                                          f"'{full}' (ret=2) from {where}: no such folder",
+                           key=f"include={pattern}")
             config.failed = True
             return False
         files = [Path(m) for m in sorted(glob.glob(str(real))) if not Path(m).is_dir()]
         if not files:
             source.problem("CONF002", line, f"include={pattern} matches nothing (php-fpm only "
                                           "warns: Nothing matches the include pattern)",
-                 "remove the include or create the files it should read")
+                 "remove the include or create the files it should read",
+                 key=f"include={pattern}")
             return True
         for path in files:
             if depth + 1 > MAX_DEPTH:
                 source.problem("CONF002", line, f"php-fpm cannot start: failed to include more "
                                               f"than {MAX_DEPTH} files recursively "
-                                              f"(include={pattern}, a loop?)")
+                                              f"(include={pattern}, a loop?)",
+                               key=f"include={pattern}")
                 config.failed = True
                 return False
             included = self.host.read(path, self.reader, where)
