@@ -1,10 +1,13 @@
 """What one run found, in the shape every reporter reads."""
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from .model import Finding, Rule, Severity
 from .record import Record
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 PASSED, FAILED, SKIPPED, ERROR = "passed", "failed", "skipped", "error"
 
@@ -47,6 +50,11 @@ class Report(Record):
         self.hosts: list[HostFacts] = []
         self.findings: list[tuple[str, Finding]] = []  # (host name, finding)
         self.runs: list[RuleRun] = []
+        # Where paths are relative to, per host: (root, working directory), as fingerprints
+        # take them; and where a finding without a file is placed for formats that need one
+        # (its host's [[hosts]] table, config file or first file): (path as shown, line).
+        self.roots: dict[str, tuple[Path, str]] = {}
+        self.host_places: dict[str, tuple[str, int | None]] = {}
         self.errors: list[str] = []
         self.notices: list[str] = []
         self.suppressed = 0
@@ -66,6 +74,10 @@ class Report(Record):
         if self.errors:
             return 2
         return 0 if self.exit_zero or not self.failing() else 1
+
+    def rules(self) -> dict[str, Rule]:
+        """Every rule checked, by id, in the order they first ran."""
+        return {run.rule.id: run.rule for run in self.runs}
 
 
 class Reporter(Record):
