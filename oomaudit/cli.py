@@ -91,10 +91,12 @@ class _Parser(argparse.ArgumentParser):
 
 def _common(parser: argparse.ArgumentParser, budget: bool = False) -> None:
     """The options of every command that audits (scan, check, budget). ``budget`` has no
-    findings for --quiet or --statistics."""
+    findings for --quiet or --statistics, and judges HOST002 alone: it hides --select and
+    --ignore (which it refuses, saying why)."""
     out = parser.add_argument_group("output")
     out.add_argument("--format", default="text", metavar="FORMAT",
-                     help="text (default), json, junit, or one a plugin adds")
+                     help="text (default) or json" if budget else
+                     "text (default), json, junit, or one a plugin adds")
     out.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE")
     out.add_argument("--color", choices=["auto", "always", "never"], default="auto",
                      help="colour the text: auto (default: on a terminal, unless NO_COLOR; "
@@ -108,9 +110,11 @@ def _common(parser: argparse.ArgumentParser, budget: bool = False) -> None:
                          help="text: a count per rule instead of each finding")
     sel = parser.add_argument_group("selection")
     sel.add_argument("--select", type=_csv, action="extend", default=[], metavar="IDS",
-                     help="only these rules: ids or prefixes, comma-separated (e.g. SWAP,CONF001)")
+                     help=argparse.SUPPRESS if budget else
+                     "only these rules: ids or prefixes, comma-separated (e.g. SWAP,CONF001)")
     sel.add_argument("--ignore", type=_csv, action="extend", default=[], metavar="IDS",
-                     help="skip these rules: ids or prefixes, comma-separated")
+                     help=argparse.SUPPRESS if budget else
+                     "skip these rules: ids or prefixes, comma-separated")
     sel.add_argument("--fail-on", type=_severity, metavar="SEVERITY",
                      help="lowest severity that makes the exit code 1: info, low (default), "
                           "medium, high, critical")
@@ -189,10 +193,13 @@ LOGS_EPILOG = ("exit codes: 0 no OOM kill in the window, 1 kills found, 2 a name
                "every live source unreadable, or a usage error")
 FLEET_EPILOG = ("exit codes: 0 no merged finding at or above --fail-on, 1 some, 2 no report "
                 "could be read, or a usage error")
+BUDGET_EPILOG = ("exit codes: 0 every host's worst case fits in RAM (or RAM is unknown), 1 it "
+                 "exceeds RAM on a host (HOST002 at or above --fail-on), 2 usage, config, "
+                 "input or internal error")
 COMMANDS = {  # name: (help, epilog, what defines its arguments)
     "scan": ("audit this host, or a tree with --root", EPILOG, _scan),
     "check": ("audit config files and folders (what pre-commit runs)", EPILOG, _check),
-    "budget": ("show the memory ledger: each service's worst case against RAM", EPILOG,
+    "budget": ("show the memory ledger: each service's worst case against RAM", BUDGET_EPILOG,
                _budget),
     "rules": ("list every rule the loaded plugins provide", None, _rules),
     "explain": ("show a rule's documentation", None, _explain),

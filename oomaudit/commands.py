@@ -112,12 +112,7 @@ def _report(args, command: str) -> int:
     hosts, settings, target = _hosts(args, registry, notices)
     every = {id(s): s for s in (settings, *(h.settings for h in hosts))}.values()
     _check_patterns(args, list(every), registry, notices)
-    root = None
-    if getattr(args, "paths", None):
-        from .fingerprint import repository_root
-
-        root = repository_root(args.paths, settings.path)
-    report = audit(registry, hosts, settings, command, target, root)
+    report = audit(registry, hosts, settings, command, target, _repository_root(args, settings))
     report.notices[:0] = notices
     report.exit_zero = args.exit_zero
     report.quiet, report.statistics = args.quiet, args.statistics
@@ -131,6 +126,16 @@ def _report(args, command: str) -> int:
     write(text, args.output)
     _print_errors(report.errors)
     return report.exit_code()
+
+
+def _repository_root(args, settings: Settings) -> Path | None:
+    """What a config repository's paths are relative to in fingerprints (a tree and the
+    live host are their own root)."""
+    if not getattr(args, "paths", None):
+        return None
+    from .fingerprint import repository_root
+
+    return repository_root(args.paths, settings.path)
 
 
 def _check_patterns(args, every: list[Settings], registry: Registry,
@@ -164,20 +169,31 @@ def check(args: argparse.Namespace) -> int:
 
 
 def budget(args: argparse.Namespace) -> int:
+    """The ledger judged by HOST002 alone, with the settings scan/check would use (severity
+    overrides, fail-on): budget exits 1 exactly when their HOST002 fails. --select/--ignore
+    would only switch that one rule off, and the ledger counts every plugin's consumers as
+    HOST002 does, so they are refused rather than quietly meaning nothing."""
     from .cli import wants_color, write
-    from .engine import prepare
+    from .engine import audit
     from .reporters import budget as budget_view
-    registry = _registry(args)
+    for given, option in ((args.select, "--select"), (args.ignore, "--ignore")):
+        if given:
+            raise UsageError(f"{option} does not apply to budget: it counts every consumer and "
+                             "exits 1 when HOST002 fails (use --fail-on or --exit-zero)")
     if args.format not in ("text", "json"):
         raise UsageError(f"--format {args.format}: budget prints text or json")
+    registry = _registry(args)
     notices: list[str] = []
-    hosts, settings, _ = _hosts(args, registry, notices)
-    for host in hosts:
-        prepare(host, registry.plugins)
+    hosts, settings, target = _hosts(args, registry, notices)
+    for judged in {id(s): s for s in (settings, *(h.settings for h in hosts)) if s}.values():
+        judged.select, judged.ignore = [budget_view.RULE], []
+    report = audit(registry, hosts, settings, "budget", target, _repository_root(args, settings))
+    report.notices[:0] = notices
+    report.exit_zero = args.exit_zero
     render = budget_view.json_view if args.format == "json" else budget_view.text_view
-    write(render(hosts, wants_color(args)), args.output)
-    _print_errors(registry.plugins.errors)
-    return 2 if registry.plugins.errors else 0
+    write(render(report, wants_color(args)), args.output)
+    _print_errors(report.errors)
+    return report.exit_code()
 
 
 def rules(args: argparse.Namespace) -> int:

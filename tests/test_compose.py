@@ -204,10 +204,10 @@ def test_mounted_option_file_is_counted_once(oomaudit, tmp_path):
         "    volumes:\n      - ./my.cnf:/etc/mysql/conf.d/my.cnf:ro\n")
     (tmp_path / "my.cnf").write_text("[mysqld]\ninnodb_buffer_pool_size = 2G\n")
     rows = json.loads(oomaudit("budget", tmp_path, "--ram", "8G", "--format", "json").stdout)
-    assert [c["service"] for c in rows[0]["consumers"]] == ["compose:db"]
+    assert [c["service"] for c in rows["hosts"][0]["consumers"]] == ["compose:db"]
     (tmp_path / "docker-compose.yml").write_text("services:\n  db:\n    image: mysql:8\n")
     rows = json.loads(oomaudit("budget", tmp_path, "--ram", "8G", "--format", "json").stdout)
-    assert "mysql" in [c["service"] for c in rows[0]["consumers"]]
+    assert "mysql" in [c["service"] for c in rows["hosts"][0]["consumers"]]
 
 
 def test_registration_knows_the_compose_default_names():

@@ -1,9 +1,8 @@
 """The engine's contracts: plugin failures are contained and named, the memory ledger's
-arithmetic, HOST002 against RAM and RAM + swap, and ``oomaudit budget``."""
+arithmetic and HOST002 against RAM and RAM + swap (``oomaudit budget``: test_budget.py)."""
 from __future__ import annotations
 
 import json
-import re
 import types
 from pathlib import Path
 
@@ -228,53 +227,3 @@ def test_plugin_that_fails_to_import_is_named_in_one_line(oomaudit, tmp_path):
     proc = oomaudit("rules", "--no-plugins", env=env)  # third-party plugins switched off
     assert proc.returncode == 0 and proc.stderr == "" and "STUB001" not in proc.stdout
 
-
-# -- oomaudit budget -----------------------------------------------------------------------
-
-def test_budget_text(oomaudit, tmp_path):
-    (tmp_path / "a.stub").write_text(TWO_CONSUMERS)
-    proc = oomaudit("budget", "a.stub", "--ram", "8G", "--swap", "1G", env=stub_env())
-    assert_no_traceback(proc)
-    assert proc.returncode == 0
-    head, db, web, total = proc.stdout.strip("\n").splitlines()
-    assert head == "host default: RAM 8.0 GiB (declared: --ram), swap 1.0 GiB (declared: --swap)"
-    assert re.fullmatch(r"  db +6\.0 GiB +75\.0% +\|#{22} {8}\|  consumer db \(a\.stub:1\)", db)
-    assert re.fullmatch(r"  web +4\.0 GiB +50\.0% +\|#{15} {15}\|  consumer web \(a\.stub:2\)",
-                        web)
-    assert re.fullmatch(r"  total +10\.0 GiB +125\.0% of RAM; 2\.0 GiB over", total)
-    # one column of sizes: every row's size ends at the same place, the total's too
-    ends = {line.index("GiB") for line in (db, web, total)}
-    assert len(ends) == 1, proc.stdout
-
-
-def test_budget_text_without_ram(oomaudit, tmp_path):
-    (tmp_path / "a.stub").write_text(TWO_CONSUMERS)
-    proc = oomaudit("budget", "a.stub", env=stub_env())
-    assert proc.returncode == 0
-    lines = proc.stdout.splitlines()
-    assert lines[0] == "host default: RAM unknown, swap unknown"
-    assert "?" in lines[1] and "#" not in lines[1]
-    assert re.fullmatch(r"  total +10\.0 GiB", lines[3])
-
-
-def test_budget_json(oomaudit, tmp_path):
-    (tmp_path / "a.stub").write_text(TWO_CONSUMERS)
-    proc = oomaudit("budget", "a.stub", "--format", "json", "--ram", "8G", env=stub_env())
-    assert proc.returncode == 0
-    (host,) = json.loads(proc.stdout)
-    assert host["host"] == "default"
-    assert host["ram"] == {"bytes": 8 * G, "source": "declared: --ram"}
-    assert host["swap"] is None
-    assert host["consumers"] == [
-        {"service": "db", "bytes": 6 * G, "how": "consumer db", "source": "a.stub:1",
-         "plugin": "stub"},
-        {"service": "web", "bytes": 4 * G, "how": "consumer web", "source": "a.stub:2",
-         "plugin": "stub"}]
-    assert host["total"] == sum(c["bytes"] for c in host["consumers"]) == 10 * G
-
-
-def test_budget_refuses_junit(oomaudit, tmp_path):
-    (tmp_path / "a.stub").write_text(TWO_CONSUMERS)
-    proc = oomaudit("budget", "a.stub", "--format", "junit", env=stub_env())
-    assert proc.returncode == 2
-    assert proc.stderr == "oomaudit: error: --format junit: budget prints text or json\n"

@@ -162,7 +162,8 @@ def test_worst_case_goes_into_the_ledger_as_mysqltuner_sums_it(oomaudit, tmp_pat
     (tmp_path / "my.cnf").write_text("[mysqld]\ninnodb_buffer_pool_size = 1G\n"
                                      "max_connections = 100\ntmp_table_size = 64M\n")
     report = _json(oomaudit("budget", "my.cnf", "--ram", "8G", "--format", "json"))
-    consumer = next(c for h in report for c in h["consumers"] if c["service"] == "mysql")
+    consumer = next(c for h in report["hosts"] for c in h["consumers"]
+                    if c["service"] == "mysql")
     server = (128 << 20) + (16 << 20) + (1 << 30) + (16 << 20) + (1 << 20) + (128 << 20)
     thread = (128 << 10) + (256 << 10) + (2 << 20) + 299008 + (256 << 10) + (32 << 10)
     assert consumer["bytes"] == server + 100 * thread

@@ -113,7 +113,7 @@ def test_debian_layout_under_root_is_one_cluster_per_directory(oomaudit, tmp_pat
     auto = tmp_path / "var/lib/postgresql/16/reports/postgresql.auto.conf"
     auto.write_text("work_mem = '64MB'\n")
     result = oomaudit("budget", "--root", tmp_path, "--ram", "8G", "--format", "json")
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr  # two clusters' worst case: HOST002 fails
     text = result.stdout
     assert "postgresql 15/main" in text and "postgresql 16/reports" in text
     report = oomaudit("scan", "--root", tmp_path, "--ram", "8G", "--format", "json")

@@ -199,8 +199,8 @@ def test_plugin_finding_in_scan_root_and_check(venv, tree):
 def test_plugin_fills_the_memory_ledger(venv, tree):
     (tree / "etc" / "redis" / "redis.conf").write_text("maxmemory 6gb\n")
     budget = venv.oomaudit("budget", "--root", tree, "--ram", "4G", "--format", "json")
-    assert budget.returncode == 0, budget.stderr
-    [host] = json.loads(budget.stdout)
+    assert budget.returncode == 1, budget.stderr  # 6 GiB on 4 GiB: HOST002 fails
+    [host] = json.loads(budget.stdout)["hosts"]
     assert [(c["service"], c["bytes"], c["plugin"]) for c in host["consumers"]] == [
         ("redis", 6 << 30, "redis")]
     proc = venv.oomaudit("scan", "--root", tree, "--ram", "4G", "--select", "HOST002,REDIS001",

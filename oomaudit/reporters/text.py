@@ -28,6 +28,9 @@ def render(report: Report, color: bool) -> str:
         for h in report.hosts:
             for table in h.tables.values():
                 lines.extend(["", f"{table.title} ({h.label}):", *_grid(table)])
+        if any(f.rule == "HOST002" for _, f in report.findings):  # its bar, past RAM's end
+            from .budget import overflows
+            lines.extend(overflows(report, color))
     notes = [] if report.quiet else list(report.notices) + _skipped(report)
     if lines and notes:
         lines.append("")
