@@ -137,6 +137,14 @@ def _scan(parser: argparse.ArgumentParser) -> None:
     _common(parser)
     parser.add_argument("--root", metavar="DIR",
                         help="audit an offline tree laid out like / (image, rootfs, config repo)")
+    logs = parser.add_argument_group("kernel logs (KLOG rules)")
+    logs.add_argument("--since", metavar="WHEN",
+                      help="OOM kills since WHEN: 30d (default), 12h, 2w, a date, all, or last "
+                           "(only those the previous --since last scan did not report: for a "
+                           "periodic scan)")
+    logs.add_argument("--state-dir", metavar="DIR",
+                      help="where --since last keeps its position (default $OOMAUDIT_STATE_DIR "
+                           "or /var/lib/oomaudit)")
 
 
 def _check(parser: argparse.ArgumentParser) -> None:
@@ -157,8 +165,7 @@ def _rules(parser: argparse.ArgumentParser) -> None:
 
 
 def _explain(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("rule", metavar="ID", help="a rule id, or a prefix (SWAP) to list "
-                                                   "the rules whose id starts with it")
+    parser.add_argument("rule", metavar="ID")
     parser.add_argument("--no-plugins", action="store_true")
 
 
@@ -166,8 +173,13 @@ def _logs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="*", metavar="FILE",
                         help="kernel log files (plain or .gz), '-' for stdin; none: this host's "
                              "journal, /dev/kmsg or dmesg, /var/log/kern.log*, messages*")
-    parser.add_argument("--since", default="30d", metavar="WHEN",
-                        help="only kills since WHEN: 30d (default), 12h, 2w, a date, or all")
+    parser.add_argument("--since", metavar="WHEN",
+                        help="only kills since WHEN: 30d, 12h, 2w, a date, all, or last (those "
+                             "not reported by the previous --since last run); default: all of "
+                             "a FILE given, 30d of this host's logs")
+    parser.add_argument("--state-dir", metavar="DIR",
+                        help="where --since last keeps its position (default "
+                             "$OOMAUDIT_STATE_DIR or /var/lib/oomaudit)")
     parser.add_argument("--format", choices=["text", "json"], default="text",
                         help="json follows oomaudit/logs.schema.json")
     parser.add_argument("--output", "-o", metavar="FILE", help="write the result to FILE")

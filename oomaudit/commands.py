@@ -112,8 +112,11 @@ def _report(args, command: str) -> int:
     hosts, settings, target = _hosts(args, registry, notices)
     every = {id(s): s for s in (settings, *(h.settings for h in hosts))}.values()
     _check_patterns(args, list(every), registry, notices)
+    cursor = _klog_window(args, hosts)
     report = audit(registry, hosts, settings, command, target, _repository_root(args, settings))
     report.notices[:0] = notices
+    if cursor is not None:
+        report.notices += cursor.notices
     report.exit_zero = args.exit_zero
     report.quiet, report.statistics = args.quiet, args.statistics
     try:
@@ -124,8 +127,36 @@ def _report(args, command: str) -> int:
         raise UsageError(f"--format {args.format}: reporter of plugin '{reporter.plugin}' "
                          f"failed: {type(exc).__name__}: {exc}") from None
     write(text, args.output)
+    if cursor is not None:
+        cursor.commit()  # once the report is out: a report lost is no kill lost
     _print_errors(report.errors)
     return report.exit_code()
+
+
+def _klog_window(args, hosts: list[Host]):
+    """``scan --since WHEN``: the KLOG rules' window on each host (``klog.window`` in its
+    cache; 30 days without it). ``last`` also opens the scan's log cursor (``klog.cursor``),
+    before any log is read: a state folder that cannot be written stops the run here."""
+    since = getattr(args, "since", None)
+    if since is None:
+        if getattr(args, "state_dir", None):
+            raise UsageError("--state-dir keeps the position of --since last; without it "
+                             "there is nothing to keep")
+        return None
+    from .logview import parse_since
+
+    last = since.strip().lower() == "last"
+    window = parse_since("30d" if last else since)
+    cursor = None
+    if last:
+        from .logcursor import Cursor, state_dir
+
+        cursor = Cursor.open(state_dir(args.state_dir), "scan")
+    for host in hosts:
+        host.cache["klog.window"] = window
+        if cursor is not None:
+            host.cache["klog.cursor"] = cursor
+    return cursor
 
 
 def _repository_root(args, settings: Settings) -> Path | None:
@@ -242,12 +273,22 @@ def explain(args: argparse.Namespace) -> int:
 
 
 def logs(args: argparse.Namespace) -> int:
+    """Kills in the files given (whole, unless --since says otherwise: last year's log is
+    given for last year's kills) or this host's logs (the last 30 days); ``--since last``
+    resumes where the previous such run stopped (oomaudit/logcursor.py)."""
     from . import logsources, logview
     from .cli import write
-    window = logview.parse_since(args.since)
+    from .host import terminal
+    since = args.since or ("all" if args.files else "30d")
+    last = since.strip().lower() == "last"
+    if args.state_dir and not last:
+        raise UsageError("--state-dir keeps the position of --since last; without it there "
+                         "is nothing to keep")
+    window = logview.parse_since(("all" if args.files else "30d") if last else since)
     if args.files:
         for name in args.files:
-            if name != "-" and not Path(name).is_file():
+            if name != "-" and not Path(name).is_file() and not (
+                    last and not os.path.lexists(name) and logsources.rotations(Path(name))):
                 try:
                     os.stat(name)
                     why = "not a regular file"
@@ -255,14 +296,22 @@ def logs(args: argparse.Namespace) -> int:
                     why = "no such file" if isinstance(exc, FileNotFoundError) else (
                         exc.strerror or str(exc)).lower()
                 raise UsageError(f"{name}: {why}")
-        streams = [logsources.stdin_stream() if f == "-" else logsources.file_stream(Path(f))
-                   for f in args.files]
-        tried: list = []
+    if last:
+        cursor, scan, window = _since_last(args, window)
     else:
-        streams, tried = logsources.live_streams(window.start)
-    scan = logsources.read_events(streams, window.start, tried)
+        if args.files:
+            streams = [logsources.stdin_stream() if f == "-" else
+                       logsources.file_stream(Path(f)) for f in args.files]
+            tried: list = []
+        else:
+            streams, tried = logsources.live_streams(window.start)
+        scan = logsources.read_events(streams, window.start, tried)
     render = logview.render_json if args.format == "json" else logview.render_text
     write(render(scan, window), args.output)
+    if last:
+        cursor.commit()  # once the report is out: a report lost is no kill lost
+        for notice in cursor.notices:
+            print(f"oomaudit: notice: {terminal(notice)}", file=sys.stderr)
     for problem in scan.errors:
         print(f"oomaudit: error: could not read {problem}", file=sys.stderr)
     if (args.files and scan.errors) or not any(t.status == "read" for t in scan.tried):
@@ -287,6 +336,31 @@ def fleet(args: argparse.Namespace) -> int:
         out = fleetview.render_text(merged, args.fail_on, args.exit_zero, args.top)
     write(out, args.output)
     return fleetview.exit_code(merged, args.fail_on, args.exit_zero)
+
+
+def _since_last(args: argparse.Namespace, window):
+    """``logs --since last``: the kills after the positions the previous run saved, the
+    cursor to commit, and how to name the window."""
+    from .logcursor import Cursor, since_last, state_dir
+    from .logview import Window
+
+    for name in args.files:
+        if name == "-":
+            raise UsageError("--since last: stdin has no position to resume from; name the "
+                             "log file")
+        if name.endswith(".gz"):
+            raise UsageError(f"--since last follows a log as it grows; {name} is a "
+                             "compressed rotation (name the live log: its rotations "
+                             "beside it are found)")
+    cursor = Cursor.open(state_dir(args.state_dir), "logs")
+    scan = since_last(cursor, window.start, files=[Path(f) for f in args.files],
+                      log_dir=None if args.files else Path("/var/log"), live=not args.files)
+    if cursor.fresh:
+        window = Window(window.start, f"{window.label} (no position saved yet)")
+    else:
+        shown = cursor.previous.astimezone().strftime("%Y-%m-%d %H:%M:%S %z")
+        window = Window(cursor.previous, f"since the previous run ({shown})")
+    return cursor, scan, window
 
 
 def _print_errors(errors: list[str]) -> None:

@@ -11,7 +11,8 @@ sources are tried in order of preference:
    for the boots before this one when the journal is not there.
 
 Every source tried is reported with what happened (read, absent, or unreadable and
-which group or capability would help). Only these fixed commands are ever run.
+which group or capability would help). Only these fixed commands are ever run, by
+absolute path and with a fixed environment (no PATH or pager of the caller's).
 """
 from __future__ import annotations
 
@@ -27,10 +28,12 @@ from typing import IO
 from .parsers.kernlog import KernlogParser, OomEvent, scan
 from .record import Record
 
-JOURNAL_CMD = ("journalctl", "--no-pager", "-o", "json", "_TRANSPORT=kernel")
-DMESG_CMD = ("dmesg",)
+JOURNAL_ARGS = ("--no-pager", "-o", "json", "_TRANSPORT=kernel")
+COMMAND_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C.UTF-8",
+               "SYSTEMD_PAGER": "", "SYSTEMD_COLORS": "0"}
 LOG_GLOBS = ("kern.log*", "messages*")  # the first that matches anything wins
 _ROTATION = re.compile(r"\.(\d+)(?:\.gz)?$|-(\d{8})(?:\.gz)?$")
+_SUFFIX = re.compile(r"\.\d+(?:\.gz)?|-\d{8}(?:\.gz)?")
 
 
 class Stream(Record):
@@ -41,12 +44,13 @@ class Stream(Record):
 
     def __init__(self, label: str, opener: Callable[[], IO[bytes]],
                  reference: datetime | None = None, boot_time: float | None = None,
-                 until: datetime | None = None):
+                 until: datetime | None = None, lines_before: int = 0):
         self.label = label
         self.opener = opener
         self.reference = reference
         self.boot_time = boot_time
         self.until = until
+        self.lines_before = lines_before  # a stream opened past the start: lines skipped
 
 
 class Tried(Record):
@@ -115,6 +119,19 @@ def rotation_order(paths: list[Path]) -> list[Path]:
     return sorted(paths, key=key)
 
 
+def rotations(current: Path) -> list[Path]:
+    """``current`` and its rotations beside it (``kern.log.1``, ``kern.log.2.gz``,
+    ``messages-20260201``), oldest first; ``current`` last when it exists."""
+    prefix = current.name
+    try:
+        names = os.listdir(current.parent)
+    except OSError:
+        return []
+    found = [current.parent / n for n in names if n == prefix or n.startswith(prefix) and
+             _SUFFIX.fullmatch(n[len(prefix):])]
+    return rotation_order([p for p in found if p.is_file()])
+
+
 def log_files(folder: Path) -> list[Path]:
     """``kern.log*`` in ``folder``, else ``messages*`` (a host with both logs kernel lines to
     both: reading both would count each kill twice)."""
@@ -152,16 +169,30 @@ def _permission_hint(path: Path) -> str:
     return "readable by root only"
 
 
-def _journal(since: datetime | None, tried: list[Tried]) -> Stream | None:
+def program(name: str) -> str | None:
+    """A system program by absolute path (never through the caller's PATH)."""
+    return next((f"{d}/{name}" for d in ("/usr/bin", "/bin", "/usr/sbin", "/sbin")
+                 if os.access(f"{d}/{name}", os.X_OK)), None)
+
+
+def journal(since: datetime | None, tried: list[Tried], after: str | None = None,
+            show_cursor: bool = False) -> Stream | None:
+    """The journal's kernel records since ``since``, or after the cursor ``after``;
+    ``show_cursor`` ends the output with journalctl's ``-- cursor: ...`` line (the stream's
+    ``_Command.tail`` keeps it). None when the journal cannot be read or has nothing."""
     import subprocess  # here, not at the top: ``oomaudit logs FILE`` never runs a command
 
     label = "journalctl -k (all boots)"
-    command = list(JOURNAL_CMD)
-    if since is not None:
+    path = program("journalctl")
+    if path is None:
+        tried.append(Tried(label, "absent", "journalctl is not installed"))
+        return None
+    command = [path, *JOURNAL_ARGS]
+    if since is not None and after is None:
         command.append("--since=" + since.astimezone().strftime("%Y-%m-%d %H:%M:%S"))
     try:
         probe = subprocess.run([*command, "-n", "1"], capture_output=True, text=True,
-                               timeout=30, check=False)
+                               timeout=30, check=False, env=COMMAND_ENV)
     except FileNotFoundError:
         tried.append(Tried(label, "absent", "journalctl is not installed"))
         return None
@@ -185,6 +216,10 @@ def _journal(since: datetime | None, tried: list[Tried]) -> Stream | None:
             why += "; systemd-journald is not running here"
         tried.append(Tried(label, "absent" if not running else "read", why))
         return None
+    if after is not None:
+        command.append("--after-cursor=" + after)
+    if show_cursor:
+        command.append("--show-cursor")
 
     def opener():
         return _Command(command)
@@ -192,15 +227,23 @@ def _journal(since: datetime | None, tried: list[Tried]) -> Stream | None:
 
 
 class _Command:
-    """A fixed command's stdout as a binary stream; the process is reaped on close."""
+    """A fixed command's stdout as a binary stream; the process is reaped on close.
+    ``tail`` keeps the last bytes read (where ``journalctl --show-cursor`` puts its cursor)."""
+
+    TAIL = 1024
 
     def __init__(self, command: list[str]):
         import subprocess
 
-        self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                     env=COMMAND_ENV)
+        self.tail = b""
 
     def readinto(self, buffer) -> int:
-        return self.proc.stdout.readinto(buffer)
+        got = self.proc.stdout.readinto(buffer)
+        if got:
+            self.tail = (self.tail + bytes(buffer[max(0, got - self.TAIL):got]))[-self.TAIL:]
+        return got
 
     def __enter__(self):
         return self
@@ -243,7 +286,7 @@ def read_kmsg(path: str = "/dev/kmsg") -> bytes:
     return b"".join(out)
 
 
-def _ring_buffer(tried: list[Tried]) -> Stream | None:
+def ring_buffer(tried: list[Tried]) -> Stream | None:
     import io
     import subprocess
 
@@ -256,9 +299,13 @@ def _ring_buffer(tried: list[Tried]) -> Stream | None:
                if isinstance(exc, PermissionError) else exc.strerror or str(exc))
         tried.append(Tried("/dev/kmsg", "unreadable" if isinstance(exc, PermissionError)
                            else "absent", why))
+        dmesg = program("dmesg")
+        if dmesg is None:
+            tried.append(Tried("dmesg", "absent", "dmesg is not installed"))
+            return None
         try:
-            proc = subprocess.run(list(DMESG_CMD), capture_output=True, timeout=30,
-                                  check=False)
+            proc = subprocess.run([dmesg], capture_output=True, timeout=30, check=False,
+                                  env=COMMAND_ENV)
         except (OSError, subprocess.SubprocessError) as exc2:
             tried.append(Tried("dmesg", "absent", str(exc2)))
             return None
@@ -274,11 +321,11 @@ def _ring_buffer(tried: list[Tried]) -> Stream | None:
 def live_streams(since: datetime | None, log_dir: Path = Path("/var/log")
                  ) -> tuple[list[Stream], list[Tried]]:
     tried: list[Tried] = []
-    journal = _journal(since, tried)
-    if journal:
-        return [journal], tried
+    found = journal(since, tried)
+    if found:
+        return [found], tried
     streams = []
-    ring = _ring_buffer(tried)
+    ring = ring_buffer(tried)
     boot = boot_time()
     files = log_files(log_dir)
     if not files:
@@ -308,7 +355,7 @@ def read_events(streams: list[Stream], since: datetime | None,
         try:
             parser = KernlogParser(stream.label, stream.reference, stream.boot_time)
             with stream.opener() as fh:
-                events = list(_events(fh, parser))
+                events = list(_events(fh, parser, stream.lines_before))
         except PermissionError:
             path = Path(stream.label)
             result.tried.append(Tried(stream.label, "unreadable",
@@ -334,9 +381,9 @@ def read_events(streams: list[Stream], since: datetime | None,
     return result
 
 
-def _events(fh: IO[bytes], parser: KernlogParser) -> Iterator[OomEvent]:
+def _events(fh: IO[bytes], parser: KernlogParser, lines_before: int) -> Iterator[OomEvent]:
     import zlib
     try:
-        yield from scan(fh, parser)
+        yield from scan(fh, parser, lines_before)
     except zlib.error as exc:
         raise ValueError(f"corrupt compressed data: {exc}") from None

@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 from . import __version__
 from .errors import UsageError
+from .host import terminal
 from .logsources import LogScan
 from .parsers.kernlog import OomEvent
 from .units import format_size
@@ -161,7 +162,7 @@ def render_text(scan: LogScan, window: Window) -> str:
         out.extend(f"OOM panic: {m} (at {src}:{line})" for m, src, line in scan.panics)
     out.append("")
     out.append("sources: " + "; ".join(str(t) for t in scan.tried))
-    return "\n".join(out) + "\n"
+    return "\n".join(map(terminal, out)) + "\n"  # names from a log or a file name
 
 
 def render_json(scan: LogScan, window: Window) -> str:

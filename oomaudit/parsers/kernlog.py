@@ -545,13 +545,14 @@ CHUNK = 1 << 22
 MAX_LINE = 1 << 20  # printk records are < 1 KiB (LOG_LINE_MAX); a longer line is no record
 
 
-def scan(stream: IO[bytes], parser: KernlogParser) -> Iterator[OomEvent]:
+def scan(stream: IO[bytes], parser: KernlogParser, lines_before: int = 0) -> Iterator[OomEvent]:
     """Stream a binary log through ``parser``, decoding only the lines that matter.
 
     Outside a report only lines holding an anchor are parsed, each with the line just
     before it when that one selects the victim ("Kill process ... or sacrifice child")
     and was not parsed yet; inside a report every line is. Line numbers count every
-    line of the stream. The last line of each chunk is kept as context for the next.
+    line of the stream, after ``lines_before`` (a log opened where an earlier read stopped).
+    The last line of each chunk is kept as context for the next.
 
     One buffer serves the whole stream (``readinto``): a new 4 MiB object per chunk cost
     more in page faults than every search together. ``buf[:keep]`` is the kept line,
@@ -559,7 +560,8 @@ def scan(stream: IO[bytes], parser: KernlogParser) -> Iterator[OomEvent]:
     """
     buf = bytearray(CHUNK + 2 * MAX_LINE)
     view = memoryview(buf)
-    lineno = keep = filled = 0
+    keep = filled = 0
+    lineno = lines_before
     keep_fed = False
     while True:
         got = stream.readinto(view[filled:filled + CHUNK])
