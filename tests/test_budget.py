@@ -279,6 +279,11 @@ def test_check_draws_no_bar_when_the_worst_case_fits(oomaudit, tmp_path):
     assert "Worst-case memory" not in ignored.stdout  # the bar illustrates HOST002's finding
 
 
+def test_quiet_check_draws_no_bar(oomaudit):
+    proc = oomaudit("check", FIXTURES / "mysql" / "mysql002", "--ram", "4G", "--quiet")
+    assert "HOST002" in proc.stdout and "Worst-case memory" not in proc.stdout
+
+
 def test_scan_of_a_tree_draws_it_too(oomaudit, tmp_path):
     (tmp_path / "etc" / "mysql").mkdir(parents=True)
     (tmp_path / "etc" / "mysql" / "my.cnf").write_text(
@@ -327,6 +332,8 @@ def test_colour_only_on_a_terminal(oomaudit, tmp_path):
     no_color, _ = on_a_terminal("budget", "a.stub", "--ram", "8G", "--no-color", cwd=tmp_path,
                                 env=stub_env())
     assert no_color == plain
+    always = oomaudit("budget", "a.stub", "--ram", "8G", "--color", "always", env=stub_env())
+    assert always.stdout == coloured  # asked for in a pipe: the same colours
 
 
 HOSTILE = "\x1b[2J\x1b]0;pwned\x07\x9b31m\u202e"
