@@ -89,14 +89,15 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"oomaudit: error: {message} (see '{self.prog} --help')\n")
 
 
-def _common(parser: argparse.ArgumentParser, budget: bool = False) -> None:
+def _common(parser: argparse.ArgumentParser, budget: bool = False,
+            formats: str | None = None) -> None:
     """The options of every command that audits (scan, check, budget). ``budget`` has no
     findings for --quiet or --statistics, and judges HOST002 alone: it hides --select and
     --ignore (which it refuses, saying why)."""
     out = parser.add_argument_group("output")
     out.add_argument("--format", default="text", metavar="FORMAT",
-                     help="text (default) or json" if budget else
-                     "text (default), json, junit, or one a plugin adds")
+                     help=formats or ("text (default) or json" if budget else
+                                      "text (default), json, junit, or one a plugin adds"))
     out.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE")
     out.add_argument("--color", choices=["auto", "always", "never"], default="auto",
                      help="colour the text: auto (default: on a terminal, unless NO_COLOR; "
@@ -158,6 +159,14 @@ def _budget(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="*", metavar="PATH", help="config files instead of a host")
 
 
+def _diff(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("revisions_and_paths", nargs="*", metavar="[BASE] [PATH]",
+                        help="BASE: the commit to compare with (default: the merge base of "
+                             "HEAD and origin/HEAD, main or master); PATHs: what to audit "
+                             "(default: .)")
+    _common(parser, formats="text (default), json, or markdown (a pull request comment)")
+
+
 def _rules(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=["text", "json", "markdown"], default="text",
                         help="markdown prints the table the README carries")
@@ -209,11 +218,15 @@ FLEET_EPILOG = ("exit codes: 0 no merged finding at or above --fail-on, 1 some, 
 BUDGET_EPILOG = ("exit codes: 0 every host's worst case fits in RAM (or RAM is unknown), 1 it "
                  "exceeds RAM on a host (HOST002 at or above --fail-on), 2 usage, config, "
                  "input or internal error")
+DIFF_EPILOG = ("exit codes: 0 the change adds nothing at or above --fail-on, 1 it adds "
+               "findings at or above it, 2 usage, config, input, git or internal error")
 COMMANDS = {  # name: (help, epilog, what defines its arguments)
     "scan": ("audit this host, or a tree with --root", EPILOG, _scan),
     "check": ("audit config files and folders (what pre-commit runs)", EPILOG, _check),
     "budget": ("show the memory ledger: each service's worst case against RAM", BUDGET_EPILOG,
                _budget),
+    "diff": ("what a change adds to and fixes in a repository's audit, against BASE",
+             DIFF_EPILOG, _diff),
     "rules": ("list every rule the loaded plugins provide", None, _rules),
     "explain": ("show a rule's documentation", None, _explain),
     "logs": ("find OOM kills in kernel logs (files, '-' for stdin, or this host's)",

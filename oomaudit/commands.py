@@ -199,6 +199,12 @@ def check(args: argparse.Namespace) -> int:
     return _report(args, "check")
 
 
+def diff(args: argparse.Namespace) -> int:
+    from .diff import run
+
+    return run(args)
+
+
 def budget(args: argparse.Namespace) -> int:
     """The ledger judged by HOST002 alone, with the settings scan/check would use (severity
     overrides, fail-on): budget exits 1 exactly when their HOST002 fails. --select/--ignore

@@ -1,0 +1,343 @@
+"""``oomaudit diff [BASE] [PATH...]``: what a change does to the audit of a repository.
+
+The repository is audited twice by the same engine: at BASE (a commit, by default the
+merge base of HEAD and the default branch), read with git into a temporary folder, and
+in the working tree. Per host, findings are matched by fingerprint (added, fixed) and the
+memory ledgers compared (worst case before and after, each service's change and the line
+it comes from). Both sides are audited from their repository root, so paths read the same.
+
+Both sides are judged by the working tree's configuration and the command line's facts,
+so that only the audited files make a difference: a change that raised a host's RAM in
+``.oomaudit.toml`` would otherwise show as fixed findings. An edit of that configuration
+still judges both sides (a new host profile must), so the report names the config files
+the change edits, for review. The BASE folder gets the working tree's config files at
+the same places (and its own are removed), so that whatever finds a file's config finds
+the same one on both sides; a config above the repository root is copied above the BASE
+folder at the same distance, and where there is none an empty one stops the search there
+(a ``pyproject.toml`` left in the temporary folder's parent must not govern the audit).
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import NamedTuple
+
+from .errors import UsageError
+from .record import Record
+
+CONFIG_NAMES = (".oomaudit.toml", "pyproject.toml")
+
+
+class ServiceChange(NamedTuple):
+    """One service's worst case on each side (None: not in that side's ledger) and the
+    sources of the side that has it (the working tree's when both do)."""
+
+    service: str
+    before: int | None
+    after: int | None
+    sources: list[str]
+
+
+class HostChange(Record):
+    """One host's part of the diff; ``before``/``after`` are its ledger totals (None: no
+    such host on that side), ``added``/``fixed`` findings as the JSON report has them."""
+
+    def __init__(self, name: str, label: str, ram: dict | None, before: int | None,
+                 after: int | None, services: list[ServiceChange], added: list[dict],
+                 fixed: list[dict]):
+        self.name = name
+        self.label = label
+        self.ram = ram  # {"value": bytes, "source": ...} from the working tree's side
+        self.before = before
+        self.after = after
+        self.services = services
+        self.added = added
+        self.fixed = fixed
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.fixed or self.services or self.before != self.after)
+
+
+class Diff(Record):
+    """The whole comparison, as the views (``oomaudit.diffview``) render it."""
+
+    def __init__(self, base: str, base_label: str, root: Path, targets: list[str],
+                 configs: list[str], fail_on, exit_zero: bool, version: str):
+        self.base = base  # the commit's full hash
+        self.base_label = base_label  # what the user named, or how the default was found
+        self.root = root
+        self.targets = targets
+        self.configs = configs  # the working tree's config files in force, shown as found
+        self.configs_changed: list[str] = []  # those the change edits (or adds)
+        self.fail_on = fail_on
+        self.exit_zero = exit_zero
+        self.version = version
+        self.hosts: list[HostChange] = []
+        self.errors: list[str] = []
+        self.notices: list[str] = []
+
+    def added(self) -> list[dict]:
+        return [f for h in self.hosts for f in h.added]
+
+    def fixed(self) -> list[dict]:
+        return [f for h in self.hosts for f in h.fixed]
+
+    def failing(self) -> list[dict]:
+        """Added findings at or above --fail-on: only what the change brings fails it."""
+        from .model import Severity
+
+        return [f for f in self.added() if Severity.parse(f["severity"]) >= self.fail_on]
+
+    def exit_code(self) -> int:
+        if self.errors:
+            return 2
+        return 0 if self.exit_zero or not self.failing() else 1
+
+
+def run(args: argparse.Namespace) -> int:
+    from . import __version__
+    from .cli import wants_color, write
+    from .commands import _print_errors, _registry
+    from .diffview import VIEWS
+    from .model import Severity
+
+    if args.format not in VIEWS:
+        raise UsageError(f"--format {args.format}: diff prints {', '.join(VIEWS)}")
+    if args.statistics:
+        raise UsageError("--statistics: diff lists what a change adds and fixes; "
+                         "'oomaudit check --statistics' counts findings per rule")
+    git, rels, base, label = _resolve(args.revisions_and_paths)
+    root = Path(os.path.realpath(git.root))
+    config = os.path.abspath(args.config) if args.config else None
+    registry = _registry(args)
+    with _cwd(root):
+        after, folders = _audit(args, registry, rels, root, config)
+    before, base_folders = _audit_base(git, base, rels, args, registry, config)
+    configs = _configs(root, folders | base_folders, config)
+    diff = Diff(base, label, root, rels, configs, Severity.parse(after["fail_on"]),
+                args.exit_zero, __version__)
+    diff.configs_changed = [c for c in configs if not os.path.isabs(c)
+                            and git.blob(base, c) != (root / c).read_bytes()]
+    compare(before, after, diff)
+    if args.quiet and args.format != "json":
+        diff.notices = []
+    write(VIEWS[args.format](diff, wants_color(args)), args.output)
+    _print_errors(diff.errors)
+    return diff.exit_code()
+
+
+def _resolve(words: list[str]):
+    """(git, targets relative to the root, BASE's commit, how to name it) from ``[BASE]
+    [PATH...]``: the first word is BASE when no file or directory has its name."""
+    from .gittree import Git
+
+    ref = words[0] if words and not os.path.lexists(words[0]) else None
+    targets = (words[1:] if ref is not None else words) or ["."]
+    for target in targets:
+        if not os.path.lexists(target):
+            raise UsageError(f"{target}: no such file or directory")
+    first = targets[0] if os.path.isdir(targets[0]) else os.path.dirname(targets[0]) or "."
+    git = Git.of(first)
+    root = Path(os.path.realpath(git.root))
+    rels = [_relative(root, t) for t in targets]
+    if ref is not None:
+        base = git.commit(ref)
+        if base is None:
+            raise UsageError(f"{ref}: neither a revision of {root} nor a file or directory")
+        return git, rels, base, ref
+    if words and not words[0].startswith("-") and git.commit(words[0]):
+        raise UsageError(f"{words[0]}: both a revision and a path; write ./{words[0]} for "
+                         "the path, or the commit's hash for the revision")
+    return git, rels, *git.default_base()
+
+
+def _audit_base(git, base: str, rels: list[str], args: argparse.Namespace, registry,
+                config: str | None) -> tuple[dict | None, set[str]]:
+    """BASE's side: its files written into a temporary folder (removed after), audited
+    with the working tree's configs; (None, set()) when none of the paths existed then."""
+    from .discovery import SKIP_DIRS
+
+    root = Path(os.path.realpath(git.root))
+    with tempfile.TemporaryDirectory(prefix="oomaudit-diff-") as tmp:
+        tmp = Path(os.path.realpath(tmp))
+        tree, anchor, base_config = _mirror(tmp, root, config)
+        git.extract(base, rels, tree, SKIP_DIRS)
+        _overlay(tree, root, config)
+        present = [r for r in rels if os.path.lexists(tree / r)]
+        if not present:  # every path is new
+            return None, set()
+        with _cwd(tree):
+            before, folders = _audit(args, registry, present, tree, base_config)
+        return _mapped(before, str(tmp), str(anchor)), folders
+
+
+def _relative(root: Path, target: str) -> str:
+    """``target`` relative to the repository root ("." for the root itself)."""
+    real = os.path.realpath(target)
+    rel = os.path.relpath(real, root)
+    if rel == ".." or rel.startswith("../") or os.path.isabs(rel):
+        raise UsageError(f"{target}: outside the repository {root}")
+    return Path(rel).as_posix()
+
+
+@contextlib.contextmanager
+def _cwd(folder: Path):
+    """Run a side from its root: paths in findings, fingerprints and per-path ignores are
+    then the same on both sides."""
+    previous = os.getcwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+
+
+def _audit(args: argparse.Namespace, registry, paths: list[str], root: Path,
+           config: str | None) -> tuple[dict, set[str]]:
+    """One side audited as ``oomaudit check PATHS`` from the current folder: the JSON
+    report's dict, and the folders its files are in."""
+    from .commands import _check_patterns, _hosts
+    from .engine import audit
+    from .reporters.json_format import as_dict
+
+    side = argparse.Namespace(**vars(args))
+    side.paths, side.config, side.root = paths, config, None
+    notices: list[str] = []
+    hosts, settings, target = _hosts(side, registry, notices)
+    every = {id(s): s for s in (settings, *(h.settings for h in hosts))}.values()
+    _check_patterns(side, list(every), registry, notices)
+    report = audit(registry, hosts, settings, "check", target, root)
+    report.notices[:0] = notices
+    folders = {os.path.dirname(str(path)) or "." for host in hosts for _, path in host.files}
+    return as_dict(report), folders
+
+
+def _config_above(root: Path) -> Path | None:
+    """The config a file of the repository falls back to when none is inside it."""
+    from .config import Configs
+
+    if root.parent == root:
+        return None
+    return Configs(lambda settings: None).for_folder(str(root.parent)).path
+
+
+def _mirror(tmp: Path, root: Path, config: str | None) -> tuple[Path, Path, str | None]:
+    """Lay out ``tmp`` for the BASE side: (the folder BASE's files go in, the folder ``tmp``
+    stands for, the --config to give BASE's audit). A config above the repository (found,
+    or named by --config) is copied where it is relative to the repository."""
+    given = Path(os.path.realpath(config)) if config else None
+    inside = given is not None and _is_within(given, root)
+    outside = None if inside else given or _config_above(root)
+    anchor = outside.parent if outside and _is_within(root, outside.parent) else root.parent
+    tree = tmp / root.relative_to(anchor)
+    tree.mkdir(parents=True)
+    base_config = config  # a --config neither in nor above the repository: as it is
+    if inside:
+        base_config = str(tree / given.relative_to(root))
+    elif outside is not None and anchor == outside.parent:
+        shutil.copyfile(outside, tmp / outside.name)
+        base_config = str(tmp / outside.name) if given else None
+    if not any(os.path.lexists(tmp / name) for name in CONFIG_NAMES):
+        (tmp / ".oomaudit.toml").write_text("# oomaudit diff: no config above the repository\n")
+    return tree, anchor, base_config
+
+
+def _overlay(tree: Path, root: Path, config: str | None) -> None:
+    """Replace BASE's config files with the working tree's, folder by folder, and put a
+    --config that lives in the repository where BASE's audit is told to find it."""
+    for folder, _, _ in os.walk(tree):
+        rel = os.path.relpath(folder, tree)
+        for name in CONFIG_NAMES:
+            mine = os.path.join(folder, name)
+            if os.path.lexists(mine) and not os.path.isdir(mine):
+                os.unlink(mine)
+            theirs = root / rel / name
+            if theirs.is_file() and not os.path.lexists(mine):
+                shutil.copyfile(theirs, mine)
+    if config and _is_within(Path(os.path.realpath(config)), root):
+        rel = Path(os.path.realpath(config)).relative_to(root)
+        (tree / rel).parent.mkdir(parents=True, exist_ok=True)
+        if os.path.lexists(tree / rel):
+            os.unlink(tree / rel)
+        shutil.copyfile(config, tree / rel)
+
+
+def _configs(root: Path, folders: set[str], config: str | None) -> list[str]:
+    """The working tree's config files that govern the audited files (relative to the
+    root when inside it), for the report to say what judged both sides."""
+    if config:
+        found = {Path(os.path.realpath(config))}
+    else:
+        from .config import Configs
+
+        configs = Configs(lambda settings: None)
+        found = {configs.for_folder(str(root / folder)).path for folder in folders} - {None}
+    return sorted(p.relative_to(root).as_posix() if _is_within(p, root) else str(p)
+                  for p in found)
+
+
+def _is_within(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def _mapped(value, old: str, new: str):
+    """BASE's report with the temporary folder's name put back as the repository's
+    (a profile's source, a path in a message), so that the two sides read alike."""
+    if isinstance(value, str):
+        return value.replace(old, new)
+    if isinstance(value, dict):
+        return {k: _mapped(v, old, new) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mapped(v, old, new) for v in value]
+    return value
+
+
+def compare(before: dict | None, after: dict, diff: Diff) -> Diff:
+    """Fill ``diff`` from the two JSON reports (``before`` None: nothing at BASE)."""
+    before = before or {"hosts": [], "findings": [], "errors": []}
+    old_hosts = {h["name"]: h for h in before["hosts"]}
+    new_hosts = {h["name"]: h for h in after["hosts"]}
+    for name in [*new_hosts, *(n for n in old_hosts if n not in new_hosts)]:
+        old, new = old_hosts.get(name), new_hosts.get(name)
+        old_findings = [f for f in before["findings"] if f["host"] == name]
+        new_findings = [f for f in after["findings"] if f["host"] == name]
+        old_prints = {f["fingerprint"] for f in old_findings}
+        new_prints = {f["fingerprint"] for f in new_findings}
+        facts = (new or old)["facts"]
+        diff.hosts.append(HostChange(
+            name, (new or old)["label"], facts.get("ram"),
+            _total(old), _total(new), _services(old, new),
+            [f for f in new_findings if f["fingerprint"] not in old_prints],
+            [f for f in old_findings if f["fingerprint"] not in new_prints]))
+    diff.errors = list(after["errors"]) + [f"at BASE: {e}" for e in before["errors"]
+                                           if e not in after["errors"]]
+    diff.notices = list(after.get("notices", []))
+    return diff
+
+
+def _total(host: dict | None) -> int | None:
+    return None if host is None else sum(c["bytes"] for c in host["ledger"])
+
+
+def _services(old: dict | None, new: dict | None) -> list[ServiceChange]:
+    """Each service whose worst case differs between the sides, in ledger order."""
+    def by_service(host: dict | None) -> dict[str, tuple[int, list[str]]]:
+        sums: dict[str, tuple[int, list[str]]] = {}
+        for c in host["ledger"] if host else []:
+            total, sources = sums.get(c["service"], (0, []))
+            sums[c["service"]] = (total + c["bytes"], [*sources, c["source"]])
+        return sums
+
+    before, after = by_service(old), by_service(new)
+    changes = []
+    for service in [*after, *(s for s in before if s not in after)]:
+        was, now = before.get(service), after.get(service)
+        old_bytes, new_bytes = was[0] if was else None, now[0] if now else None
+        if old_bytes != new_bytes:
+            changes.append(ServiceChange(service, old_bytes, new_bytes, (now or was)[1]))
+    return changes
