@@ -19,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from oomaudit import __version__
+from oomaudit.host import terminal
 from oomaudit.report import HostFacts
 from oomaudit.reporters import budget as view
 
@@ -357,12 +358,6 @@ def test_escape_sequences_from_configs_never_reach_the_terminal(oomaudit, tmp_pa
     assert "\x1b" not in drawn and "\\x1b" in drawn
 
 
-def test_shown_escapes_control_characters_and_surrogates():
-    assert view.shown("a\x00b\x1bc\x7fd\x85e\u202ef\u2066g") == (
-        "a\\x00b\\x1bc\\x7fd\\x85e\\u202ef\\u2066g")
-    assert view.shown("caf\udcc3") == "caf\ufffd" and view.shown("ß → ok") == "ß → ok"
-
-
 # -- the drawing for any sizes ---------------------------------------------------------------
 
 sizes = st.integers(min_value=0, max_value=1 << 44)
@@ -408,7 +403,7 @@ def test_any_ledger_draws_one_honest_bar(ram, swap, consumers):
         shares[name] = shares.get(name, 0) + nbytes
     drawn = [name for name, nbytes in shares.items() if nbytes > 0]
     assert ("more services" in legend) == (len(drawn) > len(view._SYMBOLS))
-    assert all(f"={view.shown(name)} (" in legend for name in drawn[:len(view._SYMBOLS)])
+    assert all(f"={terminal(name)} (" in legend for name in drawn[:len(view._SYMBOLS)])
     coloured = view.draw(host, True)
     assert [SGR.sub("", line) for line in coloured] == lines
 

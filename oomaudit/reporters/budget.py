@@ -9,16 +9,15 @@ at 100%. Below it a legend; ``budget`` adds the table with each consumer's arith
 The figures are the report's (``HostFacts``: facts and ledger as the rules saw them), and
 budget's verdict is HOST002's finding, so ``budget`` and ``scan``/``check`` never disagree
 about whether a host fits. Service names and sources come from configs: every one is
-escaped before it reaches a terminal.
+escaped (``host.terminal``) before it reaches a terminal.
 """
 from __future__ import annotations
 
 import json
-import re
 import string
 import time
 
-from ..host import printable
+from ..host import terminal
 from ..report import Report
 from ..units import format_size
 
@@ -35,17 +34,6 @@ _PALETTE = ["\033[30;44m", "\033[30;42m", "\033[30;43m", "\033[30;45m", "\033[30
             "\033[30;47m", "\033[30;104m", "\033[30;102m", "\033[30;103m", "\033[30;105m",
             "\033[30;106m"]
 _RESET, _BOLD, _DIM, _RED = "\033[0m", "\033[1m", "\033[2m", "\033[1;31m"
-# C0, DEL, C1 (ESC and CSI among them) and the bidirectional overrides that reorder a line
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-def shown(text: object) -> str:
-    r"""``text`` safe for a terminal: lone surrogates as U+FFFD (``printable``), control
-    characters as ``\x1b``/``\u202e``, so a service name or a path cannot move the cursor,
-    recolour the screen or hide a line."""
-    return _CONTROL.sub(lambda m: ascii(m.group())[1:-1], printable(str(text)))
-
-
 class _Service:
     """One service's share of the bar: every consumer of that name summed."""
 
@@ -139,8 +127,8 @@ def _legend(regions: str, services: list[_Service], fills: set[str], paint) -> l
     entries = [("", "", regions)]
     for s in services:
         if s.symbol != _MORE:
-            where = shown(s.sources[0]) if len(s.sources) == 1 else f"{len(s.sources)} consumers"
-            entries.append((s.symbol, s.paint, f"={shown(s.name)} ({format_size(s.bytes)}, "
+            where = terminal(s.sources[0]) if len(s.sources) == 1 else f"{len(s.sources)} consumers"
+            entries.append((s.symbol, s.paint, f"={terminal(s.name)} ({format_size(s.bytes)}, "
                                                f"{where})"))
     rest = [s for s in services if s.symbol == _MORE]
     if rest:
@@ -167,7 +155,7 @@ def overflows(report: Report, color: bool) -> list[str]:
     lines = []
     for host in report.hosts:
         if host.name in over:
-            lines += ["", f"Worst-case memory against RAM ({shown(host.label)}):",
+            lines += ["", f"Worst-case memory against RAM ({terminal(host.label)}):",
                       *draw(host, color)]
     return lines
 
@@ -194,20 +182,20 @@ def text_view(report: Report, color: bool) -> str:
     out = []
     for host in report.hosts:
         ram = _fact(host, "ram")
-        out.append(f"{shown(host.label)}: RAM {_size(host, 'ram')}, swap {_size(host, 'swap')}")
+        out.append(f"{terminal(host.label)}: RAM {_size(host, 'ram')}, swap {_size(host, 'swap')}")
         if not host.ledger:
             out.append("  no memory consumers found in the configs read\n")
             continue
         bar = draw(host, color)
         if not bar:
             verdict = verdicts.get(host.name, {}).get("detail") or "RAM unknown"
-            bar = [f"  no bar: {shown(verdict)}"]
+            bar = [f"  no bar: {terminal(verdict)}"]
         out += bar
-        width = max(len("total"), *(len(shown(c["service"])) for c in host.ledger))
+        width = max(len("total"), *(len(terminal(c["service"])) for c in host.ledger))
         for c in host.ledger:
             pct = f"{c['bytes'] / ram:6.1%}" if ram else "     ?"
-            out.append(f"  {shown(c['service']):<{width}}  {format_size(c['bytes']):>10}  {pct}"
-                       f"  {shown(c['how'])} ({shown(c['source'])})")
+            out.append(f"  {terminal(c['service']):<{width}}  {format_size(c['bytes']):>10}  {pct}"
+                       f"  {terminal(c['how'])} ({terminal(c['source'])})")
         total = sum(c["bytes"] for c in host.ledger)
         line = f"  {'total':<{width}}  {format_size(total):>10}"
         if ram:
@@ -215,14 +203,14 @@ def text_view(report: Report, color: bool) -> str:
             line += (f"  {total / ram:6.1%} of RAM; {format_size(abs(left))} "
                      f"{'left' if left >= 0 else 'over'}")
         out.append(line + "\n")
-    out += [f"notice: {shown(n)}" for n in report.notices]
-    out += [f"error: {shown(e)}" for e in report.errors]
+    out += [f"notice: {terminal(n)}" for n in report.notices]
+    out += [f"error: {terminal(e)}" for e in report.errors]
     return "\n".join(out).rstrip("\n") + "\n"
 
 
 def _size(host, key: str) -> str:
     value, source = host.facts.get(key, (None, ""))
-    return f"{format_size(value)} ({shown(source)})" if value is not None else "unknown"
+    return f"{format_size(value)} ({terminal(source)})" if value is not None else "unknown"
 
 
 def json_view(report: Report, color: bool) -> str:
