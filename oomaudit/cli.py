@@ -90,15 +90,25 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _common(parser: argparse.ArgumentParser, budget: bool = False,
-            formats: str | None = None) -> None:
+            formats: str | None = None, several: bool = False) -> None:
     """The options of every command that audits (scan, check, budget). ``budget`` has no
     findings for --quiet or --statistics, and judges HOST002 alone: it hides --select and
-    --ignore (which it refuses, saying why)."""
+    --ignore (which it refuses, saying why). ``several``
+    (scan, check): --format and --output repeat, paired in order, as checkov's do: one
+    audit written as several reports."""
     out = parser.add_argument_group("output")
-    out.add_argument("--format", default="text", metavar="FORMAT",
-                     help=formats or ("text (default) or json" if budget else
-                                      "text (default), json, junit, or one a plugin adds"))
-    out.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE")
+    if several:
+        out.add_argument("--format", action="append", metavar="FORMAT",
+                         help="text (default), json, junit, sarif, github, gitlab, or one a "
+                              "plugin adds; repeat it for several reports of one run")
+        out.add_argument("--output", "-o", action="append", metavar="FILE",
+                         help="write the report to FILE ('-': standard output); with several "
+                              "--format, one --output each, paired in order")
+    else:
+        out.add_argument("--format", default="text", metavar="FORMAT",
+                         help=formats or ("text (default) or json" if budget else
+                                          "text (default), json, junit, or one a plugin adds"))
+        out.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE")
     out.add_argument("--color", choices=["auto", "always", "never"], default="auto",
                      help="colour the text: auto (default: on a terminal, unless NO_COLOR; "
                           "FORCE_COLOR forces it), always, never")
@@ -135,7 +145,7 @@ def _common(parser: argparse.ArgumentParser, budget: bool = False,
 
 
 def _scan(parser: argparse.ArgumentParser) -> None:
-    _common(parser)
+    _common(parser, several=True)
     parser.add_argument("--root", metavar="DIR",
                         help="audit an offline tree laid out like / (image, rootfs, config repo)")
     logs = parser.add_argument_group("kernel logs (KLOG rules)")
@@ -149,7 +159,7 @@ def _scan(parser: argparse.ArgumentParser) -> None:
 
 
 def _check(parser: argparse.ArgumentParser) -> None:
-    _common(parser)
+    _common(parser, several=True)
     parser.add_argument("paths", nargs="+", metavar="PATH")
 
 
@@ -299,15 +309,16 @@ def run() -> None:
     os._exit(code)
 
 
-def wants_color(args: argparse.Namespace) -> bool:
-    """--color always/never decide. Otherwise (auto) a file given with --output gets none;
+def wants_color(args: argparse.Namespace, to_file: bool | None = None) -> bool:
+    """--color always/never decide. Otherwise (auto) a file given with --output gets none
+    (``to_file``: whether this one report goes to a file, when a run writes several);
     on stdout FORCE_COLOR set to a non-empty value turns it on even in a pipe
     (force-color.org) and even over NO_COLOR, being the narrower ask (the one a CI job
     sets for its log); NO_COLOR set to a non-empty value turns it off (no-color.org: an
     empty one does not count); else colour only on a terminal."""
     if args.color != "auto":
         return args.color == "always"
-    if args.output:
+    if bool(args.output) if to_file is None else to_file:
         return False
     if os.environ.get("FORCE_COLOR"):
         return True
@@ -317,8 +328,8 @@ def wants_color(args: argparse.Namespace) -> bool:
 def write(text: str, output: str | None) -> None:
     """Write the report whole or not at all: a temporary file renamed into place. A device
     or FIFO (``-o /dev/null``, ``-o /dev/stdout``) is written to, never replaced, and a
-    symlink is followed, as a shell redirection would."""
-    if not output:
+    symlink is followed, as a shell redirection would. ``-`` is standard output."""
+    if not output or output == "-":
         sys.stdout.write(text)
         return
     target = Path(os.path.realpath(output))

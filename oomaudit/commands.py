@@ -13,6 +13,7 @@ if TYPE_CHECKING:  # the engine is imported by the commands that run it, not by 
     from .config import Settings
     from .engine import Registry
     from .host import Fact, Host
+    from .report import Reporter
 
 
 def _registry(args: argparse.Namespace) -> Registry:
@@ -104,10 +105,7 @@ def _report(args, command: str) -> int:
     from .engine import audit
 
     registry = _registry(args)
-    reporter = registry.reporters.get(args.format)
-    if reporter is None:
-        raise UsageError(f"--format {args.format}: unknown format "
-                         f"(available: {', '.join(sorted(registry.reporters))})")
+    outputs = _outputs(args, registry)
     notices: list[str] = []
     hosts, settings, target = _hosts(args, registry, notices)
     every = {id(s): s for s in (settings, *(h.settings for h in hosts))}.values()
@@ -119,18 +117,46 @@ def _report(args, command: str) -> int:
         report.notices += cursor.notices
     report.exit_zero = args.exit_zero
     report.quiet, report.statistics = args.quiet, args.statistics
-    try:
-        text = reporter.render(report, wants_color(args))
-    except Exception as exc:  # a plugin's format: name it; the report is lost, say why
-        if args.debug:
-            raise
-        raise UsageError(f"--format {args.format}: reporter of plugin '{reporter.plugin}' "
-                         f"failed: {type(exc).__name__}: {exc}") from None
-    write(text, args.output)
+    texts = []  # every format rendered before any is written: all reports or none
+    for reporter, output in outputs:
+        try:
+            texts.append(reporter.render(report, wants_color(args, output not in (None, "-"))))
+        except Exception as exc:  # a plugin's format: name it; the report is lost, say why
+            if args.debug:
+                raise
+            raise UsageError(f"--format {reporter.name}: reporter of plugin "
+                             f"'{reporter.plugin}' failed: {type(exc).__name__}: {exc}") from None
+    for text, (_, output) in zip(texts, outputs, strict=True):
+        write(text, output)
     if cursor is not None:
         cursor.commit()  # once the report is out: a report lost is no kill lost
     _print_errors(report.errors)
     return report.exit_code()
+
+
+def _outputs(args, registry: Registry) -> list[tuple[Reporter, str | None]]:
+    """Each --format with its --output (None or "-": standard output), paired in order as
+    checkov pairs them: one audit, several reports. One format may go without --output."""
+    formats, outputs = args.format or ["text"], args.output or []
+    if len(formats) > 1 or len(outputs) > 1:
+        if len(outputs) != len(formats):
+            raise UsageError(f"{len(formats)} --format and {len(outputs)} --output: give one "
+                             "--output per --format, paired in order ('-' is standard output)")
+        seen: set[str] = set()
+        for output in outputs:
+            real = output if output == "-" else os.path.realpath(output)
+            if real in seen:
+                raise UsageError(f"--output {output}: given twice; each report needs its own "
+                                 "file")
+            seen.add(real)
+    pairs = []
+    for name, output in zip(formats, outputs or [None], strict=False):
+        reporter = registry.reporters.get(name)
+        if reporter is None:
+            raise UsageError(f"--format {name}: unknown format "
+                             f"(available: {', '.join(sorted(registry.reporters))})")
+        pairs.append((reporter, output))
+    return pairs
 
 
 def _klog_window(args, hosts: list[Host]):

@@ -1,8 +1,11 @@
-"""JUnit XML for CI dashboards: a testsuite per plugin, a testcase per rule checked per host.
+"""JUnit XML for CI dashboards: a testsuite per plugin, a testcase per finding.
 
-Passed rules are passed cases, so a dashboard shows what was checked, not only
-what failed; a skipped rule (fact unknown) is a skipped case; a crashed rule is
-an error case.
+A rule that found something on a host is one failed case per finding, named after the rule,
+the host and what the finding is about (its key, else its file), with ``file`` and
+``line``: tools that read one result per case (GitLab's test report among them) then
+show every finding, and the suite's ``failures`` count them. A rule that found nothing on
+a host is one passed case, so a dashboard shows what was checked; a skipped rule (fact
+unknown) is a skipped case; a crashed rule is an error case.
 """
 from __future__ import annotations
 
@@ -12,29 +15,27 @@ from ..report import ERROR, SKIPPED, Report
 
 
 def render(report: Report, color: bool) -> str:
-    by_key: dict[tuple[str, str], list] = {}
+    found: dict[tuple[str, str], list] = {}
     for host, f in report.findings:
-        by_key.setdefault((host, f.rule), []).append(f)
+        found.setdefault((host, f.rule), []).append(f)
     suites: dict[str, list[TestCase]] = {}
     for run in report.runs:
         rule = run.rule
-        # allow_multiple_subelements: junit-xml otherwise merges every add_failure_info
-        # into one <failure>, and a rule with three findings would show only the last
-        case = TestCase(f"{rule.id} {rule.title}", classname=f"oomaudit.{rule.plugin}.{run.host}",
-                        allow_multiple_subelements=True)
-        findings = by_key.get((run.host, rule.id), [])
-        if run.status == SKIPPED:
-            case.add_skipped_info(run.detail)
-        elif run.status == ERROR:
-            case.add_error_info(run.detail)
+        classname = f"oomaudit.{rule.plugin}.{run.host}"
+        findings = found.pop((run.host, rule.id), [])
+        cases = suites.setdefault(rule.plugin, [])
+        cases.extend(_failed(run.host, f, classname) for f in findings)
+        if not findings:
+            case = TestCase(f"{rule.id} {rule.title}", classname=classname)
+            if run.status == SKIPPED:
+                case.add_skipped_info(run.detail)
+            elif run.status == ERROR:
+                case.add_error_info(run.detail)
+            cases.append(case)
+    for (host, _), findings in found.items():  # a rule that reported under another id
         for f in findings:
-            body = "\n".join([f"{f.location}: {f.rule} {f.severity.label} {f.message}"]
-                             + [f"evidence: {e}" for e in f.evidence]
-                             + ([f"fix: {f.fix}"] if f.fix else []))
-            case.add_failure_info(f"{f.severity.label}: {f.message}", body)
-        if findings and findings[0].path:
-            case.file, case.line = findings[0].path, findings[0].line
-        suites.setdefault(rule.plugin, []).append(case)
+            suites.setdefault(f.plugin, []).append(
+                _failed(host, f, f"oomaudit.{f.plugin}.{host}"))
     for error in report.errors:
         if not any(error == r.detail for r in report.runs):
             case = TestCase("plugin error", classname="oomaudit.engine")
@@ -47,3 +48,18 @@ def render(report: Report, color: bool) -> str:
     xml = to_xml_report_string(
         [TestSuite(f"oomaudit.{name}", cases) for name, cases in suites.items()])
     return xml if xml.endswith("\n") else xml + "\n"
+
+
+def _failed(host: str, f, classname: str) -> TestCase:
+    """One finding as a failed case. Its name holds what its fingerprint holds (rule, host,
+    file, key), never the line or a value, so a dashboard's history follows it; a second
+    finding that only a ``#2`` tells apart is named so."""
+    about = " in ".join(part for part in (f.key, f.path) if part) or "the host"
+    repeat = f.fingerprint.partition("#")[2]
+    name = f"{f.rule} {host}: {about}" + (f" #{repeat}" if repeat else "")
+    case = TestCase(name, classname=classname, file=f.path, line=f.line)
+    body = "\n".join([f"{f.location}: {f.rule} {f.severity.label} {f.message}"]
+                     + [f"evidence: {e}" for e in f.evidence]
+                     + ([f"fix: {f.fix}"] if f.fix else []))
+    case.add_failure_info(f"{f.severity.label}: {f.message}", body)
+    return case
