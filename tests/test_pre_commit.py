@@ -1,8 +1,11 @@
 """The pre-commit hooks, run by the real ``pre-commit try-repo`` on a temporary git repo:
-they fail on an fstab without swap (SWAP001) and pass on one with a swap file.
+they fail on an fstab without swap (SWAP001) and pass on one with a swap file. The
+README's configuration works as written (``pre-commit autoupdate`` pins a commit, then
+``pre-commit run``), leaves CI and tool YAML alone, and a plugin named in
+``additional_dependencies`` is heard through ``oomaudit-repo``.
 
-Slow (marked ``slow``, never skipped): each try-repo builds pre-commit's own venv and
-pip-installs this repository into it (try-repo uses a fresh store every time).
+Slow (marked ``slow``, never skipped): each run builds pre-commit's own venv and
+pip-installs this repository into it.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ import yaml
 from conftest import REPO
 
 HOOKS = REPO / ".pre-commit-hooks.yaml"
+PLUGIN = REPO / "tests" / "fixtures" / "plugin_pkg"
 LITTER = ("__pycache__", "*.pyc", "*.egg-info", "build", "dist", ".pytest_cache",
           ".ruff_cache", ".hypothesis", ".venv", ".git")
 
@@ -31,6 +35,12 @@ GOOD_FSTAB = BAD_FSTAB + "/swapfile none swap sw 0 0\n"
 
 def hooks() -> dict[str, dict]:
     return {h["id"]: h for h in yaml.safe_load(HOOKS.read_text(encoding="utf-8"))}
+
+
+def passed(path: str) -> bool:
+    """Whether pre-commit hands ``path`` to the ``oomaudit`` hook (files, then exclude)."""
+    hook = hooks()["oomaudit"]
+    return bool(re.search(hook["files"], path)) and not re.search(hook["exclude"], path)
 
 
 # -- the hooks file ----------------------------------------------------------------------
@@ -61,17 +71,24 @@ NOT_READ = """
     README.md  oomaudit/cli.py  .oomaudit.toml  pyproject.toml  etc/ssh/sshd_config
     etc/logrotate.conf  etc/security/limits.conf  templates/fstab.j2  templates/my.cnf.j2
     etc/fstab.erb  etc/hosts  etc/nginx/mime.types  etc/systemd/system/backup.timer
+    .pre-commit-config.yaml  .pre-commit-hooks.yaml  .github/workflows/ci.yml
+    .github/dependabot.yml  .gitlab-ci.yml  .gitlab/ci/test.yml  .circleci/config.yml
+    mkdocs.yml  .readthedocs.yaml  .yamllint.yml  .golangci.yml  azure-pipelines.yml
+    ansible/group_vars/all.yml  host_vars/db1.yaml  roles/mysql/tasks/main.yml
+    roles/mysql/defaults/main.yml  charts/app/Chart.yaml  charts/app/values.yaml
+    charts/app/values.prod.yaml  kustomization.yaml  pnpm-lock.yaml  environment.yml
 """
 
 
-@pytest.mark.parametrize("path", READ.split())
+@pytest.mark.parametrize("path", READ.split() + ["charts/app/templates/deployment.yaml",
+                                                  "deploy/.github-mirror/compose.yaml"])
 def test_files_pattern_takes_the_config_types_oomaudit_reads(path):
-    assert re.search(hooks()["oomaudit"]["files"], path), path
+    assert passed(path), path
 
 
 @pytest.mark.parametrize("path", NOT_READ.split())
 def test_files_pattern_leaves_other_files(path):
-    assert not re.search(hooks()["oomaudit"]["files"], path), path
+    assert not passed(path), path
 
 
 # -- the real pre-commit ------------------------------------------------------------------
@@ -110,7 +127,7 @@ def hook_repo(tmp_path_factory) -> Path:
             if (REPO / name).is_file():
                 (dest / name).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(REPO / name, dest / name)
-    git("init", "-q", cwd=dest)
+    git("init", "-q", "-b", "main", cwd=dest)  # the README's rev: main
     git("add", "-A", cwd=dest)
     git("commit", "-q", "-m", "oomaudit under test", cwd=dest)
     return dest
@@ -177,3 +194,79 @@ def test_repo_hook_runs_when_no_config_file_is_staged(hook_repo, project):
                      r"Skipped$", out, re.M), out
     assert re.search(r"^oomaudit \(whole repository\)\.+Failed$", out, re.M), out
     assert "SWAP001" in out
+
+
+# -- the README's configuration, as written -------------------------------------------------
+
+def readme_yaml() -> list[str]:
+    """The YAML blocks of the README's pre-commit section: the configuration, then the
+    plugin example."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## pre-commit\n", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"^```yaml\n(.*?)^```$", section, re.M | re.S)
+
+
+def run_hooks(project: Path, home: Path, *args: str) -> subprocess.CompletedProcess:
+    env = git_env()
+    env["PRE_COMMIT_HOME"] = str(home)
+    proc = subprocess.run([sys.executable, "-m", "pre_commit", *args, "--color", "never"],
+                          cwd=project, env=env, capture_output=True, text=True, timeout=900)
+    assert "Traceback" not in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+    return proc
+
+
+def test_readme_shows_one_hook_and_no_tag():
+    config, plugin = readme_yaml()
+    (repo,) = yaml.safe_load(config)["repos"]
+    assert [h["id"] for h in repo["hooks"]] == ["oomaudit"]  # never both: findings twice
+    assert repo["rev"] == "main" and "pre-commit autoupdate --repo" in (
+        REPO / "README.md").read_text(encoding="utf-8").replace("\n", " ")
+    (hook,) = yaml.safe_load(plugin)
+    assert hook["id"] == "oomaudit-repo" and hook["additional_dependencies"]
+
+
+@pytest.mark.slow
+def test_readme_configuration_works_as_written(hook_repo, project):
+    """The README's config with this repository's URL replaced by a local clone: autoupdate
+    pins the commit main points to, and the hook reports SWAP001 once and skips the
+    repository's CI and tool YAML without a word."""
+    config = readme_yaml()[0].replace("https://github.com/oomaudit/oomaudit", str(hook_repo))
+    (project / ".pre-commit-config.yaml").write_text(config)
+    (project / ".github" / "workflows").mkdir(parents=True)
+    (project / ".github" / "workflows" / "ci.yml").write_text("on: push\njobs: {}\n")
+    (project / "mkdocs.yml").write_text("site_name: configs\n")
+    (project / "etc" / "fstab").write_text(BAD_FSTAB)
+    git("add", "-A", cwd=project)
+    home = project.parent / "pre-commit-home"
+    proc = run_hooks(project, home, "autoupdate", "--repo", str(hook_repo))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    head = subprocess.run(["git", "rev-parse", "main"], cwd=hook_repo, capture_output=True,
+                          text=True, check=True).stdout.strip()
+    pinned = yaml.safe_load((project / ".pre-commit-config.yaml").read_text())
+    assert pinned["repos"][0]["rev"] == head
+    git("add", "-A", cwd=project)
+    proc = run_hooks(project, home, "run", "--all-files")
+    out = proc.stdout
+    assert proc.returncode == 1, out + proc.stderr
+    assert len(re.findall(r"SWAP001 medium no swap", out)) == 1, out
+    assert "not a config format" not in out and "mutable reference" not in out, out
+
+
+@pytest.mark.slow
+def test_a_plugins_format_through_the_repository_hook(hook_repo, project, tmp_path):
+    """The README's plugin example, with the plugin of tests/fixtures installed from a copy
+    (and its deliberately broken rule ignored): oomaudit-repo reports REDIS001."""
+    plugin = shutil.copytree(PLUGIN, tmp_path / "plugin", ignore=shutil.ignore_patterns(*LITTER))
+    hook = yaml.safe_load(readme_yaml()[1])[0]
+    hook["additional_dependencies"] = [str(plugin)]
+    hook["args"] = ["--ignore", "REDIS900"]
+    head = subprocess.run(["git", "rev-parse", "main"], cwd=hook_repo, capture_output=True,
+                          text=True, check=True).stdout.strip()
+    config = {"repos": [{"repo": str(hook_repo), "rev": head, "hooks": [hook]}]}
+    (project / ".pre-commit-config.yaml").write_text(yaml.safe_dump(config))
+    (project / "etc" / "redis").mkdir(parents=True)
+    (project / "etc" / "redis" / "redis.conf").write_text("bind 127.0.0.1\nmaxmemory 0\n")
+    git("add", "-A", cwd=project)
+    proc = run_hooks(project, project.parent / "pre-commit-home", "run", "--all-files")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert re.search(r"^etc/redis/redis\.conf:2: REDIS001 medium ", proc.stdout, re.M), proc.stdout
