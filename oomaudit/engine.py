@@ -111,7 +111,8 @@ def audit(registry: Registry, hosts: list[Host], settings: Settings, command: st
 def _host_place(host: Host) -> tuple[str, int | None] | None:
     """Where a finding about the host as a whole goes in a format that needs a file (SARIF,
     GitLab): the ``[[hosts]]`` table that declares it, else the config file in force, else
-    the first file audited; None for a host with none of them."""
+    (``check``) the first of the files that make the host; None for a scanned host without
+    a config, where any file of the system would be an arbitrary place."""
     settings = host.settings
     if settings is not None and settings.path is not None:
         place = host.files[0][1] if host.mode == FILES and host.files else (
@@ -121,7 +122,7 @@ def _host_place(host: Host) -> tuple[str, int | None] | None:
             path, _, line = profile.source.rpartition(":")
             return path, int(line)
         return str(settings.path), None
-    return (host.display(host.files[0][1]), None) if host.files else None
+    return (host.display(host.files[0][1]), None) if host.mode == FILES and host.files else None
 
 
 def _run_rule(rule: Rule, host: Host, report: Report) -> list[Finding]:

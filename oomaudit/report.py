@@ -52,7 +52,7 @@ class Report(Record):
         self.runs: list[RuleRun] = []
         # Where paths are relative to, per host: (root, working directory), as fingerprints
         # take them; and where a finding without a file is placed for formats that need one
-        # (its host's [[hosts]] table, config file or first file): (path as shown, line).
+        # (its host's [[hosts]] table, config file or check's first file): (path, line).
         self.roots: dict[str, tuple[Path, str]] = {}
         self.host_places: dict[str, tuple[str, int | None]] = {}
         self.errors: list[str] = []

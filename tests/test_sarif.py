@@ -142,6 +142,29 @@ def test_without_a_config_a_host_finding_goes_on_the_hosts_first_file(oomaudit, 
     assert physical == {"artifactLocation": {"uri": "my.cnf", "uriBaseId": "%SRCROOT%"}}
 
 
+def test_a_scanned_tree_places_host_findings_on_its_config_or_the_host(oomaudit, tmp_path):
+    """scan --root: paths relative to the tree; HOST002 on the --config given, and with no
+    config only on the host (a file of the system would be an arbitrary place)."""
+    tree = tmp_path / "tree"
+    (tree / "etc" / "mysql").mkdir(parents=True)
+    (tree / "etc" / "mysql" / "my.cnf").write_text(MYCNF)
+    (tmp_path / "cfg.toml").write_text("")
+    env = {"OOMAUDIT_SYSTEM_CONFIG": str(tmp_path / "none.toml")}
+    plain = sarif(oomaudit("scan", "--root", "tree", "--ram", "4G", "--format", "sarif",
+                           env=env))["runs"][0]
+    assert plain["originalUriBaseIds"]["%SRCROOT%"]["uri"] == tree.as_uri() + "/"
+    (mysql,) = [r for r in plain["results"] if r["ruleId"] == "MYSQL001"]
+    assert mysql["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == (
+        "etc/mysql/my.cnf")
+    (host002,) = [r for r in plain["results"] if r["ruleId"] == "HOST002"]
+    assert host002["locations"] == [{"logicalLocations": [{"name": "tree", "kind": "host"}]}]
+    given = sarif(oomaudit("scan", "--root", "tree", "--ram", "4G", "--config", "cfg.toml",
+                           "--format", "sarif", env=env))["runs"][0]
+    (host002,) = [r for r in given["results"] if r["ruleId"] == "HOST002"]
+    assert host002["locations"][0]["physicalLocation"] == {
+        "artifactLocation": {"uri": (tmp_path / "cfg.toml").as_uri()}}
+
+
 def test_skipped_rules_and_errors_are_notifications(oomaudit, tmp_path):
     (tmp_path / "a.stub").write_text("consumer db 6G\ncrash\n")
     proc = oomaudit("check", "a.stub", "--format", "sarif", env=stub_env())

@@ -5,9 +5,9 @@ A forge shows a result only in a file of the repository, by a path relative to i
 the root fingerprints use (``Report.roots``), so that an alert keeps its place and its
 identity together. A finding about a host as a whole (HOST002 over a repository, a live
 fact) has no file of its own; it is placed where the host is described
-(``Report.host_places``: its ``[[hosts]]`` table, else the config file, else its first
-file), because code scanning rejects a whole upload with a result in no file and GitLab
-requires a path for every entry.
+(``Report.host_places``: its ``[[hosts]]`` table, else the config file, else for ``check``
+the first of its files), because code scanning rejects a whole upload with a result in no
+file and GitLab requires a path for every entry.
 """
 from __future__ import annotations
 

@@ -5,7 +5,9 @@ per finding with its fingerprint as ``partialFingerprints``, located by a path r
 ``%SRCROOT%`` (the root fingerprints use: the repository, or the tree) and, always, on a
 logical location naming the host. A finding about the host as a whole is placed where
 ``ci.place`` puts it: code scanning fails the whole upload when one result has no file
-("locationFromSarifResult: expected artifact location").
+("locationFromSarifResult: expected artifact location"). A scanned host without a config
+leaves such a finding on the host alone: valid SARIF, but not for code scanning, which is
+meant for ``check`` of a repository.
 """
 from __future__ import annotations
 
@@ -42,13 +44,20 @@ def render(report: Report, color: bool) -> str:
                       for rule in rules.values()]}},
         "invocations": [_invocation(report, index)],
         "originalUriBaseIds": {
-            base: {"uri": root.as_uri().rstrip("/") + "/",  # SARIF: a base ends with "/"
+            base: {"uri": _folder_uri(root),
                    "description": {"text": "what result paths are relative to: the "
                                            "repository (check) or the audited tree (scan)"}}
             for root, base in bases.items()},
         "results": results,
     }
     return dumps({"$schema": SCHEMA, "version": "2.1.0", "runs": [run]})
+
+
+def _folder_uri(root: Path) -> str:
+    """``file:///repo/``: SARIF wants a base URI to end with "/" (``file:///`` already does).
+    A name that is not UTF-8 is percent-encoded byte for byte, as the file system has it."""
+    uri = root.as_uri()
+    return uri if uri.endswith("/") else uri + "/"
 
 
 def _descriptor(rule, severity: Severity) -> dict:
@@ -88,7 +97,7 @@ def _descriptor(rule, severity: Severity) -> dict:
 def _result(report: Report, host: str, f, index: dict[str, int], bases: dict) -> dict:
     text = "\n".join([f.message, *(f"evidence: {e}" for e in f.evidence),
                       *([f"fix: {f.fix}"] if f.fix else [])])
-    location: dict = {"logicalLocations": [{"name": host, "kind": "host"}]}
+    location: dict = {}
     where = place(report, host, f)
     if where is not None:
         path, line = where
@@ -104,6 +113,7 @@ def _result(report: Report, host: str, f, index: dict[str, int], bases: dict) ->
         if line:
             physical["region"] = {"startLine": line}
         location["physicalLocation"] = physical
+    location["logicalLocations"] = [{"name": host, "kind": "host"}]
     result = {
         "ruleId": f.rule,
         "level": LEVELS[f.severity],
