@@ -26,8 +26,12 @@ LIVE, ROOT, FILES = "live", "root", "files"
 def printable(text: str) -> str:
     r"""A file name for reports. Names that are not UTF-8 reach Python as lone surrogates
     (``\udcff``), which JUnit's XML cannot carry and strict JSON readers reject; they are
-    shown with U+FFFD instead, as ``ls`` shows them with ``?``."""
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    shown with U+FFFD instead, as ``ls`` shows them with ``?``. Other lone surrogates, which
+    no file name makes but JSON's ``"\ud800"`` does (a fleet's reports, a facts file), too."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:
+        return re.sub("[\ud800-\udfff]", "\ufffd", text)
 
 
 # C0, DEL, C1 (ESC and CSI among them) and the bidirectional marks that reorder a line

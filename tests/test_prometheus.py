@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
 from oomaudit.cli import main
+from oomaudit.host import terminal
 from oomaudit.reporters.prometheus import Family, exposition
 
 ALERTS = REPO / "contrib" / "prometheus"
@@ -135,26 +136,24 @@ def test_label_values_are_escaped_as_the_format_requires(oomaudit, tmp_path):
     assert lint.returncode == 0, lint.stdout + lint.stderr
     hosts = {dict(labels)["host"] for _, _, samples in parse(proc.stdout).values()
              for labels in samples}
-    assert hosts == {'db"1\\x\nend\\x1b[31m\\x7f\\x85ü'}
+    assert hosts == {'db"1\\x\\nend\\x1b[31m\\x7f\\x85ü'}
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.text(st.characters(exclude_categories=())), min_size=1, max_size=5,
-                unique=True))
-def test_any_label_value_reads_back(values):
-    """Any text, lone surrogates (a file name that is not UTF-8) included."""
-    families = [Family("oomaudit_test_bytes", "gauge", "a test\\ with\nnewline",
+                unique=True), st.text(st.characters(exclude_categories=())))
+def test_any_text_reads_back_as_a_terminal_shows_it(values, help_text):
+    """Any label value or help text, lone surrogates (JSON's "\\ud800") included, is read
+    back as ``host.terminal`` shows it, and no control character reaches the file."""
+    help_text = help_text.strip()  # a HELP line's own spaces are the format's
+    families = [Family("oomaudit_test_bytes", "gauge", help_text,
                        [({"host": v, "n": str(i)}, i) for i, v in enumerate(values)])]
     text = exposition(families)
     assert not re.search(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]", text)
     [family] = text_string_to_metric_families(text)
-    assert family.documentation == "a test\\ with\nnewline"
-
-    def shown(value: str) -> str:  # control characters as visible text, surrogates as U+FFFD
-        return "".join("\ufffd" if 0xD800 <= ord(c) < 0xE000 else
-                       f"\\x{ord(c):02x}" if c != "\n" and (ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0)
-                       else c for c in value)
-    assert [s.labels["host"] for s in family.samples] == [shown(v) for v in values]
+    assert family.documentation == terminal(help_text)
+    samples = {s.labels["n"]: s.labels["host"] for s in family.samples}
+    assert samples == {str(i): terminal(v) for i, v in enumerate(values)}
 
 
 def test_families_of_many_reports_are_written_as_one():

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import NamedTuple
 
+from ..host import terminal
 from ..report import Report
 
 GAUGE, COUNTER = "gauge", "counter"
@@ -92,7 +93,8 @@ def families(doc: dict) -> list[Family]:
         Family("oomaudit_swap_bytes", GAUGE, "Swap as the audit saw it (measured or declared).",
                swap),
         Family("oomaudit_oom_kills", GAUGE,
-               "OOM kills the kernel logged in the audit's window, by victim process.", kills),
+               "OOM kills the kernel logged in the audit's window (--since last: since the "
+               "previous scan), by victim process.", kills),
         Family("oomaudit_last_oom_kill_timestamp_seconds", GAUGE,
                "When the kernel last OOM-killed this process (Unix time; undated kills have "
                "none).", last_kill),
@@ -132,33 +134,23 @@ def exposition(metrics: Iterable[Family]) -> str:
     for family in merged.values():
         if not family.samples:
             continue
-        help_text = "".join(c if c == '"' else _escaped(c) for c in family.help)
-        lines += [f"# HELP {family.name} {help_text}", f"# TYPE {family.name} {family.kind}"]
+        lines += [f"# HELP {family.name} {_escaped(family.help)}",
+                  f"# TYPE {family.name} {family.kind}"]
         for labels, value in family.samples:
-            pairs = ",".join(f'{key}="{_label(str(text))}"' for key, text in labels.items())
+            pairs = ",".join(f'{key}="{text}"' for key, text in
+                             ((k, _escaped(str(v), '"')) for k, v in labels.items()))
             lines.append(f"{family.name}{{{pairs}}} {_number(value)}" if pairs
                          else f"{family.name} {_number(value)}")
     return "\n".join(lines) + "\n" if lines else ""
 
 
-def _label(text: str) -> str:
-    r"""A label value as the format escapes it (``\\``, ``\"``, ``\n``). Other control
-    characters (a process name from a hostile log) have no escape there; they are written
-    as the visible text ``\xNN``, so that a terminal showing the file never runs them. A lone
-    surrogate (a file name that is not UTF-8) cannot be written as UTF-8: U+FFFD, as
-    ``host.printable`` shows it."""
-    return "".join(map(_escaped, text))
-
-
-def _escaped(char: str) -> str:
-    code = ord(char)
-    if char in '\\"':
-        return "\\" + char
-    if char == "\n":
-        return "\\n"
-    if code < 0x20 or 0x7F <= code < 0xA0:
-        return f"\\\\x{code:02x}"
-    return "\ufffd" if 0xD800 <= code < 0xE000 else char
+def _escaped(text: str, quote: str = "") -> str:
+    r"""Text as the format escapes it: ``\\`` (and ``\"`` in a label value). A line break or
+    other control character (a process name from a hostile log) is first made the visible
+    text a terminal shows (``host.terminal``: ``\n``, ``\x1b``), so that ``cat`` of the file
+    never runs it; lone surrogates become U+FFFD, as UTF-8 cannot carry them."""
+    text = terminal(text).replace("\\", "\\\\")
+    return text.replace(quote, "\\" + quote) if quote else text
 
 
 def _number(value: float) -> str:
