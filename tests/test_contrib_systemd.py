@@ -103,7 +103,9 @@ def test_the_output_is_the_only_writable_place_besides_the_state():
     output = Path(argv[argv.index("--output") + 1])
     writable = [Path(p.lstrip("-")) for v in SERVICE["ReadWritePaths"] for p in v.split()]
     assert writable == [output.parent] and output.suffix == ".prom"
-    assert argv[1:3] == ["scan", "--format"] and argv[3] == "prometheus"
+    assert argv[1] == "scan" and argv[argv.index("--format") + 1] == "prometheus"
+    # the kernel-log cursor of --since last is kept in the StateDirectory, oomaudit's default
+    assert argv[argv.index("--since") + 1] == "last"
 
 
 def success_codes() -> set[int]:
@@ -111,27 +113,34 @@ def success_codes() -> set[int]:
     return {0} | {int(v) for value in SERVICE.get("SuccessExitStatus", []) for v in value.split()}
 
 
-def run_exec_start(out: Path, *extra: str) -> subprocess.CompletedProcess:
-    """The service's ExecStart, run here: this venv's oomaudit, the output moved to ``out``
-    and ``extra`` (a tree to audit instead of this host) appended."""
-    [line] = SERVICE["ExecStart"]
-    argv = shlex.split(line)
+def run_exec_start(out: Path, *extra: str, line: str = "") -> subprocess.CompletedProcess:
+    """The service's ExecStart (or another command ``line``), run here: this venv's
+    oomaudit, the output moved to ``out``, the state (systemd's StateDirectory) in a folder
+    beside it, and ``extra`` (a tree to audit instead of this host) appended."""
+    argv = shlex.split(line or SERVICE["ExecStart"][-1])
     argv[0] = str(VENV_OOMAUDIT)
     argv[argv.index("--output") + 1] = str(out)
+    env = {"PATH": "/usr/bin:/bin", "NO_COLOR": "1",
+           "OOMAUDIT_STATE_DIR": str(out.parent.parent / "state")}
     return subprocess.run([*argv, *map(str, extra)], capture_output=True, text=True,
-                          timeout=120, env={"PATH": "/usr/bin:/bin", "NO_COLOR": "1"})
+                          timeout=120, env=env)
 
 
-def test_findings_leave_the_service_successful(tmp_path):
+def test_findings_leave_the_service_successful_and_a_kill_is_reported_once(tmp_path):
     root, _ = host_tree(tmp_path)
     out = tmp_path / "node-exporter" / "oomaudit.prom"
     out.parent.mkdir()
-    proc = run_exec_start(out, "--root", root, "--ram", "4G")
-    assert_no_traceback(proc)
-    assert proc.returncode == 1 and proc.returncode in success_codes(), proc.stderr
-    metrics = parse(out.read_text())
-    assert sum(metrics["oomaudit_findings"][2].values()) >= 3
-    assert list(metrics["oomaudit_last_run_success"][2].values()) == [1]
+    rules = []
+    for _day in (1, 2):
+        proc = run_exec_start(out, "--root", root, "--ram", "4G")
+        assert_no_traceback(proc)
+        assert proc.returncode == 1 and proc.returncode in success_codes(), proc.stderr
+        metrics = parse(out.read_text())
+        assert list(metrics["oomaudit_last_run_success"][2].values()) == [1]
+        rules.append({dict(labels)["rule"] for labels in metrics["oomaudit_findings"][2]})
+        assert ("oomaudit_oom_kills" in metrics) == (_day == 1)
+    assert {"MYSQL001", "SYSTEMD001", "KLOG001"} <= rules[0]
+    assert rules[1] == rules[0] - {"KLOG001"}  # the next day: the same kills are not news
 
 
 @pytest.mark.parametrize("problem", ["no collector directory", "broken config"])
@@ -145,7 +154,7 @@ def test_an_error_marks_the_service_failed(tmp_path, problem):
         extra += ["--config", tmp_path / "oomaudit.toml"]
     proc = run_exec_start(out, *extra)
     assert_no_traceback(proc)
-    assert proc.returncode == 2 and proc.returncode not in success_codes()
+    assert proc.returncode == 2 and proc.returncode not in success_codes(), proc.stderr
     assert len(proc.stderr.splitlines()) == 1 and not out.exists()
 
 
@@ -154,13 +163,10 @@ def test_the_documented_cron_line_runs_the_same_scan(tmp_path):
     [line] = [ln for ln in DOCS.read_text().splitlines()
               if re.match(r"^\d+ \d+ \* \* \* root /", ln)]
     fields = line.split(None, 6)
-    command = shlex.split(fields[6])
     assert "%" not in fields[6]  # cron turns % into a newline
-    assert command[:4] == shlex.split(SERVICE["ExecStart"][-1])[:4]
+    assert shlex.split(fields[6]) == shlex.split(SERVICE["ExecStart"][-1])
     root, _ = host_tree(tmp_path)
-    out = tmp_path / "oomaudit.prom"
-    command[0] = str(VENV_OOMAUDIT)
-    command[command.index("--output") + 1] = str(out)
-    proc = subprocess.run([*command, "--root", str(root), "--ram", "4G"], capture_output=True,
-                          text=True, timeout=120)
+    out = tmp_path / "textfile" / "oomaudit.prom"
+    out.parent.mkdir()
+    proc = run_exec_start(out, "--root", root, "--ram", "4G", line=fields[6])
     assert proc.returncode == 1 and "oomaudit_findings" in parse(out.read_text())
