@@ -481,3 +481,16 @@ def test_environment_of_git_is_fixed(oomaudit, repo, tmp_path):
            "GIT_WORK_TREE": str(tmp_path)}
     document, code = diff_json(oomaudit, repo, "HEAD", env=env)
     assert code == 1 and document["root"] == os.path.realpath(repo.path)
+
+
+def test_readme_example_is_what_diff_prints(oomaudit, repo):
+    from conftest import REPO
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    example = re.search(r"^```text\n\$ oomaudit diff\n(.*?)^```$", readme, re.M | re.S).group(1)
+    repo.git("checkout", "-q", "-b", "bigger-pool")
+    repo.write(MY_CNF, my_cnf("7G"))
+    repo.commit("raise the buffer pool")
+    out = diff(oomaudit, repo).stdout
+    out = re.sub(r"^oomaudit diff: [0-9a-f]{12} ", "oomaudit diff: 5f1e0c8a9b2d ", out)
+    assert out.replace(os.path.realpath(repo.path), "/src/configs") == example
