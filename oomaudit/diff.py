@@ -148,7 +148,8 @@ def _resolve(words: list[str]):
     if ref is not None:
         base = git.commit(ref)
         if base is None:
-            raise UsageError(f"{ref}: neither a revision of {root} nor a file or directory")
+            raise UsageError(f"{ref}: neither a revision of {root} nor a file or directory"
+                             + git.shallow_hint())
         return git, rels, base, ref
     if words and not words[0].startswith("-") and git.commit(words[0]):
         raise UsageError(f"{words[0]}: both a revision and a path; write ./{words[0]} for "

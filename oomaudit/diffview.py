@@ -160,7 +160,7 @@ _SPACE = re.compile(r"\s+")
 def md_text(value: object) -> str:
     """Plain text in markdown: escaped, on one line, and an ``@`` followed by a zero-width
     space so that ``@org/team`` in a file mentions nobody (as dependency bots do)."""
-    text = _SPACE.sub(" ", terminal(value)).strip()
+    text = _SPACE.sub(" ", terminal(str(value))).strip()
     return _MARKUP.sub(r"\\\1", text).replace("\\@", "@\u200b")
 
 
@@ -168,7 +168,7 @@ def md_code(value: object, cell: bool = False) -> str:
     """A code span holding ``value`` verbatim (on one line), fenced with more backticks
     than it holds in a row. In a table ``cell`` a pipe ends the cell even inside code, so
     GitHub wants it escaped there (and only there: elsewhere the backslash would show)."""
-    text = _SPACE.sub(" ", terminal(value)).strip() or " "
+    text = _SPACE.sub(" ", terminal(str(value))).strip() or " "
     fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
     pad = " " if text[0] == "`" or text[-1] == "`" or text[0] == text[-1] == " " else ""
     if cell:

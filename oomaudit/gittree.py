@@ -88,11 +88,13 @@ class Git:
         branch = next((name for name in candidates if self.commit(name)), None)
         if branch is None:
             raise UsageError("no default branch to compare with (no origin/HEAD, main or "
-                             "master): name the base, e.g. 'oomaudit diff origin/develop'")
+                             "master): name the base, e.g. 'oomaudit diff origin/develop'"
+                             + self.shallow_hint())
         proc = self.run("merge-base", head, self.commit(branch), check=False)
         base = proc.stdout.strip()
         if proc.returncode != 0 or not _SHA.match(base):
-            raise UsageError(f"HEAD and {branch} have no common ancestor: name the base")
+            raise UsageError(f"HEAD and {branch} have no common ancestor: name the base"
+                             + self.shallow_hint())
         return base.decode(), f"merge base of HEAD and {branch}"
 
     def extract(self, commit: str, paths: list[str], dest: Path, skip_dirs=frozenset()) -> int:
@@ -117,11 +119,28 @@ class Git:
                 else:
                     _write(dest, rel, data)
             for rel, pointee in links:  # after every file, so no write goes through a link
-                _link(dest, rel, pointee)
+                _link(dest, rel, self._outside(rel, pointee))
         except OSError as exc:  # a full disk, a quota: not a bug
             raise UsageError(f"could not write {commit[:12]}'s files into {dest}: "
                              f"{exc.strerror or exc}") from None
         return len(wanted)
+
+    def _outside(self, rel: str, pointee: str) -> str:
+        """A relative link that leaves the repository points where it does from the working
+        tree, not to whatever lies beside the temporary folder."""
+        if os.path.isabs(pointee):
+            return pointee
+        inside = os.path.normpath(os.path.join(os.path.dirname(rel), pointee))
+        if inside == ".." or inside.startswith("../"):
+            return os.path.normpath(os.path.join(self.root, os.path.dirname(rel), pointee))
+        return pointee
+
+    def shallow_hint(self) -> str:
+        """Why a commit may be missing: a shallow clone has no history to find it in."""
+        proc = self.run("rev-parse", "--is-shallow-repository", check=False)
+        return (" (the clone is shallow: fetch the history, e.g. fetch-depth: 0 in "
+                "actions/checkout or GIT_DEPTH: 0 in GitLab CI)"
+                if proc.stdout.strip() == b"true" else "")
 
     def _contents(self, shas: list[bytes]) -> Iterator[bytes]:
         """Each object's content, in order, from one ``git cat-file --batch``: the requests

@@ -494,3 +494,31 @@ def test_readme_example_is_what_diff_prints(oomaudit, repo):
     out = diff(oomaudit, repo).stdout
     out = re.sub(r"^oomaudit diff: [0-9a-f]{12} ", "oomaudit diff: 5f1e0c8a9b2d ", out)
     assert out.replace(os.path.realpath(repo.path), "/src/configs") == example
+
+
+def test_a_link_that_leaves_the_repository_reads_the_same_file_on_both_sides(oomaudit, repo,
+                                                                            tmp_path):
+    """hosts/db1/.../my.cnf -> ../../../../../shared/my.cnf: at BASE it must not point beside
+    the temporary folder (nothing there, or anyone's file in /tmp), but where it points from
+    the working tree."""
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / "my.cnf").write_text(my_cnf("7G"))
+    (repo.path / MY_CNF).unlink()
+    (repo.path / MY_CNF).symlink_to("../../../../../shared/my.cnf")
+    repo.commit("the server's file lives beside the repository")
+    document, code = diff_json(oomaudit, repo, "HEAD")
+    assert code == 0 and document["summary"]["hosts_changed"] == 0, document
+
+
+def test_a_shallow_clone_says_so(oomaudit, repo, tmp_path):
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write(MY_CNF, my_cnf("7G"))
+    repo.commit("raise")
+    repo.git("checkout", "-q", "main")
+    repo.git("clone", "-q", "--depth", "1", "--branch", "feature",
+             f"file://{repo.path}", str(tmp_path / "shallow"))
+    shallow = Repo(tmp_path / "shallow", init=False)
+    proc = diff(oomaudit, shallow)
+    assert proc.returncode == 2 and "the clone is shallow" in proc.stderr, proc.stderr
+    proc = diff(oomaudit, shallow, "main")
+    assert proc.returncode == 2 and "the clone is shallow" in proc.stderr, proc.stderr
