@@ -99,8 +99,8 @@ def _common(parser: argparse.ArgumentParser, budget: bool = False,
     out = parser.add_argument_group("output")
     if several:
         out.add_argument("--format", action="append", metavar="FORMAT",
-                         help="text (default), json, junit, sarif, github, gitlab, or one a "
-                              "plugin adds; repeat it for several reports of one run")
+                         help="text (default), json, junit, sarif, github, gitlab, prometheus,"
+                              " or one a plugin adds; repeat it for several reports of one run")
         out.add_argument("--output", "-o", action="append", metavar="FILE",
                          help="write the report to FILE ('-': standard output); with several "
                               "--format, one --output each, paired in order")

@@ -192,6 +192,11 @@ def test_output_is_replaced_atomically_outside_the_collectors_glob(tmp_path, mon
     [(src, dst)] = replaced
     assert dst == out and src.parent == out.parent and not src.name.endswith(".prom")
     assert sorted(p.name for p in out.parent.iterdir()) == ["oomaudit.prom"]
+    # node_exporter runs as its own user: the file is readable as the umask allows, not a
+    # private temporary file's 0600
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask
     assert "oomaudit_findings" in parse(out.read_text())
     assert capsys.readouterr().out == ""
 
