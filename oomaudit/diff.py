@@ -26,10 +26,9 @@ import tempfile
 from pathlib import Path
 from typing import NamedTuple
 
+from .config import CONFIG_NAMES
 from .errors import UsageError
 from .record import Record
-
-CONFIG_NAMES = (".oomaudit.toml", "pyproject.toml")
 
 
 class ServiceChange(NamedTuple):
@@ -174,7 +173,7 @@ def _audit_base(git, base: str, rels: list[str], args: argparse.Namespace, regis
             return None, set()
         with _cwd(tree):
             before, folders = _audit(args, registry, present, tree, base_config)
-        return _mapped(before, str(tmp), str(anchor)), folders
+        return _mapped(_mapped(before, str(tree), str(root)), str(tmp), str(anchor)), folders
 
 
 def _relative(root: Path, target: str) -> str:
@@ -236,7 +235,7 @@ def _mirror(tmp: Path, root: Path, config: str | None) -> tuple[Path, Path, str 
     outside = None if inside else given or _config_above(root)
     anchor = outside.parent if outside and _is_within(root, outside.parent) else root.parent
     tree = tmp / root.relative_to(anchor)
-    tree.mkdir(parents=True)
+    tree.mkdir(parents=True, exist_ok=True)  # the root of / is the folder itself
     base_config = config  # a --config neither in nor above the repository: as it is
     if inside:
         base_config = str(tree / given.relative_to(root))
