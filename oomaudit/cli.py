@@ -144,8 +144,20 @@ def _common(parser: argparse.ArgumentParser, budget: bool = False,
     run.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
 
 
+def _baseline(parser: argparse.ArgumentParser) -> None:
+    """scan and check: adopting oomaudit where findings already are."""
+    group = parser.add_argument_group("baseline")
+    group.add_argument("--baseline", metavar="FILE",
+                       help="hide the findings FILE lists (default: the config's baseline =); "
+                            "an entry no finding matches any more is a notice")
+    group.add_argument("--write-baseline", metavar="FILE",
+                       help="record every finding of this run in FILE (sorted JSON, to commit) "
+                            "and hide them")
+
+
 def _scan(parser: argparse.ArgumentParser) -> None:
     _common(parser, several=True)
+    _baseline(parser)
     parser.add_argument("--root", metavar="DIR",
                         help="audit an offline tree laid out like / (image, rootfs, config repo)")
     logs = parser.add_argument_group("kernel logs (KLOG rules)")
@@ -160,6 +172,7 @@ def _scan(parser: argparse.ArgumentParser) -> None:
 
 def _check(parser: argparse.ArgumentParser) -> None:
     _common(parser, several=True)
+    _baseline(parser)
     parser.add_argument("paths", nargs="+", metavar="PATH")
 
 
@@ -325,10 +338,11 @@ def wants_color(args: argparse.Namespace, to_file: bool | None = None) -> bool:
     return not os.environ.get("NO_COLOR") and sys.stdout.isatty()
 
 
-def write(text: str, output: str | None) -> None:
+def write(text: str, output: str | None, option: str = "--output") -> None:
     """Write the report whole or not at all: a temporary file renamed into place. A device
     or FIFO (``-o /dev/null``, ``-o /dev/stdout``) is written to, never replaced, and a
-    symlink is followed, as a shell redirection would. ``-`` is standard output."""
+    symlink is followed, as a shell redirection would. ``-`` is standard output. ``option``
+    names the file in errors (``--write-baseline``)."""
     if not output or output == "-":
         sys.stdout.write(text)
         return
@@ -338,7 +352,7 @@ def write(text: str, output: str | None) -> None:
             with open(target, "w", encoding="utf-8") as fh:
                 fh.write(text)
         except OSError as exc:
-            raise UsageError(f"--output {output}: {exc.strerror or exc}") from None
+            raise UsageError(f"{option} {output}: {exc.strerror or exc}") from None
         return
     tmp = target.with_name(f".{target.name}.oomaudit-tmp")
     try:
@@ -346,4 +360,4 @@ def write(text: str, output: str | None) -> None:
         os.replace(tmp, target)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise UsageError(f"--output {output}: {exc.strerror or exc}") from None
+        raise UsageError(f"{option} {output}: {exc.strerror or exc}") from None

@@ -115,6 +115,11 @@ def _report(args, command: str) -> int:
     report.notices[:0] = notices
     if cursor is not None:
         report.notices += cursor.notices
+    given, written = getattr(args, "baseline", None), getattr(args, "write_baseline", None)
+    if given or written or settings.baseline:
+        from .baseline import settle
+
+        settle(report, hosts, settings, given, written, getattr(args, "paths", None))
     report.exit_zero = args.exit_zero
     report.quiet, report.statistics = args.quiet, args.statistics
     texts = []  # every format rendered before any is written: all reports or none

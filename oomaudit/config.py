@@ -64,6 +64,7 @@ class Settings(Record):
         self.swap_alert_percent: float | None = None
         self.hosts: list[HostProfile] = []
         self.written: set[str] = set()  # the keys the file sets (not the defaults)
+        self.baseline: Path | None = None  # baseline = "...", from the config file's folder
 
     def rule_selected(self, rule: str) -> bool:
         def hit(patterns: list[str]) -> bool:
@@ -244,7 +245,8 @@ class _Checker:
 
 
 _TOP_KEYS = {"select", "ignore", "per-path-ignores", "severity", "fail-on",
-             "critical-services", "hosts", "memory-alert-percent", "swap-alert-percent"}
+             "critical-services", "hosts", "memory-alert-percent", "swap-alert-percent",
+             "baseline"}
 _HOST_KEYS = {"name", "paths", "ram", "swap", "role", "process-sizes"}
 
 
@@ -259,6 +261,11 @@ def _settings(data: dict, path: Path, text: str) -> Settings:
     settings.ignore = check.strings(data, "ignore")
     if "critical-services" in data:
         settings.critical_services = check.strings(data, "critical-services")
+    if "baseline" in data:
+        if not isinstance(data["baseline"], str) or not data["baseline"].strip():
+            raise check.fail("baseline", "'baseline' must be a file name, e.g. "
+                                         "\".oomaudit-baseline.json\"")
+        settings.baseline = path.parent / data["baseline"]
     for key in ("memory-alert-percent", "swap-alert-percent"):
         if key in data:
             value = data[key]

@@ -36,7 +36,8 @@ class HostFacts(NamedTuple):
 class Report(Record):
     """One run's outcome, as every reporter reads it. ``errors`` are plugin and rule failures
     (exit status 2), ``notices`` remarks that are not findings (a skipped file, an unused
-    suppression); ``suppressed`` counts findings hidden by ignores and suppressions.
+    suppression); ``suppressed`` counts findings hidden by ignores and suppressions,
+    ``baselined`` those a baseline lists (``oomaudit/baseline.py``).
     ``quiet`` (--quiet) and ``statistics`` (--statistics) ask a human-readable format for
     less: findings and summary only, a count per rule instead of each finding."""
 
@@ -58,6 +59,7 @@ class Report(Record):
         self.errors: list[str] = []
         self.notices: list[str] = []
         self.suppressed = 0
+        self.baselined = 0
         self.quiet = False
         self.statistics = False
 

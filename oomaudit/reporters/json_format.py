@@ -45,6 +45,7 @@ def as_dict(report: Report) -> dict:
             "by_severity": report.counts(),
             "failing": len(report.failing()),
             "suppressed": report.suppressed,
+            "baselined": report.baselined,
             "rules_checked": len({r.rule.id for r in report.runs}),
             "exit_code": report.exit_code(),
         },

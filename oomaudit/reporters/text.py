@@ -86,6 +86,8 @@ def summary(report: Report) -> str:
             + f" on {hosts} host{'s' * (hosts != 1)}; {checked} rule{'s' * (checked != 1)} checked")
     if report.suppressed:
         text += f", {report.suppressed} suppressed"
+    if report.baselined:
+        text += f", {report.baselined} hidden by baseline"
     failing = len(report.failing())
     text += f"; {failing} at or above '{report.fail_on.label}'"
     if report.errors:
