@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .errors import UsageError
 from .fingerprint import relative
-from .host import printable, terminal
+from .host import terminal
 from .report import FAILED, PASSED, Report
 
 SCHEMA_VERSION = 1
@@ -38,9 +38,9 @@ def settle(report: Report, hosts: list, settings, given: str | None, written: st
         text = render(report)
         write(text, written, "--write-baseline")
         entries = json.loads(text)["findings"]
-        report.notices.append(f"{printable(written)}: baseline of {len(entries)} finding"
+        report.notices.append(f"{terminal(written)}: baseline of {len(entries)} finding"
                               f"{'s' * (len(entries) != 1)} written")
-        apply(report, hosts, entries, printable(written), targets)
+        apply(report, hosts, entries, terminal(written), targets)
         return
     if given:
         path, named = Path(given), f"--baseline {given}"
@@ -49,7 +49,7 @@ def settle(report: Report, hosts: list, settings, given: str | None, written: st
 
         path = settings.baseline
         named = f"{location(settings.path, 'baseline')}: baseline {path}"
-    apply(report, hosts, load(path, named), printable(str(path)), targets)
+    apply(report, hosts, load(path, named), terminal(str(path)), targets)
 
 
 def render(report: Report) -> str:
@@ -116,7 +116,8 @@ def _malformed(document: object) -> str | None:
 def apply(report: Report, hosts: list, entries: list[dict], shown: str,
           targets: list[str] | None = None) -> None:
     """Hide the findings ``entries`` list; an entry that matches none, for a file and rule
-    this run audited, is a notice naming it."""
+    this run audited, is a notice naming it (``shown``: the file, escaped for a terminal,
+    as what comes from it is)."""
     listed = {e["fingerprint"] for e in entries}
     kept = [(host, f) for host, f in report.findings if f.fingerprint not in listed]
     report.baselined += len(report.findings) - len(kept)
@@ -129,7 +130,7 @@ def apply(report: Report, hosts: list, entries: list[dict], shown: str,
             continue
         where = entry["path"] or f"host {entry['host']}"
         report.notices.append(
-            f"{shown}: unused baseline entry {entry['rule']} {printable(where)} "
+            f"{shown}: unused baseline entry {terminal(entry['rule'])} {terminal(where)} "
             f"({entry['fingerprint'][:12]}): no such finding any more; remove it, or rewrite "
             "the file with --write-baseline")
 

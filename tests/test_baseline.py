@@ -20,7 +20,7 @@ from conftest import REPO, need_program
 from engine_stub import json_report, one_line_error
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_fingerprint import MY_CNF, POOLS, UNIT, make_repo
+from test_fingerprint import FSTAB, MY_CNF, POOLS, UNIT, make_repo
 from test_pre_commit import BAD_FSTAB, git, hook_repo, try_repo  # noqa: F401 (a fixture)
 
 from oomaudit.baseline import KIND, load
@@ -90,6 +90,20 @@ def test_a_fixed_finding_is_a_notice(oomaudit, adopted):
     assert stale == [f"{adopted / BASELINE}: unused baseline entry MYSQL003 etc/mysql/my.cnf "
                      f"({entry['fingerprint'][:12]}): no such finding any more; remove it, or "
                      "rewrite the file with --write-baseline"]
+
+
+def test_an_unused_entry_is_escaped_for_the_terminal(oomaudit, tmp_path):
+    """A file name is hostile: an escape sequence in it reaches the notice as text."""
+    fstab = tmp_path / "hosts" / "\x1b[2Jdb1" / "etc" / "fstab"
+    fstab.parent.mkdir(parents=True)
+    fstab.write_text(FSTAB)
+    proc = oomaudit("check", ".", "--write-baseline", "b.json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    fstab.write_text(FSTAB + "/swapfile none swap sw 0 0\n")
+    proc = oomaudit("check", ".", "--baseline", "b.json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "\x1b" not in proc.stdout
+    assert "unused baseline entry SWAP001 hosts/\\x1b[2Jdb1/etc/fstab" in proc.stdout
 
 
 def test_moved_lines_and_new_values_stay_hidden(oomaudit, adopted):
