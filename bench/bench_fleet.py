@@ -169,7 +169,7 @@ def main() -> int:
         print(f"generated {args.hosts:,} reports, {size / (1 << 20):.0f} MiB, in "
               f"{time.perf_counter() - start:.1f} s")
         rows = []
-        for fmt in ("json", "text"):
+        for fmt in ("json", "text", "prometheus"):
             ours_cmd = [*oomaudit_cmd(), "fleet", "--exit-zero", "--format", fmt, str(folder)]
             ours, base, proc = timed_pair(ours_cmd, [sys.executable, "-c", PLAIN_LOAD,
                                                      str(folder)], args.repeat)
@@ -183,7 +183,7 @@ def main() -> int:
         read = json.loads(proc.stdout)["summary"]["hosts"] if fmt == "json" else None
         good = ratio <= 2 and rss <= 256 and proc.returncode == 0 and read in (None, args.hosts)
         ok &= good
-        print(f"fleet --format {fmt:<4} vs json.load  {ours * 1000:8.0f} ms / {base * 1000:8.0f}"
+        print(f"fleet --format {fmt:<10} vs json.load  {ours * 1000:8.0f} ms / {base * 1000:8.0f}"
               f" ms = {ratio:5.2f}x (target <= 2x), peak RSS {rss:6.1f} MiB (target <= 256)"
               + (f", {read:,} hosts" if read is not None else "")
               + (" ok" if good else " OVER TARGET"))

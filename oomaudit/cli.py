@@ -222,8 +222,9 @@ def _fleet(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("directory", metavar="DIR",
                         help="one folder per host holding its report.json (and facts.json), "
                              "as contrib/ansible fetches them, or HOST.json files")
-    parser.add_argument("--format", choices=["text", "json"], default="text",
-                        help="json follows oomaudit/fleet.schema.json")
+    parser.add_argument("--format", choices=["text", "json", "prometheus"], default="text",
+                        help="json follows oomaudit/fleet.schema.json; prometheus writes every "
+                             "host's metrics and the fleet's (write it with -o)")
     parser.add_argument("--output", "-o", metavar="FILE", help="write the view to FILE")
     parser.add_argument("--top", type=int, default=20, metavar="N",
                         help="hosts listed in text, riskiest first (default 20, 0: all)")

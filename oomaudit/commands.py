@@ -361,7 +361,7 @@ def fleet(args: argparse.Namespace) -> int:
     from .cli import write
     from .fleet import collect, text
 
-    merged = collect(args.directory)
+    merged = collect(args.directory, metrics=args.format == "prometheus")
     if not merged.hosts:
         for notice in merged.notices:
             print(f"oomaudit: notice: {notice}", file=sys.stderr)
@@ -369,6 +369,8 @@ def fleet(args: argparse.Namespace) -> int:
                          "HOST/report.json or HOST.json; see 'oomaudit fleet --help')")
     if args.format == "json":
         out = fleetview.render_json(merged, args.fail_on, args.exit_zero)
+    elif args.format == "prometheus":
+        out = fleetview.render_prometheus(merged)
     else:
         out = fleetview.render_text(merged, args.fail_on, args.exit_zero, args.top)
     write(out, args.output)

@@ -26,6 +26,7 @@ import json
 import os
 import re
 import stat
+from collections import Counter
 from typing import NamedTuple
 
 from .errors import UsageError
@@ -38,6 +39,8 @@ REPORT_SCHEMAS = (1, 2)  # report.schema.json versions read; fields used are in 
 REPORT, FACTS = "report.json", "facts.json"
 MAX_DEPTH = 8  # folders below HOST/ searched for a report fetched with its host's path
 _RULE_ID = re.compile(r"[A-Z][A-Z0-9_-]{0,63}")
+_STATUSES = ("passed", "failed", "skipped", "error")
+KILLS, KILL_COLUMNS = "oom_kills", ("process", "kills", "last kill")  # plugins/klog_checks.py
 _TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 _SEVERITIES = {s.label: s for s in Severity}
 # KLOG001 groups kills per process: "mysqld killed by the OOM killer 3x in 30 days, ..."
@@ -103,8 +106,10 @@ class Fleet(Record):
     """The merged view: hosts ranked riskiest first, rules by how many hosts they fire on,
     notices for every file that was skipped and why."""
 
-    def __init__(self, directory: str):
+    def __init__(self, directory: str, metrics: bool = False):
         self.directory = directory
+        # every host's metric families by name, for --format prometheus; None otherwise
+        self.metrics: dict[str, object] | None = {} if metrics else None
         self.hosts: list[HostRisk] = []
         self.rules: dict[str, RuleSpread] = {}
         self.notices: list[str] = []
@@ -140,8 +145,9 @@ class Fleet(Record):
         return sum(h.failing(fail_on) for h in self.hosts)
 
 
-def collect(directory: str) -> Fleet:
-    """Read every host's report (and facts) under ``directory`` into a ranked Fleet."""
+def collect(directory: str, metrics: bool = False) -> Fleet:
+    """Read every host's report (and facts) under ``directory`` into a ranked Fleet; with
+    ``metrics``, also each host's Prometheus metric families."""
     try:
         entries = sorted(os.scandir(directory), key=lambda e: e.name)
     except NotADirectoryError:
@@ -150,7 +156,7 @@ def collect(directory: str) -> Fleet:
         raise UsageError(f"{text(directory)}: no such directory") from None
     except OSError as exc:
         raise UsageError(f"{text(directory)}: {(exc.strerror or str(exc)).lower()}") from None
-    fleet = Fleet(text(directory))
+    fleet = Fleet(text(directory), metrics)
     top = os.path.join(directory, "")
     seen: set[str] = set()
     for entry in entries:
@@ -227,14 +233,14 @@ def _read_host(fleet: Fleet, seen: set[str], name: str, data: object, report: st
     try:
         if isinstance(data, Rejected):
             raise data
-        rows = _report_rows(data)
+        hosts = _report_hosts(data)
     except Rejected as exc:
         fleet.notices.append(f"{shown}: {exc}; skipped")
         fleet.skipped += 1
         return
     fleet.reports += 1
     measured = (None, None, None)
-    if facts is not None:
+    if facts is not None and len(hosts) == 1:  # facts describe one machine
         try:
             measured = _facts_values(load(facts))
             facts = text(facts[len(top):])
@@ -244,28 +250,66 @@ def _read_host(fleet: Fleet, seen: set[str], name: str, data: object, report: st
             fleet.notices.append(f"{text(facts[len(top):])}: {exc}; the report is read "
                                  "without it")
             facts = None
-    errors = data.get("errors")
-    errors = len(errors) if isinstance(errors, list) else 0
+    else:
+        facts = None
+    errors = len(data["errors"])
     generated = data.get("generated_at")
     if not isinstance(generated, str) or not _TIME.fullmatch(generated):
         generated = None
-    for host, ram, swap, worst, top_consumer, counts, kills, severities in rows:
-        full = name if len(rows) == 1 else f"{name}/{host}"
+    for host in hosts:
+        full = name if len(hosts) == 1 else f"{name}/{text(host.name)}"
         if full in seen:
             fleet.notices.append(f"{shown}: a second report of host '{full}'; skipped")
             fleet.skipped += 1
             continue
         seen.add(full)
-        source = "report" if ram is not None else ""
-        if facts is not None and len(rows) == 1:  # facts describe one machine
-            m_ram, m_swap, m_kills = measured
-            if ram is None and m_ram is not None:
-                ram, source = m_ram, "facts"
-            swap = swap if swap is not None else m_swap
-            kills = max(kills, m_kills or 0)
-        fleet.add(HostRisk(full, shown, facts if len(rows) == 1 else None, generated, ram,
-                           source, swap, worst, top_consumer, counts, kills,
-                           tuple(sorted(severities)), errors), severities)
+        ram, swap, source = host.ram, host.swap, "report" if host.ram is not None else ""
+        kills = sum(row[1] for row in host.kill_rows) if host.kill_rows is not None \
+            else host.klog[0] or host.klog[1]
+        m_ram, m_swap, m_kills = measured
+        if ram is None and m_ram is not None:
+            ram, source = m_ram, "facts"
+        swap = swap if swap is not None else m_swap
+        kills = max(kills, m_kills or 0)
+        counts = [0] * 5
+        rules: dict[str, tuple[int, Severity]] = {}
+        for (rule, severity), count in host.findings.items():
+            counts[severity] += count
+            had, highest = rules.get(rule, (0, severity))
+            rules[rule] = (had + count, max(highest, severity))
+        largest = max(host.ledger, key=lambda c: c[1], default=None)
+        fleet.add(HostRisk(full, shown, facts, generated, ram, source, swap,
+                           max(0, sum(c[1] for c in host.ledger)),
+                           largest and (largest[0], largest[1]), tuple(counts), kills,
+                           tuple(sorted(rules)), errors), rules)
+        if fleet.metrics is not None:
+            _add_metrics(fleet.metrics, full, host, ram, swap, generated, errors)
+
+
+def _add_metrics(merged: dict, name: str, host: _Parsed, ram: int | None, swap: int | None,
+                 generated: str | None, errors: int) -> None:
+    """The host's metric families, as ``scan --format prometheus`` writes them on the host
+    (``reporters.prometheus.families``), labelled with the fleet's name for it and computed
+    from the values checked here, never from the report as it came."""
+    from .reporters.prometheus import families
+
+    doc = {
+        "generated_at": generated, "errors": [""] * errors,
+        "hosts": [{"name": name, "facts": {key: {"value": value} for key, value in
+                                           (("ram", ram), ("swap", swap)) if value is not None},
+                   "ledger": [{"service": s, "bytes": b, "plugin": p} for s, b, p in host.ledger],
+                   "tables": {} if host.kill_rows is None else {KILLS: {
+                       "columns": list(KILL_COLUMNS), "rows": host.kill_rows}}}],
+        "findings": [{"host": name, "rule": rule, "severity": severity.label}
+                     for (rule, severity), count in host.findings.items() for _ in range(count)],
+        "rules": [{"host": name, "status": status}
+                  for status, count in host.statuses.items() for _ in range(count)],
+    }
+    for family in families(doc):
+        if family.name in merged:
+            merged[family.name].samples.extend(family.samples)
+        else:
+            merged[family.name] = family
 
 
 def load(path: str) -> object:
@@ -321,9 +365,23 @@ def _size(value: object, where: str) -> int | None:
     return value
 
 
-def _report_rows(data: object) -> list[tuple]:
-    """Each host of a report as (name, RAM, swap, worst case, largest consumer, findings by
-    severity, kills, {rule: (findings, highest severity)}). Checks the shape of every value
+class _Parsed(Record):
+    """One host of a report, its values checked, while the fleet takes what it keeps."""
+
+    def __init__(self, name: str, ram: int | None, swap: int | None,
+                 ledger: list[tuple[str, int, str]], kill_rows: list[list] | None):
+        self.name = name
+        self.ram = ram
+        self.swap = swap
+        self.ledger = ledger  # (service, bytes, plugin), escaped
+        self.kill_rows = kill_rows  # the oom_kills table's [process, kills, last kill]
+        self.findings: dict[tuple[str, Severity], int] = {}
+        self.klog = [0, 0]  # kills KLOG001 and KLOG002 say, for reports without the table
+        self.statuses: dict[str, int] = {}  # rules run on it, by outcome
+
+
+def _report_hosts(data: object) -> list[_Parsed]:
+    """Each host of a report, with its findings counted. Checks the shape of every value
     it uses: a file that is not an oomaudit report is rejected whole, never half read."""
     if not isinstance(data, dict) or not isinstance(data.get("tool"), dict) \
             or data["tool"].get("name") != "oomaudit":
@@ -334,37 +392,39 @@ def _report_rows(data: object) -> list[tuple]:
     if type(version) is not int or version not in REPORT_SCHEMAS:
         raise Rejected(f"report schema_version {text(repr(version))[:40]}: this oomaudit "
                        f"reads {', '.join(map(str, REPORT_SCHEMAS))}")
-    hosts, findings = data.get("hosts"), data.get("findings")
-    if not isinstance(hosts, list):
-        raise _bad("hosts", "a list")
-    if not isinstance(findings, list):
-        raise _bad("findings", "a list")
-    rows: dict[str, list] = {}
-    for n, host in enumerate(hosts):
+    for key in ("hosts", "findings", "rules", "errors"):
+        if not isinstance(data.get(key), list):
+            raise _bad(key, "a list")
+    hosts: dict[str, _Parsed] = {}
+    for n, host in enumerate(data["hosts"]):
         if not isinstance(host, dict):
             raise _bad(f"hosts[{n}]", "an object")
         name, facts, ledger = host.get("name"), host.get("facts"), host.get("ledger")
+        tables = host.get("tables", {})
         if not isinstance(name, str) or not name:
             raise _bad(f"hosts[{n}].name", "a name")
-        if name in rows:
+        if name in hosts:
             raise Rejected(f"hosts[{n}].name {text(name)!r} appears twice")
         if not isinstance(facts, dict):
             raise _bad(f"hosts[{n}].facts", "an object")
         if not isinstance(ledger, list):
             raise _bad(f"hosts[{n}].ledger", "a list")
-        worst, largest = 0, None
+        if not isinstance(tables, dict):
+            raise _bad(f"hosts[{n}].tables", "an object")
+        consumers = []
         for i, consumer in enumerate(ledger):
-            size = consumer.get("bytes") if isinstance(consumer, dict) else None
-            service = consumer.get("service") if isinstance(consumer, dict) else None
-            if type(size) is not int or not isinstance(service, str):
+            if not isinstance(consumer, dict):
+                raise _bad(f"hosts[{n}].ledger[{i}]", "an object")
+            size, service = consumer.get("bytes"), consumer.get("service")
+            plugin = consumer.get("plugin", "")
+            if type(size) is not int or not isinstance(service, str) \
+                    or not isinstance(plugin, str):
                 raise _bad(f"hosts[{n}].ledger[{i}]", "a service with its bytes")
-            worst += size
-            if largest is None or size > largest[1]:
-                largest = (service, size)
-        rows[name] = [text(name), _size(facts.get("ram"), f"hosts[{n}].facts.ram"),
-                      _size(facts.get("swap"), f"hosts[{n}].facts.swap"), max(worst, 0),
-                      largest and (text(largest[0]), max(largest[1], 0)), [0] * 5, 0, 0, {}]
-    for n, finding in enumerate(findings):
+            consumers.append((text(service), size, text(plugin)))
+        hosts[name] = _Parsed(name, _size(facts.get("ram"), f"hosts[{n}].facts.ram"),
+                              _size(facts.get("swap"), f"hosts[{n}].facts.swap"), consumers,
+                              _kill_rows(tables.get(KILLS), f"hosts[{n}].tables.{KILLS}"))
+    for n, finding in enumerate(data["findings"]):
         if not isinstance(finding, dict):
             raise _bad(f"findings[{n}]", "an object")
         rule, severity = finding.get("rule"), finding.get("severity")
@@ -373,21 +433,54 @@ def _report_rows(data: object) -> list[tuple]:
         severity = _SEVERITIES.get(severity) if isinstance(severity, str) else None
         if severity is None:
             raise _bad(f"findings[{n}].severity", f"one of {', '.join(_SEVERITIES)}")
-        host = finding.get("host")
-        row = rows.get(host) if isinstance(host, str) else None
-        if row is None:
-            raise Rejected(f"findings[{n}].host names no entry of hosts")
-        row[5][severity] += 1
-        count, highest = row[8].get(rule, (0, severity))
-        row[8][rule] = (count + 1, max(highest, severity))
+        host = _host_of(hosts, finding, f"findings[{n}]")
+        host.findings[rule, severity] = host.findings.get((rule, severity), 0) + 1
         if rule in ("KLOG001", "KLOG002"):
             message = finding.get("message")
             if not isinstance(message, str):
                 raise _bad(f"findings[{n}].message", "a string")
-            row[6 if rule == "KLOG001" else 7] += _kills(rule, message)
-    return [(name, ram, swap, worst, largest, tuple(counts), klog1 or klog2, severities)
-            for name, ram, swap, worst, largest, counts, klog1, klog2, severities
-            in rows.values()]
+            host.klog[rule == "KLOG002"] += _kills(rule, message)
+    try:  # 36 rule runs a host: counted in C, their few distinct values checked after
+        runs = Counter((run["host"], run["status"]) for run in data["rules"])
+    except (TypeError, KeyError):
+        raise _bad("rules", "a list of rule runs with their host and status") from None
+    for (host, status), count in runs.items():
+        if status not in _STATUSES:
+            raise _bad(f"rules[].status {text(repr(status))[:40]}",
+                       f"one of {', '.join(_STATUSES)}")
+        found = _host_of(hosts, {"host": host}, "rules[]")
+        found.statuses[status] = found.statuses.get(status, 0) + count
+    return list(hosts.values())
+
+
+def _host_of(hosts: dict[str, _Parsed], item: dict, where: str) -> _Parsed:
+    host = item.get("host")
+    found = hosts.get(host) if isinstance(host, str) else None
+    if found is None:
+        raise Rejected(f"{where}.host names no entry of hosts")
+    return found
+
+
+def _kill_rows(table: object, where: str) -> list[list] | None:
+    """The rows of the klog plugin's table of kills by process, checked; None without it."""
+    if table is None:
+        return None
+    columns = table.get("columns") if isinstance(table, dict) else None
+    rows = table.get("rows") if isinstance(table, dict) else None
+    if not isinstance(columns, list) or not isinstance(rows, list) \
+            or not all(c in columns for c in KILL_COLUMNS):
+        raise _bad(where, f"a table of {', '.join(KILL_COLUMNS)}")
+    at = [columns.index(c) for c in KILL_COLUMNS]
+    out = []
+    for i, row in enumerate(rows):
+        if not isinstance(row, list) or len(row) != len(columns):
+            raise _bad(f"{where}.rows[{i}]", "a row")
+        process, kills, last = (row[j] for j in at)
+        if not isinstance(process, str) or type(kills) is not int or kills < 0 \
+                or not isinstance(last, str):
+            raise _bad(f"{where}.rows[{i}]", "a process, its kills and the last one's time")
+        out.append([text(process), kills, text(last)])
+    return out
 
 
 def _kills(rule: str, message: str) -> int:

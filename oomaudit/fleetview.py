@@ -1,5 +1,5 @@
-"""``oomaudit fleet`` output: the ranked hosts and the rules across the fleet, as text or as
-JSON (``oomaudit/fleet.schema.json``, ``schema_version`` 1).
+"""``oomaudit fleet`` output: the ranked hosts and the rules across the fleet, as text, as
+JSON (``oomaudit/fleet.schema.json``, ``schema_version`` 1), or as Prometheus metrics.
 
 Every string here was escaped by ``fleet.text`` when it was read, so neither format prints
 a control character a report or a folder name carried.
@@ -139,3 +139,25 @@ def render_json(fleet: Fleet, fail_on: Severity, exit_zero: bool) -> str:
     """One line: json's C encoder writes nothing indented, and indenting 10,000 hosts in
     Python took longer than reading their reports (``jq .`` shows it indented)."""
     return json.dumps(as_dict(fleet, fail_on, exit_zero)) + "\n"
+
+
+def render_prometheus(fleet: Fleet) -> str:
+    """Every host's metrics as its own ``scan --format prometheus`` would write them (so
+    contrib/prometheus/oomaudit-alerts.yml applies to a fleet gathered by Ansible as to hosts
+    scraped one by one), then the fleet's own: the rank of each host, the hosts each rule
+    fires on, the hosts read and the files skipped."""
+    from .reporters.prometheus import GAUGE, Family, exposition
+
+    own = [
+        Family("oomaudit_fleet_host_rank", GAUGE,
+               "The host's place in the fleet's risk ranking (1: where the OOM killer goes "
+               "first).", [({"host": h.name}, n) for n, h in enumerate(fleet.hosts, 1)]),
+        Family("oomaudit_fleet_rule_hosts", GAUGE, "Hosts of the fleet each rule fires on.",
+               [({"rule": s.rule}, len(s.hosts)) for s in fleet.rules.values()]),
+        Family("oomaudit_fleet_hosts", GAUGE, "Hosts whose report the fleet view read.",
+               [({}, len(fleet.hosts))]),
+        Family("oomaudit_fleet_files_skipped", GAUGE,
+               "Report files or host folders the fleet view could not read (see its notices).",
+               [({}, fleet.skipped)]),
+    ]
+    return exposition([*(fleet.metrics or {}).values(), *own])

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import assert_no_traceback
+from conftest import assert_no_traceback, need_program
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -128,6 +128,15 @@ def test_text_view_and_exit_codes(oomaudit, tmp_path, reports):
     out = tmp_path / "view.json"
     assert fleet(oomaudit, folder, "--format", "json", "-o", str(out)).returncode == 1
     jsonschema.validate(json.loads(out.read_text()), SCHEMA)
+
+
+def test_kills_of_a_report_without_the_kills_table_come_from_klog_findings(oomaudit, tmp_path,
+                                                                         reports):
+    """Reports from before the klog plugin's oom_kills table: KLOG001's messages count."""
+    older = copy.deepcopy(reports["killed"])
+    assert older["hosts"][0]["tables"].pop("oom_kills")["rows"]
+    data = as_json(oomaudit, lay_out(tmp_path / "fleet", {"killed": older}))
+    assert data["hosts"][0]["oom_kills"] == 3
 
 
 def test_clean_fleet_exits_zero(oomaudit, tmp_path, reports):
@@ -371,6 +380,44 @@ def test_any_value_anywhere_is_read_or_a_notice(tmp_path, reports, place, value)
     shown = fleetview.render_text(merged, Severity.LOW, False, 0)
     assert not any(ord(c) < 32 and c != "\n" for c in shown)
     jsonschema.validate(fleetview.as_dict(merged, Severity.LOW, False), SCHEMA)
+
+
+def test_prometheus_output_is_every_hosts_metrics_and_the_fleets(oomaudit, tmp_path, reports):
+    """The same families a host's own ``scan --format prometheus`` writes (so the alert rules
+    apply), labelled with the fleet's host names, plus the ranking; read back by
+    prometheus_client's parser and accepted by promtool."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    folder = lay_out(tmp_path / "fleet", reports)
+    (folder / "broken.json").write_text("{")
+    evil = copy.deepcopy(reports["web2"])
+    evil["hosts"][0]["ledger"][0]["service"] = 'php"fpm\n\x1b'
+    lay_out(folder, {'we"b\\3': evil})
+    out = tmp_path / "fleet.prom"
+    proc = fleet(oomaudit, folder, "--format", "prometheus", "-o", str(out))
+    assert proc.returncode == 1, proc.stderr
+    text = out.read_text()
+    assert "\x1b" not in text
+    samples = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            samples.setdefault(sample.name, {})[tuple(sorted(sample.labels.items()))] = \
+                sample.value
+    rank = {dict(k)["host"]: v for k, v in samples["oomaudit_fleet_host_rank"].items()}
+    assert rank == {"killed": 1, "web1": 2, "db1": 3, 'we"b\\3': 4, "web2": 5}  # ties by name
+    assert samples["oomaudit_ram_bytes"][(("host", "db1"),)] == 4 * GiB
+    assert samples["oomaudit_oom_kills"][(("host", "killed"), ("process", "mysqld"))] == 2
+    assert samples["oomaudit_findings"][(("host", "db1"), ("rule", "MYSQL001"),
+                                         ("severity", "high"))] == 1
+    assert samples["oomaudit_fleet_rule_hosts"][(("rule", "HOST002"),)] == 2
+    assert samples["oomaudit_fleet_hosts"][()] == 5
+    assert samples["oomaudit_fleet_files_skipped"][()] == 1
+    services = {dict(k)["service"] for k in samples["oomaudit_ledger_worst_case_bytes"]}
+    assert 'php"fpm\\x0a\\x1b' in services  # control characters as visible text
+    promtool = need_program("promtool", "the Prometheus package's linter for exposition text")
+    lint = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True,
+                          text=True, timeout=60)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
 
 
 def test_a_scan_does_not_import_the_fleet(tmp_path):
