@@ -57,6 +57,8 @@ def render_text(fleet: Fleet, fail_on: Severity, exit_zero: bool, top: int) -> s
             rows.append([str(n), h.name, _worst(h), str(h.kills), str(h.counts[4]),
                          str(h.counts[3]), str(h.counts[2]), str(h.counts[1]), largest,
                          _note(h)])
+        if not any(row[-1] for row in rows[1:]):
+            rows = [row[:-1] for row in rows]
         lines += _aligned(rows, {0, 3, 4, 5, 6, 7})
         if len(hosts) < len(fleet.hosts):
             rest = len(fleet.hosts) - len(hosts)
