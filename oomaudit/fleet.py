@@ -36,6 +36,7 @@ from .units import format_size
 
 MAX_BYTES = 64 << 20  # a live host's report is tens of KiB; a repository's a few MiB
 REPORT_SCHEMAS = (1, 2)  # report.schema.json versions read; fields used are in both
+FACTS_SCHEMAS = (1,)  # facts.schema.json's
 REPORT, FACTS = "report.json", "facts.json"
 MAX_DEPTH = 8  # folders below HOST/ searched for a report fetched with its host's path
 _RULE_ID = re.compile(r"[A-Z][A-Z0-9_-]{0,63}")
@@ -355,14 +356,14 @@ def _bad(where: str, kind: str) -> Rejected:
 
 
 def _size(value: object, where: str) -> int | None:
-    """A size the report or the facts give, ``{"value": N, ...}`` or N; None when absent."""
-    if isinstance(value, dict):
-        value = value.get("value")
+    """A size as reports and facts give one, ``{"value": N, "source": ...}``; None when the
+    fact is absent or null."""
     if value is None:
         return None
-    if type(value) is not int or value < 0:  # bool is an int, NaN a float: neither a size
+    size = value.get("value") if isinstance(value, dict) else None
+    if type(size) is not int or size < 0:  # bool is an int, NaN a float: neither a size
         raise _bad(where, "a size in bytes")
-    return value
+    return size
 
 
 class _Parsed(Record):
@@ -491,22 +492,23 @@ def _kills(rule: str, message: str) -> int:
     return int(found.group(1)) if found and found.group(1) else 1
 
 
-def _facts_values(data) -> tuple[int | None, int | None, int | None]:
-    """RAM, swap and OOM kills from ``oomaudit facts`` JSON (what the host measured)."""
+def _facts_values(data: object) -> tuple[int | None, int | None, int | None]:
+    """RAM, swap and the count of OOM kills from ``oomaudit facts`` JSON
+    (``oomaudit/facts.schema.json``): what the host itself measured."""
     if not isinstance(data, dict) or not isinstance(data.get("tool"), dict) \
             or data["tool"].get("name") != "oomaudit":
-        raise Rejected("not an oomaudit facts file (no tool.name 'oomaudit')")
-    ram = _size(data.get("ram"), "ram")
-    swap = _size(data.get("swap"), "swap")
+        raise Rejected("not oomaudit facts (no tool.name 'oomaudit')")
+    if "command" in data:
+        raise Rejected("an oomaudit report, not facts")
+    version = data.get("schema_version")
+    if type(version) is not int or version not in FACTS_SCHEMAS:
+        raise Rejected(f"facts schema_version {text(repr(version))[:40]}: this oomaudit "
+                       f"reads {', '.join(map(str, FACTS_SCHEMAS))}")
     kills = data.get("oom_kills")
-    if isinstance(kills, dict):
-        kills = kills.get("count")
-    if isinstance(kills, list):
-        kills = len(kills)
-    if kills is not None and (not isinstance(kills, int) or isinstance(kills, bool)
-                              or kills < 0):
-        raise Rejected("oom_kills is not a count")
-    return ram, swap, kills
+    count = kills.get("count") if isinstance(kills, dict) else None
+    if type(count) is not int or count < 0:
+        raise _bad("oom_kills.count", "a count")
+    return _size(data.get("ram"), "ram"), _size(data.get("swap"), "swap"), count
 
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
