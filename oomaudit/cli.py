@@ -134,6 +134,9 @@ def _common(parser: argparse.ArgumentParser, budget: bool = False,
     facts.add_argument("--ram", type=_ram, metavar="SIZE",
                        help="the host's RAM (8G, 8GiB, 512M, bytes); overrides measured/profile")
     facts.add_argument("--swap", type=_size, metavar="SIZE", help="the host's swap size")
+    facts.add_argument("--facts", metavar="FILE",
+                       help="RAM, swap, CPUs and process sizes measured by 'oomaudit facts' "
+                            "on the real host (for a repository or a tree; --ram/--swap win)")
     run = parser.add_argument_group("run")
     run.add_argument("--config", metavar="FILE",
                      help="one config for every target (default: for check each file's "
@@ -218,6 +221,17 @@ def _logs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
 
 
+def _facts(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--root", metavar="DIR", help="what a tree laid out like / can tell")
+    parser.add_argument("--output", "-o", metavar="FILE", help="write the facts to FILE")
+    parser.add_argument("--config", metavar="FILE",
+                        help="config file (default: /etc/oomaudit.toml, as scan)")
+    parser.add_argument("--no-plugins", action="store_true",
+                        help="load only built-in plugins (same as OOMAUDIT_DISABLE_PLUGINS=1)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    parser.set_defaults(select=[], ignore=[], fail_on=None)
+
+
 def _fleet(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("directory", metavar="DIR",
                         help="one folder per host holding its report.json (and facts.json), "
@@ -235,6 +249,8 @@ def _fleet(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
 
 
+FACTS_EPILOG = ("JSON follows oomaudit/facts.schema.json. exit codes: 0 written, 2 usage, "
+                "config or internal error")
 LOGS_EPILOG = ("exit codes: 0 no OOM kill in the window, 1 kills found, 2 a named file or "
                "every live source unreadable, or a usage error")
 FLEET_EPILOG = ("exit codes: 0 no merged finding at or above --fail-on, 1 some, 2 no report "
@@ -255,6 +271,8 @@ COMMANDS = {  # name: (help, epilog, what defines its arguments)
     "explain": ("show a rule's documentation", None, _explain),
     "logs": ("find OOM kills in kernel logs (files, '-' for stdin, or this host's)",
              LOGS_EPILOG, _logs),
+    "facts": ("write what this host measures (RAM, CPUs, sysctl, processes, OOM kills) as "
+              "JSON, for check --facts and fleet", FACTS_EPILOG, _facts),
     "fleet": ("merge many hosts' reports: hosts ranked by risk, rules across the fleet",
               FLEET_EPILOG, _fleet),
 }

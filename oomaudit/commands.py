@@ -76,6 +76,8 @@ def _hosts(args, registry: Registry, notices: list[str]) -> tuple[list[Host], Se
                            repository_root(paths, settings.path))
         if configs:
             notices += _run_level(configs, settings)
+        if getattr(args, "facts", None):
+            _apply_facts(args, hosts)
         return hosts, settings, " ".join(paths)
     root = Path(args.root) if args.root else None
     if root is not None and not root.is_dir():
@@ -84,7 +86,22 @@ def _hosts(args, registry: Registry, notices: list[str]) -> tuple[list[Host], Se
 
     settings = _given(args, system_config())
     host = system_host(root, registry.readers, settings, _declared(args))
+    if getattr(args, "facts", None):
+        if root is None:
+            raise UsageError("--facts is for a repository or a tree: a live scan measures "
+                             "this host itself")
+        _apply_facts(args, [host])
     return [host], settings, str(root) if root else "live host"
+
+
+def _apply_facts(args, hosts: list[Host]) -> None:
+    """--facts FILE on every host, over its profile's; --ram/--swap still win."""
+    from .facts import load
+
+    measured = load(Path(args.facts), "--facts")
+    for host in hosts:
+        measured.apply(host)
+        host.facts.update(_declared(args))
 
 
 def _run_level(configs, settings: Settings) -> list[str]:
@@ -354,6 +371,29 @@ def logs(args: argparse.Namespace) -> int:
     if (args.files and scan.errors) or not any(t.status == "read" for t in scan.tried):
         return 2
     return 1 if scan.events else 0
+
+
+def facts(args: argparse.Namespace) -> int:
+    """What this host (or a tree) measures, as JSON (oomaudit/facts.py): every plugin
+    collects as in a scan, and the KLOG rules count the kills."""
+    from . import facts as facts_mod
+    from .cli import write
+    from .config import system_config
+    from .discovery import system_host
+    from .engine import audit
+
+    registry = _registry(args)
+    root = Path(args.root) if args.root else None
+    if root is not None and not root.is_dir():
+        raise UsageError(f"--root {args.root}: not a directory")
+    settings = _given(args, system_config())
+    settings.select, settings.ignore = ["KLOG"], []  # rules only for the kills
+    host = system_host(root, registry.readers, settings, {})
+    report = audit(registry, [host], settings, "facts", str(root) if root else "live host")
+    notices = [d.message for d in host.diagnostics if d.rule == "CONF003"]
+    write(facts_mod.render(facts_mod.build(host, notices)), args.output)
+    _print_errors(report.errors)
+    return 2 if report.errors else 0
 
 
 def fleet(args: argparse.Namespace) -> int:

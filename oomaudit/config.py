@@ -29,7 +29,8 @@ class HostProfile(Record):
     this RAM and swap (``hosts/db1/**`` is an 8 GiB database server)."""
 
     def __init__(self, name: str, paths: list[str], ram: int | None, swap: int | None,
-                 source: str, role: str = "", process_sizes: dict[str, int] | None = None):
+                 source: str, role: str = "", process_sizes: dict[str, int] | None = None,
+                 facts: Path | None = None):
         self.name = name
         self.paths = paths
         self.ram = ram
@@ -39,6 +40,9 @@ class HostProfile(Record):
         # declared size of one process of a service ("php-fpm" = one pool child), for rules
         # that would otherwise estimate it from the config: process-sizes = { php-fpm = "80M" }
         self.process_sizes = {} if process_sizes is None else process_sizes
+        # facts = "db1.json": what `oomaudit facts` measured on the host (relative to the
+        # config file); its RAM, swap and process sizes win over ram, swap, process-sizes
+        self.facts = facts
 
     def matches(self, relpath: str) -> bool:
         return any(fnmatch.fnmatchcase(relpath, p) or fnmatch.fnmatchcase(relpath + "/", p)
@@ -247,7 +251,7 @@ class _Checker:
 _TOP_KEYS = {"select", "ignore", "per-path-ignores", "severity", "fail-on",
              "critical-services", "hosts", "memory-alert-percent", "swap-alert-percent",
              "baseline"}
-_HOST_KEYS = {"name", "paths", "ram", "swap", "role", "process-sizes"}
+_HOST_KEYS = {"name", "paths", "ram", "swap", "role", "process-sizes", "facts"}
 
 
 def _settings(data: dict, path: Path, text: str) -> Settings:
@@ -325,9 +329,14 @@ def _profile(table: dict, index: int, line: int, check: _Checker) -> HostProfile
     for key in ("name", "role"):
         if not isinstance(table.get(key, ""), str):
             raise check.fail(key, f"'{key}' must be a string, not {table[key]!r}", line)
+    facts = table.get("facts")
+    if facts is not None and (not isinstance(facts, str) or not facts.strip()):
+        raise check.fail("facts", "'facts' must be the file 'oomaudit facts' wrote, e.g. "
+                                  "\"facts/db1.json\"", line)
     name = table.get("name") or paths[0].split("/**")[0].rstrip("/*") or f"hosts[{index}]"
     return HostProfile(name, paths, sizes["ram"], sizes["swap"], f"{check.path}:{line}",
-                       table.get("role", ""), _process_sizes(table, line, check))
+                       table.get("role", ""), _process_sizes(table, line, check),
+                       check.path.parent / facts if facts else None)
 
 
 def _process_sizes(table: dict, line: int, check: _Checker) -> dict[str, int]:

@@ -120,6 +120,10 @@ def _apply_profile(host: Host, profile) -> None:
         value = getattr(profile, key)
         if value is not None:
             host.facts[key] = Fact(value, f"host profile '{profile.name}' {profile.source}")
+    if profile.facts is not None:  # measured on the host: over the declared ram and swap
+        from .facts import load
+
+        load(profile.facts, f"{profile.source}: facts").apply(host)
 
 
 def _walk(paths: list[str], recognise: Recogniser, notices: list[str]):

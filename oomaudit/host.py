@@ -64,6 +64,23 @@ class Table(NamedTuple):
     rows: list[list[Any]]
 
 
+class Measured(NamedTuple):
+    """A service's processes as a live scan measured them (``oomaudit facts`` writes them;
+    ``check --facts`` reads them back): how many, their RSS in bytes, and one process's size
+    as the plugin counts it (a PHP-FPM pool's child, an Apache child; None where the plugin
+    counts no per-process size). ``group``: a PHP-FPM pool's name, the config file a server
+    reads (MySQL, PostgreSQL, Apache), or "" (nginx)."""
+
+    service: str
+    group: str
+    processes: int
+    rss: int
+    largest: int
+    per_process: int | None
+    how: str  # how per_process was measured: "average PSS of 12 workers"
+    source: str  # "live: /proc/PID/status" or "facts FILE (measured on HOST at TIME)"
+
+
 class Host(Record):
     """One audited machine (see the module docstring). ``files`` is what discovery found,
     ``docs`` what each reader parsed of it (by reader name), ``diagnostics`` the CONF
@@ -83,6 +100,8 @@ class Host(Record):
         self.tables: dict[str, Table] = {}  # views a plugin adds to the report
         self.cache: dict[str, Any] = {}  # shared work, e.g. the process snapshot
         self.files: list[tuple[Reader | None, Path]] = []  # None: unknown type
+        # (service, group) -> its processes measured: live by the plugins, or from a facts file
+        self.measured: dict[tuple[str, str], Measured] = {}
         self.cwd = os.getcwd()  # what display() is relative to
 
     @property
@@ -114,6 +133,20 @@ class Host(Record):
         file of these formats was among them, so work that starts from them has none.
         (A live host or a tree finds a service's files itself: always False there.)"""
         return self.mode == FILES and not any(self.docs.get(name) for name in readers)
+
+    def measured_size(self, service: str, group: str = "") -> Fact | None:
+        """One process's size from a facts file (``check --facts``, ``[[hosts]] facts``): the
+        group's (a PHP-FPM pool of that name), else the largest the service has. A live
+        host measures its own processes: None there."""
+        if self.live:
+            return None
+        found = self.measured.get((service, group)) or max(
+            (m for m in self.measured.values() if m.service == service and m.per_process),
+            key=lambda m: m.per_process, default=None)
+        if found is None or not found.per_process:
+            return None
+        what = f"{service} {found.group}".strip() if found.group else service
+        return Fact(found.per_process, f"{found.source}: {what}, {found.how}")
 
     def declared_size(self, service: str, path: Path | str | None) -> Fact | None:
         """``process-sizes = { SERVICE = SIZE }`` from the host profile this host belongs to

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from oomaudit import Evidence, Finding, MissingFact
-from oomaudit.host import FILES
+from oomaudit.host import FILES, Measured
 from oomaudit.parsers import apache
 from oomaudit.parsers.apache_mpm import (
     BY_NAME,
@@ -298,19 +298,27 @@ class PerProcess(NamedTuple):
 
 
 def per_process(host, server: Server) -> PerProcess:
-    """Measured (the largest live child, as apache2buddy counts), else declared in the
-    host profile, else the documented default for the MPM, with PHP's memory_limit on top
-    of each interpreter."""
+    """Measured (the largest live child, as apache2buddy counts), else measured where a
+    facts file was taken, else declared in the host profile, else the documented default
+    for the MPM, with PHP's memory_limit on top of each interpreter."""
     children = [p for p in _children(server.procs) if p.rss is not None]
-    declared = _declared(host, server)
-    if declared and not children:
-        return declared
     if children:
         largest = max(children, key=lambda p: p.rss)
         average = sum(p.rss for p in children) // len(children)
+        top = str(server.config.top)
+        host.measured[(PLUGIN, top)] = Measured(  # what `oomaudit facts` writes
+            PLUGIN, top, len(server.procs), sum(p.rss or 0 for p in server.procs), largest.rss,
+            largest.rss, f"largest RSS of {len(children)} live children",
+            f"live: /proc/{largest.pid}")
         return PerProcess(largest.rss, f"largest RSS of {len(children)} live children (pid "
                                        f"{largest.pid}; average {format_size(average)}), as "
                                        f"apache2buddy counts", f"live: /proc/{largest.pid}")
+    facts = host.measured_size(PLUGIN)
+    if facts:
+        return PerProcess(facts.value, "measured per-process size (facts file)", facts.source)
+    declared = _declared(host, server)
+    if declared:
+        return declared
     limits = server.limits
     php = server.php
     interpreter, php_source = (_php_memory_limit(host, php) if php else (0, ""))

@@ -2,6 +2,7 @@
 HOST002, the memory ledger's total against RAM and RAM + swap."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from oomaudit import Evidence, Finding, Severity, hookimpl
@@ -27,6 +28,11 @@ def oomaudit_collect(host):
                              f"{format_size(physical)}")
     host.facts.setdefault("ram", ram)
     host.facts.setdefault("swap", Fact(psutil.swap_memory().total, "live: psutil (SwapTotal)"))
+    # what `oomaudit facts` also writes: a repository audited against them needs them too
+    if limit:
+        host.facts["cgroup_limit"] = Fact(limit[0], f"live: {limit[1]}")
+    host.facts["cpus"] = Fact(os.cpu_count() or 1, "live: online CPUs")
+    host.facts["kernel"] = Fact(os.uname().release, "live: uname -r")
 
 
 def check_host002(host):

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from oomaudit import Evidence, Finding, Severity
-from oomaudit.host import FILES, LIVE
+from oomaudit.host import FILES, LIVE, Measured
 from oomaudit.parsers import mycnf
 from oomaudit.parsers.mysql_values import (
     DEFAULT_FLAVOUR,
@@ -155,6 +155,11 @@ def _server(host, tops: list[Path], procs: list) -> Server:
     flavour = _flavour(host, tops, procs)
     config = _loader(host, flavour).load(tops)
     effective, occurrences = settings(config.options, flavour)
+    sizes = [p.rss for p in procs if p.rss is not None]
+    if sizes:  # what `oomaudit facts` writes: the server's processes, by the file they read
+        host.measured[(PLUGIN, str(tops[0]))] = Measured(
+            PLUGIN, str(tops[0]), len(procs), sum(sizes), max(sizes), None, "",
+            f"live: {procs[0].name} pid {procs[0].pid}")
     return Server(config, flavour, effective, occurrences, procs)
 
 

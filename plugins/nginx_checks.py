@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 
+from oomaudit.host import Measured
 from oomaudit.parsers import nginx
 from oomaudit.parsers.nginx import NginxConfig
 from oomaudit.processes import processes
@@ -50,6 +51,10 @@ def workers(host, config: NginxConfig) -> tuple[int | None, str]:
     if host.live:
         cpus = os.cpu_count() or 1
         return cpus, f"worker_processes auto = {cpus} CPUs ({where}; live: CPU count)"
+    counted = host.fact("cpus")  # measured where a facts file was taken
+    if counted is not None:
+        return counted.value, (f"worker_processes auto = {counted.value} CPUs ({where}; "
+                               f"{counted.source})")
     return None, f"worker_processes auto ({where}): CPU count unknown offline"
 
 
@@ -57,6 +62,12 @@ def budget(host):
     """Each configuration's workers x one worker's memory, as ledger service ``nginx``."""
     measured = [p.rss for p in processes(host) if WORKER.match(p.title) and p.rss] \
         if host.live else []
+    if measured:  # what `oomaudit facts` writes
+        host.measured[(SERVICE, "")] = Measured(
+            SERVICE, "", len(measured), sum(measured), max(measured),
+            sum(measured) // len(measured), f"average RSS of {len(measured)} workers",
+            "live: /proc/PID/status")
+    facts = host.measured_size(SERVICE)
     for config in configs(host):
         if config.failed:
             continue
@@ -66,6 +77,8 @@ def budget(host):
         if measured:
             size = sum(measured) // len(measured)
             per = f"{format_size(size)} (measured average RSS of {len(measured)} workers)"
+        elif facts:
+            size, per = facts.value, f"{format_size(facts.value)} ({facts.source})"
         else:
             size, per = WORKER_ESTIMATE, f"{format_size(WORKER_ESTIMATE)} (estimate per worker)"
         host.ledger.add(SERVICE, count * size, f"{how} x {per}; worker_connections "

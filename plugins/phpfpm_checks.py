@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from oomaudit import Evidence, Finding, Severity
-from oomaudit.host import FILES
+from oomaudit.host import FILES, Measured
 from oomaudit.parsers import phpfpm
 from oomaudit.parsers.phpfpm import FpmConfig, Pool, post_process, shared_listen
 from oomaudit.parsers.zendini import IniSyntaxError, parse_line, quantity
@@ -128,6 +128,13 @@ def collect(host):
         if w:
             workers.setdefault(w.group(1), []).append(
                 Worker(proc.pid, _ppid(proc.pid), proc.rss, _pss(proc.pid)))
+    for pool, found in workers.items():  # what `oomaudit facts` writes of each pool
+        sized = [w for w in found if w.rss is not None]
+        if sized:
+            child = _measured(pool, sized)
+            host.measured[(SERVICE, pool)] = Measured(
+                SERVICE, pool, len(found), sum(w.rss for w in sized), max(w.rss for w in sized),
+                child.bytes, f"{child.how} of {len(sized)} workers", "live: /proc/PID")
     files = {}
     for pid, path in masters.items():
         real = host.resolve(path, "/")
@@ -183,21 +190,27 @@ class ChildSize(NamedTuple):
 
 
 def child_size(host, config: FpmConfig, pool: Pool) -> ChildSize:
+    """Measured live, else measured where a facts file was taken, else declared in the host
+    profile, else memory_limit + base."""
     measured = [w for w in _workers(host, config, pool) if w.rss is not None]
     if measured:
-        return _measured(pool, measured)
+        return _measured(pool.name, measured)
+    facts = host.measured_size(SERVICE, pool.name)
+    if facts:
+        return ChildSize(facts.value, "measured per-child size (facts file)", (Evidence(
+            f"php-fpm child = {format_size(facts.value)}", facts.source),))
     declared = _declared(host, config)
     if declared:
         return declared
     return _from_memory_limit(host, config, pool)
 
 
-def _measured(pool: Pool, workers: list[Worker]) -> ChildSize:
+def _measured(pool: str, workers: list[Worker]) -> ChildSize:
     rss = [w.rss for w in workers]
     pss = [w.pss for w in workers if w.pss is not None]
     average_rss, largest = sum(rss) // len(rss), max(rss)
     pids = ", ".join(str(w.pid) for w in workers[:8]) + (" ..." if len(workers) > 8 else "")
-    evidence = [Evidence(f"{len(workers)} live workers of pool {pool.name}: average RSS "
+    evidence = [Evidence(f"{len(workers)} live workers of pool {pool}: average RSS "
                          f"{format_size(average_rss)}, largest {format_size(largest)}",
                          f"live: /proc/PID/status, pids {pids}")]
     if len(pss) == len(workers):

@@ -8,6 +8,7 @@ import os
 from typing import NamedTuple
 
 from oomaudit import Evidence, Finding
+from oomaudit.host import Measured
 from oomaudit.parsers import pgconf
 from oomaudit.parsers.pgconf import PgConfig
 from oomaudit.processes import processes
@@ -161,6 +162,10 @@ def collect(host):
         title = _title_prefix(overrides, source) if len(masters) > 1 else "postgres: "
         family = [p for p in procs if p.title.startswith(title)] if title else []
         sizes = [p.rss for p in [proc, *family] if p.rss is not None]
+        if sizes:  # what `oomaudit facts` writes: the cluster's processes, by its config
+            host.measured[(PLUGIN, str(real))] = Measured(
+                PLUGIN, str(real), 1 + len(family), sum(sizes), max(sizes), None, "",
+                f"live: postmaster pid {proc.pid}")
         found[real] = Postmaster(proc.pid, proc.title, proc.rss, sum(sizes) if sizes else None,
                                  1 + len(family), overrides, data_dir)
     host.cache["postgresql.live"] = found

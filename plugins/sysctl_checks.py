@@ -568,7 +568,9 @@ def budget(host):
     policy = live if live is not None else state.policies[state.boot]
     boot = state.policies[state.boot]
     rows = []
-    for key in POLICY:
+    for key in POLICY:  # each value also a host fact: what `oomaudit facts` writes
+        host.facts[display_name(key)] = Fact(policy[key].value, f"live: /proc/sys/{key}"
+                                             if live is not None else boot[key].where)
         if live is not None:
             rows.append([display_name(key), policy[key].value, f"live: /proc/sys/{key}",
                          f"{boot[key].value} ({boot[key].where})"])
