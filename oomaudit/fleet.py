@@ -66,7 +66,8 @@ class HostRisk(NamedTuple):
     worst: int  # the memory ledger's total: every service at its worst at once
     top: tuple[str, int] | None  # the largest consumer in the ledger
     counts: tuple[int, int, int, int, int]  # findings by severity, info to critical
-    kills: int  # OOM kills in the report's window (KLOG findings, or the facts)
+    kills: int  # OOM kills in the report's window (klog's table, or KLOG findings), or the
+    # facts' count when larger
     rules: tuple[str, ...]  # the rules that fired, once each
     errors: int  # errors the audit itself recorded: a partial report
 
@@ -117,15 +118,14 @@ class Fleet(Record):
         self.reports = 0  # report files read
         self.skipped = 0  # report files (or host folders) that gave no host
 
-    def add(self, host: HostRisk, severities: dict[str, Severity]) -> None:
+    def add(self, host: HostRisk, rules: dict[str, tuple[int, Severity]]) -> None:
+        """A host, with its findings per rule: (how many, the highest severity)."""
         self.hosts.append(host)
-        for rule in host.rules:
+        for rule, (count, severity) in rules.items():
             spread = self.rules.get(rule)
             if spread is None:
                 spread = self.rules[rule] = RuleSpread(rule)
             spread.hosts.append(host.name)
-        for rule, (count, severity) in severities.items():
-            spread = self.rules[rule]
             spread.findings += count
             spread.severity = max(spread.severity, severity)
 
