@@ -105,16 +105,22 @@ def _apply_facts(args, hosts: list[Host]) -> None:
 
 
 def _run_level(configs, settings: Settings) -> list[str]:
-    """fail-on is set once per run: a config below the targets' common folder that sets
-    another is not obeyed, and says so rather than seeming to be."""
+    """fail-on and baseline are set once per run: a config below the targets' common folder
+    that sets another is not obeyed, and says so rather than seeming to be."""
     from .host import printable
 
     source = printable(str(settings.path)) if settings.path else "the default"
-    return [f"{printable(str(other.path))}: fail-on = '{other.fail_on.label}' not applied: "
-            f"fail-on is one per run, from --fail-on or the config closest to the targets' "
-            f"common folder ({source}: '{settings.fail_on.label}')"
-            for other in configs.loaded.values()
-            if "fail-on" in other.written and other.fail_on != settings.fail_on]
+    notices = []
+    for other in configs.loaded.values():
+        for key, mine, run in (
+                ("fail-on", other.fail_on.label, settings.fail_on.label),
+                ("baseline", other.baseline, settings.baseline)):
+            if key in other.written and mine != run:
+                shown = f"'{printable(str(run))}'" if run else "none"
+                notices.append(f"{printable(str(other.path))}: {key} = '{printable(str(mine))}' "
+                               f"not applied: {key} is one per run, from --{key} or the config "
+                               f"closest to the targets' common folder ({source}: {shown})")
+    return notices
 
 
 def _report(args, command: str) -> int:

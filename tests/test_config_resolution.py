@@ -103,6 +103,24 @@ def test_fail_on_is_the_runs_and_a_config_asking_otherwise_says_so(base):
     assert forced["fail_on"] == "low" and forced["notices"] == []
 
 
+def test_a_nested_baseline_is_not_applied_and_says_so(tmp_path):
+    """The baseline, like fail-on, is one per run: the repository's governs a run over it."""
+    repo = make_repository(tmp_path)
+    write(repo / "legacy/.oomaudit.toml", "")  # legacy's STUB001 is a finding now
+    proc = cli(tmp_path, "check", "repo/legacy", "--write-baseline", "repo/legacy/known.json")
+    assert proc.returncode == 0, proc.stderr
+    write(repo / "legacy/.oomaudit.toml", 'baseline = "known.json"\n')
+    alone = without_time(cli(tmp_path, "check", "repo/legacy", "--format", "json"))
+    assert alone["findings"] == [] and alone["notices"] == []  # legacy's own run: applied
+    report = without_time(cli(tmp_path, "check", "repo", "--format", "json"))
+    assert [f["path"] for f in report["findings"] if f["rule"] == "STUB001"] == [
+        "repo/hosts/db1/a.stub", "repo/hosts/web1/b.stub", "repo/legacy/c.stub", "repo/top.stub"]
+    assert report["notices"] == [
+        f"{repo / 'legacy/.oomaudit.toml'}: baseline = '{repo / 'legacy/known.json'}' not "
+        f"applied: baseline is one per run, from --baseline or the config closest to the "
+        f"targets' common folder ({repo / '.oomaudit.toml'}: none)"]
+
+
 def test_config_option_governs_every_file(base):
     report = without_time(cli(base, "check", "repo", "--config", "repo/.oomaudit.toml",
                               "--format", "json"))
