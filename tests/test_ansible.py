@@ -64,14 +64,15 @@ def test_playbook_audits_three_hosts_and_the_fleet_ranks_them(tmp_path):
     proc = subprocess.run(
         [program, "-i", str(inventory), str(PLAYBOOK),
          "-e", f"oomaudit_executable={oomaudit}", "-e", "oomaudit_become=false",
-         "-e", f"oomaudit_fleet_dir={fleet}", "-e", "oomaudit_facts=false",
+         "-e", f"oomaudit_fleet_dir={fleet}",
          "-e", f"oomaudit_controller_executable={oomaudit}"],
         capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
-    for name, (root, _) in hosts.items():
+    for name, (root, _) in hosts.items():  # each host's report and facts, of its own tree
         report = json.loads((fleet / name / "report.json").read_text())
         assert report["target"] == str(root)
-    assert (fleet / "db1/report.json").exists() and (fleet / "clean/report.json").exists()
+        facts = json.loads((fleet / name / "facts.json").read_text())
+        assert facts["mode"] == "root" and facts["host"] == root.name
     # the playbook's controller play wrote the view beside the folder and showed the ranking
     view = json.loads(Path(f"{fleet}.json").read_text())
     assert [h["name"] for h in view["hosts"]] == ["db1", "web1", "clean"]
@@ -86,6 +87,7 @@ def test_playbook_audits_three_hosts_and_the_fleet_ranks_them(tmp_path):
     ranked = {h["name"]: h for h in data["hosts"]}
     assert [h["name"] for h in data["hosts"]] == ["db1", "web1", "clean"]
     assert ranked["db1"]["largest"]["service"] == "mysql"
+    assert ranked["db1"]["facts"] == "db1/facts.json" and data["notices"] == []
     assert ranked["db1"]["worst_case_ratio"] > ranked["web1"]["worst_case_ratio"] > 1
     assert {"MYSQL001", "HOST002"} <= set(ranked["db1"]["rules"])
     assert {"FPM001", "HOST002"} <= set(ranked["web1"]["rules"])

@@ -24,6 +24,7 @@ from oomaudit import fleetview
 from oomaudit.model import Severity
 
 SCHEMA = json.loads(resources.files("oomaudit").joinpath("fleet.schema.json").read_text())
+FACTS_SCHEMA = json.loads(resources.files("oomaudit").joinpath("facts.schema.json").read_text())
 FIXTURES = Path(__file__).parent / "fixtures"
 GiB = 1 << 30
 
@@ -173,8 +174,14 @@ def test_facts_give_ram_when_the_report_has_none(oomaudit, tmp_path, reports):
     folder = tmp_path / "fleet"
     lay_out(folder, {"db1": report, "web1": reports["web1"]})
     facts = {"schema_version": 1, "tool": {"name": "oomaudit", "version": "0"},
-             "ram": {"value": 2 * GiB, "source": "live: psutil"},
-             "oom_kills": {"count": 4}}
+             "host": "db1", "mode": "live", "measured_at": "2026-03-01T04:00:00Z",
+             "ram": {"value": 2 * GiB, "source": "live: psutil"}, "swap": None,
+             "cgroup_limit": None, "cpus": None, "kernel": None, "sysctl": {},
+             "services": [], "oom_kills": {"window": "in the last 30 days", "count": 4,
+                                           "by_process": [{"process": "mysqld", "count": 4,
+                                                           "last": None}]},
+             "notices": []}
+    jsonschema.validate(facts, FACTS_SCHEMA)  # what `oomaudit facts` writes
     (folder / "db1/facts.json").write_text(json.dumps(facts))
     (folder / "web1/facts.json").write_text(json.dumps({**facts, "ram": {"value": 999 * GiB}}))
     hosts = {h["name"]: h for h in as_json(oomaudit, folder)["hosts"]}
