@@ -195,6 +195,23 @@ def test_facts_give_ram_when_the_report_has_none(oomaudit, tmp_path, reports):
                for n in data["notices"])
 
 
+def test_real_facts_of_this_machine_give_the_ram(oomaudit, tmp_path):
+    """`oomaudit facts` as it runs on a host, beside a report of a tree scanned without RAM:
+    the fleet judges the tree's worst case against the RAM measured here."""
+    folder = tmp_path / "fleet"
+    (folder / "db1").mkdir(parents=True)
+    proc = oomaudit("scan", "--root", FIXTURES / "mysql/tree", "--format", "json",
+                    "-o", folder / "db1/report.json")
+    assert proc.returncode in (0, 1), proc.stderr
+    proc = oomaudit("facts", "-o", folder / "db1/facts.json")
+    assert proc.returncode == 0, proc.stderr
+    measured = json.loads((folder / "db1/facts.json").read_text())["ram"]["value"]
+    [host] = as_json(oomaudit, folder)["hosts"]
+    assert host["ram"] == {"bytes": measured, "source": "facts"}
+    assert host["worst_case_ratio"] == pytest.approx(host["worst_case"] / measured)
+    assert "RAM from facts" in fleet(oomaudit, folder).stdout
+
+
 HOSTILE = {
     "truncated": None,  # filled from a real report, cut in half
     "empty": "",
