@@ -200,7 +200,8 @@ def _rules(parser: argparse.ArgumentParser) -> None:
 
 
 def _explain(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("rule", metavar="ID")
+    parser.add_argument("rule", metavar="ID", help="a rule id, or a prefix (SWAP) to list "
+                                                   "the rules whose id starts with it")
     parser.add_argument("--no-plugins", action="store_true")
 
 
