@@ -301,10 +301,10 @@ def _add_metrics(merged: dict, name: str, host: _Parsed, ram: int | None, swap: 
                    "ledger": [{"service": s, "bytes": b, "plugin": p} for s, b, p in host.ledger],
                    "tables": {} if host.kill_rows is None else {KILLS: {
                        "columns": list(KILL_COLUMNS), "rows": host.kill_rows}}}],
-        "findings": [{"host": name, "rule": rule, "severity": severity.label}
-                     for (rule, severity), count in host.findings.items() for _ in range(count)],
-        "rules": [{"host": name, "status": status}
-                  for status, count in host.statuses.items() for _ in range(count)],
+        "findings": [one for (rule, severity), count in host.findings.items()
+                     for one in [{"host": name, "rule": rule, "severity": severity.label}] * count],
+        "rules": [one for status, count in host.statuses.items()
+                  for one in [{"host": name, "status": status}] * count],  # read, never changed
     }
     for family in families(doc):
         if family.name in merged:
