@@ -280,7 +280,7 @@ def _read_host(fleet: Fleet, seen: set[str], name: str, data: object, report: st
             rules[rule] = (had + count, max(highest, severity))
         largest = max(host.ledger, key=lambda c: c[1], default=None)
         fleet.add(HostRisk(full, shown, facts, generated, ram, source, swap,
-                           max(0, sum(c[1] for c in host.ledger)),
+                           sum(c[1] for c in host.ledger),
                            largest and (largest[0], largest[1]), tuple(counts), kills,
                            tuple(sorted(rules)), errors), rules)
         if fleet.metrics is not None:
@@ -418,7 +418,7 @@ def _report_hosts(data: object) -> list[_Parsed]:
                 raise _bad(f"hosts[{n}].ledger[{i}]", "an object")
             size, service = consumer.get("bytes"), consumer.get("service")
             plugin = consumer.get("plugin", "")
-            if type(size) is not int or not isinstance(service, str) \
+            if type(size) is not int or size < 0 or not isinstance(service, str) \
                     or not isinstance(plugin, str):
                 raise _bad(f"hosts[{n}].ledger[{i}]", "a service with its bytes")
             consumers.append((text(service), size, text(plugin)))

@@ -16,7 +16,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 from conftest import assert_no_traceback, need_program
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from oomaudit import fleet as fleet_mod
@@ -386,6 +386,7 @@ PLACES = [("schema_version",), ("tool",), ("command",), ("hosts",), ("hosts", 0)
 @settings(max_examples=200, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(place=st.sampled_from(PLACES), value=JSON)
+@example(place=("hosts", 0, "ledger", 0, "bytes"), value=-1)  # found: a negative worst case
 def test_any_value_anywhere_is_read_or_a_notice(tmp_path, reports, place, value):
     report = copy.deepcopy(reports["db1"])
     target = report
