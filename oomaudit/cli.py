@@ -308,8 +308,10 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         from . import commands
         return getattr(commands, args.command)(args)
-    except UsageError as exc:
-        print(f"oomaudit: error: {exc}", file=sys.stderr)
+    except UsageError as exc:  # may name a file: shown as text, never run by the terminal
+        from .host import terminal
+
+        print(f"oomaudit: error: {terminal(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
@@ -319,7 +321,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug: one line for the user, the traceback on request
         if getattr(args, "debug", False):
             raise
-        print(f"oomaudit: internal error: {type(exc).__name__}: {exc} "
+        from .host import terminal
+
+        print(f"oomaudit: internal error: {type(exc).__name__}: {terminal(str(exc))} "
               "(run with --debug for the traceback)", file=sys.stderr)
         return 2
 
@@ -362,7 +366,12 @@ def write(text: str, output: str | None, option: str = "--output") -> None:
     """Write the report whole or not at all: a temporary file renamed into place. A device
     or FIFO (``-o /dev/null``, ``-o /dev/stdout``) is written to, never replaced, and a
     symlink is followed, as a shell redirection would. ``-`` is standard output. ``option``
-    names the file in errors (``--write-baseline``)."""
+    names the file in errors (``--write-baseline``).
+
+    oomaudit runs as root from a timer: the temporary name is unpredictable and created with
+    ``O_EXCL | O_NOFOLLOW`` (a link planted at it cannot make root write elsewhere, and two
+    runs writing one report never collide), and a report that exists keeps its mode and
+    owner (node_exporter, another user, still reads it); a new one gets the umask's."""
     if not output or output == "-":
         sys.stdout.write(text)
         return
@@ -374,10 +383,27 @@ def write(text: str, output: str | None, option: str = "--output") -> None:
         except OSError as exc:
             raise UsageError(f"{option} {output}: {exc.strerror or exc}") from None
         return
-    tmp = target.with_name(f".{target.name}.oomaudit-tmp")
+    tmp = target.with_name(f".{target.name}.{os.urandom(6).hex()}.oomaudit-tmp")
     try:
-        tmp.write_text(text, encoding="utf-8")
+        old = os.stat(target)
+    except OSError:
+        old = None
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        fd = os.open(tmp, flags, 0o666)
+    except OSError as exc:
+        raise UsageError(f"{option} {output}: {exc.strerror or exc}") from None
+    try:
+        with open(fd, "w", encoding="utf-8") as fh:
+            if old is not None:
+                os.fchmod(fd, old.st_mode & 0o7777)
+                if (old.st_uid, old.st_gid) != (os.geteuid(), os.getegid()):
+                    try:
+                        os.fchown(fd, old.st_uid, old.st_gid)
+                    except PermissionError:  # not root: the file becomes the writer's
+                        pass
+            fh.write(text)
         os.replace(tmp, target)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)  # ours: O_EXCL made it
         raise UsageError(f"{option} {output}: {exc.strerror or exc}") from None

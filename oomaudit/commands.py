@@ -154,12 +154,23 @@ def _report(args, command: str) -> int:
                 raise
             raise UsageError(f"--format {reporter.name}: reporter of plugin "
                              f"'{reporter.plugin}' failed: {type(exc).__name__}: {exc}") from None
+    _refuse_inputs(outputs, hosts)
     for text, (_, output) in zip(texts, outputs, strict=True):
         write(text, output)
     if cursor is not None:
         cursor.commit()  # once the report is out: a report lost is no kill lost
     _print_errors(report.errors)
     return report.exit_code()
+
+
+def _refuse_inputs(outputs, hosts: list[Host]) -> None:
+    """``-o my.cnf`` on an audit of my.cnf would replace the config with its report:
+    oomaudit never writes to what it audits."""
+    read = {os.path.realpath(path) for host in hosts for path in host.sources}
+    for _, output in outputs:
+        if output not in (None, "-") and os.path.realpath(output) in read:
+            raise UsageError(f"--output {output}: is a file this audit read; oomaudit never "
+                             "writes to what it audits")
 
 
 def _outputs(args, registry: Registry) -> list[tuple[Reporter, str | None]]:
@@ -449,5 +460,7 @@ def _since_last(args: argparse.Namespace, window):
 
 
 def _print_errors(errors: list[str]) -> None:
+    from .host import terminal
+
     for error in errors:
-        print(f"oomaudit: error: {error}", file=sys.stderr)
+        print(f"oomaudit: error: {terminal(error)}", file=sys.stderr)

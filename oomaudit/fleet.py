@@ -30,6 +30,7 @@ from collections import Counter
 from typing import NamedTuple
 
 from .errors import UsageError
+from .host import terminal
 from .model import Severity
 from .record import Record
 from .units import format_size
@@ -152,12 +153,12 @@ def collect(directory: str, metrics: bool = False) -> Fleet:
     try:
         entries = sorted(os.scandir(directory), key=lambda e: e.name)
     except NotADirectoryError:
-        raise UsageError(f"{text(directory)}: not a directory") from None
+        raise UsageError(f"{terminal(directory)}: not a directory") from None
     except FileNotFoundError:
-        raise UsageError(f"{text(directory)}: no such directory") from None
+        raise UsageError(f"{terminal(directory)}: no such directory") from None
     except OSError as exc:
-        raise UsageError(f"{text(directory)}: {(exc.strerror or str(exc)).lower()}") from None
-    fleet = Fleet(text(directory), metrics)
+        raise UsageError(f"{terminal(directory)}: {(exc.strerror or str(exc)).lower()}") from None
+    fleet = Fleet(terminal(directory), metrics)
     top = os.path.join(directory, "")
     seen: set[str] = set()
     for entry in entries:
@@ -170,7 +171,7 @@ def collect(directory: str, metrics: bool = False) -> Fleet:
             except FileNotFoundError:
                 report = _find_report(entry.path, top, fleet.notices)
                 if report is None:
-                    fleet.notices.append(f"{text(entry.name)}/: no {REPORT} inside; no "
+                    fleet.notices.append(f"{terminal(entry.name)}/: no {REPORT} inside; no "
                                          "report of this host")
                     fleet.skipped += 1
                     continue
@@ -178,12 +179,12 @@ def collect(directory: str, metrics: bool = False) -> Fleet:
             except Rejected as exc:
                 data = exc
             facts = os.path.join(os.path.dirname(report), FACTS)
-            _read_host(fleet, seen, text(entry.name), data, report[len(top):], facts, top)
+            _read_host(fleet, seen, terminal(entry.name), data, report[len(top):], facts, top)
         elif entry.name.endswith(".json"):
-            _read_host(fleet, seen, text(entry.name[:-len(".json")]), _loaded(entry.path),
+            _read_host(fleet, seen, terminal(entry.name[:-len(".json")]), _loaded(entry.path),
                        entry.name, None, top)
         else:
-            fleet.notices.append(f"{text(entry.name)}: not a report (the fleet reads "
+            fleet.notices.append(f"{terminal(entry.name)}: not a report (the fleet reads "
                                  f"HOST/{REPORT} and HOST.json); skipped")
     fleet.rank()
     return fleet
@@ -210,7 +211,7 @@ def _find_report(folder: str, top: str, notices: list[str]) -> str | None:
             try:
                 entries = sorted(os.scandir(path), key=lambda e: e.name)
             except OSError as exc:
-                notices.append(f"{text(path[len(top):])}/: "
+                notices.append(f"{terminal(path[len(top):])}/: "
                                f"{(exc.strerror or str(exc)).lower()}; skipped")
                 continue
             for entry in entries:
@@ -220,8 +221,8 @@ def _find_report(folder: str, top: str, notices: list[str]) -> str | None:
                     below.append(entry.path)
         if found:
             for other in found[1:]:
-                notices.append(f"{text(other[len(top):])}: a second {REPORT} of this host; "
-                               f"{text(found[0][len(top):])} was read")
+                notices.append(f"{terminal(other[len(top):])}: a second {REPORT} of this host; "
+                               f"{terminal(found[0][len(top):])} was read")
             return found[0]
         level = below
     return None
@@ -230,7 +231,7 @@ def _find_report(folder: str, top: str, notices: list[str]) -> str | None:
 def _read_host(fleet: Fleet, seen: set[str], name: str, data: object, report: str,
                facts: str | None, top: str) -> None:
     """One report (its JSON, or why it was rejected) and its facts, into the fleet."""
-    shown = text(report)
+    shown = terminal(report)
     try:
         if isinstance(data, Rejected):
             raise data
@@ -244,11 +245,11 @@ def _read_host(fleet: Fleet, seen: set[str], name: str, data: object, report: st
     if facts is not None and len(hosts) == 1:  # facts describe one machine
         try:
             measured = _facts_values(load(facts))
-            facts = text(facts[len(top):])
+            facts = terminal(facts[len(top):])
         except FileNotFoundError:
             facts = None
         except Rejected as exc:
-            fleet.notices.append(f"{text(facts[len(top):])}: {exc}; the report is read "
+            fleet.notices.append(f"{terminal(facts[len(top):])}: {exc}; the report is read "
                                  "without it")
             facts = None
     else:
@@ -258,7 +259,7 @@ def _read_host(fleet: Fleet, seen: set[str], name: str, data: object, report: st
     if not isinstance(generated, str) or not _TIME.fullmatch(generated):
         generated = None
     for host in hosts:
-        full = name if len(hosts) == 1 else f"{name}/{text(host.name)}"
+        full = name if len(hosts) == 1 else f"{name}/{terminal(host.name)}"
         if full in seen:
             fleet.notices.append(f"{shown}: a second report of host '{full}'; skipped")
             fleet.skipped += 1
@@ -391,7 +392,7 @@ def _report_hosts(data: object) -> list[_Parsed]:
         raise Rejected("an oomaudit JSON file, but not a scan or check report")
     version = data.get("schema_version")
     if type(version) is not int or version not in REPORT_SCHEMAS:
-        raise Rejected(f"report schema_version {text(repr(version))[:40]}: this oomaudit "
+        raise Rejected(f"report schema_version {terminal(repr(version))[:40]}: this oomaudit "
                        f"reads {', '.join(map(str, REPORT_SCHEMAS))}")
     for key in ("hosts", "findings", "rules", "errors"):
         if not isinstance(data.get(key), list):
@@ -405,7 +406,7 @@ def _report_hosts(data: object) -> list[_Parsed]:
         if not isinstance(name, str) or not name:
             raise _bad(f"hosts[{n}].name", "a name")
         if name in hosts:
-            raise Rejected(f"hosts[{n}].name {text(name)!r} appears twice")
+            raise Rejected(f"hosts[{n}].name {terminal(name)!r} appears twice")
         if not isinstance(facts, dict):
             raise _bad(f"hosts[{n}].facts", "an object")
         if not isinstance(ledger, list):
@@ -421,7 +422,7 @@ def _report_hosts(data: object) -> list[_Parsed]:
             if type(size) is not int or size < 0 or not isinstance(service, str) \
                     or not isinstance(plugin, str):
                 raise _bad(f"hosts[{n}].ledger[{i}]", "a service with its bytes")
-            consumers.append((text(service), size, text(plugin)))
+            consumers.append((terminal(service), size, terminal(plugin)))
         hosts[name] = _Parsed(name, _size(facts.get("ram"), f"hosts[{n}].facts.ram"),
                               _size(facts.get("swap"), f"hosts[{n}].facts.swap"), consumers,
                               _kill_rows(tables.get(KILLS), f"hosts[{n}].tables.{KILLS}"))
@@ -447,7 +448,7 @@ def _report_hosts(data: object) -> list[_Parsed]:
         raise _bad("rules", "a list of rule runs with their host and status") from None
     for (host, status), count in runs.items():
         if status not in _STATUSES:
-            raise _bad(f"rules[].status {text(repr(status))[:40]}",
+            raise _bad(f"rules[].status {terminal(repr(status))[:40]}",
                        f"one of {', '.join(_STATUSES)}")
         found = _host_of(hosts, {"host": host}, "rules[]")
         found.statuses[status] = found.statuses.get(status, 0) + count
@@ -480,7 +481,7 @@ def _kill_rows(table: object, where: str) -> list[list] | None:
         if not isinstance(process, str) or type(kills) is not int or kills < 0 \
                 or not isinstance(last, str):
             raise _bad(f"{where}.rows[{i}]", "a process, its kills and the last one's time")
-        out.append([text(process), kills, text(last)])
+        out.append([terminal(process), kills, terminal(last)])
     return out
 
 
@@ -502,7 +503,7 @@ def _facts_values(data: object) -> tuple[int | None, int | None, int | None]:
         raise Rejected("an oomaudit report, not facts")
     version = data.get("schema_version")
     if type(version) is not int or version not in FACTS_SCHEMAS:
-        raise Rejected(f"facts schema_version {text(repr(version))[:40]}: this oomaudit "
+        raise Rejected(f"facts schema_version {terminal(repr(version))[:40]}: this oomaudit "
                        f"reads {', '.join(map(str, FACTS_SCHEMAS))}")
     kills = data.get("oom_kills")
     count = kills.get("count") if isinstance(kills, dict) else None
@@ -511,27 +512,6 @@ def _facts_values(data: object) -> tuple[int | None, int | None, int | None]:
     return _size(data.get("ram"), "ram"), _size(data.get("swap"), "swap"), count
 
 
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def text(value: str) -> str:
-    r"""A string from a file or a file name, fit for a terminal and strict JSON: lone
-    surrogates (names that are not UTF-8, ``"\ud800"`` in JSON) become U+FFFD, control
-    characters and bidirectional overrides ``\x1b``-style escapes, so a host named
-    ``"\x1b[2Jweb1"`` cannot clear the operator's screen or reorder what it shows."""
-    if not value.isascii():
-        try:  # a file name's undecodable bytes, as ``printable`` shows them
-            raw = value.encode("utf-8", "surrogateescape")
-        except UnicodeEncodeError:  # any other lone surrogate
-            raw = value.encode("utf-8", "surrogatepass")
-        value = raw.decode("utf-8", "replace")
-    return _CONTROL.sub(_escape, value) if _CONTROL.search(value) else value
-
-
-def _escape(match: re.Match) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
 
 def _shown(path: str, top: str) -> str:
-    return text(os.path.relpath(path, top))
+    return terminal(os.path.relpath(path, top))

@@ -1,7 +1,7 @@
 """``oomaudit fleet`` output: the ranked hosts and the rules across the fleet, as text, as
 JSON (``oomaudit/fleet.schema.json``, ``schema_version`` 1), or as Prometheus metrics.
 
-Every string here was escaped by ``fleet.text`` when it was read, so neither format prints
+Every string here was escaped by ``host.terminal`` when it was read, so neither format prints
 a control character a report or a folder name carried.
 """
 from __future__ import annotations

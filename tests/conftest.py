@@ -40,7 +40,10 @@ def oomaudit(tmp_path):
     source tree would shadow the installed package). Returns CompletedProcess."""
     def run(*args: str, cwd: Path | None = None, env: dict | None = None,
             input: str | None = None) -> subprocess.CompletedProcess:
-        full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
+        # a machine's own /etc/oomaudit.toml must not steer what a test's scan finds
+        full_env = {**os.environ, "NO_COLOR": "1",
+                    "OOMAUDIT_SYSTEM_CONFIG": str(tmp_path / "no-system-config.toml"),
+                    **(env or {})}
         return subprocess.run([sys.executable, "-m", "oomaudit", *map(str, args)],
                               cwd=cwd or tmp_path, env=full_env, input=input,
                               capture_output=True, text=True, timeout=120)

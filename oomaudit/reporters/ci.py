@@ -12,14 +12,10 @@ file and GitLab requires a path for every entry.
 from __future__ import annotations
 
 import json
-import re
 
 from ..fingerprint import relative
+from ..host import printable
 from ..report import Report
-
-# Lone surrogates: a file name that is not UTF-8 (``\udcff``) or an escape in a YAML or
-# JSON config. Strict UTF-8 has no encoding for them, and strict JSON readers reject them.
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def place(report: Report, host: str, finding) -> tuple[str, int | None] | None:
@@ -31,12 +27,7 @@ def place(report: Report, host: str, finding) -> tuple[str, int | None] | None:
     return (relative(where[0], root, cwd), where[1]) if where else None
 
 
-def valid(text: str) -> str:
-    """``text`` with each lone surrogate replaced by U+FFFD, as ``ls`` shows a bad name."""
-    return _SURROGATE.sub("\ufffd", text)
-
-
 def dumps(document: object) -> str:
     """JSON in strict UTF-8: nothing escaped by hand, no lone surrogate, no byte order mark
     (GitLab refuses one)."""
-    return valid(json.dumps(document, indent=2, ensure_ascii=False)) + "\n"
+    return printable(json.dumps(document, indent=2, ensure_ascii=False)) + "\n"

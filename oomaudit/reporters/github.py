@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 
+from ..host import printable
 from ..model import Severity
 from ..report import Report
-from .ci import place, valid
+from .ci import place
 from .text import summary
 
 COMMANDS = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning",
@@ -24,7 +25,7 @@ _PROPERTY = {**_DATA, ":": "%3A", ",": "%2C"}
 
 
 def _shown(text: str) -> str:
-    return _CONTROL.sub(lambda m: ascii(m.group())[1:-1], valid(text))
+    return _CONTROL.sub(lambda m: ascii(m.group())[1:-1], printable(text))
 
 
 def escape_data(text: str) -> str:

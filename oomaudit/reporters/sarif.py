@@ -15,9 +15,10 @@ from pathlib import Path
 from urllib.parse import quote
 
 from .. import fingerprint
+from ..host import printable
 from ..model import Severity
 from ..report import SKIPPED, Report
-from .ci import dumps, place, valid
+from .ci import dumps, place
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVELS = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning",
@@ -101,7 +102,7 @@ def _result(report: Report, host: str, f, index: dict[str, int], bases: dict) ->
     where = place(report, host, f)
     if where is not None:
         path, line = where
-        path = valid(path)  # a config's name with bytes that are not UTF-8
+        path = printable(path)  # a config's name with bytes that are not UTF-8
         artifact: dict
         if path.startswith("/"):  # outside the root: an absolute file URI
             artifact = {"uri": Path(path).as_uri()}

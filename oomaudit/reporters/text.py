@@ -1,6 +1,12 @@
-"""``path:line: RULE severity message``, evidence and fix indented below, then a summary."""
+"""``path:line: RULE severity message``, evidence and fix indented below, then a summary.
+
+Every text that can come from an audited file, a file name or a log (messages, evidence,
+fixes, tables, notices, errors) goes through ``host.terminal`` on its way out: a compose
+service named ``"\x1b[2J"`` is shown as that text, never run by the operator's terminal.
+"""
 from __future__ import annotations
 
+from ..host import terminal
 from ..report import Report
 
 _COLORS = {"critical": "\033[1;35m", "high": "\033[1;31m", "medium": "\033[33m",
@@ -15,27 +21,27 @@ def render(report: Report, color: bool) -> str:
     labels = {h.name: h.label for h in report.hosts}
     lines = _statistics(report, paint) if report.statistics else []
     for host, f in [] if report.statistics else report.findings:
-        where = f.location if f.path else labels.get(host, host)
+        where = terminal(f.location if f.path else labels.get(host, host))
         sev = f.severity.label
-        lines.append(f"{paint(where, _BOLD)}: {paint(f.rule, _BOLD)} "
-                     f"{paint(sev, _COLORS[sev])} {f.message}")
-        lines.extend(f"    evidence: {e}" for e in f.evidence)
+        lines.append(f"{paint(where, _BOLD)}: {paint(terminal(f.rule), _BOLD)} "
+                     f"{paint(sev, _COLORS[sev])} {terminal(f.message)}")
+        lines.extend(f"    evidence: {terminal(str(e))}" for e in f.evidence)
         if f.fix:
-            first, *rest = f.fix.splitlines()
+            first, *rest = map(terminal, f.fix.splitlines())
             lines.append(f"    fix: {first}")
             lines.extend(f"         {r}" for r in rest)
     if not report.quiet:  # --quiet: findings and the summary only
         for h in report.hosts:
             for table in h.tables.values():
-                lines.extend(["", f"{table.title} ({h.label}):", *_grid(table)])
+                lines.extend(["", terminal(f"{table.title} ({h.label}):"), *_grid(table)])
         if any(f.rule == "HOST002" for _, f in report.findings):  # its bar, past RAM's end
             from .budget import overflows
             lines.extend(overflows(report, color))
     notes = [] if report.quiet else list(report.notices) + _skipped(report)
     if lines and notes:
         lines.append("")
-    lines.extend(paint(f"notice: {n}", _DIM) for n in notes)
-    lines.extend(f"error: {e}" for e in report.errors)
+    lines.extend(paint(f"notice: {terminal(n)}", _DIM) for n in notes)
+    lines.extend(f"error: {terminal(e)}" for e in report.errors)
     if lines:
         lines.append("")
     lines.append(summary(report))
@@ -70,7 +76,7 @@ def _statistics(report: Report, paint) -> list[str]:
 
 
 def _grid(table) -> list[str]:
-    cells = [[str(c) for c in table.columns]] + [[str(v) for v in row] for row in table.rows]
+    cells = [[terminal(str(v)) for v in row] for row in [table.columns, *table.rows]]
     widths = [max(len(r[i]) for r in cells) for i in range(len(table.columns))]
     return ["  " + "  ".join(v.ljust(w) for v, w in zip(r, widths, strict=False)).rstrip()
             for r in cells]
