@@ -123,21 +123,32 @@ def _run_level(configs, settings: Settings) -> list[str]:
     return notices
 
 
-def _report(args, command: str) -> int:
-    from .cli import wants_color, write
+def audited(args, registry: Registry, command: str, root: Path | None = None):
+    """The audit scan and check make, and each side of ``diff``: the hosts, every config's
+    rule patterns checked, the KLOG window of ``--since``, then the report with what was
+    noticed on the way. ``root``: what paths are relative to in fingerprints (default: the
+    repository of the checked paths). Returns (report, hosts, settings, log cursor or None)."""
     from .engine import audit
 
-    registry = _registry(args)
-    outputs = _outputs(args, registry)
     notices: list[str] = []
     hosts, settings, target = _hosts(args, registry, notices)
     every = {id(s): s for s in (settings, *(h.settings for h in hosts))}.values()
     _check_patterns(args, list(every), registry, notices)
     cursor = _klog_window(args, hosts)
-    report = audit(registry, hosts, settings, command, target, _repository_root(args, settings))
+    report = audit(registry, hosts, settings, command, target,
+                   root or _repository_root(args, settings))
     report.notices[:0] = notices
     if cursor is not None:
         report.notices += cursor.notices
+    return report, hosts, settings, cursor
+
+
+def _report(args, command: str) -> int:
+    from .cli import wants_color, write
+
+    registry = _registry(args)
+    outputs = _outputs(args, registry)
+    report, hosts, settings, cursor = audited(args, registry, command)
     given, written = getattr(args, "baseline", None), getattr(args, "write_baseline", None)
     if given or written or settings.baseline:
         from .baseline import settle

@@ -201,18 +201,12 @@ def _audit(args: argparse.Namespace, registry, paths: list[str], root: Path,
            config: str | None) -> tuple[dict, set[str]]:
     """One side audited as ``oomaudit check PATHS`` from the current folder: the JSON
     report's dict, and the folders its files are in."""
-    from .commands import _check_patterns, _hosts
-    from .engine import audit
+    from .commands import audited
     from .reporters.json_format import as_dict
 
     side = argparse.Namespace(**vars(args))
     side.paths, side.config, side.root = paths, config, None
-    notices: list[str] = []
-    hosts, settings, target = _hosts(side, registry, notices)
-    every = {id(s): s for s in (settings, *(h.settings for h in hosts))}.values()
-    _check_patterns(side, list(every), registry, notices)
-    report = audit(registry, hosts, settings, "check", target, root)
-    report.notices[:0] = notices
+    report, hosts, _, _ = audited(side, registry, "check", root)
     folders = {os.path.dirname(str(path)) or "." for host in hosts for _, path in host.files}
     return as_dict(report), folders
 
