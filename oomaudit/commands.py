@@ -427,13 +427,13 @@ def facts(args: argparse.Namespace) -> int:
 def fleet(args: argparse.Namespace) -> int:
     from . import fleetview
     from .cli import write
-    from .fleet import collect, text
+    from .fleet import collect
 
     merged = collect(args.directory, metrics=args.format == "prometheus")
     if not merged.hosts:
         for notice in merged.notices:
             print(f"oomaudit: notice: {notice}", file=sys.stderr)
-        raise UsageError(f"{text(args.directory)}: no oomaudit report read (expected "
+        raise UsageError(f"{args.directory}: no oomaudit report read (expected "
                          "HOST/report.json or HOST.json; see 'oomaudit fleet --help')")
     if args.format == "json":
         out = fleetview.render_json(merged, args.fail_on, args.exit_zero)

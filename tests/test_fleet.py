@@ -307,10 +307,10 @@ def test_control_characters_never_reach_the_terminal(oomaudit, tmp_path, reports
     assert proc.returncode == 1
     for char in ("\x1b", "\x07", "\x9b", "\u202e"):
         assert char not in proc.stdout
-    assert "\\x1b[2Jdb1\\x0arm -rf" in proc.stdout and "my\\x1b]0;pwned\\x07sql" in proc.stdout
+    assert "\\x1b[2Jdb1\\nrm -rf" in proc.stdout and "my\\x1b]0;pwned\\x07sql" in proc.stdout
     assert "bad\\x9bname.json: not JSON" in proc.stdout
     data = as_json(oomaudit, folder)
-    assert data["hosts"][0]["name"] == "\\x1b[2Jdb1\\x0arm -rf"
+    assert data["hosts"][0]["name"] == "\\x1b[2Jdb1\\nrm -rf"
 
 
 def test_undecodable_names_are_shown_as_ls_shows_them(oomaudit, tmp_path, reports):
@@ -438,7 +438,7 @@ def test_prometheus_output_is_every_hosts_metrics_and_the_fleets(oomaudit, tmp_p
     assert samples["oomaudit_fleet_hosts"][()] == 5
     assert samples["oomaudit_fleet_files_skipped"][()] == 1
     services = {dict(k)["service"] for k in samples["oomaudit_ledger_worst_case_bytes"]}
-    assert 'php"fpm\\x0a\\x1b' in services  # control characters as visible text
+    assert 'php"fpm\\n\\x1b' in services  # control characters as visible text
     promtool = need_program("promtool", "the Prometheus package's linter for exposition text")
     lint = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True,
                           text=True, timeout=60)
