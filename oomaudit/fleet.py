@@ -111,8 +111,9 @@ class Fleet(Record):
 
     def __init__(self, directory: str, metrics: bool = False):
         self.directory = directory
-        # every host's metric families by name, for --format prometheus; None otherwise
-        self.metrics: dict[str, object] | None = {} if metrics else None
+        # each host's values for --format prometheus (reporters.prometheus.HostMetrics);
+        # None when the format is another
+        self.metrics: list | None = [] if metrics else None
         self.hosts: list[HostRisk] = []
         self.rules: dict[str, RuleSpread] = {}
         self.notices: list[str] = []
@@ -288,30 +289,22 @@ def _read_host(fleet: Fleet, seen: set[str], name: str, data: object, report: st
             _add_metrics(fleet.metrics, full, host, ram, swap, generated, errors)
 
 
-def _add_metrics(merged: dict, name: str, host: _Parsed, ram: int | None, swap: int | None,
+def _add_metrics(metrics: list, name: str, host: _Parsed, ram: int | None, swap: int | None,
                  generated: str | None, errors: int) -> None:
-    """The host's metric families, as ``scan --format prometheus`` writes them on the host
-    (``reporters.prometheus.families``), labelled with the fleet's name for it and computed
-    from the values checked here, never from the report as it came."""
-    from .reporters.prometheus import families
+    """The host's values for the metric families ``scan --format prometheus`` writes on the
+    host, labelled with the fleet's name for it and taken from the values checked here,
+    never from the report as it came."""
+    from .reporters.prometheus import HostMetrics, epoch
 
-    doc = {
-        "generated_at": generated, "errors": [""] * errors,
-        "hosts": [{"name": name, "facts": {key: {"value": value} for key, value in
-                                           (("ram", ram), ("swap", swap)) if value is not None},
-                   "ledger": [{"service": s, "bytes": b, "plugin": p} for s, b, p in host.ledger],
-                   "tables": {} if host.kill_rows is None else {KILLS: {
-                       "columns": list(KILL_COLUMNS), "rows": host.kill_rows}}}],
-        "findings": [one for (rule, severity), count in host.findings.items()
-                     for one in [{"host": name, "rule": rule, "severity": severity.label}] * count],
-        "rules": [one for status, count in host.statuses.items()
-                  for one in [{"host": name, "status": status}] * count],  # read, never changed
-    }
-    for family in families(doc):
-        if family.name in merged:
-            merged[family.name].samples.extend(family.samples)
-        else:
-            merged[family.name] = family
+    ledger: dict[tuple[str, str], int] = {}
+    for service, size, plugin in host.ledger:  # two pools of one service are one series
+        ledger[(service, plugin)] = ledger.get((service, plugin), 0) + size
+    metrics.append(HostMetrics(
+        name, epoch(generated), 0 if errors else 1,
+        {(rule, severity.label): n for (rule, severity), n in host.findings.items()},
+        sum(host.statuses.values()), host.statuses.get("skipped", 0),
+        ledger, ram, swap,
+        [(process, kills, epoch(last)) for process, kills, last in host.kill_rows or ()]))
 
 
 def load(path: str) -> object:

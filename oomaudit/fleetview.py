@@ -148,7 +148,7 @@ def render_prometheus(fleet: Fleet) -> str:
     contrib/prometheus/oomaudit-alerts.yml applies to a fleet gathered by Ansible as to hosts
     scraped one by one), then the fleet's own: the rank of each host, the hosts each rule
     fires on, the hosts read and the files skipped."""
-    from .reporters.prometheus import GAUGE, Family, exposition
+    from .reporters.prometheus import GAUGE, Family, exposition, host_families
 
     own = [
         Family("oomaudit_fleet_host_rank", GAUGE,
@@ -162,4 +162,4 @@ def render_prometheus(fleet: Fleet) -> str:
                "Report files or host folders the fleet view could not read (see its notices).",
                [({}, fleet.skipped)]),
     ]
-    return exposition([*(fleet.metrics or {}).values(), *own])
+    return exposition([*host_families(fleet.metrics or []), *own])

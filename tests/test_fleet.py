@@ -452,3 +452,29 @@ def test_a_scan_does_not_import_the_fleet(tmp_path):
     proc = subprocess.run([sys.executable, "-c", probe, "check", "--exit-zero", "fstab"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert proc.stderr.strip().splitlines()[-1] == "[]"
+
+
+def test_a_hosts_fleet_metrics_are_those_of_its_own_scan(oomaudit, tmp_path, reports):
+    """Every host family of ``fleet --format prometheus`` holds, for a host, exactly the
+    samples its own report gives (``reporters.prometheus.families``, what the host's scan
+    writes), two ledger entries of one service summed into one series on both sides."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from oomaudit.reporters import prometheus
+
+    report = copy.deepcopy(reports["web1"])
+    pool = report["hosts"][0]["ledger"][0]
+    report["hosts"][0]["ledger"].append({**pool, "bytes": 123, "source": "pool.d/b.conf:1"})
+    out = tmp_path / "fleet.prom"
+    proc = fleet(oomaudit, lay_out(tmp_path / "fleet", {"web1": report}), "--format",
+                 "prometheus", "-o", str(out))
+    assert proc.returncode == 1, proc.stderr
+    fleet_samples = {(s.name, tuple(sorted(s.labels.items())), s.value)
+                     for f in text_string_to_metric_families(out.read_text())
+                     for s in f.samples if not s.name.startswith("oomaudit_fleet_")}
+    own = {(f.name, tuple(sorted({**labels, "host": "web1"}.items())), float(value))
+           for f in prometheus.families(report) for labels, value in f.samples}  # its folder
+    assert fleet_samples == own
+    series = [v for name, labels, v in own if name == "oomaudit_ledger_worst_case_bytes"
+              and dict(labels)["service"] == pool["service"]]
+    assert series == [pool["bytes"] + 123]

@@ -18,12 +18,13 @@ import math
 from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
+from functools import cache
 from typing import NamedTuple
 
 from ..host import terminal
 from ..report import Report
 
-GAUGE, COUNTER = "gauge", "counter"
+GAUGE = "gauge"  # every metric here is a level the last audit saw, never a running count
 KILLS_TABLE = "oom_kills"  # what plugins/klog_checks.py records: process, kills, last kill
 
 
@@ -43,63 +44,90 @@ def render(report: Report, color: bool) -> str:
     return exposition(families(as_dict(report)))
 
 
+class HostMetrics(NamedTuple):
+    """What one host's families are made of, counted once: from a JSON report here
+    (:func:`hosts_of`), from the values a fleet checked in ``oomaudit fleet``."""
+
+    name: str
+    run: int | None  # Unix seconds of the audit
+    success: int  # 0 when a plugin or rule failed
+    findings: dict[tuple[str, str], int]  # (rule, severity) -> how many
+    checked: int  # rules run
+    skipped: int
+    ledger: dict[tuple[str, str], int]  # (service, plugin) -> worst-case bytes
+    ram: int | None
+    swap: int | None
+    kills: list[tuple[str, int, int | None]]  # (process, kills, last kill in Unix seconds)
+
+
 def families(doc: dict) -> list[Family]:
     """The metric families of one JSON report (``oomaudit/report.schema.json``)."""
-    hosts = [h["name"] for h in doc["hosts"]]
-    run = _epoch(doc.get("generated_at"))
+    return host_families(hosts_of(doc))
+
+
+def hosts_of(doc: dict) -> list[HostMetrics]:
+    run = epoch(doc.get("generated_at"))
     success = 0 if doc["errors"] else 1
-    out = [
-        Family("oomaudit_last_run_timestamp_seconds", GAUGE,
-               "When oomaudit last audited this host (Unix time).",
-               [({"host": h}, run) for h in hosts] if run is not None else []),
-        Family("oomaudit_last_run_success", GAUGE,
-               "1 when the audit completed (exit 0 or 1), 0 when a plugin or rule failed "
-               "(exit 2).", [({"host": h}, success) for h in hosts]),
-    ]
     findings = Counter((f["host"], f["rule"], f["severity"]) for f in doc["findings"])
-    out.append(Family(
-        "oomaudit_findings", GAUGE, "Findings of the last audit, by rule and severity.",
-        [({"host": h, "rule": r, "severity": s}, n) for (h, r, s), n in sorted(findings.items())]))
     status = Counter((r["host"], r["status"]) for r in doc["rules"])
-    out.append(Family("oomaudit_rules_checked", GAUGE, "Rules the last audit ran on this host.",
-                      [({"host": h}, sum(n for (host, _), n in status.items() if host == h))
-                       for h in hosts]))
-    out.append(Family("oomaudit_rules_skipped", GAUGE,
-                      "Rules that could not run on this host (a fact unknown, no permission).",
-                      [({"host": h}, status[(h, "skipped")]) for h in hosts]))
-    ledger: Counter = Counter()
-    ram, swap, kills, last_kill = [], [], [], []
+    out = []
     for h in doc["hosts"]:
         name, facts = h["name"], h["facts"]
+        ledger: Counter = Counter()
         for consumer in h["ledger"]:  # two pools of one service are one series
-            ledger[(name, consumer["service"], consumer.get("plugin") or "")] += consumer["bytes"]
-        for key, samples in (("ram", ram), ("swap", swap)):
-            if isinstance(facts.get(key, {}).get("value"), int):
-                samples.append(({"host": name}, facts[key]["value"]))
-        table = h.get("tables", {}).get(KILLS_TABLE)
-        for process, count, last in _columns(table, "process", "kills", "last kill"):
-            kills.append(({"host": name, "process": process}, count))
-            when = _epoch(last)
-            if when is not None:
-                last_kill.append(({"host": name, "process": process}, when))
-    out += [
-        Family("oomaudit_ledger_worst_case_bytes", GAUGE,
+            ledger[(consumer["service"], consumer.get("plugin") or "")] += consumer["bytes"]
+        ram, swap = (facts[key]["value"] if isinstance(facts.get(key, {}).get("value"), int)
+                     else None for key in ("ram", "swap"))
+        kills = [(process, count, epoch(last)) for process, count, last in
+                 _columns(h.get("tables", {}).get(KILLS_TABLE), "process", "kills", "last kill")]
+        out.append(HostMetrics(
+            name, run, success,
+            {(r, s): n for (host, r, s), n in findings.items() if host == name},
+            sum(n for (host, _), n in status.items() if host == name), status[(name, "skipped")],
+            dict(ledger), ram, swap, kills))
+    return out
+
+
+def host_families(hosts: list[HostMetrics]) -> list[Family]:
+    """The families of these hosts, each family holding every host's samples."""
+    def family(name: str, help: str, samples) -> Family:
+        return Family(name, GAUGE, help, list(samples))
+
+    return [
+        family("oomaudit_last_run_timestamp_seconds",
+               "When oomaudit last audited this host (Unix time).",
+               (({"host": h.name}, h.run) for h in hosts if h.run is not None)),
+        family("oomaudit_last_run_success",
+               "1 when the audit completed (exit 0 or 1), 0 when a plugin or rule failed "
+               "(exit 2).", (({"host": h.name}, h.success) for h in hosts)),
+        family("oomaudit_findings", "Findings of the last audit, by rule and severity.",
+               (({"host": h.name, "rule": r, "severity": s}, n) for h in hosts
+                for (r, s), n in sorted(h.findings.items()))),
+        family("oomaudit_rules_checked", "Rules the last audit ran on this host.",
+               (({"host": h.name}, h.checked) for h in hosts)),
+        family("oomaudit_rules_skipped",
+               "Rules that could not run on this host (a fact unknown, no permission).",
+               (({"host": h.name}, h.skipped) for h in hosts)),
+        family("oomaudit_ledger_worst_case_bytes",
                "Worst-case memory of each service in the memory ledger; sum by host to compare "
                "with oomaudit_ram_bytes.",
-               [({"host": h, "service": s, "plugin": p}, n)
-                for (h, s, p), n in sorted(ledger.items())]),
-        Family("oomaudit_ram_bytes", GAUGE,
-               "RAM as the audit saw it (measured, a cgroup limit, or declared).", ram),
-        Family("oomaudit_swap_bytes", GAUGE, "Swap as the audit saw it (measured or declared).",
-               swap),
-        Family("oomaudit_oom_kills", GAUGE,
+               (({"host": h.name, "service": s, "plugin": p}, n) for h in hosts
+                for (s, p), n in sorted(h.ledger.items()))),
+        family("oomaudit_ram_bytes",
+               "RAM as the audit saw it (measured, a cgroup limit, or declared).",
+               (({"host": h.name}, h.ram) for h in hosts if h.ram is not None)),
+        family("oomaudit_swap_bytes", "Swap as the audit saw it (measured or declared).",
+               (({"host": h.name}, h.swap) for h in hosts if h.swap is not None)),
+        family("oomaudit_oom_kills",
                "OOM kills the kernel logged in the audit's window (--since last: since the "
-               "previous scan), by victim process.", kills),
-        Family("oomaudit_last_oom_kill_timestamp_seconds", GAUGE,
+               "previous scan), by victim process.",
+               (({"host": h.name, "process": p}, n) for h in hosts for p, n, _ in h.kills)),
+        family("oomaudit_last_oom_kill_timestamp_seconds",
                "When the kernel last OOM-killed this process (Unix time; undated kills have "
-               "none).", last_kill),
+               "none).",
+               (({"host": h.name, "process": p}, when) for h in hosts
+                for p, _, when in h.kills if when is not None)),
     ]
-    return out
 
 
 def _columns(table: dict | None, *names: str) -> Iterable[tuple]:
@@ -110,7 +138,7 @@ def _columns(table: dict | None, *names: str) -> Iterable[tuple]:
     return (tuple(row[i] for i in index) for row in table["rows"])
 
 
-def _epoch(text: object) -> int | None:
+def epoch(text: object) -> int | None:
     """Unix seconds of an RFC 3339 time (``...Z`` or ``...+00:00``); None when undated."""
     if not isinstance(text, str):
         return None
@@ -144,6 +172,7 @@ def exposition(metrics: Iterable[Family]) -> str:
     return "\n".join(lines) + "\n" if lines else ""
 
 
+@cache  # a fleet writes each host's name into a dozen families: escape it once
 def _escaped(text: str, quote: str = "") -> str:
     r"""Text as the format escapes it: ``\\`` (and ``\"`` in a label value). A line break or
     other control character (a process name from a hostile log) is first made the visible
