@@ -33,7 +33,7 @@ def settle(report: Report, hosts: list, settings, given: str | None, written: st
     ``--baseline``, else the config's ``baseline =``. ``targets``: what ``check`` was
     given (None for ``scan``)."""
     if written:
-        from .cli import write
+        from .output import write
 
         text = render(report)
         write(text, written, "--write-baseline")

@@ -1,14 +1,15 @@
-"""The command line: parse arguments, build hosts, run the engine, write one report.
+"""The command line: parse the arguments, run the command's function, contain its errors.
 
-Every failure a user can cause ends here as one line on stderr and exit code 2;
-``--debug`` adds the traceback for bug reports.
+Each command's function lives in ``oomaudit/commands/`` (``COMMANDS`` names it) and is
+imported only when that command runs. Every failure a user can cause ends here as one
+line on stderr and exit code 2; ``--debug`` adds the traceback for bug reports.
 """
 from __future__ import annotations
 
 import argparse
 import os
 import sys
-from pathlib import Path
+from importlib import import_module
 
 from . import __version__
 from .errors import UsageError
@@ -261,21 +262,22 @@ BUDGET_EPILOG = ("exit codes: 0 every host's worst case fits in RAM (or RAM is u
                  "input or internal error")
 DIFF_EPILOG = ("exit codes: 0 the change adds nothing at or above --fail-on, 1 it adds "
                "findings at or above it, 2 usage, config, input, git or internal error")
-COMMANDS = {  # name: (help, epilog, what defines its arguments)
-    "scan": ("audit this host, or a tree with --root", EPILOG, _scan),
-    "check": ("audit config files and folders (what pre-commit runs)", EPILOG, _check),
+COMMANDS = {  # name: (help, epilog, what defines its arguments, "module:function" running it)
+    "scan": ("audit this host, or a tree with --root", EPILOG, _scan, "commands.audit:scan"),
+    "check": ("audit config files and folders (what pre-commit runs)", EPILOG, _check,
+              "commands.audit:check"),
     "budget": ("show the memory ledger: each service's worst case against RAM", BUDGET_EPILOG,
-               _budget),
+               _budget, "commands.budget:budget"),
     "diff": ("what a change adds to and fixes in a repository's audit, against BASE",
-             DIFF_EPILOG, _diff),
-    "rules": ("list every rule the loaded plugins provide", None, _rules),
-    "explain": ("show a rule's documentation", None, _explain),
+             DIFF_EPILOG, _diff, "diff:run"),
+    "rules": ("list every rule the loaded plugins provide", None, _rules, "commands.rules:rules"),
+    "explain": ("show a rule's documentation", None, _explain, "commands.rules:explain"),
     "logs": ("find OOM kills in kernel logs (files, '-' for stdin, or this host's)",
-             LOGS_EPILOG, _logs),
+             LOGS_EPILOG, _logs, "commands.logs:logs"),
     "facts": ("write what this host measures (RAM, CPUs, sysctl, processes, OOM kills) as "
-              "JSON, for check --facts and fleet", FACTS_EPILOG, _facts),
+              "JSON, for check --facts and fleet", FACTS_EPILOG, _facts, "commands.facts:facts"),
     "fleet": ("merge many hosts' reports: hosts ranked by risk, rules across the fleet",
-              FLEET_EPILOG, _fleet),
+              FLEET_EPILOG, _fleet, "commands.fleet:fleet"),
 }
 
 
@@ -290,7 +292,7 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"oomaudit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     chosen = next((a for a in argv if not a.startswith("-")), None)
-    for name, (text, epilog, define) in COMMANDS.items():
+    for name, (text, epilog, define, _) in COMMANDS.items():
         if chosen in COMMANDS and name != chosen:
             continue
         command = sub.add_parser(name, help=text, epilog=epilog)
@@ -306,8 +308,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command is None:
             build_parser(argv).print_help(sys.stderr)
             return 2
-        from . import commands
-        return getattr(commands, args.command)(args)
+        module, _, function = COMMANDS[args.command][3].partition(":")
+        return getattr(import_module(f".{module}", __package__), function)(args)
     except UsageError as exc:  # may name a file: shown as text, never run by the terminal
         from .host import terminal
 
@@ -344,66 +346,3 @@ def run() -> None:
         except (OSError, ValueError):
             code = 2
     os._exit(code)
-
-
-def wants_color(args: argparse.Namespace, to_file: bool | None = None) -> bool:
-    """--color always/never decide. Otherwise (auto) a file given with --output gets none
-    (``to_file``: whether this one report goes to a file, when a run writes several);
-    on stdout FORCE_COLOR set to a non-empty value turns it on even in a pipe
-    (force-color.org) and even over NO_COLOR, being the narrower ask (the one a CI job
-    sets for its log); NO_COLOR set to a non-empty value turns it off (no-color.org: an
-    empty one does not count); else colour only on a terminal."""
-    if args.color != "auto":
-        return args.color == "always"
-    if bool(args.output) if to_file is None else to_file:
-        return False
-    if os.environ.get("FORCE_COLOR"):
-        return True
-    return not os.environ.get("NO_COLOR") and sys.stdout.isatty()
-
-
-def write(text: str, output: str | None, option: str = "--output") -> None:
-    """Write the report whole or not at all: a temporary file renamed into place. A device
-    or FIFO (``-o /dev/null``, ``-o /dev/stdout``) is written to, never replaced, and a
-    symlink is followed, as a shell redirection would. ``-`` is standard output. ``option``
-    names the file in errors (``--write-baseline``).
-
-    oomaudit runs as root from a timer: the temporary name is unpredictable and created with
-    ``O_EXCL | O_NOFOLLOW`` (a link planted at it cannot make root write elsewhere, and two
-    runs writing one report never collide), and a report that exists keeps its mode and
-    owner (node_exporter, another user, still reads it); a new one gets the umask's."""
-    if not output or output == "-":
-        sys.stdout.write(text)
-        return
-    target = Path(os.path.realpath(output))
-    if target.exists() and not target.is_file():
-        try:
-            with open(target, "w", encoding="utf-8") as fh:
-                fh.write(text)
-        except OSError as exc:
-            raise UsageError(f"{option} {output}: {exc.strerror or exc}") from None
-        return
-    tmp = target.with_name(f".{target.name}.{os.urandom(6).hex()}.oomaudit-tmp")
-    try:
-        old = os.stat(target)
-    except OSError:
-        old = None
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-    try:
-        fd = os.open(tmp, flags, 0o666)
-    except OSError as exc:
-        raise UsageError(f"{option} {output}: {exc.strerror or exc}") from None
-    try:
-        with open(fd, "w", encoding="utf-8") as fh:
-            if old is not None:
-                os.fchmod(fd, old.st_mode & 0o7777)
-                if (old.st_uid, old.st_gid) != (os.geteuid(), os.getegid()):
-                    try:
-                        os.fchown(fd, old.st_uid, old.st_gid)
-                    except PermissionError:  # not root: the file becomes the writer's
-                        pass
-            fh.write(text)
-        os.replace(tmp, target)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)  # ours: O_EXCL made it
-        raise UsageError(f"{option} {output}: {exc.strerror or exc}") from None

@@ -100,10 +100,10 @@ class Diff(Record):
 
 def run(args: argparse.Namespace) -> int:
     from . import __version__
-    from .cli import wants_color, write
-    from .commands import _print_errors, _registry
     from .diffview import VIEWS
+    from .invocation import load_registry
     from .model import Severity
+    from .output import print_errors, wants_color, write
 
     if args.format not in VIEWS:
         raise UsageError(f"--format {args.format}: diff prints {', '.join(VIEWS)}")
@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     git, rels, base, label = _resolve(args.revisions_and_paths)
     root = Path(os.path.realpath(git.root))
     config = os.path.abspath(args.config) if args.config else None
-    registry = _registry(args)
+    registry = load_registry(args)
     with _cwd(root):
         after, folders = _audit(args, registry, rels, root, config)
     before, base_folders = _audit_base(git, base, rels, args, registry, config)
@@ -126,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
     if args.quiet and args.format != "json":
         diff.notices = []
     write(VIEWS[args.format](diff, wants_color(args)), args.output)
-    _print_errors(diff.errors)
+    print_errors(diff.errors)
     return diff.exit_code()
 
 
@@ -201,7 +201,7 @@ def _audit(args: argparse.Namespace, registry, paths: list[str], root: Path,
            config: str | None) -> tuple[dict, set[str]]:
     """One side audited as ``oomaudit check PATHS`` from the current folder: the JSON
     report's dict, and the folders its files are in."""
-    from .commands import audited
+    from .invocation import audited
     from .reporters.json_format import as_dict
 
     side = argparse.Namespace(**vars(args))

@@ -1,0 +1,82 @@
+"""What a command writes: the report to stdout or a file (whole or not at all), whether
+it is coloured, and the one-line errors on stderr. Every command and ``diff``/``baseline``
+write through here; it imports nothing of the engine, so importing it costs no plugin."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from .errors import UsageError
+
+
+def wants_color(args: argparse.Namespace, to_file: bool | None = None) -> bool:
+    """--color always/never decide. Otherwise (auto) a file given with --output gets none
+    (``to_file``: whether this one report goes to a file, when a run writes several);
+    on stdout FORCE_COLOR set to a non-empty value turns it on even in a pipe
+    (force-color.org) and even over NO_COLOR, being the narrower ask (the one a CI job
+    sets for its log); NO_COLOR set to a non-empty value turns it off (no-color.org: an
+    empty one does not count); else colour only on a terminal."""
+    if args.color != "auto":
+        return args.color == "always"
+    if bool(args.output) if to_file is None else to_file:
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return not os.environ.get("NO_COLOR") and sys.stdout.isatty()
+
+
+def write(text: str, output: str | None, option: str = "--output") -> None:
+    """Write the report whole or not at all: a temporary file renamed into place. A device
+    or FIFO (``-o /dev/null``, ``-o /dev/stdout``) is written to, never replaced, and a
+    symlink is followed, as a shell redirection would. ``-`` is standard output. ``option``
+    names the file in errors (``--write-baseline``).
+
+    oomaudit runs as root from a timer: the temporary name is unpredictable and created with
+    ``O_EXCL | O_NOFOLLOW`` (a link planted at it cannot make root write elsewhere, and two
+    runs writing one report never collide), and a report that exists keeps its mode and
+    owner (node_exporter, another user, still reads it); a new one gets the umask's."""
+    if not output or output == "-":
+        sys.stdout.write(text)
+        return
+    target = Path(os.path.realpath(output))
+    if target.exists() and not target.is_file():
+        try:
+            with open(target, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        except OSError as exc:
+            raise UsageError(f"{option} {output}: {exc.strerror or exc}") from None
+        return
+    tmp = target.with_name(f".{target.name}.{os.urandom(6).hex()}.oomaudit-tmp")
+    try:
+        old = os.stat(target)
+    except OSError:
+        old = None
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        fd = os.open(tmp, flags, 0o666)
+    except OSError as exc:
+        raise UsageError(f"{option} {output}: {exc.strerror or exc}") from None
+    try:
+        with open(fd, "w", encoding="utf-8") as fh:
+            if old is not None:
+                os.fchmod(fd, old.st_mode & 0o7777)
+                if (old.st_uid, old.st_gid) != (os.geteuid(), os.getegid()):
+                    try:
+                        os.fchown(fd, old.st_uid, old.st_gid)
+                    except PermissionError:  # not root: the file becomes the writer's
+                        pass
+            fh.write(text)
+        os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)  # ours: O_EXCL made it
+        raise UsageError(f"{option} {output}: {exc.strerror or exc}") from None
+
+
+def print_errors(errors: list[str]) -> None:
+    """Each plugin, rule or file error of a run as one escaped line on stderr."""
+    from .host import terminal
+
+    for error in errors:
+        print(f"oomaudit: error: {terminal(error)}", file=sys.stderr)
