@@ -1,7 +1,11 @@
 """oomaudit: audit a Linux host or a config repository for what lets the OOM killer strike.
 
-The public API for plugin authors is re-exported here; ``oomaudit.hookspecs``
-documents every hook. See docs/plugins.md.
+The public API for plugin authors is re-exported here, and a plugin needs no other
+import: the values a check works with (``Evidence``, ``Fact``, ``Finding``,
+``MissingFact``, ``Severity``), what a plugin registers (``Reader``, ``Reporter``, ``Rule``,
+``make_rules``, ``checks_in``, ``hookimpl``), sizes as oomaudit reads and prints them
+(``parse_size``, ``format_size``) and ``main`` (the command line in-process, for a
+plugin's tests). ``oomaudit.hookspecs`` documents every hook. See docs/plugins.md.
 
 The names are resolved on first use (PEP 562), so commands that load no plugin
 (``oomaudit logs``, ``--version``) do not pay for importing pluggy.
@@ -11,12 +15,15 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 __all__ = [
-    "Evidence", "Finding", "MissingFact", "Reader", "Reporter", "Rule", "Severity", "Source",
-    "hookimpl", "__version__",
+    "Evidence", "Fact", "Finding", "MissingFact", "Reader", "Reporter", "Rule", "Severity",
+    "Source", "checks_in", "format_size", "hookimpl", "main", "make_rules", "parse_size",
+    "__version__",
 ]
 
 _HOMES = {"Evidence": "model", "Finding": "model", "MissingFact": "model", "Rule": "model",
-          "Severity": "model", "Reader": "reading", "Source": "reading", "Reporter": "report"}
+          "Severity": "model", "Reader": "reading", "Source": "reading", "Reporter": "report",
+          "Fact": "host", "make_rules": "catalogue", "checks_in": "catalogue",
+          "format_size": "units", "parse_size": "units", "main": "cli"}
 
 
 def __getattr__(name: str):

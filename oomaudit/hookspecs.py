@@ -22,7 +22,7 @@ hookspec = pluggy.HookspecMarker("oomaudit")
 def oomaudit_rules():
     """Return the rules this plugin provides: a list of :class:`oomaudit.Rule`.
 
-    Build them from a TOML catalogue with :func:`oomaudit.catalogue.make_rules`
+    Build them from a TOML catalogue with :func:`oomaudit.make_rules`
     (id, title, severity, rationale, fix, references, example) or construct
     ``Rule`` directly. The engine calls each ``rule.check(host)`` itself and
     contains its errors; a check yields :class:`oomaudit.Finding` objects and

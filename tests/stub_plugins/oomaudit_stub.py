@@ -16,8 +16,7 @@ statement per line; ``#`` starts a comment:
 """
 from __future__ import annotations
 
-from oomaudit import Evidence, Finding, Reader, Reporter, Rule, Severity, hookimpl
-from oomaudit.units import parse_size
+from oomaudit import Evidence, Finding, Reader, Reporter, Rule, Severity, hookimpl, parse_size
 
 
 def parse(source):
