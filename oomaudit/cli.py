@@ -251,6 +251,17 @@ def _fleet(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
 
 
+def _new_plugin(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", metavar="NAME",
+                        help="the plugin's name, a lowercase identifier: it names the package "
+                             "(oomaudit_NAME), the entry point and the rule (NAME001)")
+    parser.add_argument("--dir", metavar="DIR",
+                        help="the folder to create (default oomaudit-NAME); never an existing one")
+    parser.set_defaults(no_plugins=False)
+
+
+NEW_PLUGIN_EPILOG = ("docs/architecture.md walks through what it writes. exit codes: 0 written, "
+                     "2 NAME taken or not an identifier, DIR exists or cannot be written")
 FACTS_EPILOG = ("JSON follows oomaudit/facts.schema.json. exit codes: 0 written, 2 usage, "
                 "config or internal error")
 LOGS_EPILOG = ("exit codes: 0 no OOM kill in the window, 1 kills found, 2 a named file or "
@@ -278,6 +289,9 @@ COMMANDS = {  # name: (help, epilog, what defines its arguments, "module:functio
               "JSON, for check --facts and fleet", FACTS_EPILOG, _facts, "commands.facts:facts"),
     "fleet": ("merge many hosts' reports: hosts ranked by risk, rules across the fleet",
               FLEET_EPILOG, _fleet, "commands.fleet:fleet"),
+    "new-plugin": ("write a working plugin package to start from: one rule, its catalogue "
+                   "entry, a test", NEW_PLUGIN_EPILOG, _new_plugin,
+                   "commands.newplugin:new_plugin"),
 }
 
 

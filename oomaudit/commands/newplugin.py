@@ -1,9 +1,10 @@
 """``oomaudit new-plugin NAME``: write a working third-party plugin package to start from.
 
-The files are the templates in ``oomaudit/scaffold/`` (``string.Template``, ``$name`` and
-the like), laid out as the built-in plugins are: a registration module that imports only
-``oomaudit`` and its own constants, a constants module, a reader, a rules module with one
-rule, its TOML catalogue, a pyproject with the ``oomaudit`` entry point, and a test.
+The files are the templates in ``oomaudit/scaffold/oomaudit-NAME/`` (``string.Template``:
+``$name``, ``$rule`` and the like), laid out as the built-in plugins are: a registration
+module that imports only ``oomaudit`` and its own constants, a constants module, a reader,
+a rules module with one rule, its TOML catalogue, a pyproject with the ``oomaudit`` entry
+point, and a test.
 docs/architecture.md shows what it writes for ``myapp`` (a test keeps the two identical).
 Imported only when the command runs.
 """
@@ -18,7 +19,8 @@ from string import Template
 from .. import __version__
 from ..errors import UsageError
 
-TEMPLATES = Path(__file__).parents[1] / "scaffold"
+# the package's tree, NAME standing for the plugin's name in file and folder names
+TEMPLATES = Path(__file__).parents[1] / "scaffold" / "oomaudit-NAME"
 # a name that is an importable package (oomaudit_NAME), an entry point and a rule id prefix
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 
@@ -38,7 +40,7 @@ def render(name: str) -> dict[str, str]:
     for template in sorted(TEMPLATES.rglob("*.tmpl")):
         relative = template.relative_to(TEMPLATES).as_posix().removesuffix(".tmpl")
         text = Template(template.read_text(encoding="utf-8")).substitute(given)
-        files[relative.replace("plugin_package", given["package"])] = text
+        files[relative.replace("NAME", name)] = text
     return files
 
 
@@ -51,11 +53,11 @@ def _refuse_taken(name: str, args) -> None:
 
     registry = load_registry(args)
     rule = values(name)["rule"]
-    for taken, what in ((name in {ep.name for ep in entry_points(GROUP)}, "plugin name"),
-                        (name in registry.readers, "reader (file format)"),
-                        (rule in registry.rules, f"rule id {rule}")):
+    for taken, what in ((name in {ep.name for ep in entry_points(GROUP)}, "this name"),
+                        (name in registry.readers, "a reader (file format) of this name"),
+                        (rule in registry.rules, f"the rule id {rule}")):
         if taken:
-            raise UsageError(f"new-plugin {name}: an installed plugin already has the {what}; "
+            raise UsageError(f"new-plugin {name}: an installed plugin already has {what}; "
                              "choose another NAME")
 
 
