@@ -7,11 +7,14 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from oomaudit.plugins import apache_checks as plugin
+from oomaudit.plugins.apache.constants import READER
+from oomaudit.plugins.apache.rules import check_httpd002, check_httpd003
+from oomaudit.plugins.apache.servers import servers
+from oomaudit.plugins.apache.sniff import looks_like_apache
 
 from oomaudit.host import FILES, ROOT, Host
-from oomaudit.parsers.apache import envvars, getword, logical_lines
 from oomaudit.parsers.apache_mpm import atoi
+from oomaudit.parsers.apache_syntax import envvars, getword, logical_lines, parse_file
 
 
 def test_logical_lines_follow_cfg_getline():
@@ -62,7 +65,7 @@ def test_rhel_layout_under_root(tmp_path):
             "LoadModule mpm_worker_module modules/mod_mpm_worker.so\n",
         "etc/httpd/conf.d/mpm.conf": "<IfModule worker.c>\nMaxRequestWorkers 1000\n"
                                      "</IfModule>\n"})
-    [server] = plugin.servers(Host("rhel", ROOT, tmp_path))
+    [server] = servers(Host("rhel", ROOT, tmp_path))
     assert server.error is None and server.mpm.name == "worker"
     assert server.limits.max_workers == 400  # AH00318: 16 servers x 25 threads
     assert [c.message.split(":")[0] for c in server.limits.clamps] == ["AH00318"]
@@ -73,7 +76,7 @@ def test_missing_include_is_conf002_under_root(tmp_path):
     _tree(tmp_path, {"etc/apache2/apache2.conf": "LoadModule mpm_event_module x.so\n"
                                                  "Include sites/*.conf\n"})
     host = Host("t", ROOT, tmp_path)
-    [server] = plugin.servers(host)
+    [server] = servers(host)
     assert server.error.rule == "CONF002" and server.error.line == 2
     assert "Could not open directory /etc/apache2/sites" in server.error.message
     source = host.sources[tmp_path / "etc/apache2/apache2.conf"]
@@ -87,9 +90,9 @@ def test_repository_fragment_assumes_its_mpm(tmp_path):
                      "httpd.conf": "<IfModule prefork.c>\nMaxClients 10\n</IfModule>\n",
                      "apache2.conf": "ServerLimit 4\n"})
     host = Host("repo", FILES, None)
-    host.docs["apache"] = [plugin.apache.parse_file(host.read(p, plugin.READER))
+    host.docs["apache"] = [parse_file(host.read(p, READER))
                            for p in sorted(tmp_path.iterdir())]
-    found = {s.config.top.name: (s.mpm.name, s.mpm_source) for s in plugin.servers(host)}
+    found = {s.config.top.name: (s.mpm.name, s.mpm_source) for s in servers(host)}
     assert {k: v[0] for k, v in found.items()} == {
         "x__mods-enabled__mpm_worker.conf": "worker", "httpd.conf": "prefork",
         "apache2.conf": "event"}
@@ -100,9 +103,9 @@ def test_included_fragment_is_not_a_server_of_its_own(tmp_path):
     _tree(tmp_path, {"etc/httpd/conf/httpd.conf": "Include conf.d/*.conf\n",
                      "etc/httpd/conf.d/mpm.conf": "MaxRequestWorkers 100\n"})
     host = Host("repo", FILES, None)
-    host.docs["apache"] = [plugin.apache.parse_file(host.read(p, plugin.READER))
+    host.docs["apache"] = [parse_file(host.read(p, READER))
                            for p in sorted(tmp_path.rglob("*.conf"))]
-    [server] = plugin.servers(host)
+    [server] = servers(host)
     assert server.config.top.name == "httpd.conf"
     assert server.limits.settings["MaxRequestWorkers"].line == 1
 
@@ -127,13 +130,13 @@ def test_any_text_never_raises(tmp_path, text, extra, mode):
     conf.write_text(text + extra, errors="surrogateescape")
     host = Host("fuzz", mode, root if mode == ROOT else None)
     if mode == FILES:
-        source = host.read(conf, plugin.READER)
-        host.docs["apache"] = [plugin.apache.parse_file(source)] if source else []
-    for server in plugin.servers(host):  # every example rewrites the same file
+        source = host.read(conf, READER)
+        host.docs["apache"] = [parse_file(source)] if source else []
+    for server in servers(host):  # every example rewrites the same file
         if server.error is not None and server.error.line is not None:
             # a continued last line counts one more, as httpd counts it
             assert 1 <= server.error.line <= len(server.error.source.lines) + 1, server.error
-        for rule in (plugin.check_httpd002, plugin.check_httpd003):
+        for rule in (check_httpd002, check_httpd003):
             list(rule(host))
 
 
@@ -142,6 +145,6 @@ def test_sniffer_is_its_hint_case_insensitive_by_directive():
     followed by a blank (or '>' for a section), at the start of a line."""
     for head in ("  maxrequestworkers 10\n", "# x\n<IFMODULE mpm_event_module>\n",
                  "\tLoadModule php_module x.so\n", "<Directory>\n"):
-        assert plugin.looks_like_apache(head), head
+        assert looks_like_apache(head), head
     for head in ("ServerRootx /x\n", "# LoadModule x y\n", "server {\n", "[www]\npm = 5\n"):
-        assert not plugin.looks_like_apache(head), head
+        assert not looks_like_apache(head), head

@@ -16,7 +16,7 @@ from pathlib import Path
 import apache_oracle
 import pytest
 from conftest import IN_CI, need_program
-from oomaudit.plugins import apache_checks as plugin
+from oomaudit.plugins.apache.servers import servers
 
 from oomaudit.host import ROOT, Host
 from oomaudit.parsers.apache_mpm import COMMANDS
@@ -101,7 +101,7 @@ def test_debian_tree_read_as_apache2_reads_it(debian, tmp_path):
     theirs = apache_oracle.parse(theirs)
 
     host = Host("debian", ROOT, debian)
-    [server] = list(plugin.servers(host))
+    [server] = list(servers(host))
     assert server.error is None and server.mpm.name == "event"
     assert [(line, Path(path).relative_to(etc)) for line, path in theirs.includes] == \
         [(line, Path(path).relative_to(etc)) for line, path in server.config.includes]
@@ -139,5 +139,5 @@ def test_debian_tree_without_postinst_loads_no_mpm(tmp_path):
     """The package alone enables nothing: httpd would stop with AH00534, and so do we."""
     shutil.copytree(shipped() / "etc/apache2", tmp_path / "etc/apache2", symlinks=True)
     host = Host("bare", ROOT, tmp_path)
-    [server] = list(plugin.servers(host))
+    [server] = list(servers(host))
     assert server.error is not None and "No MPM loaded" in server.error.message

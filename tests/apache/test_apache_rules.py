@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import assert_no_traceback, need_shared
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "apache"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 # An annotation on a line of its own names the next line (a comment after a directive
 # is an argument to httpd).
 ANNOTATION = re.compile(r"^\s*#\s*(expect|ok):\s*((?:HTTPD|CONF)\d{3})\s*$")

@@ -1,229 +1,44 @@
-"""Apache httpd configuration read the way httpd 2.4 reads it (server/config.c, util.c).
+"""Apache httpd's configuration built from a top-level file the way httpd 2.4's
+``ap_build_config`` builds it (server/config.c).
 
-Two steps, as in the server. ``parse_file`` turns one file into logical lines, as
-``ap_cfg_getline`` delivers them: a backslash right before the newline joins the next
-line (no space added; a continued last line counts one line more), leading and trailing
-whitespace goes. ``Loader`` then builds the configuration from a top-level file the
-way ``ap_build_config`` does: ``${VAR}`` is replaced on each line before its words are
-split, the directives httpd executes while reading (``Include``, ``IncludeOptional``,
-``<IfModule>``, ``<IfDefine>``, ``Define``, ``LoadModule``, ``ServerRoot``...) run in
-file order, the bodies of false sections are skipped as ``ap_soak_end_container``
-skips them (only section nesting is checked), and every structural error stops the
-read at the line httpd names (CONF001), missing and cyclic includes are CONF002.
+The files come as logical lines (``oomaudit.parsers.apache_syntax``: the reader's
+parse). ``Loader`` then reads them in order: ``${VAR}`` is replaced on each line before
+its words are split, the directives httpd executes while reading (``Include``,
+``IncludeOptional``, ``<IfModule>``, ``<IfDefine>``, ``Define``, ``LoadModule``,
+``ServerRoot``...) run in file order, the bodies of false sections are skipped as
+``ap_soak_end_container`` skips them (only section nesting is checked), and every
+structural error stops the read at the line httpd names (CONF001), missing and cyclic
+includes are CONF002. Which files an Include names is ``apache_include``'s; what the
+read leaves (directives, modules, files) is an ``apache_config.Config``.
 
 What httpd would do with the remaining directives is the rules' business; the MPM
 limits are read in ``oomaudit.parsers.apache_mpm``.
+
+Over 300 lines, and one concern: the read-time directives and sections act on one
+another (an Include inside an <IfModule> of a module a LoadModule above loaded, a
+Define that decides an <IfDefine>), so the one walk over the lines that runs them in
+order is kept whole.
 """
 from __future__ import annotations
 
-import fnmatch
 import os
 import posixpath
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple
 
 from ..reading import Source
 from ..record import Record
+from .apache_config import STATIC_MODULES, Config, Directive, Module, Problem
+from .apache_include import MAX_INCLUDE_DEPTH, IncludeFiles, Missing
+from .apache_syntax import ConfigFile, Line, getword, resolve_env
 
-SPACE = " \t\n\v\f\r"  # C isspace()
-MAX_INCLUDE_DEPTH = 128  # AP_MAX_INCLUDE_DEPTH
-# Modules compiled into Debian's apache2 binary (apache2 -l): symbol -> source file name.
-STATIC_MODULES = {"core_module": "core.c", "so_module": "mod_so.c",
-                  "watchdog_module": "mod_watchdog.c", "http_module": "http_core.c",
-                  "log_config_module": "mod_log_config.c", "logio_module": "mod_logio.c",
-                  "version_module": "mod_version.c", "unixd_module": "mod_unixd.c"}
-# Modules whose source file is not mod_NAME.c (measured with <IfModule> on each module).
-SOURCE_NAMES = {"mpm_prefork_module": "prefork.c", "mpm_worker_module": "worker.c",
-                "mpm_event_module": "event.c", "ldap_module": "util_ldap.c"}
 HTTPD_VERSION = (2, 4, 62)  # for <IfVersion> when the installed version is unknown
 CANONICAL = {"<ifmodule": "<IfModule", "<ifdefine": "<IfDefine", "<iffile": "<IfFile",
              "<ifversion": "<IfVersion", "<ifdirective": "<IfDirective",
              "<ifsection": "<IfSection", "include": "Include",
              "includeoptional": "IncludeOptional", "define": "Define", "undefine": "UnDefine",
              "loadmodule": "LoadModule", "serverroot": "ServerRoot", "loadfile": "LoadFile"}
-
-
-def source_name(symbol: str) -> str:
-    """The name ``<IfModule mod_foo.c>`` tests for a module loaded as ``symbol``."""
-    if symbol in STATIC_MODULES:
-        return STATIC_MODULES[symbol]
-    stem = symbol[:-len("_module")] if symbol.endswith("_module") else symbol
-    return SOURCE_NAMES.get(symbol, f"mod_{stem}.c")
-
-
-# -- one file ----------------------------------------------------------------------------
-
-class Line(NamedTuple):
-    """One logical line as ``ap_cfg_getline`` delivers it: continuations joined, C whitespace
-    trimmed at both ends."""
-
-    number: int  # the last physical line of a continued line, as httpd counts it
-    text: str
-
-
-class ConfigFile(Record):
-    """One file as the reader parses it: its logical lines, not yet evaluated. What they mean
-    depends on what was read before them (Define, LoadModule), so ``Loader`` does that."""
-
-    def __init__(self, source: Source, lines: list[Line]):
-        self.source = source
-        self.lines = lines
-
-
-def logical_lines(text: str) -> list[Line]:
-    r"""``ap_varbuf_cfg_getline``: a line ending in ``\`` + newline (``\r\n`` too) continues
-    on the next one with the backslash removed; the result is trimmed of C whitespace.
-    A file that ends right after a continuation still counts one more (empty) read."""
-    lines: list[Line] = []
-    physical = text.split("\n")
-    ends_with_newline = text.endswith("\n")
-    if ends_with_newline:
-        physical.pop()
-    number, pending = 0, None
-    for index, raw in enumerate(physical):
-        number += 1
-        has_newline = index < len(physical) - 1 or ends_with_newline
-        piece = raw[:-1] if has_newline and raw.endswith("\r") else raw
-        joined = (pending or "") + piece
-        if has_newline and piece.endswith("\\"):
-            pending = joined[:-1]
-            continue
-        if not has_newline:
-            joined = (pending or "") + raw
-        pending = None
-        lines.append(Line(number, joined.strip(SPACE)))
-    if pending is not None:  # EOF after a continuation: getstr was called once more
-        lines.append(Line(number + 1, pending.strip(SPACE)))
-    return lines
-
-
-def parse_file(source: Source) -> ConfigFile:
-    """The reader's parse: logical lines only. What they mean depends on what was read
-    before them (Define, LoadModule), so evaluation happens in ``Loader``."""
-    return ConfigFile(source, logical_lines(source.text))
-
-
-def getword(line: str) -> tuple[str, str]:
-    """``ap_getword_conf``: the next word (quotes removed, ``\\"`` and ``\\\\`` unescaped)
-    and the rest of the line with leading whitespace skipped."""
-    pos = 0
-    while pos < len(line) and line[pos] in SPACE:
-        pos += 1
-    if pos == len(line):
-        return "", ""
-    quote = line[pos]
-    if quote in "\"'":
-        end = pos + 1
-        while end < len(line) and line[end] != quote:
-            end += 2 if line[end] == "\\" and end + 1 < len(line) and \
-                line[end + 1] in (quote, "\\") else 1
-        word = _unescape(line[pos + 1:end], quote)
-        if end < len(line):
-            end += 1
-    else:
-        end = pos
-        while end < len(line) and line[end] not in SPACE:
-            end += 1
-        word = _unescape(line[pos:end], "")
-    while end < len(line) and line[end] in SPACE:
-        end += 1
-    return word, line[end:]
-
-
-def _unescape(text: str, quote: str) -> str:
-    out, i = [], 0
-    while i < len(text):
-        if text[i] == "\\" and i + 1 < len(text) and (text[i + 1] == "\\" or
-                                                      (quote and text[i + 1] == quote)):
-            i += 1
-        out.append(text[i])
-        i += 1
-    return "".join(out)
-
-
-_VAR = re.compile(r"\$\{([^}]*)\}")
-
-
-def resolve_env(line: str, lookup: Callable[[str], str | None],
-                undefined: list[str]) -> str:
-    """``ap_resolve_env``: each ``${NAME}`` becomes its Define'd value or environment
-    variable; an unknown one stays as written (httpd warns, AH00111). Values are not
-    scanned again."""
-    if "$" not in line:
-        return line
-
-    def substitute(m: re.Match) -> str:
-        value = lookup(m.group(1))
-        if value is None:
-            undefined.append(m.group(1))
-            return m.group(0)
-        return value
-    return _VAR.sub(substitute, line)
-
-
-# -- the whole configuration -------------------------------------------------------------
-
-class Directive(NamedTuple):
-    """A directive httpd keeps for its second pass (everything not executed on read)."""
-
-    name: str
-    args: str  # after ${VAR} substitution, as the directive's handler gets them
-    source: Source
-    line: int
-    sections: tuple[str, ...]  # enclosing non-conditional sections, e.g. ("<VirtualHost",)
-
-    @property
-    def path(self) -> str:
-        return self.source.display
-
-
-class Module(NamedTuple):
-    """A module ``<IfModule>`` finds loaded: the first ``LoadModule`` of its symbol (``path`` as
-    written there), or one the ``Loader`` was told to ``assume`` (``where`` is "assumed")."""
-
-    symbol: str
-    path: str
-    where: str  # file:line of the LoadModule
-
-
-class Problem(NamedTuple):
-    """The error httpd stops reading at (``Config.fatal``), at the line httpd names: CONF001
-    for a structural error, CONF002 for a missing, cyclic or too deep include."""
-
-    rule: str  # CONF001 or CONF002
-    source: Source
-    line: int | None
-    message: str
-
-
-class Config(Record):
-    """One httpd configuration: what a server started with the top file would read."""
-
-    def __init__(self, top: Path, server_root: str, directives: list[Directive] | None = None,
-                 modules: dict[str, Module] | None = None, files: list[Path] | None = None,
-                 sources: list[Source] | None = None,
-                 includes: list[tuple[int, str]] | None = None, tested: set[str] | None = None,
-                 undefined: list[tuple[str, str]] | None = None,
-                 unresolved: list[tuple[str, str]] | None = None,
-                 fatal: Problem | None = None):
-        self.top = top
-        self.server_root = server_root
-        self.directives = [] if directives is None else directives
-        self.modules = {} if modules is None else modules  # LoadModule'd, in order
-        self.files = [] if files is None else files
-        self.sources = [] if sources is None else sources  # the files read, in order
-        self.includes = [] if includes is None else includes  # DUMP_INCLUDES lines
-        self.tested = set() if tested is None else tested  # module names <IfModule> asked about
-        self.undefined = [] if undefined is None else undefined  # (${NAME}, file:line)
-        self.unresolved = [] if unresolved is None else unresolved  # (path, file:line)
-        self.fatal = fatal  # where httpd stops reading: it would not start
-
-    def loaded(self, name: str) -> bool:
-        """``<IfModule name>``: a module symbol or source file name, case-sensitive."""
-        symbols = {**STATIC_MODULES, **{m: source_name(m) for m in self.modules}}
-        return name in symbols or name in symbols.values()
 
 
 class Stop(Exception):
@@ -494,107 +309,23 @@ class Loader:
                                             f"{MAX_INCLUDE_DEPTH}, There appears to be a "
                                             "recursion.", "CONF002")
         inside = self._absolute(pattern)
-        for real, shown in self._expand(inside, optional, source, line, where):
-            if _identity(real) in self.stack:
-                self._fail(source, line.number,
-                           f"include cycle: {shown} is already being read "
-                           f"({' -> '.join(str(p) for p in [*self.stack, real])}); httpd "
-                           f"stops with \"Exceeded maximum include depth of "
-                           f"{MAX_INCLUDE_DEPTH}, There appears to be a recursion.\"",
-                           "CONF002")
-            self._file(real, where)
-
-    def _missing(self, source: Source, line: Line, message: str) -> None:
-        self._fail(source, line.number, f"{message}: httpd refuses to start", "CONF002")
-
-    def _expand(self, inside: str, optional: bool, source: Source, line: Line, where: str):
-        """The files an Include names, in the order httpd reads them (``ap_dir_fnmatch``:
-        a wildcard may stand in any component, matches are sorted byte-wise and never
-        start with a dot; a directory is read whole, recursively, dot files included)."""
-        if not is_glob(inside):
-            real = self.locate(inside)
-            if real is None:
-                self.config.unresolved.append((inside, where))
-                return
-            if real.is_dir():
-                yield from self._directory(real)
-            elif real.exists() or not optional:
-                if not real.exists() and not self.strict:
-                    self.config.unresolved.append((inside, where))
-                    return
-                if not real.exists():
-                    self._missing(source, line, f"Could not open configuration file {inside}: "
-                                                "No such file or directory")
-                yield real, inside
-            return
-        parts = inside.strip("/").split("/")
-        literal = next(i for i, p in enumerate(parts) if is_glob(p))
-        base = "/" + "/".join(parts[:literal])
-        real = self.locate(base)
-        if real is None:
-            self.config.unresolved.append((inside, where))
-            return
-        yield from self._match(real, base, parts[literal:], optional, source, line, where)
-
-    def _match(self, real: Path, shown: str, rest: list[str], optional: bool,
-               source: Source, line: Line, where: str):
+        files = IncludeFiles(self.locate, self.strict, self.config.unresolved, where)
         try:
-            names = sorted((p.name for p in real.iterdir()), key=_bytes)
-        except OSError:
-            if optional:
-                return
-            if not self.strict:
-                self.config.unresolved.append(("/".join([shown, *rest]), where))
-                return
-            self._missing(source, line, f"Include/IncludeOptional: Could not open directory "
-                                        f"{shown}: No such file or directory")
-        pattern, rest = rest[0], rest[1:]
-        wild = is_glob(pattern)
-        matched = [n for n in names if (fnmatch.fnmatchcase(n, pattern) and
-                                        not (n.startswith(".") and not pattern.startswith(".")))
-                   ] if wild else [n for n in names if n == pattern]
-        if rest:
-            matched = [n for n in matched if (real / n).is_dir()]
-        if not matched and wild and not optional:
-            if not self.strict:
-                self.config.unresolved.append((f"{shown}/{pattern}", where))
-                return
-            self._missing(source, line, f"No matches for the wildcard '{pattern}' in "
-                                        f"'{shown}', failing")
-        for name in matched:
-            if rest:
-                yield from self._match(real / name, f"{shown}/{name}", rest, optional, source,
-                                       line, where)
-            elif (real / name).is_dir():
-                yield from self._directory(real / name)
-            else:
-                yield real / name, f"{shown}/{name}"
-
-    def _directory(self, real: Path, depth: int = 0):
-        if depth > MAX_INCLUDE_DEPTH:
-            return
-        try:
-            entries = sorted(real.iterdir(), key=lambda p: _bytes(p.name))
-        except OSError:
-            return
-        for entry in entries:
-            if entry.is_dir():
-                yield from self._directory(entry, depth + 1)
-            else:
-                yield entry, str(entry)
+            for real, shown in files.expand(inside, optional):
+                if _identity(real) in self.stack:
+                    self._fail(source, line.number,
+                               f"include cycle: {shown} is already being read "
+                               f"({' -> '.join(str(p) for p in [*self.stack, real])}); httpd "
+                               f"stops with \"Exceeded maximum include depth of "
+                               f"{MAX_INCLUDE_DEPTH}, There appears to be a recursion.\"",
+                               "CONF002")
+                self._file(real, where)
+        except Missing as missing:
+            self._fail(source, line.number, f"{missing}: httpd refuses to start", "CONF002")
 
 
 def _identity(path: Path) -> str:
     return os.path.realpath(path)
-
-
-def is_glob(path: str) -> bool:
-    """``apr_fnmatch_test``: ``*``, ``?`` or a ``[`` closed by a later ``]``."""
-    return "*" in path or "?" in path or bool(re.search(r"\[.*\]", path))
-
-
-def _bytes(name: str) -> bytes:
-    return name.encode("utf-8", "surrogateescape")
 
 
 def _version_matches(arg: str) -> bool:
@@ -616,24 +347,3 @@ def _version_matches(arg: str) -> bool:
             "<": HTTPD_VERSION < wanted, "<=": HTTPD_VERSION <= wanted}.get(op, False)
 
 
-_EXPORT = re.compile(r"^[ \t]*export[ \t]+([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
-
-
-def envvars(text: str) -> dict[str, str]:
-    """Debian's /etc/apache2/envvars is a shell script that apache2ctl sources; we never run
-    it. Its ``export NAME=value`` lines are read, quotes removed, and ``$NAME``/``${NAME}``
-    of earlier exports substituted (anything else, such as $SUFFIX, is empty as in the
-    default /etc/apache2 case)."""
-    found: dict[str, str] = {}
-    for raw in text.split("\n"):
-        m = _EXPORT.match(raw)
-        if not m:
-            continue
-        value = m.group(2).strip()
-        if " #" in value:
-            value = value.split(" #", 1)[0].rstrip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-            value = value[1:-1]
-        found[m.group(1)] = re.sub(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?",
-                                   lambda v: found.get(v.group(1), ""), value)
-    return found

@@ -10,24 +10,14 @@ connections add their buffers). With ``auto`` offline the count is unknown and n
 left out of the ledger rather than guessed.
 
 This module only registers (it is what the entry point names, and every run imports
-it); the ledger entry is worked out in ``nginx_checks``, imported when there is work.
+it); the configurations are read in ``configs`` and the ledger entry is worked out in
+``budget``, imported when there is work.
 """
 from __future__ import annotations
 
-from oomaudit import Reader, hookimpl
+from oomaudit import hookimpl
 
-PLUGIN = "nginx"
-CHECKS = "oomaudit.plugins.nginx_checks"
-
-READER = Reader(
-    name=PLUGIN, parse=f"{CHECKS}:NginxFile",
-    system_paths=("/etc/nginx/nginx.conf", "/usr/local/nginx/conf/nginx.conf",
-                  "/usr/local/etc/nginx/nginx.conf", "/usr/local/openresty/nginx/conf/nginx.conf"),
-    file_patterns=("nginx.conf", "*/nginx/*.conf", "*/nginx/conf.d/*.conf"),
-    sniff="oomaudit.parsers.nginx:sniff",
-    # the sniffer wants two of these directives or blocks at the start of a line
-    sniff_hint=r"^\s*(?:worker_processes|worker_connections|events\s*\{|http\s*\{|"
-               r"server\s*\{|upstream\s+\S+\s*\{|location\s+\S)")
+from .constants import PLUGIN, READER
 
 
 @hookimpl
@@ -41,6 +31,6 @@ def oomaudit_budget(host):
     # live worker sizes only measure those), so without one there is nothing to add.
     if not host.documents(PLUGIN):
         return
-    from . import nginx_checks
+    from . import budget
 
-    nginx_checks.budget(host)
+    budget.budget(host)

@@ -1,4 +1,4 @@
-"""nginx's workers in the memory ledger, worked out (see ``nginx.py``, which registers).
+"""nginx's workers in the memory ledger, worked out (see the package's ``__init__``).
 
 Imported only when the host has an nginx configuration: ``worker_processes`` (``auto`` =
 this host's CPU count, known only on a live host) x one worker's memory, the measured
@@ -10,35 +10,16 @@ import os
 import re
 
 from oomaudit.host import Measured
-from oomaudit.parsers import nginx
 from oomaudit.parsers.nginx import NginxConfig
 from oomaudit.processes import processes
-from oomaudit.record import Record
 from oomaudit.units import format_size
 
-from .nginx import PLUGIN, READER
+from .configs import configs
+from .constants import PLUGIN
 
 SERVICE = PLUGIN
 WORKER_ESTIMATE = 16 << 20
 WORKER = re.compile(r"^nginx: worker process")
-
-
-class NginxFile(Record):
-    """The file; includes are followed once every file of the run has been found."""
-
-    def __init__(self, source: object):
-        self.source = source
-
-
-def configs(host) -> list[NginxConfig]:
-    """Every nginx main file of the host with its includes, once per run; a file another
-    one includes is part of that configuration."""
-    if "nginx" not in host.cache:
-        loader = nginx.Loader(host, READER)
-        loaded = [loader.load(doc.source) for doc in host.documents(PLUGIN)]
-        included = {id(s) for c in loaded for s in c.files[1:]}
-        host.cache["nginx"] = [c for c in loaded if id(c.source) not in included]
-    return host.cache["nginx"]
 
 
 def workers(host, config: NginxConfig) -> tuple[int | None, str]:

@@ -11,7 +11,7 @@ import pytest
 from conftest import need_program
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from oomaudit.plugins import nginx as plugin
+from oomaudit.plugins.nginx.constants import READER
 
 from oomaudit.host import FILES, LIVE, Host
 from oomaudit.parsers import nginx
@@ -34,7 +34,7 @@ def oracle(program: str, main: Path) -> tuple[bool, int | None, str]:
 
 def ours(main: Path, mode: str = LIVE):
     host = Host("t", mode, Path("/") if mode == LIVE else None)
-    config = nginx.Loader(host, plugin.READER).load(host.read(main, plugin.READER))
+    config = nginx.Loader(host, READER).load(host.read(main, READER))
     problems = [f for s in host.sources.values() for f in s.problems
                 if f.rule in ("CONF001", "CONF002") and f.severity is None]
     return config, problems
@@ -166,4 +166,4 @@ def test_sniff_hint_holds_for_every_head_the_sniffer_accepts(lines):
     parser): an nginx.conf the sniffer takes must never be ruled out."""
     head = "\n".join(lines) + "\n"
     if nginx.sniff(head):
-        assert re.search(plugin.READER.sniff_hint, head, re.M), head
+        assert re.search(READER.sniff_hint, head, re.M), head

@@ -19,7 +19,7 @@ import pytest
 from conftest import need_program
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from oomaudit.plugins import apache_checks as plugin
+from oomaudit.plugins.apache.servers import Server, _server
 
 from oomaudit.host import LIVE, Host
 from oomaudit.parsers.apache_mpm import COMMANDS
@@ -30,11 +30,11 @@ def apache2() -> str:
     return need_program("apache2", "reference reader of Apache configurations")
 
 
-def ours(top: Path, root: Path, defines=(), env=None) -> plugin.Server:
+def ours(top: Path, root: Path, defines=(), env=None) -> Server:
     """The server oomaudit builds from ``top``, as on a live host, with ``env`` for the
     environment httpd would have."""
     host = Host("oracle", LIVE, Path("/"))
-    return plugin._server(host, top, str(root), None, tuple(defines), [], None,
+    return _server(host, top, str(root), None, tuple(defines), [], None,
                           environ=dict(env or {}))
 
 
