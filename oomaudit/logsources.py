@@ -13,6 +13,11 @@ sources are tried in order of preference:
 Every source tried is reported with what happened (read, absent, or unreadable and
 which group or capability would help). Only these fixed commands are ever run, by
 absolute path and with a fixed environment (no PATH or pager of the caller's).
+
+One concern over 300 lines: choosing and opening the sources of one host's kernel log,
+each with the reference time it needs to date its lines and the record of what became of
+it. The files' rotations, the journal's and the ring buffer's commands are its parts;
+resuming where a run stopped is :mod:`oomaudit.logcursor`, built on these sources.
 """
 from __future__ import annotations
 
@@ -25,7 +30,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO
 
-from .parsers.kernlog import KernlogParser, OomEvent, scan
+from .parsers.kernlog import KernlogParser
+from .parsers.kernlog_event import OomEvent
+from .parsers.kernlog_scan import scan
 from .record import Record
 
 JOURNAL_ARGS = ("--no-pager", "-o", "json", "_TRANSPORT=kernel")

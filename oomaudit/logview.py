@@ -15,7 +15,7 @@ from . import __version__
 from .errors import UsageError
 from .host import terminal
 from .logsources import LogScan
-from .parsers.kernlog import OomEvent
+from .parsers.kernlog_event import OomEvent
 from .units import format_size
 
 SCHEMA_VERSION = 1

@@ -1,10 +1,10 @@
 """OOM-killer reports in kernel logs: lines in, one :class:`OomEvent` per killed process out.
 
 The kernel prints an OOM invocation as a report of many records (header, stack,
-memory state, task table, summary, kill, reaper). This module follows the printk
-formats of ``mm/oom_kill.c``, ``mm/memcontrol.c`` and ``mm/show_mem.c`` from 2.6 to 6.x
-(cited by version at each pattern) and turns a report into one event per victim,
-whatever wraps the records (see :mod:`oomaudit.parsers.logframe`).
+memory state, task table, summary, kill, reaper). This module reads them with the
+printk formats of 2.6 to 6.x (:mod:`oomaudit.parsers.kernlog_printk`) and turns a report
+into one event per victim (:class:`~oomaudit.parsers.kernlog_event.OomEvent`), whatever
+wraps the records (see :mod:`oomaudit.parsers.logframe`).
 
 Conventions (those of ``../shared/oom-logs/expected.json``): one event per victim per
 invocation; "Kill process X ... or sacrifice child" only *selects* X, the victim is
@@ -13,92 +13,46 @@ after it (a header after a kill starts the next report); ``oom_reaper`` lines, "
 victim ... is already exiting", and "Kernel panic ... no killable processes" are not
 kills (a panic is counted apart); kB values as printed, digit separators ignored.
 
-Speed: logs are large and OOM reports rare, so :func:`scan` looks for two literal
-anchors with ``bytes.find`` (C speed) and decodes only the lines that carry one, plus
-every line of a report while inside one. Memory stays constant: one chunk, one report.
+:func:`~oomaudit.parsers.kernlog_scan.scan` feeds a large log to this parser only the
+lines that matter; :func:`parse_lines` feeds every line and is its reference behaviour.
+
+The module is over 300 lines because it is one state machine: what a line means depends
+on the report it falls in (a selection before its kill, a header before or after one, a
+task table read by the columns its header printed), so the states and the lines that
+move between them are read together.
 """
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import IO, Any
-
-import stringzilla as sz
 
 from ..record import Record
+from .kernlog_event import OomEvent
+from .kernlog_printk import (
+    COMM,
+    GFP,
+    GROUP,
+    HEADER,
+    KB,
+    KILLED,
+    MEMCG_USAGE,
+    ORDER,
+    PANIC,
+    REAPED,
+    SELECT,
+    SUMMARY,
+    SUMMARY_SPLIT,
+    SWAP,
+    TABLE_HEAD,
+    TABLE_ROW,
+    TASK_IN,
+    TRIGGER_ADJ,
+    UID,
+    UNREAPED,
+    VICTIM_ADJ,
+)
 from .logframe import NO_STAMP, Stamp, journal_record, parse_stamp
-
-# -- printk formats --------------------------------------------------------------------
-# Header, dump_header() in mm/oom_kill.c:
-#   2.6.2x  "%s invoked oom-killer: gfp_mask=0x%x, order=%d, oomkilladj=%d"
-#           (torvalds/linux mm/oom_kill.c @01017a22)
-#   2.6.32+ "... gfp_mask=0x%x, order=%d, oom_adj=%d, oom_score_adj=%d"
-#   3.x     "... gfp_mask=0x%x, order=%d, oom_score_adj=%hd"
-#   4.5+    "... gfp_mask=%#x(%pGg), order=%d, oom_score_adj=%hd"
-#   4.8-4.18 "... gfp_mask=%#x(%pGg), nodemask=%*pbl,  order=%d, oom_score_adj=%hd" (@c797bc88)
-#   4.19+   back to "gfp_mask=%#x(%pGg), order=%d, oom_score_adj=%hd" (nodemask moved to
-#           the oom-kill: summary); order=-1 means a SysRq-f kill (is_sysrq_oom()).
-HEADER = re.compile(r"(?P<comm>\S(?:.{0,40}?\S)?) invoked oom-killer: (?P<args>.*)")
-_GFP = re.compile(r"gfp_mask=(0x[0-9a-fA-F]+(?:\([^)]*\))?)")
-_ORDER = re.compile(r"order=(-?\d+)")
-_TRIGGER_ADJ = re.compile(r"(?:oom_score_adj|oomkilladj)=(-?\d+)")
-
-# Selection, oom_kill_process():
-#   2.6.2x  "Out of Memory: Kill process %d (%s) score %li and children."
-#   2.6.3x  "%s: kill process %d (%s) score %li or a child"
-#   2.6.36-4.x "%s: Kill process %d (%s) score %u or sacrifice child" (@c797bc88)
-SELECT = re.compile(r"(?P<msg>(?:Out of [Mm]emory|Memory cgroup out of memory)[^:]{0,40}): "
-                    r"[Kk]ill process (?P<pid>\d+) \((?P<comm>.{0,64}?)\) score (?P<score>-?\d+)")
-
-# Kill, __oom_kill_task()/__oom_kill_process():
-#   2.6.2x  "%s: Killed process %d (%s)."  (@01017a22)
-#   <2.6.36 "Killed process %d (%s) vsz:%lukB, anon-rss:%lukB, file-rss:%lukB"
-#   2.6.36+ "Killed process %d (%s) total-vm:%lukB, anon-rss:%lukB, file-rss:%lukB"
-#   4.5+    "..., shmem-rss:%lukB" (@c797bc88)
-#   4.19+   "%s: Killed process ..." (message first: "Out of memory", "Memory cgroup out of
-#           memory", "Out of memory (oom_kill_allocating_task)")
-#   5.4+    "%s: Killed process %d (%s) total-vm:%lukB, anon-rss:%lukB, file-rss:%lukB,
-#            shmem-rss:%lukB, UID:%u pgtables:%lukB oom_score_adj:%hd"
-#   backports: RHEL 6 "Killed process %d, UID %d, (%s) ...", RHEL 7 "Killed process %d
-#   (%s), UID %u, total-vm:..."
-KILLED = re.compile(r"(?:(?P<msg>Out of [Mm]emory(?: \(oom_kill_allocating_task\))?|Memory cgroup"
-                    r" out of memory|No available memory[^:]{0,20}): )?Killed process (?P<pid>\d+)"
-                    r"(?P<rest>(?:(?!Killed process).)*)")
-_COMM = re.compile(r",?\s*(?:UID:?\s*(?P<uid>\d+),?\s*)?\((?P<comm>.{0,64}?)\)(?=[\s,.]|$)")
-_KB = {key: re.compile(key + r":(\d[\d,]*)kB") for key in
-       ("total-vm", "vsz", "anon-rss", "file-rss", "shmem-rss", "pgtables")}
-_UID = re.compile(r"\bUID[: ]\s*(\d+)")
-_VICTIM_ADJ = re.compile(r"oom_score_adj:(-?\d+)")
-
-# Summary, dump_oom_summary() 4.19+: "oom-kill:constraint=%s,nodemask=%*pbl" then
-# cpuset_print_current_mems_allowed() ",cpuset=%s,mems_allowed=%*pbl" and
-# mem_cgroup_print_oom_context() ",oom_memcg=%s,task_memcg=%s" or ",global_oom", then
-# ",task=%s,pid=%d,uid=%d". Kernels without cpusets/memcg omit those parts.
-SUMMARY = re.compile(r"oom-kill:(?P<fields>constraint=.*)")
-_SUMMARY_SPLIT = re.compile(r",(?=(?:constraint|nodemask|cpuset|mems_allowed|oom_memcg|"
-                            r"task_memcg|task|pid|uid)=|global_oom\b)")
-
-# memcg, mm/memcontrol.c: mem_cgroup_print_oom_meminfo() "memory: usage %llukB, limit
-# %llukB, failcnt %lu" (v1 also "memory+swap:", "kmem:"); before 4.19
-# mem_cgroup_print_oom_info() "Task in %s killed as a result of limit of %s"; 4.19+
-# mem_cgroup_print_oom_group() "Tasks in %s are going to be killed due to memory.oom.group
-# set"; "Memory cgroup stats for %s:" opens the stats dump (not the victim's cgroup).
-MEMCG_USAGE = re.compile(r"(?<![\w+])memory: usage (\d+)kB, limit (\d+)kB, failcnt (\d+)")
-TASK_IN = re.compile(r"Task in (?P<memcg>\S+) killed as a result of limit of (?P<limit>\S+)")
-GROUP = re.compile(r"Tasks in (?P<memcg>\S+) are going to be killed due to memory\.oom\.group")
-# oom_reaper (4.6+): "oom_reaper: reaped process %d (%s), now anon-rss:%lukB, ..." or
-# "oom_reaper: unable to reap pid:%d (%s)" (@c797bc88).
-REAPED = re.compile(r"oom_reaper: reaped process (\d+)")
-UNREAPED = re.compile(r"oom_reaper: unable to reap pid:(\d+)")
-# show_mem()/show_swap_cache_info(): "Free swap  = %lukB", "Total swap = %lukB".
-SWAP = re.compile(r"(Free|Total) swap\s*=\s*(\d+)kB")
-PANIC = re.compile(r"Kernel panic - not syncing: (?:Out of memory|out of memory)[^\r\n]*")
-# dump_tasks(): "[ pid ]   uid  tgid total_vm      rss nr_ptes swapents oom_score_adj name"
-# (2.6.32: "... rss cpu oom_adj oom_score_adj name"; 4.15+: "[  pid  ] ... pgtables_bytes
-# ..."; 6.x adds "rss_anon rss_file rss_shmem"): columns are read from the header.
-TABLE_HEAD = re.compile(r"\[\s*pid\s*\]\s+(?P<cols>uid\s+tgid\s+total_vm\s+rss.*\bname)\s*$")
-TABLE_ROW = re.compile(r"\[\s*(?P<pid>\d+)\]\s+(?P<rest>-?\d.*)")
 
 TAIL_LINES = 50  # after a kill, watch this many lines for the reaper and group kills
 MAX_REPORT_LINES = 20_000  # a header without a kill stops pinning line-by-line parsing
@@ -120,73 +74,6 @@ def _int(text: str | None) -> int | None:
     except ValueError:
         return None
 
-
-class OomEvent(Record):
-    """One process killed by the OOM killer, with what its report said about why.
-
-    Fields are None when the log does not print them (by kernel version, or because the
-    excerpt is cut); ``partial`` marks a Killed line cut off after its pid."""
-
-    def __init__(self, pid: int | None = None, process: str | None = None, uid: int | None = None,
-                 total_vm_kb: int | None = None, anon_rss_kb: int | None = None,
-                 file_rss_kb: int | None = None, shmem_rss_kb: int | None = None,
-                 pgtables_kb: int | None = None, oom_score_adj: int | None = None,
-                 score: int | None = None, selected: dict[str, Any] | None = None,
-                 scope: str | None = None, constraint: str | None = None, memcg: str | None = None,
-                 oom_memcg: str | None = None, memcg_usage_kb: int | None = None,
-                 memcg_limit_kb: int | None = None, memcg_failcnt: int | None = None,
-                 invoked_by: str | None = None, gfp_mask: str | None = None,
-                 order: int | None = None, trigger_oom_score_adj: int | None = None,
-                 via: str | None = None, swap_free_kb: int | None = None,
-                 swap_total_kb: int | None = None, table: dict[str, Any] | None = None,
-                 top: list[dict[str, Any]] | None = None, reaped: bool | None = None,
-                 timestamp: str | float | None = None, uptime_s: float | None = None,
-                 time: datetime | None = None, source: str = "", line: int = 0,
-                 partial: bool = False):
-        self.pid = pid
-        self.process = process
-        self.uid = uid
-        self.total_vm_kb = total_vm_kb
-        self.anon_rss_kb = anon_rss_kb
-        self.file_rss_kb = file_rss_kb
-        self.shmem_rss_kb = shmem_rss_kb
-        self.pgtables_kb = pgtables_kb
-        self.oom_score_adj = oom_score_adj
-        self.score = score  # the badness score printed on the selection line
-        self.selected = selected  # the selected task when a child died instead
-        self.scope = scope  # "global" or "memcg"
-        self.constraint = constraint
-        self.memcg = memcg  # the victim's memory cgroup (task_memcg)
-        self.oom_memcg = oom_memcg  # the cgroup whose limit was hit
-        self.memcg_usage_kb = memcg_usage_kb
-        self.memcg_limit_kb = memcg_limit_kb
-        self.memcg_failcnt = memcg_failcnt
-        self.invoked_by = invoked_by
-        self.gfp_mask = gfp_mask
-        self.order = order
-        self.trigger_oom_score_adj = trigger_oom_score_adj
-        self.via = via  # "sysrq", "oom_kill_allocating_task", "oom.group"
-        self.swap_free_kb = swap_free_kb
-        self.swap_total_kb = swap_total_kb
-        self.table = table  # the victim's task-table row
-        self.top = [] if top is None else top  # largest RSS in the task table
-        self.reaped = reaped  # oom_reaper: True reaped, False unable, None not seen
-        self.timestamp = timestamp  # as printed
-        self.uptime_s = uptime_s
-        self.time = time  # absolute, when the framing allows
-        self.source = source
-        self.line = line
-        self.partial = partial
-
-    @property
-    def rss_kb(self) -> int | None:
-        parts = [v for v in (self.anon_rss_kb, self.file_rss_kb, self.shmem_rss_kb) if v]
-        return sum(parts) if parts else None
-
-    def to_json(self) -> dict[str, Any]:
-        data = {k: v for k, v in vars(self).items() if k != "time"}
-        data["time"] = self.time.isoformat() if self.time else None
-        return data
 
 
 class _Report(Record):
@@ -356,7 +243,7 @@ class KernlogParser:
         comm = re.split(r"(?:\]|kernel:|\s-\s|>)\s+", comm)[-1].strip()
         report.invoked_by = comm
         args = match["args"]
-        gfp, order, adj = _GFP.search(args), _ORDER.search(args), _TRIGGER_ADJ.search(args)
+        gfp, order, adj = GFP.search(args), ORDER.search(args), TRIGGER_ADJ.search(args)
         report.gfp_mask = gfp[1] if gfp else None
         report.order = int(order[1]) if order else None
         report.trigger_adj = int(adj[1]) if adj else None
@@ -364,7 +251,7 @@ class KernlogParser:
     def _summary(self, match: re.Match, line: str, lineno: int, stamp: Stamp | None) -> None:
         report = self.report
         fields: dict[str, str] = {}
-        for part in _SUMMARY_SPLIT.split(match["fields"]):
+        for part in SUMMARY_SPLIT.split(match["fields"]):
             key, _, value = part.partition("=")
             fields[key.strip()] = value.strip()
         report.cpuset_summary = fields
@@ -421,21 +308,21 @@ class KernlogParser:
                stamp: Stamp | None) -> OomEvent:
         rest = match["rest"]
         event = OomEvent(pid=int(match["pid"]), source=self.source, line=lineno)
-        comm = _COMM.match(rest)
+        comm = COMM.match(rest)
         if comm:
             event.process = comm["comm"]
             fields = rest[comm.end():]
         else:
             fields = rest
             event.partial = True
-        uid = (comm["uid"] if comm and comm["uid"] else None) or _first(_UID, fields)
+        uid = (comm["uid"] if comm and comm["uid"] else None) or _first(UID, fields)
         event.uid = _int(uid)
-        event.total_vm_kb = _kb(_first(_KB["total-vm"], fields) or _first(_KB["vsz"], fields))
-        event.anon_rss_kb = _kb(_first(_KB["anon-rss"], fields))
-        event.file_rss_kb = _kb(_first(_KB["file-rss"], fields))
-        event.shmem_rss_kb = _kb(_first(_KB["shmem-rss"], fields))
-        event.pgtables_kb = _kb(_first(_KB["pgtables"], fields))
-        event.oom_score_adj = _int(_first(_VICTIM_ADJ, fields))
+        event.total_vm_kb = _kb(_first(KB["total-vm"], fields) or _first(KB["vsz"], fields))
+        event.anon_rss_kb = _kb(_first(KB["anon-rss"], fields))
+        event.file_rss_kb = _kb(_first(KB["file-rss"], fields))
+        event.shmem_rss_kb = _kb(_first(KB["shmem-rss"], fields))
+        event.pgtables_kb = _kb(_first(KB["pgtables"], fields))
+        event.oom_score_adj = _int(_first(VICTIM_ADJ, fields))
         tail = fields.rstrip()
         if tail and not (tail[-1].isdigit() or tail.endswith(("kB", ".", ")"))):
             event.partial = True
@@ -518,8 +405,9 @@ def _first(pattern: re.Pattern, text: str) -> str | None:
 
 
 def split_lines(text: str) -> list[str]:
-    """Lines as the kernel and :func:`scan` count them: split at ``\\n`` only (a stray
-    ``\\r`` or form feed inside a record does not start a new line)."""
+    """Lines as the kernel and :func:`~oomaudit.parsers.kernlog_scan.scan` count them:
+    split at ``\\n`` only (a stray ``\\r`` or form feed inside a record does not start a
+    new line)."""
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
@@ -528,100 +416,9 @@ def split_lines(text: str) -> list[str]:
 
 def parse_lines(lines: Iterable[str], source: str = "", reference: datetime | None = None,
                 boot_time: float | None = None) -> Iterator[OomEvent]:
-    """Every line through the state machine: the reference behaviour of :func:`scan`."""
+    """Every line through the state machine: the reference behaviour of
+    :func:`~oomaudit.parsers.kernlog_scan.scan`."""
     parser = KernlogParser(source, reference, boot_time)
     for number, line in enumerate(lines, 1):
         yield from parser.feed(line, number)
     yield from parser.close()
-
-
-# -- the fast path ---------------------------------------------------------------------
-# Outside a report only the lines holding an anchor matter, so the scanner searches the
-# bytes and decodes just those. The searches and the line count use stringzilla (SIMD
-# find and count, ~15-30 GiB/s): with bytes.find and bytes.count, three passes at ~3 GiB/s
-# each, a 1 GiB log took two processes and twice grep's time; now one process beats grep.
-ANCHORS = (b"oom-kill", b"Killed process")  # "oom-kill" also matches "invoked oom-killer"
-CHUNK = 1 << 22
-MAX_LINE = 1 << 20  # printk records are < 1 KiB (LOG_LINE_MAX); a longer line is no record
-
-
-def scan(stream: IO[bytes], parser: KernlogParser, lines_before: int = 0) -> Iterator[OomEvent]:
-    """Stream a binary log through ``parser``, decoding only the lines that matter.
-
-    Outside a report only lines holding an anchor are parsed, each with the line just
-    before it when that one selects the victim ("Kill process ... or sacrifice child")
-    and was not parsed yet; inside a report every line is. Line numbers count every
-    line of the stream, after ``lines_before`` (a log opened where an earlier read stopped).
-    The last line of each chunk is kept as context for the next.
-
-    One buffer serves the whole stream (``readinto``): a new 4 MiB object per chunk cost
-    more in page faults than every search together. ``buf[:keep]`` is the kept line,
-    ``buf[keep:filled]`` what is not processed yet.
-    """
-    buf = bytearray(CHUNK + 2 * MAX_LINE)
-    view = memoryview(buf)
-    keep = filled = 0
-    lineno = lines_before
-    keep_fed = False
-    while True:
-        got = stream.readinto(view[filled:filled + CHUNK])
-        filled += got
-        pos = keep
-        if got:
-            end = buf.rfind(b"\n", pos, filled) + 1
-            if end <= pos:  # no line end yet: read on; a line over MAX_LINE is no record
-                if filled - pos >= MAX_LINE:
-                    filled = pos
-                continue
-        else:
-            end = filled
-        fed_until = pos if keep_fed else 0
-        nexts = [-1] * len(ANCHORS)  # next hit of each anchor in this buffer
-        while pos < end:
-            if parser.wants_all:
-                stop = buf.find(b"\n", pos, end)
-                stop = end if stop < 0 else stop + 1
-                lineno += 1
-                yield from parser.feed(buf[pos:stop].decode("utf-8", "replace"), lineno)
-                pos = fed_until = stop
-                continue
-            hit = _next_anchor(buf, pos, end, nexts)
-            if hit < 0:
-                lineno += sz.count(buf, b"\n", pos, end)
-                pos = end
-                break
-            start = buf.rfind(b"\n", pos, hit) + 1 or pos
-            lineno += sz.count(buf, b"\n", pos, start)
-            stop = buf.find(b"\n", hit, end)
-            stop = end if stop < 0 else stop + 1
-            if start > 0 and buf.startswith(b"Killed process", hit):
-                before = buf.rfind(b"\n", 0, start - 1) + 1
-                if before >= fed_until and b"ill process" in buf[before:start]:
-                    yield from parser.feed(buf[before:start].decode("utf-8", "replace"), lineno)
-            lineno += 1
-            yield from parser.feed(buf[start:stop].decode("utf-8", "replace"), lineno)
-            pos = fed_until = stop
-        if not got:
-            break
-        last = buf.rfind(b"\n", 0, end - 1) + 1
-        if end - last > MAX_LINE:  # too long to be the record before a kill
-            last = end
-        if filled - end > MAX_LINE:  # an unfinished line that long is no record either
-            filled = end
-        keep, keep_fed = end - last, fed_until >= end
-        buf[:filled - last] = buf[last:filled]
-        filled -= last
-    yield from parser.close()
-
-
-def _next_anchor(buf, pos: int, end: int, nexts: list[int]) -> int:
-    """The first anchor at or after ``pos``; each anchor's next hit is remembered, so every
-    byte is searched once per anchor however the hits of the anchors interleave."""
-    best = -1
-    for i, anchor in enumerate(ANCHORS):
-        if nexts[i] < pos and nexts[i] != end:
-            found = sz.find(buf, anchor, pos, end)
-            nexts[i] = end if found < 0 else found
-        if nexts[i] != end and (best < 0 or nexts[i] < best):
-            best = nexts[i]
-    return best

@@ -25,7 +25,7 @@ from ..host import terminal
 from ..report import Report
 
 GAUGE = "gauge"  # every metric here is a level the last audit saw, never a running count
-KILLS_TABLE = "oom_kills"  # what plugins/klog_checks.py records: process, kills, last kill
+KILLS_TABLE = "oom_kills"  # what plugins/klog/events.py records: process, kills, last kill
 
 
 class Family(NamedTuple):

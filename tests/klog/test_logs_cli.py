@@ -14,7 +14,7 @@ from conftest import assert_no_traceback
 from oomaudit.host import ROOT, Host
 
 SCHEMA = json.loads(resources.files("oomaudit").joinpath("logs.schema.json").read_text())
-FIXTURES = Path(__file__).parent / "fixtures" / "kernlog"
+FIXTURES = Path(__file__).parent / "fixtures"
 SEED = ("[Fri Feb 27 10:15:30 2026] Out of memory: Killed process 12345 (mysqld) "
         "total-vm:4567890kB, anon-rss:3456780kB, file-rss:0kB, shmem-rss:0kB, UID:111 "
         "pgtables:8000kB oom_score_adj:0\n")
@@ -191,35 +191,35 @@ def test_check_mode_sniffs_a_log_and_fires_klog002_only_for_memcg(oomaudit, tmp_
 
 def test_klog001_cites_the_ledger_of_the_killed_service(tmp_path):
     """The engine-agnostic tie: a victim's service meets its ledger consumer (any plugin's)."""
-    from oomaudit.plugins import klog_checks as klog
+    from oomaudit.plugins.klog import events, rules
 
     from oomaudit.host import Fact
-    from oomaudit.parsers.kernlog import OomEvent
+    from oomaudit.parsers.kernlog_event import OomEvent
 
     host = Host("t", ROOT, tmp_path)
     host.facts["ram"] = Fact(8 << 30, "declared: --ram")
     host.ledger.add("mysql", 6 << 30, "innodb_buffer_pool_size 6 GiB", "etc/mysql/my.cnf:2",
                     "mysql")
     host.ledger.add("php-fpm", 1 << 30, "pm.max_children 16 x 64 MiB", "www.conf:9", "php")
-    host.cache[klog.CACHE] = [
+    host.cache[events.CACHE] = [
         OomEvent(pid=n, process="mariadbd", anon_rss_kb=3_456_780, source="kern.log", line=n,
                  memcg="/system.slice/mariadb.service") for n in (4, 9)]
-    [finding] = list(klog.check_klog001(host))
+    [finding] = list(rules.check_klog001(host))
     assert finding.message.startswith("mariadbd killed by the OOM killer 2x in 30 days")
     assert "(mariadb.service); see the MYSQL findings" in finding.message
     ledger = [e for e in finding.evidence if e.what.startswith("memory ledger")]
     assert [e.source for e in ledger] == ["etc/mysql/my.cnf:2"]
     assert (finding.path, finding.line) == ("kern.log", 9)
     assert "systemctl edit mariadb.service" in finding.fix
-    assert list(klog.check_klog002(host)) == []  # not memcg kills
+    assert list(rules.check_klog002(host)) == []  # not memcg kills
 
 
 @pytest.mark.parametrize("process, service", [
     ("mysqld", "mysql"), ("mariadbd", "mysql"), ("postgres", "postgresql"),
     ("php-fpm8.2", "php-fpm"), ("httpd", "apache"), ("java", "java")])
 def test_victim_names_map_to_ledger_services(process, service):
-    from oomaudit.plugins import klog_checks as klog
-    assert klog.service_of(process) == service
+    from oomaudit.plugins.klog.rules import service_of
+    assert service_of(process) == service
 
 
 def test_mangled_input_never_gives_a_traceback(oomaudit, tmp_path):

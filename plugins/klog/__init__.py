@@ -7,26 +7,27 @@ or /var/log files (oomaudit.logsources); under ``--root`` the tree's
 hold an OOM-killer line). The last 30 days count.
 
 This module only registers (it is what the entry point names, and every run imports
-it); the reader's code and the checks live in ``klog_checks``, imported when there is
-work.
+it); the code lives beside it, imported when there is work: ``events`` (the reader and
+the host's kills) and ``rules`` (the checks).
 """
 from __future__ import annotations
 
-from oomaudit import Reader, hookimpl
-from oomaudit.catalogue import checks_in, make_rules
+from oomaudit import Reader, checks_in, hookimpl, make_rules
 
-CHECKS = "oomaudit.plugins.klog_checks"
-KERNLOG = "kernlog"
+from .constants import KERNLOG
+
+EVENTS = "oomaudit.plugins.klog.events"
+RULES = "oomaudit.plugins.klog.rules"
 
 
 @hookimpl
 def oomaudit_readers():
     return [Reader(
-        name=KERNLOG, parse=f"{CHECKS}:parse_source",
+        name=KERNLOG, parse=f"{EVENTS}:parse_source",
         file_patterns=("kern.log", "kern.log.[0-9]", "kern.log.[0-9][0-9]", "messages",
                        "messages.[0-9]", "messages-[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]",
                        "syslog", "syslog.[0-9]", "syslog.[0-9][0-9]"),
-        sniff=f"{CHECKS}:looks_like_kernlog",
+        sniff=f"{EVENTS}:looks_like_kernlog",
         # every line the sniffer takes says "Killed process" or "oom-kill"
         sniff_hint=r"Killed process|oom-kill")]
 
@@ -34,4 +35,4 @@ def oomaudit_readers():
 @hookimpl
 def oomaudit_rules():
     # In a config repository the events are the kernlog files given, nothing else.
-    return make_rules(checks_in(CHECKS, "KLOG001", "KLOG002"), "klog.toml", reads=(KERNLOG,))
+    return make_rules(checks_in(RULES, "KLOG001", "KLOG002"), "klog.toml", reads=(KERNLOG,))

@@ -13,11 +13,12 @@ from conftest import need_shared
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from oomaudit.parsers import kernlog
-from oomaudit.parsers.kernlog import KernlogParser, parse_lines, scan, split_lines
+from oomaudit.parsers import kernlog_scan
+from oomaudit.parsers.kernlog import KernlogParser, parse_lines, split_lines
+from oomaudit.parsers.kernlog_scan import scan
 from oomaudit.parsers.logframe import parse_stamp
 
-FIXTURES = Path(__file__).parent / "fixtures" / "kernlog"
+FIXTURES = Path(__file__).parent / "fixtures"
 EXPECTED = json.loads((FIXTURES / "expected.json").read_text())
 SEED = ("[Fri Feb 27 10:15:30 2026] Out of memory: Killed process 12345 (mysqld) "
         "total-vm:4567890kB, anon-rss:3456780kB, file-rss:0kB, shmem-rss:0kB, UID:111 "
@@ -113,7 +114,7 @@ def test_scanner_is_exact_across_chunk_boundaries(monkeypatch):
     data = b"".join((FIXTURES / name).read_bytes() + b"filler line\n" * 7
                     for name in sorted(EXPECTED))
     reference = slow(data)
-    monkeypatch.setattr(kernlog, "CHUNK", 97)  # every line crosses a boundary somewhere
+    monkeypatch.setattr(kernlog_scan, "CHUNK", 97)  # every line crosses a boundary somewhere
     assert fast(data) == reference
     assert len(reference) == sum(len(v) for v in EXPECTED.values())
 
@@ -167,8 +168,8 @@ def test_any_bytes_in_no_exception_out(chunks):
 def test_lines_longer_than_a_record_are_skipped_and_line_numbers_stay_right(monkeypatch):
     """The reusable buffer drops a line over MAX_LINE (no printk record is that long), in
     the middle of a chunk and across chunks, and still counts it as one line."""
-    monkeypatch.setattr(kernlog, "CHUNK", 64)
-    monkeypatch.setattr(kernlog, "MAX_LINE", 256)
+    monkeypatch.setattr(kernlog_scan, "CHUNK", 64)
+    monkeypatch.setattr(kernlog_scan, "MAX_LINE", 256)
     kill = b"Out of memory: Killed process 7 (a) total-vm:1kB, anon-rss:2kB, file-rss:0kB"
     other = kill.replace(b" 7 ", b" 8 ")  # the same pid twice would be one kill reported twice
     data = b"\n".join([b"x" * 1000, kill, b"y" * 300, b"short", b"z" * 5000, other, b"w" * 700])

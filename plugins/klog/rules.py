@@ -1,33 +1,24 @@
-"""KLOG001-002 checked: OOM kills the kernel logged, tied to the service, unit and config
-behind them.
-
-Imported only when there is something to check (see ``klog.py``, which registers and
-says where the events come from in each mode); reading a host's logs is
-oomaudit.logsources, the kernel's lines oomaudit.parsers.kernlog.
+"""KLOG001-002: OOM kills the kernel logged, tied to the service, unit and config behind
+them. KLOG001 for every process killed, KLOG002 for kills by a memory cgroup's own limit.
 
 Rules do not see each other's findings, so the link to "what explains it" goes
 through what every plugin shares: the memory ledger. A victim's process name is mapped
 to a service, and the ledger consumers of that service (with the config line they were
-computed from, and the plugin whose rules audit it) become KLOG001's evidence.
+computed from, and the plugin whose rules audit it) become KLOG001's evidence. KLOG002
+quotes the unit's MemoryMax from the systemd plugin's merged units when it has them.
 """
 from __future__ import annotations
 
-import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
+
+from oomaudit.plugins.systemd.constants import CACHE as SYSTEMD_UNITS
 
 from oomaudit import Evidence, Finding
-from oomaudit.host import FILES, ROOT, Table
-from oomaudit.logsources import Tried, file_stream, live_streams, log_files, read_events
-from oomaudit.parsers.kernlog import OomEvent, parse_lines, split_lines
-from oomaudit.reading import Source
+from oomaudit.host import FILES, ROOT
+from oomaudit.parsers.kernlog_event import OomEvent
 from oomaudit.units import format_size
 
-from .klog import KERNLOG
-
-CACHE = "klog.events"
-TABLE = "oom_kills"  # read by oomaudit/reporters/prometheus.py
-WINDOW = timedelta(days=30)
-SNIFF = re.compile(r"Killed process \d|invoked oom-killer: |oom-kill:constraint=")
+from .events import events_of, span
 
 # victim comm -> the service name plugins use in the ledger
 _SERVICES = (
@@ -53,78 +44,6 @@ def unit_of(cgroup: str | None) -> str | None:
         if part.endswith((".service", ".scope")):
             return part
     return None
-
-
-def parse_source(source: Source) -> list[OomEvent]:
-    return list(parse_lines(split_lines(source.text), source.display))
-
-
-def looks_like_kernlog(head: str) -> bool:
-    """An OOM-killer line, whatever the file is called."""
-    return SNIFF.search(head) is not None
-
-
-def events_of(host) -> list[OomEvent]:
-    """The host's OOM events in the window (``scan --since``: ``klog.window`` in the host's
-    cache; 30 days otherwise), or after the saved position (``--since last``: the cursor
-    in ``klog.cursor``), read once per host."""
-    if CACHE in host.cache:
-        return host.cache[CACHE]
-    window = host.cache.get("klog.window")
-    since = window.start if window else datetime.now(timezone.utc) - WINDOW
-    cursor = host.cache.get("klog.cursor")
-    if host.mode == FILES:
-        events = [e for doc in host.documents(KERNLOG) for e in doc
-                  if e.time is None or since is None or e.time >= since]
-    elif cursor is not None:
-        from oomaudit.logcursor import since_last
-
-        scan = since_last(cursor, since, log_dir=host.resolve("/var/log"), live=host.live,
-                          display=host.display)
-        for problem in scan.errors:
-            host.note_unreadable(problem.label, problem.detail)
-        events = scan.events
-    else:
-        if host.mode == ROOT:
-            folder = host.resolve("/var/log")
-            streams = [file_stream(p, host.display(p)) for p in log_files(folder)] \
-                if folder is not None else []
-            tried: list[Tried] = []
-        else:
-            streams, tried = live_streams(since)
-        scan = read_events(streams, since, tried)
-        for problem in scan.errors:
-            host.note_unreadable(problem.label, problem.detail)
-        events = scan.events
-    host.cache[CACHE] = events
-    _tabulate(host, events)
-    return events
-
-
-def _tabulate(host, events: list[OomEvent]) -> None:
-    """The window's kills by victim process as a report table: what Prometheus'
-    oomaudit_oom_kills and a fleet's ranking read, instead of parsing KLOG001's message."""
-    rows: dict[str, list] = {}
-    for event in events:
-        process = event.process or f"pid {event.pid}"
-        row = rows.setdefault(process, [process, 0, "undated"])
-        row[1] += 1
-        if event.time is not None:
-            when = event.time.astimezone(timezone.utc).isoformat(timespec="seconds")
-            row[2] = when if row[2] == "undated" else max(row[2], when)
-    if rows:
-        host.tables[TABLE] = Table("OOM kills by process",
-                                   ["process", "kills", "last kill"], list(rows.values()))
-
-
-def span(host) -> str:
-    """The window the kills were counted in, as KLOG001 says it."""
-    cursor, window = host.cache.get("klog.cursor"), host.cache.get("klog.window")
-    if cursor is not None and not cursor.fresh:
-        return "since the previous scan"
-    if window is None or cursor is not None:
-        return f"in {WINDOW.days} days"
-    return window.label
 
 
 def _location(host, event: OomEvent) -> tuple[str | None, int | None]:
@@ -225,7 +144,7 @@ def _fix001(service: str, unit: str | None, cgroup: str | None, consumers) -> st
 
 
 def _unit_limit(host, unit: str | None):
-    units = host.cache.get("systemd.units")
+    units = host.cache.get(SYSTEMD_UNITS)
     if units is None or not unit or not unit.endswith(".service"):
         return None
     for found in units.find(unit):

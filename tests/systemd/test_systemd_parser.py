@@ -11,27 +11,16 @@ from types import SimpleNamespace
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from oomaudit.plugins import systemd
-from oomaudit.plugins import systemd_checks as plugin
+from oomaudit.plugins.systemd import caps, constants, oomscore, units
 
 from oomaudit.engine import parse_files
 from oomaudit.host import ROOT, Host
-from oomaudit.parsers.systemd import (
-    INFINITY,
-    looks_like_unit,
-    parse_memory_limit,
-    parse_oom_score_adjust,
-    parse_unit,
-)
-from oomaudit.parsers.systemd_units import (
-    SEARCH_PATH,
-    UnitFile,
-    dropin_owners,
-    from_files,
-    from_tree,
-    logical_path,
-    tree_root,
-)
+from oomaudit.parsers.systemd import looks_like_unit, parse_unit
+from oomaudit.parsers.systemd_names import SEARCH_PATH, dropin_owners, logical_path
+from oomaudit.parsers.systemd_repo import from_files, tree_root
+from oomaudit.parsers.systemd_tree import from_tree
+from oomaudit.parsers.systemd_units import UnitFile
+from oomaudit.parsers.systemd_values import INFINITY, parse_memory_limit, parse_oom_score_adjust
 
 GIB = 1 << 30
 
@@ -121,7 +110,7 @@ _HEAD_PARTS = st.sampled_from(["[Unit]", "[Service]", "[Install]", "[Mount]", "[
 ])
 def test_sniff_hint_admits_what_the_sniffer_claims(head):
     assert looks_like_unit(head)
-    assert re.search(systemd.READER.sniff_hint, head, re.M)
+    assert re.search(constants.READER.sniff_hint, head, re.M)
 
 
 @settings(max_examples=500, deadline=None)
@@ -130,13 +119,13 @@ def test_sniff_hint_is_a_necessary_condition(head):
     """The registration's hint rules a file out before this sniffer is even imported, so it
     must match wherever the sniffer says yes (lines also end at a lone \\r)."""
     if looks_like_unit(head):
-        assert re.search(systemd.READER.sniff_hint, head, re.M), head
+        assert re.search(constants.READER.sniff_hint, head, re.M), head
 
 
 def test_registration_searches_the_unit_directories_the_merger_does():
-    """plugins/systemd.py writes SEARCH_PATH out rather than import the unit parser on
-    every run; the reader must still find units where the merger looks for them."""
-    assert systemd._SEARCH_PATH == SEARCH_PATH
+    """plugins/systemd/constants.py writes SEARCH_PATH out rather than import the unit
+    parser on every run; the reader must still find units where the merger looks for them."""
+    assert constants.SEARCH_PATH == SEARCH_PATH
 
 
 def test_dropin_directories_of_a_unit():
@@ -175,7 +164,7 @@ def test_repository_merges_by_layout_and_keeps_orphan_dropins():
 
 
 def _read_with(host):
-    return lambda real, inside: plugin.parse_source(host.read(real, plugin.READER))
+    return lambda real, inside: units.parse_source(host.read(real, constants.READER))
 
 
 def test_tree_masks_shadows_and_templates(tmp_path):
@@ -231,11 +220,11 @@ def test_rules_never_raise_on_any_unit_text(tmp_path_factory, fragment, dropin):
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text)
     host = Host("t", ROOT, Path(root))
-    host.files = [(plugin.READER, p) for p in root.rglob("*") if p.is_file()]
+    host.files = [(constants.READER, p) for p in root.rglob("*") if p.is_file()]
     plugins = SimpleNamespace(errors=[])  # parse_files records a reader that raises here
     parse_files(host, plugins)
     assert plugins.errors == []
-    plugin.budget(host)
-    for check in (plugin.check_systemd001, plugin.check_systemd002, plugin.check_systemd003,
-                  plugin.check_systemd005, plugin.check_systemd006):
+    units.budget(host)
+    for check in (oomscore.check_systemd001, oomscore.check_systemd002,
+                  oomscore.check_systemd003, caps.check_systemd005, caps.check_systemd006):
         list(check(host))

@@ -19,12 +19,14 @@ import pytest
 from conftest import IN_CI, need_program
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from oomaudit.plugins.systemd import READER
-from oomaudit.plugins.systemd_checks import parse_source
+from oomaudit.plugins.systemd.constants import READER
+from oomaudit.plugins.systemd.units import parse_source
 
 from oomaudit.host import ROOT, Host
-from oomaudit.parsers.systemd import INFINITY, MEMORY_LIMIT_DEPRECATED, parse_unit
-from oomaudit.parsers.systemd_units import UnitFile, file_issues, from_tree
+from oomaudit.parsers.systemd import parse_unit
+from oomaudit.parsers.systemd_tree import from_tree
+from oomaudit.parsers.systemd_units import UnitFile, file_issues
+from oomaudit.parsers.systemd_values import INFINITY, MEMORY_LIMIT_DEPRECATED
 
 KEYS = ("OOMScoreAdjust", "MemoryMax", "MemoryHigh", "MemoryLimit", "MemorySwapMax")
 ETC, USR = "etc/systemd/system", "usr/lib/systemd/system"

@@ -23,7 +23,7 @@ from oomaudit import logcursor, logsources
 from oomaudit.logcursor import Cursor, since_last
 
 SCHEMA = json.loads(resources.files("oomaudit").joinpath("logs.schema.json").read_text())
-FIXTURES = Path(__file__).parent / "fixtures" / "kernlog"
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def kill(pid: int, comm: str = "mysqld") -> str:

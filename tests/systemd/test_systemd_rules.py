@@ -5,15 +5,17 @@ import json
 import os
 from pathlib import Path
 
-from conftest import REPO, assert_no_traceback, need_shared
-from oomaudit.plugins import systemd_checks as plugin
+from conftest import assert_no_traceback, need_shared
+from oomaudit.plugins.systemd import caps, oomscore
+from oomaudit.plugins.systemd.constants import CACHE, READER
+from oomaudit.plugins.systemd.units import parse_source
 
 from oomaudit.config import Settings
 from oomaudit.host import LIVE, ROOT, Host
-from oomaudit.parsers.systemd_units import from_tree
+from oomaudit.parsers.systemd_tree import from_tree
 from oomaudit.processes import Proc
 
-FIXTURES = REPO / "tests" / "fixtures" / "systemd"
+FIXTURES = Path(__file__).parent / "fixtures"
 SSH = (FIXTURES / "fires" / "usr/lib/systemd/system/ssh.service").read_text()
 
 
@@ -140,8 +142,8 @@ def _live_host(tmp_path, procs, units: dict[str, str]) -> Host:
         write(tmp_path, f"usr/lib/systemd/system/{name}", text)
     host = Host("t", LIVE, tmp_path, Settings())
     host.cache["processes"] = procs
-    host.cache[plugin.CACHE] = from_tree(tmp_path, lambda real, inside: plugin.parse_source(
-        host.read(real, plugin.READER)))
+    host.cache[CACHE] = from_tree(tmp_path, lambda real, inside: parse_source(
+        host.read(real, READER)))
     return host
 
 
@@ -150,10 +152,10 @@ def test_systemd004_reports_hand_set_scores_only(tmp_path):
              "ssh.service": "[Service]\nExecStart=/usr/sbin/sshd -D\n"}
     procs = [_proc(10, "db.service", -500), _proc(11, "db.service", 0),
              _proc(12, "ssh.service", -1000, name="sshd")]
-    [finding] = plugin.check_systemd004(_live_host(tmp_path, procs, units))
+    [finding] = oomscore.check_systemd004(_live_host(tmp_path, procs, units))
     assert "PID 11 worker=0" in finding.message and "unit's -500" in finding.message
     procs[1] = _proc(11, "db.service", -500)
-    assert list(plugin.check_systemd004(_live_host(tmp_path, procs, units))) == []
+    assert list(oomscore.check_systemd004(_live_host(tmp_path, procs, units))) == []
 
 
 def test_systemd002_uses_the_ledger_and_the_largest_rss(tmp_path):
@@ -163,12 +165,12 @@ def test_systemd002_uses_the_ledger_and_the_largest_rss(tmp_path):
     host.mode = ROOT
     host.ledger.add("mysql", 6 << 30, "buffers", "my.cnf:3")
     host.ledger.add("php-fpm", 2 << 30, "children", "www.conf:9")
-    [finding] = plugin.check_systemd002(host)
+    [finding] = oomscore.check_systemd002(host)
     assert "largest consumer in the memory ledger: mysql 6.0 GiB" in finding.evidence[0].what
     host.ledger.add("php-fpm", 8 << 30, "more children", "www.conf:10")
-    assert list(plugin.check_systemd002(host)) == []
+    assert list(oomscore.check_systemd002(host)) == []
     host.mode = LIVE  # the live snapshot: mariadbd has the highest RSS at -1000
-    live = list(plugin.check_systemd002(host))
+    live = list(oomscore.check_systemd002(host))
     assert [f.rule for f in live] == ["SYSTEMD002"] and "PID 5" in live[0].message
 
 
@@ -177,6 +179,6 @@ def test_systemd005_ignores_noop_wrappers_and_caps_from_the_ledger(tmp_path):
              "mysql.service": "[Service]\nExecStart=/usr/bin/numactl -i all /usr/sbin/mysqld\n"}
     host = _live_host(tmp_path, [], units)
     host.ledger.add("mysql", 4 << 30, "buffers", "my.cnf:3")
-    [finding] = plugin.check_systemd005(host)
+    [finding] = caps.check_systemd005(host)
     assert "mysql.service" in finding.message
     assert "MemoryHigh=4096M\nMemoryMax=5120M" in finding.fix

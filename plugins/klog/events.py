@@ -1,0 +1,97 @@
+"""The OOM kills a host's kernel logs hold, read once per host and kept in its cache.
+
+Where they come from depends on the mode (see the package's docstring): the kernlog files
+given in a config repository, a tree's ``var/log``, or the live host's sources
+(oomaudit.logsources), from a ``--since`` window or where the previous run stopped
+(``--since last``, oomaudit.logcursor). The kills are also tabulated by process for the
+reporters that count them (Prometheus, a fleet's ranking).
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+from oomaudit.host import FILES, ROOT, Table
+from oomaudit.logsources import Tried, file_stream, live_streams, log_files, read_events
+from oomaudit.parsers.kernlog import parse_lines, split_lines
+from oomaudit.parsers.kernlog_event import OomEvent
+from oomaudit.reading import Source
+
+from .constants import KERNLOG
+
+CACHE = "klog.events"
+TABLE = "oom_kills"  # read by the Prometheus reporter, oomaudit facts and the fleet
+WINDOW = timedelta(days=30)
+SNIFF = re.compile(r"Killed process \d|invoked oom-killer: |oom-kill:constraint=")
+
+
+def parse_source(source: Source) -> list[OomEvent]:
+    return list(parse_lines(split_lines(source.text), source.display))
+
+
+def looks_like_kernlog(head: str) -> bool:
+    """An OOM-killer line, whatever the file is called."""
+    return SNIFF.search(head) is not None
+
+
+def events_of(host) -> list[OomEvent]:
+    """The host's OOM events in the window (``scan --since``: ``klog.window`` in the host's
+    cache; 30 days otherwise), or after the saved position (``--since last``: the cursor
+    in ``klog.cursor``), read once per host."""
+    if CACHE in host.cache:
+        return host.cache[CACHE]
+    window = host.cache.get("klog.window")
+    since = window.start if window else datetime.now(timezone.utc) - WINDOW
+    cursor = host.cache.get("klog.cursor")
+    if host.mode == FILES:
+        events = [e for doc in host.documents(KERNLOG) for e in doc
+                  if e.time is None or since is None or e.time >= since]
+    elif cursor is not None:
+        from oomaudit.logcursor import since_last
+
+        scan = since_last(cursor, since, log_dir=host.resolve("/var/log"), live=host.live,
+                          display=host.display)
+        for problem in scan.errors:
+            host.note_unreadable(problem.label, problem.detail)
+        events = scan.events
+    else:
+        if host.mode == ROOT:
+            folder = host.resolve("/var/log")
+            streams = [file_stream(p, host.display(p)) for p in log_files(folder)] \
+                if folder is not None else []
+            tried: list[Tried] = []
+        else:
+            streams, tried = live_streams(since)
+        scan = read_events(streams, since, tried)
+        for problem in scan.errors:
+            host.note_unreadable(problem.label, problem.detail)
+        events = scan.events
+    host.cache[CACHE] = events
+    _tabulate(host, events)
+    return events
+
+
+def _tabulate(host, events: list[OomEvent]) -> None:
+    """The window's kills by victim process as a report table: what Prometheus'
+    oomaudit_oom_kills and a fleet's ranking read, instead of parsing KLOG001's message."""
+    rows: dict[str, list] = {}
+    for event in events:
+        process = event.process or f"pid {event.pid}"
+        row = rows.setdefault(process, [process, 0, "undated"])
+        row[1] += 1
+        if event.time is not None:
+            when = event.time.astimezone(timezone.utc).isoformat(timespec="seconds")
+            row[2] = when if row[2] == "undated" else max(row[2], when)
+    if rows:
+        host.tables[TABLE] = Table("OOM kills by process",
+                                   ["process", "kills", "last kill"], list(rows.values()))
+
+
+def span(host) -> str:
+    """The window the kills were counted in, as KLOG001 says it."""
+    cursor, window = host.cache.get("klog.cursor"), host.cache.get("klog.window")
+    if cursor is not None and not cursor.fresh:
+        return "since the previous scan"
+    if window is None or cursor is not None:
+        return f"in {WINDOW.days} days"
+    return window.label
