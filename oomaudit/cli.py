@@ -280,7 +280,7 @@ COMMANDS = {  # name: (help, epilog, what defines its arguments, "module:functio
     "budget": ("show the memory ledger: each service's worst case against RAM", BUDGET_EPILOG,
                _budget, "commands.budget:budget"),
     "diff": ("what a change adds to and fixes in a repository's audit, against BASE",
-             DIFF_EPILOG, _diff, "diff:run"),
+             DIFF_EPILOG, _diff, "commands.diff:run"),
     "rules": ("list every rule the loaded plugins provide", None, _rules, "commands.rules:rules"),
     "explain": ("show a rule's documentation", None, _explain, "commands.rules:explain"),
     "logs": ("find OOM kills in kernel logs (files, '-' for stdin, or this host's)",
