@@ -1,6 +1,6 @@
-"""postgresql.conf's syntax, read the way the server's guc-file.l reads it (PostgreSQL 15).
+"""postgresql.conf read the way the server's guc-file.l reads it (PostgreSQL 15).
 
-Measured against ``postgres -C NAME -D DIR`` (tests/postgresql/test_pg_oracle.py):
+Measured against ``postgres -C NAME -D DIR`` (tests/test_pg_oracle.py):
 
 * A flex lexer, longest match first, ties to the earlier rule: ``ID``, ``A.B`` (qualified
   ID), ``'quoted'`` strings (``''`` and backslash escapes, never across a line), unquoted
@@ -11,17 +11,39 @@ Measured against ``postgres -C NAME -D DIR`` (tests/postgresql/test_pg_oracle.py
   ID) and ``128 MB`` are syntax errors while ``'1.5GB'`` is fine; ``1e3`` lexes as
   ``1e`` then ``3``. The server names the bad token (``near token "GB"``) or the end of the
   line, keeps reading (up to 100 errors a file), and then refuses to start.
+* ``include``, ``include_if_exists`` and ``include_dir`` (names case-insensitive) are read
+  where they stand, relative to the including file. A directory gives its ``*.conf`` files
+  (no dot-files, names of at least 6 bytes, byte order, subdirectories skipped); a file
+  that fails stops the rest of that directory. Depth beyond 10 and a file including
+  itself are errors; a missing ``include`` is an error, a missing ``include_if_exists``
+  is skipped.
+* ``postgresql.auto.conf`` (ALTER SYSTEM) is read last from the data directory: the
+  ``data_directory`` setting of the main file tree, else the main file's own directory.
+* Names are case-insensitive. The server marks an earlier assignment dead only when a later
+  one is spelled *exactly* alike; every live assignment is applied in order, so a bad value
+  spelled differently from the last one still stops the server.
 
-One file's text in, its statements and rejected lines out; what a cluster makes of its
-files (includes: ``pginclude``; values in force: ``pgcluster``) is read elsewhere. The
-sniffer that recognises the format lives here, as it is this lexer that decides.
+The reader never raises: syntax errors become CONF001 at their line, include problems
+CONF002 at the include line (files read through the host, so ``--root`` stays inside the
+tree and unreadable files are CONF003).
 """
 from __future__ import annotations
 
+import os
+import posixpath
 import re
+from pathlib import Path
 from typing import NamedTuple
 
+from ..host import FILES
+from ..model import Finding, Severity
+from ..record import Record
+from ..rootfs import may_exist
+from . import pgguc
+
+MAX_DEPTH = 10  # CONF_FILE_MAX_DEPTH
 MAX_ERRORS = 100  # syntax errors before the server abandons a file
+AUTO_CONF = "postgresql.auto.conf"
 
 ID, QUALIFIED_ID, STRING, UNQUOTED, INTEGER, REAL, EQUALS, EOL, ERROR = (
     "ID", "QUALIFIED_ID", "STRING", "UNQUOTED_STRING", "INTEGER", "REAL", "=", "EOL", "ERROR")
@@ -162,6 +184,284 @@ def unquote(token: str) -> str:
             out.append(ch)
             i += 1
     return "".join(out).split("\0", 1)[0]
+
+
+def note(source, rule: str, line: int, message: str, fix: str = "",
+         severity: Severity | None = None, key: str = "") -> None:
+    """A problem on ``source``, once: a conf.d file is read for every cluster including it.
+    ``key``: the parameter or include it is about (see ``Finding.key``)."""
+    if any(f.rule == rule and f.line == line and f.message == message
+           for f in source.problems):
+        return
+    source.problems.append(Finding(rule, message, source.display, line, fix=fix,
+                                   severity=severity, key=key))
+
+
+# -- reading a cluster's files -----------------------------------------------------------
+
+class Item(NamedTuple):
+    """One assignment as the server lists it: canonical name, text value, where."""
+
+    name: str  # as written
+    value: str
+    where: str  # "file:line", or "command line"
+    source: object = None  # the oomaudit Source, for findings; None for overrides
+    line: int = 0
+
+    @property
+    def key(self) -> str:
+        lowered = self.name.lower()
+        return pgguc.OLD_NAMES.get(lowered, lowered)
+
+
+class PgConfig(Record):
+    """One cluster's configuration: every file read, every assignment, the values in force."""
+
+    def __init__(self, source: object, version: int | None = None, cluster: str | None = None,
+                 files: list | None = None, items: list[Item] | None = None,
+                 data_directory: str | None = None, fatal: bool = False,
+                 values: dict[str, float] | None = None, texts: dict[str, str] | None = None,
+                 setters: dict[str, Item] | None = None):
+        self.source = source  # the main file's Source
+        self.version = version
+        self.cluster = cluster  # "15/main" for Debian's layout
+        self.files = [] if files is None else files  # Sources, in reading order
+        self.items = [] if items is None else items
+        self.data_directory = data_directory  # as the host sees it (inside --root)
+        self.fatal = fatal  # the server would refuse to start with these files
+        self.values = {} if values is None else values  # known parameters, base units
+        self.texts = {} if texts is None else texts  # every other parameter, as written
+        self.setters = {} if setters is None else setters  # the item each value came from
+
+    def value(self, name: str) -> float:
+        return self.values[name]
+
+    def origin(self, name: str) -> str:
+        item = self.setters.get(name)
+        if item is not None:
+            return item.where
+        version = f" (PostgreSQL {self.version})" if self.version else ""
+        return f"server default{version}"
+
+    def bytes(self, name: str) -> int:
+        """A memory parameter in bytes, with ``-1`` derived as the server derives it."""
+        param = pgguc.PARAMS[name]
+        value = self.values[name]
+        if name == "wal_buffers":
+            value = pgguc.wal_buffers_pages(value, self.values["shared_buffers"])
+        elif name == "autovacuum_work_mem" and value == -1:
+            value = self.values["maintenance_work_mem"]
+        return int(value) * param.unit
+
+
+_DEBIAN = re.compile(r"/etc/postgresql/(\d+)/([^/]+)/postgresql\.conf$")
+
+
+class Loader:
+    """Follows one cluster's includes through the host (``host.resolve``/``host.read``),
+    recording problems on the including file."""
+
+    def __init__(self, host, config: PgConfig, reader=None):
+        self.host, self.config, self.reader = host, config, reader
+
+    def read_file(self, inside: str, source=None, depth: int = 0) -> bool:
+        """Read one file already resolved and opened (``source``) and what it includes."""
+        self.config.files.append(source)
+        statements, problems = parse_text(source.text)
+        ok = True
+        for problem in problems:
+            note(source, "CONF001", problem.line, problem.message(source.display),
+                 fix="quote the value (e.g. shared_buffers = '1.5GB') or write it "
+                         "as NAME = VALUE on one line; the server refuses to start",
+                 key=source.line_text(problem.line))  # no parameter: the line
+            ok = False
+        for st in statements:
+            kind = st.name.lower()
+            if kind == "include_dir":
+                ok = self._directory(st.value, inside, source, st.line, depth + 1) and ok
+            elif kind in ("include", "include_if_exists"):
+                ok = self._include(st.value, kind == "include", inside, source, st.line,
+                                   depth + 1) and ok
+            else:
+                where = f"{source.display}:{st.line}"
+                self.config.items.append(Item(st.name, st.value, where, source, st.line))
+        return ok
+
+    def _fail(self, source, line: int, message: str, key: str) -> bool:
+        note(source, "CONF002", line, message,
+             fix="point the include at an existing file or directory, use "
+                 "include_if_exists for an optional file, or remove the line", key=key)
+        return False
+
+    def _include(self, name: str, strict: bool, calling: str, source, line: int,
+                 depth: int) -> bool:
+        key = f"include {name}"
+        if not name.strip(" \t\r\n"):
+            return self._fail(source, line, f'empty configuration file name: "{name}"', key)
+        if depth > MAX_DEPTH:
+            return self._fail(source, line, f'could not open configuration file "{name}": '
+                                            "maximum nesting depth exceeded", key)
+        inside = posixpath.normpath(posixpath.join(posixpath.dirname(calling), name))
+        if inside == calling:
+            return self._fail(source, line, f'configuration file recursion in "{calling}"',
+                              key)
+        real = self.resolve(name, posixpath.dirname(calling))
+        if real is None:
+            return True  # an absolute path in a config repository names nothing here
+        if not may_exist(real):
+            if strict:
+                return self._fail(source, line, f'could not open configuration file '
+                                                f'"{inside}": No such file or directory', key)
+            return True  # include_if_exists: "skipping missing configuration file"
+        return self.open(real, inside, f"{source.display}:{line}", depth)
+
+    def open(self, real: Path, inside: str, wanted_by: str, depth: int) -> bool:
+        included = self.host.read(real, self.reader, wanted_by)
+        if included is None:  # unreadable or not a file: host noted why
+            return False
+        return self.read_file(inside, included, depth)
+
+    def _directory(self, name: str, calling: str, source, line: int, depth: int) -> bool:
+        key = f"include_dir {name}"
+        if not name.strip(" \t\r\n"):
+            return self._fail(source, line, f'empty configuration directory name: "{name}"',
+                              key)
+        inside = posixpath.normpath(posixpath.join(posixpath.dirname(calling), name))
+        real = self.resolve(name, posixpath.dirname(calling))
+        if real is None:
+            return True
+        try:
+            names = sorted(os.listdir(real), key=os.fsencode)
+        except OSError as exc:
+            message = f'could not open configuration directory "{inside}": {exc.strerror}'
+            if not real.exists() and self.host.mode == FILES:
+                # git keeps no empty directory: a stock conf.d is often absent from a repo
+                note(source, "CONF002", line, message + " (absent from this repository; git "
+                     "does not keep empty directories, but the server refuses to start "
+                     "without it)", severity=Severity.LOW,
+                     fix=f"make sure {inside} exists on the host (keep a .gitkeep in it)",
+                     key=key)
+                return True
+            return self._fail(source, line, message, key)
+        for entry in names:
+            if len(os.fsencode(entry)) < 6 or entry.startswith(".") or \
+                    not entry.endswith(".conf"):
+                continue
+            child = posixpath.join(inside, entry)
+            path = real / entry
+            try:
+                is_dir = path.is_dir()
+                path.stat()
+            except OSError as exc:
+                return self._fail(source, line, f'could not stat file "{child}": '
+                                                f"{exc.strerror}", key)
+            if is_dir:
+                continue
+            if depth > MAX_DEPTH:
+                return self._fail(source, line, f'could not open configuration file '
+                                                f'"{child}": maximum nesting depth exceeded',
+                                  key)
+            if child == calling:
+                return self._fail(source, line, f'configuration file recursion in "{calling}"',
+                                  key)
+            if not self.open(path, child, f"{source.display}:{line}", depth):
+                return False
+        return True
+
+    def resolve(self, name: str, relative_to: str) -> Path | None:
+        """Where a path the config names is: relative to the naming file's directory;
+        None when it names nothing on this host (absolute, in a config repository)."""
+        try:
+            return self.host.resolve(name, relative_to or ".")
+        except OSError:  # a symlink loop inside --root
+            return None
+
+
+def load(host, source, reader=None, overrides: tuple[tuple[str, str], ...] = (),
+         config_dir: str | None = None) -> PgConfig:
+    """The cluster whose main file is ``source``: its includes, its data directory's
+    postgresql.auto.conf, and the values the server would run with. A live server adds its
+    command line: ``overrides`` (``-c name=value``, which beat every file) and
+    ``config_dir`` (``-D``: the data directory unless a data_directory setting names one;
+    without it, the main file's directory, as ``postgres -D`` that directory reads it)."""
+    inside = posixpath.normpath(source.inside or str(source.path))
+    config = PgConfig(source)
+    m = _DEBIAN.search(inside)
+    if m:
+        config.version, config.cluster = int(m.group(1)), f"{m.group(1)}/{m.group(2)}"
+    loader = Loader(host, config, reader)
+    ok = loader.read_file(inside, source)
+    here = posixpath.dirname(inside)
+    named = [i.value for i in config.items if i.key == "data_directory"]
+    named += [v for n, v in overrides if n.lower() == "data_directory"]
+    if config_dir and not named:
+        here = posixpath.normpath(posixpath.join(here, config_dir))
+    data_dir = loader.resolve(named[-1] if named else ".", here)
+    if named:
+        config.data_directory = posixpath.normpath(posixpath.join(here, named[-1]))
+    auto = posixpath.join(config.data_directory or here, AUTO_CONF)
+    if data_dir is not None and posixpath.basename(inside) != AUTO_CONF \
+            and may_exist(data_dir / AUTO_CONF):
+        ok = loader.open(data_dir / AUTO_CONF, auto, f"data directory of {source.display}",
+                         0) and ok
+    if config.version is None and data_dir is not None:
+        config.version = _data_dir_version(data_dir / "PG_VERSION")
+    items = config.items + [Item(n, v, "command line") for n, v in overrides]
+    config.fatal = not apply(config, items, pgguc.defaults(config.version)) or not ok
+    return config
+
+
+def _data_dir_version(path: Path) -> int | None:
+    try:
+        text = path.read_text(errors="replace").strip()
+    except OSError:
+        return None
+    return int(text.split(".")[0]) if re.fullmatch(r"\d+(\.\d+)?", text) else None
+
+
+def apply(config: PgConfig, items: list[Item], values: dict[str, float]) -> bool:
+    """ProcessConfigFileInternal: drop assignments a later one with the very same spelling
+    overrides, then apply the rest in order. False when the server would refuse one."""
+    last = {item.name: index for index, item in enumerate(items)}
+    config.values = values
+    ok = True
+    if config.version == pgguc.CHECKED_VERSION:  # names differ between major versions
+        for item in items:  # the server checks every name, even overridden ones
+            if not pgguc.known_name(item.name):
+                ok = False
+                if item.source is not None:
+                    note(item.source, "CONF001", item.line,
+                         f'unrecognized configuration parameter "{item.name}" (PostgreSQL '
+                         f"{config.version}); the server refuses to start",
+                         fix=f"remove {item.name} or correct its spelling "
+                             "(a custom setting needs a prefix: myext.setting)", key=item.name)
+    for index, item in enumerate(items):
+        if last[item.name] != index:
+            continue
+        key = item.key
+        if key not in pgguc.PARAMS:
+            config.texts[key] = item.value
+            config.setters[key] = item
+            continue
+        try:
+            values[key] = pgguc.evaluate(key, item.value, values, item.name)
+        except pgguc.InvalidValue as exc:
+            ok = False
+            if item.source is not None:
+                note(item.source, "CONF001", item.line, f"{exc}; the server refuses to start",
+                     fix=_value_fix(key), key=item.name)
+            continue
+        config.setters[key] = item
+    return ok
+
+
+def _value_fix(name: str) -> str:
+    param = pgguc.PARAMS[name]
+    if param.unit:
+        return (f"write {name} as a whole number with a unit the server accepts (B, kB, MB, "
+                f"GB, TB: case matters), e.g. {name} = '128MB'")
+    return f"write {name} as a number within {param.display(param.min)} .. " \
+           f"{param.display(param.max)}"
 
 
 # -- recognising the format --------------------------------------------------------------

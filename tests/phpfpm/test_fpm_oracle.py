@@ -11,7 +11,8 @@ import pytest
 from conftest import need_program
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from oomaudit.plugins import phpfpm_checks as plugin
+from oomaudit.plugins.phpfpm.configs import _post_process
+from oomaudit.plugins.phpfpm.constants import READER
 
 from oomaudit.host import LIVE, Host
 from oomaudit.parsers import phpfpm
@@ -49,9 +50,9 @@ def oracle(fpm: str, main: Path) -> tuple[bool, dict[str, dict[str, str]], str]:
 
 def ours(main: Path) -> tuple[bool, dict[str, dict[str, str]], list]:
     host = Host("t", LIVE, Path("/"))
-    source = host.read(main, plugin.READER)
-    config = phpfpm.Loader(host, plugin.READER, ENV).load(source, str(main.parent))
-    plugin._post_process(config)
+    source = host.read(main, READER)
+    config = phpfpm.Loader(host, READER, ENV).load(source, str(main.parent))
+    _post_process(config)
     problems = [f for s in host.sources.values() for f in s.problems if f.rule == "CONF001"]
     problems += [f for s in host.sources.values() for f in s.problems
                  if f.rule == "CONF002" and "cannot start" in f.message]

@@ -11,12 +11,13 @@ import pytest
 from conftest import assert_no_traceback, need_program, need_shared
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from oomaudit.plugins import phpfpm_checks as plugin
+from oomaudit.plugins.phpfpm.configs import _post_process
+from oomaudit.plugins.phpfpm.constants import READER
 
 from oomaudit.host import FILES, Host
 from oomaudit.parsers import phpfpm, zendini
 
-ROOT = Path(__file__).resolve().parent / "fixtures" / "fpm" / "root"
+ROOT = Path(__file__).resolve().parent / "fixtures" / "root"
 POOL = "user = nobody\nlisten = /run/x.sock\n"
 
 
@@ -158,8 +159,8 @@ def test_any_text_reads_without_raising(tmp_path_factory, parts):
     main = tmp_path_factory.mktemp("fpm") / "www.conf"
     main.write_text(text)
     host = Host("t", FILES, None)
-    config = phpfpm.Loader(host, plugin.READER, {}).load(host.read(main, plugin.READER))
-    plugin._post_process(config)
+    config = phpfpm.Loader(host, READER, {}).load(host.read(main, READER))
+    _post_process(config)
 
 
 def test_realworld_pools_read_on_their_own(oomaudit):
@@ -187,10 +188,10 @@ def test_sniff_hint_holds_for_every_head_the_sniffer_accepts(lines):
     parser): a pool or php-fpm.conf the sniffer takes must never be ruled out."""
     head = "\n".join(lines) + "\n"
     if phpfpm.sniff(head):
-        assert re.search(plugin.READER.sniff_hint, head, re.M), head
+        assert re.search(READER.sniff_hint, head, re.M), head
 
 
 def test_sniff_hint_passes_over_nginx_main_files():
     """nginx.conf starts with 'pid ...;' and 'include ...;': not php-fpm's 'key ='."""
     head = "user www-data;\npid /run/nginx.pid;\ninclude /etc/nginx/modules-enabled/*.conf;\n"
-    assert not re.search(plugin.READER.sniff_hint, head, re.M)
+    assert not re.search(READER.sniff_hint, head, re.M)

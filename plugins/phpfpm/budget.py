@@ -1,0 +1,57 @@
+"""Each pool's worst case, ``pm.max_children`` x the memory of one child, and PHP-FPM's
+share of the memory ledger.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from oomaudit.parsers.phpfpm import FpmConfig, Pool
+from oomaudit.units import format_size
+
+from .configs import configs
+from .constants import PLUGIN, SERVICE
+from .sizes import ChildSize, child_size
+
+
+class PoolCase(NamedTuple):
+    """A pool's worst case: ``children`` (pm.max_children) x ``size``. ``total`` is
+    None when memory_limit = -1 leaves a child unbounded."""
+
+    config: FpmConfig
+    pool: Pool
+    children: int
+    size: ChildSize
+
+    @property
+    def total(self) -> int | None:
+        return None if self.size.bytes is None else self.children * self.size.bytes
+
+    @property
+    def location(self) -> tuple[str, int]:
+        setting = self.pool.settings.get("pm.max_children")
+        if setting is not None:
+            return setting.source.display, setting.line
+        return self.pool.source.display, self.pool.line
+
+    @property
+    def where(self) -> str:
+        path, line = self.location
+        return f"{path}:{line}"
+
+
+def cases(host) -> list[PoolCase]:
+    if "php-fpm.cases" not in host.cache:
+        host.cache["php-fpm.cases"] = [
+            PoolCase(c, p, p.get("pm.max_children"), child_size(host, c, p))
+            for c in configs(host) if not c.failed for p in c.pools]
+    return host.cache["php-fpm.cases"]
+
+
+def budget(host):
+    """Every pool's worst case as ledger service ``php-fpm``."""
+    for case in cases(host):
+        if case.total is None:
+            continue
+        host.ledger.add(SERVICE, case.total,
+                        f"pool {case.pool.name}: pm.max_children {case.children} x "
+                        f"{format_size(case.size.bytes)} ({case.size.how})", case.where, PLUGIN)
