@@ -3,6 +3,10 @@
 Each command's function lives in ``oomaudit/commands/`` (``COMMANDS`` names it) and is
 imported only when that command runs. Every failure a user can cause ends here as one
 line on stderr and exit code 2; ``--debug`` adds the traceback for bug reports.
+
+One concern: the command line as a user meets it. Most of its lines define the commands'
+options and help, which read best together (the same option is worded alike everywhere);
+the work behind them is in ``oomaudit/commands/``.
 """
 from __future__ import annotations
 

@@ -5,6 +5,10 @@
 a file above the working directory nor one inside the tree it audits. The same keys work
 in both files. Unknown keys and bad values are errors with ``file:line`` (a typo in
 ``ignore`` must not silently audit everything).
+
+One concern: the user's configuration, from the file found to the ``Settings`` a host is
+judged by. Finding the file and validating it share the names of keys and the ``file:line``
+every error points at.
 """
 from __future__ import annotations
 
