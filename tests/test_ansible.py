@@ -29,14 +29,14 @@ def trees(base: Path) -> dict[str, tuple[Path, str]]:
     """db1: a 24 GiB buffer pool on 4 GiB of RAM; web1: php-fpm's 40 children of 288 MiB on
     4 GiB; clean: a 6 GiB buffer pool on 64 GiB. Each with the RAM its host declares."""
     db1, web1, clean = base / "db1", base / "web1", base / "clean"
-    shutil.copytree(FIXTURES / "mysql/tree", db1)
+    shutil.copytree(REPO / "tests/mysql/fixtures/tree", db1)
     tuning = db1 / "etc/mysql/conf.d/50-server.cnf"
     tuning.write_text(tuning.read_text().replace("innodb_buffer_pool_size = 6G",
                                                  "innodb_buffer_pool_size = 24G"))
     shutil.copytree(REPO / "tests/phpfpm/fixtures/root", web1)
     pool = web1 / "etc/php/8.2/fpm/pool.d/www.conf"
     pool.write_text(pool.read_text().replace("pm.max_children = 120", "pm.max_children = 40"))
-    shutil.copytree(FIXTURES / "mysql/tree", clean)
+    shutil.copytree(REPO / "tests/mysql/fixtures/tree", clean)
     return {"db1": (db1, "4G"), "web1": (web1, "4G"), "clean": (clean, "64G")}
 
 

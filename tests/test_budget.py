@@ -24,7 +24,7 @@ from oomaudit.report import HostFacts
 from oomaudit.reporters import budget as view
 
 G = 1 << 30
-FIXTURES = REPO / "tests" / "fixtures"
+MYSQL002 = REPO / "tests" / "mysql" / "fixtures" / "mysql002"
 SGR = re.compile(r"\x1b\[[0-9;]*m")
 BAR = re.compile(r"  (\|[^ ]*)  (.*)")
 
@@ -106,7 +106,7 @@ def test_swap_is_a_region_after_ram_and_the_rest_goes_past_both(oomaudit, tmp_pa
 def test_a_fixture_tree_far_beyond_ram_shrinks_the_scale_not_the_overflow(oomaudit):
     """mysql002's my.cnf claims 13 GiB: on 4 GiB the drawing keeps the ratio (RAM is the
     first 22 cells of 72) instead of stopping at 100%."""
-    proc = oomaudit("budget", FIXTURES / "mysql" / "mysql002", "--ram", "4G")
+    proc = oomaudit("budget", MYSQL002, "--ram", "4G")
     assert_no_traceback(proc)
     assert proc.returncode == 1
     (ram, beyond), verdict, legend = bar_of(proc.stdout)
@@ -262,7 +262,7 @@ def test_schema_rejects_what_consumers_must_not_see(oomaudit, tmp_path, mutate):
 # -- scan / check text ---------------------------------------------------------------------
 
 def test_check_draws_the_bar_after_the_findings_when_host002_fires(oomaudit):
-    proc = oomaudit("check", FIXTURES / "mysql" / "mysql002", "--ram", "4G")
+    proc = oomaudit("check", MYSQL002, "--ram", "4G")
     assert_no_traceback(proc)
     out = proc.stdout
     title = "Worst-case memory against RAM (host default):"
@@ -281,14 +281,14 @@ def test_check_draws_no_bar_when_the_worst_case_fits(oomaudit, tmp_path):
 
 
 def test_quiet_check_draws_no_bar(oomaudit):
-    proc = oomaudit("check", FIXTURES / "mysql" / "mysql002", "--ram", "4G", "--quiet")
+    proc = oomaudit("check", MYSQL002, "--ram", "4G", "--quiet")
     assert "HOST002" in proc.stdout and "Worst-case memory" not in proc.stdout
 
 
 def test_scan_of_a_tree_draws_it_too(oomaudit, tmp_path):
     (tmp_path / "etc" / "mysql").mkdir(parents=True)
     (tmp_path / "etc" / "mysql" / "my.cnf").write_text(
-        (FIXTURES / "mysql" / "mysql002" / "my.cnf").read_text())
+        (MYSQL002 / "my.cnf").read_text())
     proc = oomaudit("scan", "--root", tmp_path, "--ram", "4G")
     assert_no_traceback(proc)
     assert f"Worst-case memory against RAM ({tmp_path}):" in proc.stdout

@@ -57,7 +57,7 @@ def reports(tmp_path_factory) -> dict[str, dict]:
         kill_line(yesterday, 10, "mysqld") + kill_line(yesterday + timedelta(hours=1), 11, "mysqld")
         + kill_line(yesterday, 12, "php-fpm8.2"))
     return {
-        "db1": scan(FIXTURES / "mysql/tree", "4G", work / "db1.json"),
+        "db1": scan(REPO / "tests/mysql/fixtures/tree", "4G", work / "db1.json"),
         "web1": scan(REPO / "tests/phpfpm/fixtures/root", "2G", work / "web1.json"),
         "web2": scan(REPO / "tests/phpfpm/fixtures/root", "64G", work / "web2.json"),
         "killed": scan(killed, "64G", work / "killed.json"),
@@ -200,7 +200,7 @@ def test_real_facts_of_this_machine_give_the_ram(oomaudit, tmp_path):
     the fleet judges the tree's worst case against the RAM measured here."""
     folder = tmp_path / "fleet"
     (folder / "db1").mkdir(parents=True)
-    proc = oomaudit("scan", "--root", FIXTURES / "mysql/tree", "--format", "json",
+    proc = oomaudit("scan", "--root", REPO / "tests/mysql/fixtures/tree", "--format", "json",
                     "-o", folder / "db1/report.json")
     assert proc.returncode in (0, 1), proc.stderr
     proc = oomaudit("facts", "-o", folder / "db1/facts.json")

@@ -22,7 +22,7 @@ def readers():
 
 def _heads():
     """First 4 KiB of every real config and test fixture: what sniffers meet in practice."""
-    roots = [REPO / "tests" / "fixtures"]
+    roots = sorted((REPO / "tests").glob("**/fixtures"))  # each test folder keeps its own
     shared = need_shared("realworld")
     roots.append(shared)
     for root in roots:

@@ -70,8 +70,12 @@ def test_one_my_cnf_imports_the_mysql_plugin_and_no_number_library(tmp_path):
     """decimal once came with the fix text of a fractional size, on every my.cnf run."""
     (tmp_path / "my.cnf").write_text("[mysqld]\ninnodb_buffer_pool_size = 1G\n")
     modules = _modules(tmp_path, "check", "--format", "json", "--exit-zero", "my.cnf")
-    checks = {m for m in modules if m.startswith("oomaudit.plugins.") and m.endswith("_checks")}
-    assert checks == {"oomaudit.plugins.mysql_checks"}
+    # a plugin's code: its package's modules but the registration and its constants;
+    # HOST002's (host.rules) judges the ledger the server was added to
+    code = {m for m in modules if m.startswith("oomaudit.plugins.") and m.count(".") == 3
+            and not m.endswith(".constants")} - {"oomaudit.plugins.host.rules"}
+    assert code == {f"oomaudit.plugins.mysql.{m}"
+                    for m in ("optionfiles", "flavour", "servers", "budget", "rules")}
     assert modules & {"decimal", "fractions", "yaml", "dataclasses"} == set()
 
 

@@ -4,7 +4,7 @@ mariadbd accepts any unambiguous prefix of an option name (``key_buffer`` is
 ``key_buffer_size``; ``innodb_buffer_pool`` is ambiguous and disables InnoDB), so
 whether a prefix resolves depends on *all* option names, not only the memory ones.
 This list was generated from ``mariadbd --verbose --help`` (10.11.19, Debian 12);
-tests/test_mysql_oracle.py checks it against the installed server in CI.
+tests/mysql/test_mysql_oracle.py checks it against the installed server in CI.
 """
 from __future__ import annotations
 

@@ -11,6 +11,11 @@ The text is handled as bytes (latin-1 here), because that is what the C code
 sees: lines end at ``\\n`` only, fgets hands over at most 4094 bytes at a time,
 and whitespace is latin-1's, which includes 0xA0 (the second byte of a UTF-8
 no-break space).
+
+Over 300 lines, and one concern: my_default.c's reading of option files. The loader
+walks the very items the parser makes, in the parser's latin-1 line model (``shown``),
+and what is an error where (an abort in a top-level file, only the end of an included
+one) is decided between the two; apart, neither says how the server reads a file.
 """
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """PostgreSQL parameter values as the server's guc.c evaluates them (PostgreSQL 15).
 
-Measured against ``postgres -C NAME`` from Debian's postgresql-15 (tests/test_pg_oracle.py):
+Measured against ``postgres -C NAME`` from Debian's postgresql-15
+(tests/postgresql/test_pg_oracle.py):
 
 * An integer is read by C ``strtol(value, base 0)``: leading blanks, a sign, ``0x1F`` hex and
   ``010`` *octal* (8). When it stops at ``.``, ``e`` or ``E`` or overflows it is read again by

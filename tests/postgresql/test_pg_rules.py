@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO, assert_no_traceback, need_shared
 
-FIXTURES = REPO / "tests" / "fixtures" / "postgresql"
+FIXTURES = REPO / "tests" / "postgresql" / "fixtures"
 CLUSTERS = sorted(p.name for p in FIXTURES.iterdir() if p.is_dir())
 _MARK = re.compile(r"#\s*(expect|ok):\s*([A-Z]+\d+)")
 

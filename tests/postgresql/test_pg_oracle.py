@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from oomaudit.host import LIVE, Host
-from oomaudit.parsers import pgconf, pgguc
+from oomaudit.parsers import pgcluster, pgguc
 
 ASKED = ("shared_buffers", "work_mem", "max_connections", "hash_mem_multiplier",
          "maintenance_work_mem", "autovacuum_work_mem", "wal_buffers")
@@ -89,10 +89,10 @@ def oracle():
     o.close()
 
 
-def ours(config_path: Path) -> tuple[pgconf.PgConfig, Host]:
+def ours(config_path: Path) -> tuple[pgcluster.PgConfig, Host]:
     host = Host("t", LIVE, Path("/"))
     source = host.read(config_path)
-    return pgconf.load(host, source), host
+    return pgcluster.load(host, source), host
 
 
 def problems(host: Host) -> list:

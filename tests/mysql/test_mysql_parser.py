@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from mysql_helpers import ours
-from oomaudit.plugins.mysql import READER
+from oomaudit.plugins.mysql.constants import READER
 
 from oomaudit.parsers import mycnf
 from oomaudit.parsers.mysql_values import Flavour, canonical, evaluate

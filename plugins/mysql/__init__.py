@@ -8,27 +8,17 @@ options are evaluated as the server in effect (flavour and version) would
 does, goes into the host's memory ledger.
 
 This module only registers (it is what the entry point names, and every run imports
-it); the checks live in ``mysql_checks``, imported when there is work.
+it); the code lives beside it, imported when there is work: ``optionfiles`` (which
+files make a server), ``flavour`` (which server reads them), ``servers`` (the two
+assembled), ``budget`` (the worst case and the ledger) and ``rules`` (the checks).
 """
 from __future__ import annotations
 
-from oomaudit import Reader, hookimpl
-from oomaudit.catalogue import checks_in, make_rules
+from oomaudit import checks_in, hookimpl, make_rules
 
-PLUGIN = "mysql"
-CHECKS = "oomaudit.plugins.mysql_checks"
-DEFAULT_FILES = ("/etc/my.cnf", "/etc/mysql/my.cnf")  # the server's search, in order
+from .constants import PLUGIN, READER
 
-# A module constant, not built in the hook: mysql_checks hands this very reader to
-# mycnf.Loader, so that files reached by !include are read with its comment prefixes.
-READER = Reader(
-    name=PLUGIN, parse="oomaudit.parsers.mycnf:parse_file", system_paths=DEFAULT_FILES,
-    file_patterns=("my.cnf", "*[._]my.cnf", "my.ini", "*/mysql/*.cnf", "*/mysql/*/*.cnf",
-                   "*/my.cnf.d/*.cnf"),
-    sniff="oomaudit.parsers.mycnf:looks_like_mycnf",
-    # the sniffer needs a group header it knows; each of them starts with one of these
-    sniff_hint=r"^[ \t]*\[(?i:mysql|mariadb|client|server|galera)",
-    comment_prefixes=("#", ";"))
+CHECKS = "oomaudit.plugins.mysql.rules"
 
 
 @hookimpl
@@ -43,9 +33,9 @@ def oomaudit_budget(host):
     # (running mysqld, /etc/my.cnf), whatever discovery read.
     if host.given_none_of(PLUGIN):
         return
-    from . import mysql_checks
+    from .budget import add_to_ledger
 
-    mysql_checks.budget(host)
+    add_to_ledger(host)
 
 
 @hookimpl

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import assert_no_traceback, need_program
-from oomaudit.plugins import postgresql_checks as plugin
+from oomaudit.plugins.postgresql import budget, clusters, postmasters, rules
 
 from oomaudit.host import LIVE, Fact, Host
 from oomaudit.processes import Proc
@@ -25,12 +25,12 @@ def test_command_line_options():
     argv = ("/usr/lib/postgresql/15/bin/postgres", "-D", "/var/lib/postgresql/15/main",
             "-c", "config_file=/etc/postgresql/15/main/postgresql.conf", "-B", "4096",
             "--work-mem=8MB", "-cmax_connections=50")
-    config_file, data_dir, overrides = plugin._options(argv)
+    config_file, data_dir, overrides = postmasters._options(argv)
     assert config_file == "/etc/postgresql/15/main/postgresql.conf"
     assert data_dir == "/var/lib/postgresql/15/main"
     assert overrides == (("shared_buffers", "4096"), ("work_mem", "8MB"),
                          ("max_connections", "50"))
-    assert plugin._options(("postmaster", "-D/srv/pg"))[0] == "/srv/pg/postgresql.conf"
+    assert postmasters._options(("postmaster", "-D/srv/pg"))[0] == "/srv/pg/postgresql.conf"
 
 
 def _proc(pid, cmdline, rss):
@@ -50,12 +50,12 @@ def test_running_postmaster_is_read_with_its_overrides(tmp_path):
         _proc(12, ["postgres: 15/main: walwriter "], 20 * MIB),
         _proc(13, ["/usr/bin/python3", "postgres.py"], 500 * MIB),
     ]
-    plugin.collect(host)
-    plugin.budget(host)
-    [cluster] = plugin.clusters(host)
+    postmasters.collect(host)
+    budget.add_to_ledger(host)
+    [cluster] = clusters.clusters(host)
     assert cluster.config.value("max_connections") == 400  # -c beats the file
     assert cluster.config.origin("max_connections") == "command line"
-    [finding] = list(plugin.check_pg002(host))
+    [finding] = list(rules.check_pg002(host))
     evidence = [str(e) for e in finding.evidence]
     assert any("postmaster PID 10 RSS 30.0 MiB" in e for e in evidence), evidence
     assert any("3 server processes, RSS together 150.0 MiB" in e for e in evidence), evidence
@@ -123,7 +123,7 @@ def test_config_file_elsewhere_reads_auto_conf_from_minus_d(tmp_path):
     host = Host("live", LIVE, Path("/"))
     host.cache["processes"] = [_proc(10, ["postgres", "-D", str(data), "-c",
                                           f"config_file={etc}/postgresql.conf"], MIB)]
-    plugin.collect(host)
-    [cluster] = plugin.clusters(host)
+    postmasters.collect(host)
+    [cluster] = clusters.clusters(host)
     assert cluster.config.bytes("shared_buffers") == 1 << 30
     assert cluster.config.origin("shared_buffers").endswith("data/postgresql.auto.conf:1")

@@ -7,7 +7,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from oomaudit.plugins.mysql import READER
+from oomaudit.plugins.mysql.constants import READER
 
 from oomaudit.host import ROOT, Host
 from oomaudit.parsers import mycnf

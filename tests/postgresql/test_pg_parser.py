@@ -10,10 +10,11 @@ import pytest
 from conftest import need_shared
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from oomaudit.plugins.postgresql import READER
+from oomaudit.plugins.postgresql.constants import READER
 
+from oomaudit import Severity
 from oomaudit.host import FILES, LIVE, ROOT, Host
-from oomaudit.parsers import pgconf, pgguc
+from oomaudit.parsers import pgcluster, pgconf, pgguc
 
 
 def kinds(text: str) -> list[tuple[str, str]]:
@@ -59,7 +60,7 @@ def load(tmp_path: Path, files: dict[str, str], mode=LIVE, main="postgresql.conf
     host = Host("t", mode, Path("/") if mode == LIVE else (tmp_path if mode == ROOT else None))
     real = tmp_path / main
     source = host.read(real)
-    config = pgconf.load(host, source)
+    config = pgcluster.load(host, source)
     return config, [f for s in host.sources.values() for f in s.problems]
 
 
@@ -96,11 +97,11 @@ def test_config_repo_never_reads_absolute_paths(tmp_path):
                            "include_dir 'conf.d'\n",
     }, mode=FILES)
     assert len(config.files) == 1
-    assert [(p.rule, p.severity) for p in problems] == [("CONF002", pgconf.Severity.LOW)]
+    assert [(p.rule, p.severity) for p in problems] == [("CONF002", Severity.LOW)]
 
 
 def test_derived_values():
-    config = pgconf.PgConfig(source=None, values=pgguc.defaults())
+    config = pgcluster.PgConfig(source=None, values=pgguc.defaults())
     assert config.bytes("wal_buffers") == 16384 // 32 * 8192  # 4 MB for 128 MB of buffers
     config.values["shared_buffers"] = 1 << 20  # 8 GB: capped at one 16 MB segment
     assert config.bytes("wal_buffers") == 16 << 20

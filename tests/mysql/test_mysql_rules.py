@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 from conftest import assert_no_traceback, need_shared
-from oomaudit.plugins import mysql_checks as mysql
+from oomaudit.plugins.mysql import optionfiles, rules
+from oomaudit.plugins.mysql import servers as mysql_servers
 
 from oomaudit import Reader, hookimpl
 from oomaudit.config import Settings
@@ -22,7 +23,7 @@ from oomaudit.host import LIVE, Fact, Host
 from oomaudit.manager import load_plugins
 from oomaudit.processes import Proc
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "mysql"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 ANNOTATION = re.compile(r"#\s*(expect|ok):\s*(MYSQL\d{3})(?:\s+(info|low|medium|high|critical))?")
 
 
@@ -201,10 +202,10 @@ def test_live_server_uses_its_defaults_file_and_shows_its_rss(tmp_path):
     host.cache["processes"] = [Proc(
         4242, "mariadbd", ("/usr/sbin/mariadbd", f"--defaults-file={config}", "--user=mysql"),
         3 << 30, "/system.slice/mariadb.service", -600, 100, 107)]
-    servers = mysql.servers(host)
+    servers = mysql_servers.servers(host)
     assert [s.config.top for s in servers] == [[config]]
     assert servers[0].flavour.name == "MariaDB"
-    finding, = mysql.check_mysql001(host)
+    finding, = rules.check_mysql001(host)
     assert any(e.what == "mariadbd pid 4242 resident now: 3.0 GiB" and e.source ==
                "live: /proc/4242" for e in finding.evidence)
 
@@ -212,10 +213,10 @@ def test_live_server_uses_its_defaults_file_and_shows_its_rss(tmp_path):
 def test_command_line_files():
     host = Host("live", LIVE, Path("/"))
     defaults = [Path("/etc/mysql/my.cnf")]
-    assert mysql._command_line_files(["mysqld", "--no-defaults"], defaults, host) == []
-    assert mysql._command_line_files(["mysqld", "--defaults-extra-file=/x.cnf", "--user=m"],
+    assert optionfiles._command_line_files(["mysqld", "--no-defaults"], defaults, host) == []
+    assert optionfiles._command_line_files(["mysqld", "--defaults-extra-file=/x.cnf", "--user=m"],
                                      defaults, host) == [defaults[0], Path("/x.cnf")]
-    assert mysql._command_line_files(["mysqld", "--user=m", "--defaults-file=/y.cnf"],
+    assert optionfiles._command_line_files(["mysqld", "--user=m", "--defaults-file=/y.cnf"],
                                      defaults, host) == defaults  # must come first
 
 

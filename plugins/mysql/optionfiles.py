@@ -1,0 +1,109 @@
+"""Which option files make a MySQL server, and the loader that reads them as mysqld does.
+
+On a live host each running mysqld's command line says (``--defaults-file`` and the
+like); under ``--root`` the server's default search; in a config repository every given
+option file that no other given file includes. Paths an option file names are looked
+up here too (``locate``), so that a repository never reads the machine running the check.
+"""
+from __future__ import annotations
+
+import os
+import posixpath
+from pathlib import Path
+
+from oomaudit.host import FILES, LIVE
+from oomaudit.parsers import mycnf
+from oomaudit.parsers.mysql_values import DEFAULT_FLAVOUR, Flavour
+from oomaudit.processes import processes
+
+from .constants import DEFAULT_FILES, PLUGIN, READER
+
+SERVER_NAMES = ("mysqld", "mariadbd")
+
+
+def server_files(host) -> list[tuple[list[Path], list]]:
+    """Each server's top-level option files, with the live processes running them."""
+    if host.mode == FILES:
+        return [([top], []) for top in _repository_tops(host)]
+    defaults = [p for p in (host.resolve(f) for f in DEFAULT_FILES) if p and p.is_file()]
+    if host.mode != LIVE:
+        return [(defaults, [])] if defaults else []
+    found: dict[tuple, list] = {}
+    for proc in processes(host):
+        if proc.name in SERVER_NAMES:
+            tops = _command_line_files(proc.cmdline, defaults, host)
+            found.setdefault(tuple(tops), []).append(proc)
+    if not found and defaults:
+        found[tuple(defaults)] = []
+    return [(list(tops), procs) for tops, procs in found.items() if tops]
+
+
+def _command_line_files(argv, defaults: list[Path], host) -> list[Path]:
+    """The option files a mysqld command line selects (they must come first, as in the
+    server): --no-defaults, --defaults-file=F, --defaults-extra-file=F."""
+    tops = list(defaults)
+    for arg in argv[1:]:
+        name, _, value = arg.partition("=")
+        if name == "--no-defaults":
+            return []
+        if name == "--defaults-file" and value:
+            tops = [host.resolve(value, "/")]
+        elif name == "--defaults-extra-file" and value:
+            tops.append(host.resolve(value, "/"))
+        elif not name.startswith("--defaults"):
+            break
+    return [p for p in tops if p is not None]
+
+
+def _repository_tops(host) -> list[Path]:
+    """In a config repository: every given option file that no other given file includes
+    (conf.d files are part of the my.cnf that includes them). Files that include each
+    other in a loop are one server, named after the first of them."""
+    docs = [d.path for d in host.documents(PLUGIN)]
+    reader = loader(host, DEFAULT_FLAVOUR)
+    closures = {doc: set(reader.load([doc]).files) - {doc} for doc in docs}
+    includers: dict[Path, list[Path]] = {}
+    for doc, closure in closures.items():
+        for reached in closure:
+            includers.setdefault(reached, []).append(doc)
+    tops: list[Path] = []
+    covered: set[Path] = set()
+    for doc in docs:
+        outside = [d for d in includers.get(doc, ()) if d not in closures[doc]]
+        if not outside and doc not in covered:
+            tops.append(doc)
+            covered |= closures[doc]
+    return tops
+
+
+def _locate(host):
+    """Where a path named by an option file is. Relative paths depend on mysqld's working
+    directory: / under systemd, unknown in a repository. In a repository laid out like /
+    (``hosts/db1/etc/mysql/my.cnf``) an absolute path is looked up from the including
+    file's folder upwards (``hosts/db1/etc/mysql/conf.d``), and only found inside the
+    folder that holds every file of the check: nothing of the machine running it leaks in."""
+    if host.mode != FILES:
+        return lambda path, includer: host.resolve(path, "/")
+    if "mysql.locate" in host.cache:
+        return host.cache["mysql.locate"]
+    folders = [str(p.absolute().parent) for _, p in host.files]
+    floor = Path(os.path.commonpath(folders)) if folders else None
+
+    def locate(path: str, includer: Path) -> Path | None:
+        if floor is None or not posixpath.isabs(path):
+            return None
+        inside = posixpath.normpath(path).lstrip("/")
+        for folder in includer.absolute().parents:
+            found = folder / inside
+            if (found == floor or floor in found.parents) and found.exists():
+                # the same spelling as discovery's, so that a file is one file
+                return found if includer.is_absolute() else Path(os.path.relpath(found))
+        return None
+    host.cache["mysql.locate"] = locate
+    return locate
+
+
+def loader(host, flavour: Flavour) -> mycnf.Loader:
+    """A loader keeping the groups ``flavour`` reads; parsed files are shared per run."""
+    return mycnf.Loader(host, READER, flavour.groups(), _locate(host),
+                        host.cache.setdefault("mycnf", {}))

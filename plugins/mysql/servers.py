@@ -1,0 +1,56 @@
+"""MySQL servers assembled: each one's option files as loaded, read as the server in
+effect (flavour and version) reads them, with the values that result. Every rule and the
+ledger ask ``servers(host)``, built once per run.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from oomaudit.host import Measured
+from oomaudit.parsers import mycnf
+from oomaudit.parsers.mysql_values import Flavour, Setting, settings
+from oomaudit.record import Record
+
+from .constants import PLUGIN
+from .flavour import flavour_of
+from .optionfiles import loader, server_files
+
+
+class Server(Record):
+    """One mysqld: its option files as loaded, the flavour (server and version) they
+    are read as, each numeric variable in effect (the default when unset), and
+    ``occurrences``, every setting as written, which MYSQL003 judges one by one."""
+
+    def __init__(self, config: mycnf.ServerConfig, flavour: Flavour,
+                 effective: dict[str, Setting], occurrences: list[Setting],
+                 procs: list | None = None):
+        self.config = config
+        self.flavour = flavour
+        self.effective = effective
+        self.occurrences = occurrences
+        self.procs = [] if procs is None else procs  # live processes running this config
+
+    @property
+    def where(self) -> str:
+        return self.config.options[0].path if self.config.options else \
+            str(self.config.top[0]) if self.config.top else "mysqld"
+
+
+def servers(host) -> list[Server]:
+    """Every server of the host, once per run."""
+    if "mysql.servers" not in host.cache:
+        host.cache["mysql.servers"] = [
+            _server(host, tops, procs) for tops, procs in server_files(host)]
+    return host.cache["mysql.servers"]
+
+
+def _server(host, tops: list[Path], procs: list) -> Server:
+    flavour = flavour_of(host, tops, procs)
+    config = loader(host, flavour).load(tops)
+    effective, occurrences = settings(config.options, flavour)
+    sizes = [p.rss for p in procs if p.rss is not None]
+    if sizes:  # what `oomaudit facts` writes: the server's processes, by the file they read
+        host.measured[(PLUGIN, str(tops[0]))] = Measured(
+            PLUGIN, str(tops[0]), len(procs), sum(sizes), max(sizes), None, "",
+            f"live: {procs[0].name} pid {procs[0].pid}")
+    return Server(config, flavour, effective, occurrences, procs)
