@@ -7,6 +7,10 @@ is an error), and the two values oomaudit uses: ``worker_processes`` (main conte
 line nginx reports (the line it was reading: for a missing ``;`` at the end of the file,
 the last line). Unknown directives are not reported: they depend on the modules built in.
 ``*_by_lua_block`` bodies are Lua (OpenResty reads them with its own lexer) and skipped.
+
+One concern, just over 300 lines: how nginx reads a configuration, its tokenizer and the
+loader that drives it token by token (a block or an include is entered as its token
+arrives, a Lua body is skipped by the tokenizer when the loader meets its directive).
 """
 from __future__ import annotations
 

@@ -11,7 +11,8 @@ per process) goes into the host's memory ledger.
 This module only registers (it is what the entry point names, and every run imports
 it); the code lives in the package's modules, imported when there is work: ``servers``
 (each httpd and its configuration), ``mpm`` (the MPM it runs and the settings it reads),
-``budget`` (memory per process, the worst case, the ledger), ``rules`` (the checks).
+``budget`` (memory per process, the worst case, the ledger), ``rules`` (the checks),
+``sniff`` (whether a file is Apache's).
 """
 from __future__ import annotations
 
