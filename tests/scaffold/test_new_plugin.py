@@ -1,6 +1,7 @@
 """``oomaudit new-plugin NAME``: the package it writes, what it refuses, and (slow) that the
-package installs into a fresh venv beside oomaudit, shows in ``oomaudit rules``, fires on a
-file it reads in ``check`` and ``scan --root``, and passes its own tests.
+package, the very files docs/architecture.md shows, installs into a fresh venv beside
+oomaudit, shows in ``oomaudit rules``, fires on a file it reads in ``check`` and ``scan
+--root``, and passes its own tests.
 
 Slow tests (marked ``slow``, never skipped) build one venv for the module.
 """
@@ -18,6 +19,7 @@ import pytest
 from conftest import assert_no_traceback, need_program
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_architecture_doc import page_skeleton
 from venvs import Venv, clean_env, copy_worktree
 
 import oomaudit
@@ -188,7 +190,8 @@ def venv(tmp_path_factory) -> Venv:
     proc = env.oomaudit("new-plugin", "myapp", "--dir", tmp / "oomaudit-myapp")
     assert proc.returncode == 0, proc.stderr
     env.plugin_src = tmp / "oomaudit-myapp"
-    assert written(env.plugin_src) == render("myapp")  # the installed oomaudit's templates
+    # the installed oomaudit's templates, as docs/architecture.md shows them
+    assert written(env.plugin_src) == render("myapp") == page_skeleton()
     env.pip_install(f"{env.plugin_src}[test]")
     return env
 
