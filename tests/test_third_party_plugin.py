@@ -88,7 +88,7 @@ BUILTIN = {"CONF001": "conf", "CONF002": "conf", "CONF003": "conf", "HOST002": "
 @slow
 def test_wheel_install_keeps_builtins_inside_the_package(venv):
     site = Path(venv.py("import sysconfig; print(sysconfig.get_paths()['purelib'])"))
-    assert (site / "oomaudit" / "plugins" / "conf.py").is_file()
+    assert (site / "oomaudit" / "plugins" / "conf" / "__init__.py").is_file()
     assert (site / "oomaudit" / "rules" / "conf.toml").is_file()
     assert not (site / "plugins").exists() and not (site / "rules").exists()
     record = venv.py("import importlib.metadata as m; "
@@ -244,7 +244,7 @@ def test_editable_install_from_a_fresh_copy(tmp_path):
     assert env.py("import oomaudit; print(oomaudit.__file__)") == str(
         repo / "oomaudit" / "__init__.py")
     assert env.py("import oomaudit.plugins.conf as m; print(m.__file__)") == str(
-        repo / "plugins" / "conf.py")
+        repo / "plugins" / "conf" / "__init__.py")
     assert env.py("import importlib.util as u; print(u.find_spec('plugins'))") == "None"
     proc = env.oomaudit("rules", "--format", "json")
     assert proc.returncode == 0, proc.stderr

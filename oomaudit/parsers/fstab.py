@@ -1,6 +1,6 @@
 """/etc/fstab read the way util-linux libmount reads it (``findmnt --fstab``, ``swapon -a``).
 
-Measured against findmnt 2.38.1 (tests/test_fstab_findmnt.py keeps us honest):
+Measured against findmnt 2.38.1 (tests/swap/test_fstab_findmnt.py keeps us honest):
 
 * Lines end at ``\\n``; one ``\\r`` before it is dropped. Python's ``splitlines`` would also
   split at ``\\v``, ``\\f`` and friends, which libmount does not, so we never use it.

@@ -27,7 +27,11 @@ every matching setting that has no explicit line of its own (explicit lines
 win wherever they are), and ``-key`` without a value excludes a key from globs.
 
 The module is pure: text in, plain records out; no I/O and no rule logic.
-tests/test_sysctl_oracle.py checks it against both real programs.
+tests/sysctl/test_sysctl_oracle.py checks it against both real programs.
+
+One concern: sysctl files as the two programs read them. The dialects run through the line
+syntax, the key names and the merge alike, so these stay together, with what a value is
+(the kernel's integer parsing) and what a sysctl file is (the sniffer).
 """
 from __future__ import annotations
 

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 from conftest import IN_CI, assert_no_traceback
-from oomaudit.plugins import memory, memory_checks
+from oomaudit.plugins import memory
+from oomaudit.plugins.memory.killorder import kill_order
+from oomaudit.plugins.memory.meminfo import parse_meminfo
 
 from oomaudit import config
 from oomaudit.errors import UsageError
@@ -29,13 +31,13 @@ def proc(pid, score, rss=100 << 20, adj=0, cgroup="/system.slice/x.service") -> 
 def test_kill_order_leaves_out_what_the_kernel_never_kills():
     procs = [proc(1, 900), proc(2, 10, rss=None), proc(3, 50, rss=0), proc(4, 999, adj=-1000),
              proc(5, 300), proc(6, 700), proc(7, 300, rss=200 << 20), proc(8, 990)]
-    order = memory_checks.kill_order(procs, me=8)
+    order = kill_order(procs, me=8)
     assert [p.pid for p in order] == [6, 7, 5]
     assert order[0].unit == "x.service"
 
 
 def test_meminfo_units():
-    info = memory_checks.parse_meminfo("MemTotal:  1000 kB\nHugePages_Total:  3\nBogus: x\n")
+    info = parse_meminfo("MemTotal:  1000 kB\nHugePages_Total:  3\nBogus: x\n")
     assert info == {"MemTotal": 1024000, "HugePages_Total": 3}
 
 

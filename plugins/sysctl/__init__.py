@@ -10,28 +10,18 @@ they disagree on a policy setting, SYSCTL004 says so (they differ on
 exclusions). In ``check`` mode each file is audited on its own: which other files
 a host reads, and in what order, cannot be known from a file.
 
-This module only registers (it is what the entry point names, and every run imports
-it); the reader, the checks and the policy table live in ``sysctl_checks``, imported
-when there is work.
+This package's ``__init__`` only registers (it is what the entry point names, and every
+run imports it); the code lives beside it, imported when there is work: ``document``
+(the reader's parse), ``kernel`` (accepted values, CommitLimit), ``policies`` (the
+merges and the live values), ``rules`` and ``budget`` (the policy table).
 """
 from __future__ import annotations
 
-from oomaudit import Reader, hookimpl
-from oomaudit.catalogue import checks_in, make_rules
+from oomaudit import checks_in, hookimpl, make_rules
 
-CHECKS = "oomaudit.plugins.sysctl_checks"
+from .constants import READER
 
-# Module-level: sysctl_checks reads the files of a host's merge with this same reader.
-READER = Reader(
-    "sysctl", f"{CHECKS}:parse",
-    system_paths=("etc/sysctl.conf", "etc/sysctl.d/*.conf", "run/sysctl.d/*.conf",
-                  "usr/local/lib/sysctl.d/*.conf", "usr/lib/sysctl.d/*.conf"),
-    file_patterns=("sysctl.conf", "sysctl.d/*.conf", "*/sysctl.d/*.conf"),
-    sniff="oomaudit.parsers.sysctl:looks_like_sysctl",
-    # the sniffer wants a setting (maybe commented out or after '-') of vm., net., kernel.
-    # or fs. (or their slash forms) followed by '='
-    sniff_hint=r"^[ \t\r#;-]*(?:vm|net|kernel|fs)[./][^=\n]*=",
-    comment_prefixes=("#", ";"))
+CHECKS = "oomaudit.plugins.sysctl.rules"
 
 
 @hookimpl
@@ -42,14 +32,14 @@ def oomaudit_readers():
 @hookimpl
 def oomaudit_budget(host):
     """The policy table. It needs a host whose sysctl files can be merged, which a config
-    repository is not (``sysctl_checks.persisted`` is None there): nothing to import."""
+    repository is not (``policies.persisted`` is None there): nothing to import."""
     from oomaudit.host import FILES
 
     if host.mode == FILES:
         return
-    from . import sysctl_checks
+    from .budget import budget
 
-    sysctl_checks.budget(host)
+    budget(host)
 
 
 @hookimpl

@@ -9,13 +9,15 @@ from pathlib import Path
 
 import pytest
 from conftest import assert_no_traceback
-from oomaudit.plugins import swap_checks as swap
+from oomaudit.plugins.swap import rules as swap
+from oomaudit.plugins.swap.active import ActiveSwap, parse_proc_swaps
+from oomaudit.plugins.swap.document import FstabDocument
 
 from oomaudit.host import LIVE, Fact, Host
 from oomaudit.parsers.fstab import parse_fstab
 from oomaudit.reading import Source
 
-FIXTURES = Path(__file__).parent / "fixtures" / "swap"
+FIXTURES = Path(__file__).parent / "fixtures"
 GIB = 1 << 30
 
 
@@ -192,24 +194,24 @@ def test_live_scan_reports_missing_swap(oomaudit):
 
 # -- live-only logic on a stub host ------------------------------------------------------
 
-def live_host(tmp_path: Path, fstab: str, active: list[swap.ActiveSwap]) -> Host:
+def live_host(tmp_path: Path, fstab: str, active: list[ActiveSwap]) -> Host:
     host = Host("test", LIVE, Path("/"))
     path = tmp_path / "fstab"
     path.write_text(fstab)
     source = Source(path, str(path), fstab)
-    host.docs["fstab"] = [swap.FstabDocument(source, parse_fstab(fstab))]
+    host.docs["fstab"] = [FstabDocument(source, parse_fstab(fstab))]
     host.facts["swaps"] = Fact(active, "live: /proc/swaps")
     host.facts["ram"] = Fact(16 * GIB, "declared: test")
     return host
 
 
 def test_swap004_live_disagreements(tmp_path, monkeypatch):
-    monkeypatch.setattr(swap, "_in_container", lambda: False)
+    monkeypatch.setattr(swap, "in_container", lambda: False)
     a, b, c = (swapfile(tmp_path / n, 0o600) for n in ("a", "b", "c"))
     fstab = f"{a} none swap sw 0 0\n{b} none swap sw 0 0\n{c} none swap noauto 0 0\n"
-    active = [swap.ActiveSwap(str(b), "file", GIB, 0, -2),
-              swap.ActiveSwap(str(c), "file", GIB, 0, -3),
-              swap.ActiveSwap("/dev/sdz9", "partition", 2 * GIB, 0, -4)]
+    active = [ActiveSwap(str(b), "file", GIB, 0, -2),
+              ActiveSwap(str(c), "file", GIB, 0, -3),
+              ActiveSwap("/dev/sdz9", "partition", 2 * GIB, 0, -4)]
     host = live_host(tmp_path, fstab, active)
     findings = sorted(swap.check_swap004(host), key=lambda f: f.line or 0)
     assert [(f.rule, f.line) for f in findings] == [("SWAP004", None), ("SWAP004", 1),
@@ -229,7 +231,7 @@ def test_swap001_live_needs_both_absent(tmp_path):
 
 def test_swap003_live_active_file(tmp_path):
     loose = swapfile(tmp_path / "loose", 0o644)
-    host = live_host(tmp_path, "", [swap.ActiveSwap(str(loose), "file", GIB, 0, -2)])
+    host = live_host(tmp_path, "", [ActiveSwap(str(loose), "file", GIB, 0, -2)])
     [finding] = swap.check_swap003(host)
     assert finding.rule == "SWAP003" and finding.path is None and "0644" in finding.message
 
@@ -238,11 +240,11 @@ def test_proc_swaps_and_sizing():
     text = ("Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"
             "/swap\\040file                             file\t\t2097148\t\t1024\t\t-2\n"
             "/dev/dm-1                               partition\t8388604\t\t0\t\t-3\n")
-    areas = swap.parse_proc_swaps(text)
+    areas = parse_proc_swaps(text)
     assert [(a.filename, a.type, a.size, a.used, a.priority) for a in areas] == [
         ("/swap file", "file", 2097148 * 1024, 1024 * 1024, -2),
         ("/dev/dm-1", "partition", 8388604 * 1024, 0, -3)]
-    assert swap.parse_proc_swaps("Filename Type Size Used Priority\n") == []
+    assert parse_proc_swaps("Filename Type Size Used Priority\n") == []
     assert [swap.suggest_swap(n * GIB) for n in (1, 4, 8, 16, 64)] == [
         GIB, 2 * GIB, 2 * GIB, 4 * GIB, 8 * GIB]
     assert swap.suggest_swap(None) == 2 * GIB

@@ -20,7 +20,7 @@ import pytest
 from conftest import IN_CI, need_program, need_shared
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from oomaudit.plugins.sysctl_checks import persisted
+from oomaudit.plugins.sysctl.policies import persisted
 
 from oomaudit.host import ROOT, Host
 from oomaudit.parsers.sysctl import PROCPS, SYSTEMD, canonical, simplify

@@ -12,9 +12,9 @@ import pytest
 from conftest import SHARED, assert_no_traceback, need_shared
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from oomaudit.plugins import sysctl_checks as plugin
-from oomaudit.plugins.memory_checks import parse_meminfo
-from oomaudit.plugins.sysctl import READER
+from oomaudit.plugins.memory.meminfo import parse_meminfo
+from oomaudit.plugins.sysctl import document, kernel, policies, rules
+from oomaudit.plugins.sysctl.constants import READER
 
 from oomaudit.host import LIVE, ROOT, Fact, Host
 from oomaudit.parsers.sysctl import (
@@ -27,7 +27,7 @@ from oomaudit.parsers.sysctl import (
 )
 from oomaudit.reading import Source
 
-FIXTURES = Path(__file__).parent / "fixtures" / "sysctl"
+FIXTURES = Path(__file__).parent / "fixtures"
 LEDGER_STUB = {"PYTHONPATH": os.pathsep.join(
     p for p in (str(FIXTURES / "ledger_plugin"), os.environ.get("PYTHONPATH")) if p)}
 
@@ -85,7 +85,7 @@ def test_reader_never_raises_and_problems_stay_in_the_file(text):
     for dialect in (PROCPS, SYSTEMD):
         assert all(1 <= a.line <= lines for a in doc.assignments[dialect])
     source = Source(Path("x.conf"), "x.conf", text)
-    plugin.parse(source)
+    document.parse(source)
     assert all(1 <= f.line <= lines for f in source.problems)
     looks_like_sysctl(text)
 
@@ -151,30 +151,30 @@ def test_shadowing_masking_and_the_two_programs(tmp_path):
     })
     (root / "etc/sysctl.d/60-b.conf").symlink_to("/dev/null")
     host = host_for(root)
-    state = plugin.persisted(host)
+    state = policies.persisted(host)
     procps, systemd = state.policies[PROCPS], state.policies[SYSTEMD]
-    assert procps[plugin.MODE].value == systemd[plugin.MODE].value == 2
-    assert procps[plugin.PANIC].value == systemd[plugin.PANIC].value == 0
-    assert procps[plugin.RATIO].value == 90  # /etc/sysctl.conf, read last
-    assert systemd[plugin.RATIO].value == 50  # neither the hidden file nor sysctl.conf
+    assert procps[kernel.MODE].value == systemd[kernel.MODE].value == 2
+    assert procps[kernel.PANIC].value == systemd[kernel.PANIC].value == 0
+    assert procps[kernel.RATIO].value == 90  # /etc/sysctl.conf, read last
+    assert systemd[kernel.RATIO].value == 50  # neither the hidden file nor sysctl.conf
     assert not [f for f in host.diagnostics if f.rule == "CONF003"]  # a mask is not an error
 
 
 def test_ratio_and_kbytes_the_last_written_counts(tmp_path):
     root = tree(tmp_path, {"etc/sysctl.d/10.conf": "vm.overcommit_kbytes = 1024\n",
                            "etc/sysctl.d/20.conf": "vm.overcommit_ratio = 70\n"})
-    policy = plugin.persisted(host_for(root)).policies[PROCPS]
-    assert (policy[plugin.RATIO].value, policy[plugin.KBYTES].value) == (70, 0)
+    policy = policies.persisted(host_for(root)).policies[PROCPS]
+    assert (policy[kernel.RATIO].value, policy[kernel.KBYTES].value) == (70, 0)
     (root / "etc/sysctl.d/30.conf").write_text("vm.overcommit_kbytes = 2048\n")
-    policy = plugin.persisted(host_for(root)).policies[PROCPS]
-    assert (policy[plugin.RATIO].value, policy[plugin.KBYTES].value) == (0, 2048)
+    policy = policies.persisted(host_for(root)).policies[PROCPS]
+    assert (policy[kernel.RATIO].value, policy[kernel.KBYTES].value) == (0, 2048)
 
 
 def test_rejected_value_keeps_the_previous_one(tmp_path):
     root = tree(tmp_path, {"etc/sysctl.d/10.conf": "vm.overcommit_memory = 2\n",
                            "etc/sysctl.d/20.conf": "vm.overcommit_memory = 3\n"})
     host = host_for(root)
-    assert plugin.persisted(host).policies[PROCPS][plugin.MODE].value == 2
+    assert policies.persisted(host).policies[PROCPS][kernel.MODE].value == 2
     problems = [f for s in host.sources.values() for f in s.problems]
     assert [(f.rule, f.line) for f in problems] == [("CONF001", 1)]
     assert "rejects '3'" in problems[0].message
@@ -188,17 +188,17 @@ def test_commit_limit_matches_proc_meminfo_here():
     if "CommitLimit" not in info:
         pytest.skip("this kernel does not report CommitLimit")
     host = Host("live", LIVE, Path("/"))
-    live = plugin.live_policy(host)
-    limit, how = plugin.commit_limit(plugin.memory_for(host, live), live[plugin.RATIO].value,
-                                     live[plugin.KBYTES].value)
+    live = policies.live_policy(host)
+    limit, how = kernel.commit_limit(kernel.memory_for(host, live), live[kernel.RATIO].value,
+                                     live[kernel.KBYTES].value)
     assert limit == info["CommitLimit"], how
 
 
 def test_commit_limit_arithmetic():
-    memory = plugin.Memory(Fact(8 << 30, "ram"), Fact(1 << 30, "huge"), Fact(2 << 30, "swap"))
-    assert plugin.commit_limit(memory, 50, 0)[0] == (7 << 30) // 2 + (2 << 30)
-    assert plugin.commit_limit(memory, 50, 1 << 20)[0] == (1 << 30) + (2 << 30)  # kbytes
-    assert plugin.commit_limit(memory, 33, 0)[0] == (7 << 18) * 33 // 100 * 4096 + (2 << 30)
+    memory = kernel.Memory(Fact(8 << 30, "ram"), Fact(1 << 30, "huge"), Fact(2 << 30, "swap"))
+    assert kernel.commit_limit(memory, 50, 0)[0] == (7 << 30) // 2 + (2 << 30)
+    assert kernel.commit_limit(memory, 50, 1 << 20)[0] == (1 << 30) + (2 << 30)  # kbytes
+    assert kernel.commit_limit(memory, 33, 0)[0] == (7 << 18) * 33 // 100 * 4096 + (2 << 30)
 
 
 # --- rules through the CLI -------------------------------------------------------------
@@ -305,16 +305,16 @@ def test_check_over_realworld_sysctl_files(oomaudit):
 def live_host(root: Path, values: dict[str, int]) -> Host:
     """A live host whose files live in ``root`` and whose /proc/sys says ``values``."""
     host = Host("live", LIVE, root.resolve())
-    defaults = {k: v[2] for k, v in plugin._LIMITS.items()}
-    host.cache["sysctl_live"] = plugin.Policy(
-        {k: plugin.Setting(v, None) for k, v in {**defaults, **values}.items()})
+    defaults = {k: v[2] for k, v in kernel.LIMITS.items()}
+    host.cache["sysctl_live"] = kernel.Policy(
+        {k: kernel.Setting(v, None) for k, v in {**defaults, **values}.items()})
     return host
 
 
 def test_live_value_not_persisted(tmp_path):
     host = live_host(tree(tmp_path, {"etc/sysctl.d/10.conf": "vm.swappiness = 10\n"}),
-                     {plugin.MODE: 1})
-    [finding] = plugin.check_sysctl004(host)
+                     {kernel.MODE: 1})
+    [finding] = rules.check_sysctl004(host)
     assert "no sysctl file sets it" in finding.message
     assert "/etc/sysctl.d/90-oom.conf:\nvm.overcommit_memory = 1" in finding.fix
     assert "sysctl -w vm.overcommit_memory=0" in finding.fix
@@ -322,23 +322,23 @@ def test_live_value_not_persisted(tmp_path):
 
 def test_persisted_value_not_applied(tmp_path):
     host = live_host(tree(tmp_path, {"etc/sysctl.d/10.conf": "vm.panic_on_oom = 1\n"}), {})
-    [finding] = plugin.check_sysctl004(host)
+    [finding] = rules.check_sysctl004(host)
     assert finding.path.endswith("etc/sysctl.d/10.conf") and finding.line == 1
     assert "sysctl --system" in finding.fix and "sysctl -w vm.panic_on_oom=1" in finding.fix
-    assert [f.rule for f in plugin.check_sysctl003(host)] == []  # live value 0 counts
+    assert [f.rule for f in rules.check_sysctl003(host)] == []  # live value 0 counts
 
 
 def test_live_matches_persisted_is_quiet(tmp_path):
     host = live_host(tree(tmp_path, {"etc/sysctl.d/10.conf": "vm.overcommit_memory = 0\n"}),
                      {})
-    assert list(plugin.check_sysctl004(host)) == []
+    assert list(rules.check_sysctl004(host)) == []
 
 
 def test_live_strict_mode_below_committed_as(tmp_path):
-    host = live_host(tmp_path, {plugin.MODE: 2, plugin.RATIO: 10})
+    host = live_host(tmp_path, {kernel.MODE: 2, kernel.RATIO: 10})
     host.cache["meminfo"] = {"MemTotal": 8 << 30, "SwapTotal": 0, "Hugetlb": 0,
                              "Committed_AS": 2 << 30}
-    [finding] = plugin.check_sysctl001(host)
+    [finding] = rules.check_sysctl001(host)
     assert finding.path is None and "Committed_AS" in finding.message
     assert "vm.overcommit_ratio = 25" in finding.fix
 
@@ -350,7 +350,7 @@ def test_symlink_loop_and_dangling_link_are_conf003_not_crashes(tmp_path):
     (root / "run").mkdir()
     (root / "run/sysctl.d").symlink_to("sysctl.d")
     host = host_for(root)
-    state = plugin.persisted(host)
-    assert state.policies[PROCPS][plugin.PANIC].value == 1
+    state = policies.persisted(host)
+    assert state.policies[PROCPS][kernel.PANIC].value == 1
     notes = [f.message for f in host.diagnostics if f.rule == "CONF003"]
     assert len(notes) == 3 and any("nowhere/x.conf" in n for n in notes), notes

@@ -6,21 +6,21 @@ highest ``oom_score`` goes first. Processes the kernel never picks are left out:
 PID 1, kernel threads (no memory of their own) and ``oom_score_adj = -1000``; so is
 this audit's own process, which is gone by the time anyone reads the report.
 
-This module only registers (it is what the entry point names, and every run imports
-it); the checks live in ``memory_checks``, imported when there is work: on a live
-host only, since a tree or a config repository has no /proc/meminfo to read.
+This package's ``__init__`` only registers (it is what the entry point names, and every
+run imports it); the code lives beside it (``meminfo``, ``killorder`` for the table,
+``rules``), imported on a live host only: a tree or a config repository has no
+/proc/meminfo to read.
 """
 from __future__ import annotations
 
-from oomaudit import hookimpl
-from oomaudit.catalogue import make_rules
+from oomaudit import hookimpl, make_rules
 
 
 @hookimpl
 def oomaudit_collect(host):
-    from . import memory_checks
+    from .killorder import collect
 
-    memory_checks.collect(host)
+    collect(host)
 
 
 def check_host001(host):
@@ -29,9 +29,9 @@ def check_host001(host):
     any import.)"""
     if not host.live:
         return ()
-    from . import memory_checks
+    from .rules import check_host001 as check
 
-    return memory_checks.check_host001(host)
+    return check(host)
 
 
 @hookimpl

@@ -1,64 +1,11 @@
-"""HOST001, /proc/meminfo and the kernel's current kill order: the code behind
-``memory.py``, which registers it and says what the kill order leaves out. Imported
-only on a live host.
-"""
+"""HOST001: memory or swap in use above the alert threshold, on a live host (the
+registration calls it for no other)."""
 from __future__ import annotations
 
-import os
-
 from oomaudit import Evidence, Finding
-from oomaudit.host import Table
-from oomaudit.processes import processes
 from oomaudit.units import format_size
 
-MEMINFO = "/proc/meminfo"
-KILL_ORDER_ROWS = 5
-OOM_SCORE_ADJ_MIN = -1000
-
-
-def parse_meminfo(text: str) -> dict[str, int]:
-    """``MemTotal:  24684096 kB`` -> bytes; fields without a unit (HugePages_Total) stay
-    counts."""
-    values = {}
-    for line in text.splitlines():
-        name, _, rest = line.partition(":")
-        words = rest.split()
-        if not words or not words[0].isdigit():
-            continue
-        factor = 1024 if words[1:2] == ["kB"] else 1
-        values[name.strip()] = int(words[0]) * factor
-    return values
-
-
-def meminfo(host) -> dict[str, int] | None:
-    """/proc/meminfo of the live host, read once per run; None (and a CONF003 note) when
-    it cannot be read."""
-    if "meminfo" not in host.cache:
-        try:
-            with open(MEMINFO) as fh:
-                host.cache["meminfo"] = parse_meminfo(fh.read())
-        except OSError as exc:
-            host.note_unreadable(f"live: {MEMINFO}", exc.strerror or str(exc))
-            host.cache["meminfo"] = None
-    return host.cache["meminfo"]
-
-
-def kill_order(procs, me: int | None = None) -> list:
-    """Killable processes, the kernel's first victim first (ties: the larger RSS)."""
-    me = os.getpid() if me is None else me
-    killable = [p for p in procs if p.pid not in (1, me) and p.rss and p.oom_score is not None
-                and p.oom_score_adj != OOM_SCORE_ADJ_MIN]
-    return sorted(killable, key=lambda p: (-p.oom_score, -(p.rss or 0), p.pid))
-
-
-def collect(host):
-    rows = []
-    for rank, p in enumerate(kill_order(processes(host))[:KILL_ORDER_ROWS], 1):
-        rows.append([rank, p.pid, p.name, p.unit or p.cgroup or "-", format_size(p.rss),
-                     p.oom_score, p.oom_score_adj])
-    host.tables["kill_order"] = Table(
-        "OOM kill order now (the kernel kills the first one)",
-        ["#", "pid", "process", "unit/cgroup", "RSS", "oom_score", "oom_score_adj"], rows)
+from .meminfo import MEMINFO, meminfo
 
 
 def _threshold(host, key: str, default: float) -> tuple[float, str]:
@@ -71,7 +18,6 @@ def _threshold(host, key: str, default: float) -> tuple[float, str]:
 
 
 def check_host001(host):
-    """For a live host (``memory.py`` calls it for no other)."""
     info = meminfo(host)
     if not info or not info.get("MemTotal"):
         return
