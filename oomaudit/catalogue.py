@@ -4,7 +4,7 @@ explain`` and the README print are the same text the rule reports with.
 
 Every run registers every rule, but a pre-commit run on one fstab reports at most a
 few of them; so the built-in catalogues are parsed when a rule's text is first read
-(tests/test_catalogue.py checks that each one loads). Another package's catalogue is
+(tests/engine/test_catalogue.py checks that each one loads). Another package's catalogue is
 read at once, so that a broken one is blamed on its plugin while it loads.
 """
 from __future__ import annotations

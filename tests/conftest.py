@@ -11,6 +11,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("OOMAUDIT_SHARED", REPO.parent / "shared"))
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# fixtures that tests of several folders use: a real php-fpm pool, the pre-commit hook repository
+pytest_plugins = ["fpm_pool", "pre_commit_repo"]
 
 
 def need_program(name: str, why: str) -> str:

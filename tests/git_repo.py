@@ -1,5 +1,5 @@
 """A real git repository in a temporary folder, for the tests that run ``oomaudit diff``
-(tests/test_diff.py, tests/test_ci_docs.py). git itself makes every commit: no fake."""
+(tests/diff/test_diff.py, tests/docs/test_ci_docs.py). git itself makes every commit: no fake."""
 from __future__ import annotations
 
 import os

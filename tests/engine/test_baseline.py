@@ -20,8 +20,8 @@ from conftest import REPO, need_program
 from engine_stub import json_report, one_line_error
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pre_commit_repo import BAD_FSTAB, git, try_repo
 from test_fingerprint import FSTAB, MY_CNF, POOLS, UNIT, make_repo
-from test_pre_commit import BAD_FSTAB, git, hook_repo, try_repo  # noqa: F401 (a fixture)
 
 from oomaudit.baseline import KIND, load
 from oomaudit.errors import UsageError
@@ -244,10 +244,10 @@ def test_any_json_is_a_baseline_or_one_usage_error(tmp_path, document):
 # -- pre-commit ----------------------------------------------------------------------------
 
 @pytest.mark.slow
-def test_the_repository_hook_obeys_the_configured_baseline(hook_repo, tmp_path):  # noqa: F811
-    """The real pre-commit, as tests/test_pre_commit.py runs it: the repository hook passes
-    on a repository whose findings are in the baseline its .oomaudit.toml names, and fails
-    once a commit adds a finding."""
+def test_the_repository_hook_obeys_the_configured_baseline(hook_repo, tmp_path):
+    """The real pre-commit, as tests/integrations/test_pre_commit.py runs it: the repository
+    hook passes on a repository whose findings are in the baseline its .oomaudit.toml names,
+    and fails once a commit adds a finding."""
     project = tmp_path / "configs"
     (project / "hosts" / "db1" / "etc").mkdir(parents=True)
     git("init", "-q", cwd=project)
@@ -267,7 +267,6 @@ def test_the_repository_hook_obeys_the_configured_baseline(hook_repo, tmp_path):
     assert failed.returncode == 1, failed.stdout + failed.stderr
     assert "hosts/web1/etc/fstab: SWAP001" in failed.stdout
     assert "hosts/db1/etc/fstab: SWAP001" not in failed.stdout
-
 
 
 # -- the README ----------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO, assert_no_traceback, need_program
-from test_prometheus import host_tree, parse
+from prometheus_helpers import host_tree, parse
 
 from oomaudit.parsers.systemd import parse_unit
 

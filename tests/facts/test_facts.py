@@ -14,7 +14,6 @@ import pytest
 from conftest import assert_no_traceback
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_fpm_live import running_pool  # noqa: F401 (a fixture: a real php-fpm pool)
 
 from oomaudit.errors import UsageError
 from oomaudit.facts import load
@@ -145,7 +144,7 @@ def test_nginx_auto_counts_the_cpus_of_the_facts(oomaudit, tmp_path):
 
 
 # -- measured processes, end to end with a real php-fpm ----------------------------------
-def test_a_pool_measured_live_sizes_the_repository_pool(oomaudit, tmp_path, running_pool):  # noqa: F811
+def test_a_pool_measured_live_sizes_the_repository_pool(oomaudit, tmp_path, running_pool):
     _config, pids = running_pool
     data = measured(oomaudit)
     [pool] = [s for s in data["services"] if (s["service"], s["group"]) == ("php-fpm", "oomtest")]
