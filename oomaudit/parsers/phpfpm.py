@@ -11,6 +11,10 @@ that matches nothing is only a warning, a missing directory is an error; include
 most 5 files deep; a key before any section of an included file belongs to the section
 in force where the include was written, and the section an included file ends in stays
 in force after it; ``$pool`` in a value is the pool's name.
+
+Over 300 lines, and one concern: fpm_conf.c's reading of a configuration, from the files
+its includes name to the values it checks and the pools it would start with (the line
+syntax is ``zendini``'s).
 """
 from __future__ import annotations
 

@@ -8,6 +8,9 @@ evaluated as the parser evaluates them: ``"..."`` with ``\\"``/``\\\\``/``\\$`` 
 keywords (case-insensitive), and the ``| & ^ ~ !`` integer operators on 32-bit C ints.
 The rules follow Zend/zend_ini_scanner.l and zend_ini_parser.y; the differential tests
 compare them with ``php-fpm8.2 -tt``.
+
+Over 300 lines, and one concern: the scanner's and the parser's reading of one line,
+whose tokens and their values are defined together and cannot be read apart.
 """
 from __future__ import annotations
 

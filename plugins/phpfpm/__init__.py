@@ -16,8 +16,7 @@ is work: ``configs`` (what one master reads), ``live`` (running masters and work
 """
 from __future__ import annotations
 
-from oomaudit import hookimpl
-from oomaudit.catalogue import checks_in, make_rules
+from oomaudit import checks_in, hookimpl, make_rules
 
 from .constants import PACKAGE, PLUGIN, READER
 

@@ -75,7 +75,8 @@ def test_compose_and_kube_readers_never_raise(lines):
 def _budget_and_rules(text: str) -> None:
     """The containers plugin's reading, budget and rules over ``text`` as a compose file and
     as a manifest; any exception fails the test (the engine would call it a plugin error)."""
-    from oomaudit.plugins import containers, containers_checks
+    from oomaudit.plugins import containers
+    from oomaudit.plugins.containers import rules
 
     from oomaudit.host import FILES, Host
     from oomaudit.reading import Source
@@ -87,9 +88,8 @@ def _budget_and_rules(text: str) -> None:
         host.docs[reader.name] = [reader.parse(source)]
         host.sources[source.path] = source
         containers.oomaudit_budget(host)
-        for check in (containers_checks.check_container001,
-                      containers_checks.check_container002,
-                      containers_checks.check_container003):
+        for check in (rules.check_container001, rules.check_container002,
+                      rules.check_container003):
             list(check(host))
 
 

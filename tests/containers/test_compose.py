@@ -7,6 +7,8 @@ import pytest
 from container_helpers import FIXTURES, findings, hits
 
 from oomaudit.parsers import compose
+from oomaudit.parsers.compose_interpolation import TemplateError, interpolate, read_dotenv
+from oomaudit.parsers.compose_tree import locate, merge
 
 DB = """services:
   db:
@@ -39,23 +41,23 @@ def test_invalid_byte_values(text):
     ("${U:-${V:-deep}}", "deep", ["U", "V"]),
 ])
 def test_interpolation(template, expected, unset):
-    done = compose.interpolate(template, {"A": "a", "E": ""})
+    done = interpolate(template, {"A": "a", "E": ""})
     assert done.text == expected
     assert sorted(set(done.unset)) == unset
 
 
 def test_required_variable_is_remembered():
-    done = compose.interpolate("${NEED:?set it}", {})
+    done = interpolate("${NEED:?set it}", {})
     assert "NEED" in done.missing and "set it" in done.missing
 
 
 def test_invalid_braced_template():
-    with pytest.raises(compose.TemplateError):
-        compose.interpolate("${1}", {})
+    with pytest.raises(TemplateError):
+        interpolate("${1}", {})
 
 
 def test_dotenv_forms():
-    env = compose.read_dotenv("# c\nA=1\nexport B='x $A'\nC=\"q ${A}\\n\"\nD=v # note\nbad line\n")
+    env = read_dotenv("# c\nA=1\nexport B='x $A'\nC=\"q ${A}\\n\"\nD=v # note\nbad line\n")
     assert env == {"A": "1", "B": "x $A", "C": "q 1\n", "D": "v"}
 
 
@@ -158,20 +160,20 @@ def test_extends_missing_and_looping(oomaudit, tmp_path):
 
 
 def test_reset_and_override_tags(tmp_path):
-    base = compose.locate(_yaml("environment: {A: '1'}\ncommand: [a]\nports: ['1:1']\n"),
-                          "f", 1, {})
-    over = compose.locate(_yaml("environment: {A: !reset null}\nports: !override ['2:2']\n"
-                                "command: [b]\n"), "g", 1, {})
-    merged = compose.merge(base, over)
+    base = locate(_yaml("environment: {A: '1'}\ncommand: [a]\nports: ['1:1']\n"),
+                  "f", 1, {})
+    over = locate(_yaml("environment: {A: !reset null}\nports: !override ['2:2']\n"
+                        "command: [b]\n"), "g", 1, {})
+    merged = merge(base, over)
     assert "A" not in merged["environment"]
     assert [leaf.value for leaf in merged["ports"]] == ["2:2"]
     assert [leaf.value for leaf in merged["command"]] == ["b"]
 
 
 def test_volumes_merge_by_target():
-    base = compose.locate(_yaml("volumes: ['a:/data', 'b:/logs']\n"), "f", 1, {})
-    over = compose.locate(_yaml("volumes: ['c:/data']\n"), "g", 1, {})
-    merged = compose.merge(base, over)
+    base = locate(_yaml("volumes: ['a:/data', 'b:/logs']\n"), "f", 1, {})
+    over = locate(_yaml("volumes: ['c:/data']\n"), "g", 1, {})
+    merged = merge(base, over)
     assert [leaf.value for leaf in merged["volumes"]] == ["c:/data", "b:/logs"]
 
 
@@ -211,10 +213,11 @@ def test_mounted_option_file_is_counted_once(oomaudit, tmp_path):
 
 
 def test_registration_knows_the_compose_default_names():
-    """containers.py writes the default names out so that registering imports no parser;
-    its system paths must be the parser's BASE_NAMES in each folder compose projects live."""
-    from oomaudit.plugins import containers
+    """The plugin's constants write the default names out so that registering imports no
+    parser; its system paths must be the parser's BASE_NAMES in each folder compose
+    projects live."""
+    from oomaudit.plugins.containers import constants
 
-    assert containers.BASE_NAMES == compose.BASE_NAMES
-    names = {path.rsplit("/", 1)[1] for path in containers.COMPOSE_READER.system_paths}
+    assert constants.BASE_NAMES == compose.BASE_NAMES
+    names = {path.rsplit("/", 1)[1] for path in constants.COMPOSE_READER.system_paths}
     assert names == set(compose.BASE_NAMES)

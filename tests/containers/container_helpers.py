@@ -6,7 +6,7 @@ from pathlib import Path
 
 from conftest import assert_no_traceback
 
-FIXTURES = Path(__file__).parent / "fixtures" / "containers"
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def findings(oomaudit, *targets, cwd=None, ram="8G") -> list[dict]:
