@@ -21,7 +21,7 @@ from conftest import REPO
 from pre_commit_repo import BAD_FSTAB, GOOD_FSTAB, LITTER, git, git_env, try_repo
 
 HOOKS = REPO / ".pre-commit-hooks.yaml"
-PLUGIN = REPO / "tests" / "fixtures" / "plugin_pkg"
+PLUGIN = REPO / "tests" / "plugin_api" / "fixtures" / "plugin_pkg"
 
 
 def hooks() -> dict[str, dict]:

@@ -24,7 +24,7 @@ from oomaudit.engine import Registry, prepare
 from oomaudit.host import LIVE, ROOT, Host
 from oomaudit.manager import Plugins
 
-PLUGIN_PKG = REPO / "tests" / "fixtures" / "plugin_pkg"
+PLUGIN_PKG = REPO / "tests" / "plugin_api" / "fixtures" / "plugin_pkg"
 STUB = REPO / "tests" / "stub_plugins" / "oomaudit_stub.py"
 SPECS = {name: list(inspect.signature(spec).parameters)
          for name, spec in vars(hookspecs).items() if name.startswith("oomaudit_")}

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from conftest import REPO, assert_no_traceback, need_program
 
-FIXTURES = Path(__file__).parent / "fixtures"
 PLAYBOOK = REPO / "contrib/ansible/playbook.yml"
 
 

@@ -20,12 +20,11 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from oomaudit import fleet as fleet_mod
-from oomaudit import fleetview
+from oomaudit import fleetfiles, fleetview
 from oomaudit.model import Severity
 
 SCHEMA = json.loads(resources.files("oomaudit").joinpath("fleet.schema.json").read_text())
 FACTS_SCHEMA = json.loads(resources.files("oomaudit").joinpath("facts.schema.json").read_text())
-FIXTURES = Path(__file__).parent / "fixtures"
 GiB = 1 << 30
 
 
@@ -248,7 +247,7 @@ def hostile_files(folder: Path, report: dict) -> None:
         path.write_bytes(content if isinstance(content, bytes) else content.encode())
     (folder / "huge").mkdir()
     with open(folder / "huge/report.json", "wb") as fh:
-        fh.truncate(fleet_mod.MAX_BYTES + 1)  # sparse: costs no disk
+        fh.truncate(fleetfiles.MAX_BYTES + 1)  # sparse: costs no disk
     (folder / "fifo").mkdir()
     os.mkfifo(folder / "fifo/report.json")  # opening it for reading would block forever
 

@@ -2,7 +2,7 @@
 this repository in a fresh venv (no system site-packages): its rule is listed, its finding
 reported, its crash contained, and switching third-party plugins off leaves the built-ins.
 
-The plugin is tests/fixtures/plugin_pkg, the same files docs/plugins.md walks through
+The plugin is tests/plugin_api/fixtures/plugin_pkg, the same files docs/plugins.md walks through
 (test_docs_show_the_fixture_plugin keeps the two identical).
 
 Slow (marked ``slow``, never skipped): building the venvs takes tens of seconds, one
@@ -21,7 +21,7 @@ import pytest
 from conftest import REPO
 from venvs import BUILD_LITTER, Venv, clean_env, copy_worktree
 
-FIXTURE = REPO / "tests" / "fixtures" / "plugin_pkg"
+FIXTURE = REPO / "tests" / "plugin_api" / "fixtures" / "plugin_pkg"
 DOC = REPO / "docs" / "plugins.md"
 
 slow = pytest.mark.slow
