@@ -16,10 +16,10 @@ kills (a panic is counted apart); kB values as printed, digit separators ignored
 :func:`~oomaudit.parsers.kernlog_scan.scan` feeds a large log to this parser only the
 lines that matter; :func:`parse_lines` feeds every line and is its reference behaviour.
 
-The module is over 300 lines because it is one state machine: what a line means depends
-on the report it falls in (a selection before its kill, a header before or after one, a
-task table read by the columns its header printed), so the states and the lines that
-move between them are read together.
+The module is over 300 lines because it is one concern, one state machine: what a line
+means depends on the report it falls in (a selection before its kill, a header before or
+after one, a task table read by the columns its header printed), so the states and the
+lines that move between them are read together.
 """
 from __future__ import annotations
 
