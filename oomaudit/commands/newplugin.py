@@ -21,8 +21,9 @@ from ..errors import UsageError
 
 # the package's tree, NAME standing for the plugin's name in file and folder names
 TEMPLATES = Path(__file__).parents[1] / "scaffold" / "oomaudit-NAME"
-# a name that is an importable package (oomaudit_NAME), an entry point and a rule id prefix
-_NAME = re.compile(r"[a-z][a-z0-9_]*")
+# a name that is an importable package (oomaudit_NAME), an entry point, a rule id prefix and,
+# with _ as -, a distribution name (oomaudit-NAME), which must not end in -
+_NAME = re.compile(r"[a-z](?:[a-z0-9_]*[a-z0-9])?")
 
 
 def values(name: str) -> dict[str, str]:
@@ -70,7 +71,7 @@ def write(folder: Path, files: dict[str, str]) -> None:
         raise UsageError(f"new-plugin: {folder} already exists; name a new folder with "
                          "--dir") from None
     except OSError as exc:
-        raise UsageError(f"new-plugin: cannot create {folder}: {exc.strerror}") from None
+        raise UsageError(f"new-plugin: cannot create {folder}: {exc.strerror or exc}") from None
     try:
         for relative, text in files.items():
             path = folder / relative
@@ -82,14 +83,14 @@ def write(folder: Path, files: dict[str, str]) -> None:
 
         shutil.rmtree(folder, ignore_errors=True)
         raise UsageError(f"new-plugin: cannot write {exc.filename or folder}: "
-                         f"{exc.strerror}") from None
+                         f"{exc.strerror or exc}") from None
 
 
 def new_plugin(args) -> int:
     name = args.name
     if not _NAME.fullmatch(name):
         raise UsageError(f"new-plugin: NAME {name!r} is not a lowercase Python identifier "
-                         "(a-z, then a-z, 0-9 or _), e.g. myapp")
+                         "(a-z, then a-z, 0-9 or _, not ending in _), e.g. myapp")
     _refuse_taken(name, args)
     given = values(name)
     folder = Path(args.dir or given["dist"])

@@ -27,7 +27,7 @@ from oomaudit.cli import main
 from oomaudit.commands.newplugin import render, write
 from oomaudit.errors import UsageError
 
-NAME = re.compile(r"[a-z][a-z0-9_]*")
+NAME = re.compile(r"[a-z](?:[a-z0-9_]*[a-z0-9])?")
 PACKAGE = ("oomaudit_myapp/__init__.py", "oomaudit_myapp/constants.py", "oomaudit_myapp/reader.py",
            "oomaudit_myapp/rules.py", "oomaudit_myapp/rules.toml", "pyproject.toml",
            "tests/test_oomaudit_myapp.py")
@@ -143,7 +143,17 @@ def test_a_name_that_is_no_identifier_is_one_line(oomaudit, tmp_path):
     proc = oomaudit("new-plugin", "my-app\x1b[31m")
     assert proc.returncode == 2
     assert proc.stderr == ("oomaudit: error: new-plugin: NAME 'my-app\\x1b[31m' is not a "
-                           "lowercase Python identifier (a-z, then a-z, 0-9 or _), e.g. myapp\n")
+                           "lowercase Python identifier (a-z, then a-z, 0-9 or _, not ending "
+                           "in _), e.g. myapp\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["MyApp", "my-app", "my_", "_app", "1app", "my app", "é",
+                                  "mÿapp", ""])
+def test_names_no_package_or_distribution_could_have_are_refused(tmp_path, capsys, name):
+    """'my_' would make the distribution oomaudit-my-, which pip refuses."""
+    assert main(["new-plugin", "--dir", str(tmp_path / "plugin"), "--", name]) == 2
+    assert "is not a lowercase Python identifier" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
 
 
