@@ -197,18 +197,18 @@ def test_readme_configuration_works_as_written(hook_repo, project):
 @pytest.mark.slow
 def test_a_plugins_format_through_the_repository_hook(hook_repo, project, tmp_path):
     """The README's plugin example, with the plugin of tests/fixtures installed from a copy
-    (and its deliberately broken rule ignored): oomaudit-repo reports REDIS001."""
+    (and its deliberately broken rule ignored): oomaudit-repo reports KEYDB001."""
     plugin = shutil.copytree(PLUGIN, tmp_path / "plugin", ignore=shutil.ignore_patterns(*LITTER))
     hook = yaml.safe_load(readme_yaml()[1])[0]
     hook["additional_dependencies"] = [str(plugin)]
-    hook["args"] = ["--ignore", "REDIS900"]
+    hook["args"] = ["--ignore", "KEYDB900"]
     head = subprocess.run(["git", "rev-parse", "main"], cwd=hook_repo, capture_output=True,
                           text=True, check=True).stdout.strip()
     config = {"repos": [{"repo": str(hook_repo), "rev": head, "hooks": [hook]}]}
     (project / ".pre-commit-config.yaml").write_text(yaml.safe_dump(config))
-    (project / "etc" / "redis").mkdir(parents=True)
-    (project / "etc" / "redis" / "redis.conf").write_text("bind 127.0.0.1\nmaxmemory 0\n")
+    (project / "etc" / "keydb").mkdir(parents=True)
+    (project / "etc" / "keydb" / "keydb.conf").write_text("bind 127.0.0.1\nmaxmemory 0\n")
     git("add", "-A", cwd=project)
     proc = run_hooks(project, project.parent / "pre-commit-home", "run", "--all-files")
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert re.search(r"^etc/redis/redis\.conf:2: REDIS001 medium ", proc.stdout, re.M), proc.stdout
+    assert re.search(r"^etc/keydb/keydb\.conf:2: KEYDB001 medium ", proc.stdout, re.M), proc.stdout

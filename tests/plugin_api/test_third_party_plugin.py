@@ -69,8 +69,8 @@ def venv(tmp_path_factory) -> Venv:
 
 @pytest.fixture
 def tree(tmp_path) -> Path:
-    """A tree laid out like /, with a Redis that has no memory limit."""
-    conf = tmp_path / "root" / "etc" / "redis" / "redis.conf"
+    """A tree laid out like /, with a KeyDB that has no memory limit."""
+    conf = tmp_path / "root" / "etc" / "keydb" / "keydb.conf"
     conf.parent.mkdir(parents=True)
     conf.write_text("bind 127.0.0.1\nmaxmemory 0\n")
     return tmp_path / "root"
@@ -108,78 +108,78 @@ def test_plugin_rules_are_listed_with_their_plugin(venv):
     proc = venv.oomaudit("rules", "--format", "json")
     assert proc.returncode == 0, proc.stderr
     rules = rules_of(proc)
-    assert rules["REDIS001"] == "redis" and rules["REDIS900"] == "redis-broken"
+    assert rules["KEYDB001"] == "keydb" and rules["KEYDB900"] == "keydb-broken"
     assert BUILTIN.items() <= rules.items()
     text = venv.oomaudit("rules").stdout
-    assert re.search(r"^REDIS001 +medium +redis +Redis has no memory limit", text, re.M), text
-    explain = venv.oomaudit("explain", "redis001")
-    assert explain.returncode == 0 and "plugin 'redis'" in explain.stdout
+    assert re.search(r"^KEYDB001 +medium +keydb +KeyDB has no memory limit", text, re.M), text
+    explain = venv.oomaudit("explain", "keydb001")
+    assert explain.returncode == 0 and "plugin 'keydb'" in explain.stdout
     assert "maxmemory-policy" in explain.stdout
 
 
 @slow
 def test_plugin_finding_in_scan_root_and_check(venv, tree):
-    proc = venv.oomaudit("scan", "--root", tree, "--ram", "8G", "--ignore", "REDIS900",
+    proc = venv.oomaudit("scan", "--root", tree, "--ram", "8G", "--ignore", "KEYDB900",
                          "--format", "json")
     assert proc.returncode == 1, proc.stderr
     report = json.loads(proc.stdout)
-    [finding] = [f for f in report["findings"] if f["rule"] == "REDIS001"]
-    assert finding["path"].endswith("etc/redis/redis.conf") and finding["line"] == 2
-    assert finding["plugin"] == "redis" and finding["severity"] == "medium"
+    [finding] = [f for f in report["findings"] if f["rule"] == "KEYDB001"]
+    assert finding["path"].endswith("etc/keydb/keydb.conf") and finding["line"] == 2
+    assert finding["plugin"] == "keydb" and finding["severity"] == "medium"
     assert finding["fix"].startswith("maxmemory 4096mb")
     assert report["errors"] == []
 
-    conf = tree / "etc" / "redis" / "redis.conf"
-    proc = venv.oomaudit("check", conf, "--ignore", "REDIS900")
+    conf = tree / "etc" / "keydb" / "keydb.conf"
+    proc = venv.oomaudit("check", conf, "--ignore", "KEYDB900")
     assert proc.returncode == 1, proc.stderr
-    assert re.search(r"redis\.conf:2: REDIS001 medium Redis has no memory limit", proc.stdout)
+    assert re.search(r"keydb\.conf:2: KEYDB001 medium KeyDB has no memory limit", proc.stdout)
 
-    tsv = venv.oomaudit("check", conf, "--select", "REDIS001", "--format", "tsv")
+    tsv = venv.oomaudit("check", conf, "--select", "KEYDB001", "--format", "tsv")
     assert tsv.returncode == 1, tsv.stderr
-    assert tsv.stdout.splitlines()[1].split("\t")[:2] == ["REDIS001", "medium"]
+    assert tsv.stdout.splitlines()[1].split("\t")[:2] == ["KEYDB001", "medium"]
 
 
 @slow
 def test_plugin_fills_the_memory_ledger(venv, tree):
-    (tree / "etc" / "redis" / "redis.conf").write_text("maxmemory 6gb\n")
+    (tree / "etc" / "keydb" / "keydb.conf").write_text("maxmemory 6gb\n")
     budget = venv.oomaudit("budget", "--root", tree, "--ram", "4G", "--format", "json")
     assert budget.returncode == 1, budget.stderr  # 6 GiB on 4 GiB: HOST002 fails
     [host] = json.loads(budget.stdout)["hosts"]
     assert [(c["service"], c["bytes"], c["plugin"]) for c in host["consumers"]] == [
-        ("redis", 6 << 30, "redis")]
-    proc = venv.oomaudit("scan", "--root", tree, "--ram", "4G", "--select", "HOST002,REDIS001",
+        ("keydb", 6 << 30, "keydb")]
+    proc = venv.oomaudit("scan", "--root", tree, "--ram", "4G", "--select", "HOST002,KEYDB001",
                          "--format", "json")
     [finding] = json.loads(proc.stdout)["findings"]
-    assert finding["rule"] == "HOST002" and "redis: 6.0 GiB" in finding["evidence"][0]["what"]
+    assert finding["rule"] == "HOST002" and "keydb: 6.0 GiB" in finding["evidence"][0]["what"]
 
 
 @slow
 def test_plugin_collector_runs_on_a_live_scan(venv):
-    proc = venv.oomaudit("scan", "--select", "REDIS001", "--format", "json")
+    proc = venv.oomaudit("scan", "--select", "KEYDB001", "--format", "json")
     assert proc.returncode in (0, 1), proc.stderr
     [host] = json.loads(proc.stdout)["hosts"]
     assert host["mode"] == "live"
-    assert host["facts"]["redis.rss"]["source"].startswith("live: psutil")
+    assert host["facts"]["keydb.rss"]["source"].startswith("live: psutil")
 
 
 @slow
 def test_crashing_rule_is_named_and_the_rest_still_runs(venv, tree):
     proc = venv.oomaudit("scan", "--root", tree, "--ram", "8G", "--format", "json")
     assert proc.returncode == 2
-    crash = [line for line in proc.stderr.splitlines() if "REDIS900" in line]
-    assert len(crash) == 1 and "plugin 'redis-broken'" in crash[0], proc.stderr
+    crash = [line for line in proc.stderr.splitlines() if "KEYDB900" in line]
+    assert len(crash) == 1 and "plugin 'keydb-broken'" in crash[0], proc.stderr
     assert "RuntimeError: deliberate bug" in crash[0]
     report = json.loads(proc.stdout)
-    assert any("REDIS900" in e and "redis-broken" in e for e in report["errors"])
+    assert any("KEYDB900" in e and "keydb-broken" in e for e in report["errors"])
     status = {r["rule"]: (r["plugin"], r["status"]) for r in report["rules"]}
-    assert status["REDIS900"] == ("redis-broken", "error")
+    assert status["KEYDB900"] == ("keydb-broken", "error")
     assert status["CONF001"] == ("conf", "passed") and status["HOST002"][0] == "host"
-    assert "REDIS001" in {f["rule"] for f in report["findings"]}
+    assert "KEYDB001" in {f["rule"] for f in report["findings"]}
     assert report["summary"]["exit_code"] == 2
 
     text = venv.oomaudit("scan", "--root", tree, "--ram", "8G")
-    assert text.returncode == 2 and "REDIS001" in text.stdout
-    assert "rule REDIS900 (plugin 'redis-broken') crashed" in text.stderr
+    assert text.returncode == 2 and "KEYDB001" in text.stdout
+    assert "rule KEYDB900 (plugin 'keydb-broken') crashed" in text.stderr
 
 
 @slow
@@ -190,14 +190,14 @@ def test_third_party_plugins_can_be_switched_off(venv, tree, how):
     rules = venv.oomaudit("rules", "--format", "json", *flag, env=env)
     assert rules.returncode == 0, rules.stderr
     ids = rules_of(rules)
-    assert not [i for i in ids if i.startswith("REDIS")]
+    assert not [i for i in ids if i.startswith("KEYDB")]
     assert BUILTIN.items() <= ids.items()
     proc = venv.oomaudit("scan", "--root", tree, "--ram", "8G", "--format", "json", *flag,
                          env=env)
     assert proc.returncode in (0, 1), proc.stderr
     report = json.loads(proc.stdout)
     assert report["errors"] == []
-    assert not [r for r in report["rules"] if r["rule"].startswith("REDIS")]
+    assert not [r for r in report["rules"] if r["rule"].startswith("KEYDB")]
     assert {"CONF001", "HOST002"} <= {r["rule"] for r in report["rules"]}
 
 
@@ -217,7 +217,7 @@ def test_plugin_that_fails_to_import_is_one_clear_line(venv, tmp_path):
     assert proc.stderr.splitlines() == [
         "oomaudit: error: plugin 'numa' (oomaudit_numa) failed to load: ModuleNotFoundError: "
         "No module named 'numa_bindings_not_installed'"]
-    assert {"REDIS001", "CONF001", "HOST002"} <= set(rules_of(proc))
+    assert {"KEYDB001", "CONF001", "HOST002"} <= set(rules_of(proc))
 
     off = venv.oomaudit("rules", "--no-plugins", env=env)  # not even imported
     assert off.returncode == 0 and off.stderr == ""
