@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 from typing import NamedTuple
 
-from oomaudit.parsers import mycnf
+from oomaudit.parsers import mycnf, redis_values
 from oomaudit.parsers.mysql_values import DEFAULT_FLAVOUR, Flavour, settings
 from oomaudit.parsers.pgguc import PAGE, InvalidValue, defaults, evaluate
 
@@ -185,24 +185,12 @@ def _postgres(args: list[Arg], env: dict[str, Arg], vendor: str) -> list[Need]:
 
 # -- Redis -------------------------------------------------------------------------------
 
-_REDIS_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1024, "m": 1000 ** 2, "mb": 1 << 20,
-                "g": 1000 ** 3, "gb": 1 << 30}
-
-
-def redis_bytes(text: str) -> int | None:
-    """Redis' memtoll: ``1gb`` is 1024^3 but ``1g`` is 10^9, any case."""
-    m = re.fullmatch(r"(\d+)([a-zA-Z]*)", text.strip())
-    if not m or m.group(2).lower() not in _REDIS_UNITS:
-        return None
-    return int(m.group(1)) * _REDIS_UNITS[m.group(2).lower()]
-
-
 def _redis(args: list[Arg]) -> list[Need]:
     found = None
     for index, arg in enumerate(args):
         if arg.text.lower() == "--maxmemory" and index + 1 < len(args):
             value = args[index + 1]
-            number = redis_bytes(value.text)
+            number = redis_values.memory(value.text)  # as redis-server reads the option
             if number:
                 found = Need("Redis", f"--maxmemory {value.text}", "maxmemory", number,
                              value.path, value.line, 0.75, lambda n: f"--maxmemory {n >> 20}mb")

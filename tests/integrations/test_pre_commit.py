@@ -57,6 +57,8 @@ READ = """
     etc/systemd/system/nginx.service.d/override.conf  etc/systemd/system/db.slice
     docker-compose.yml  deploy/compose.yaml  docker/docker-compose.prod.yml
     k8s/postgres-statefulset.yaml  manifests/deployment.yml
+    etc/redis/redis.conf  etc/redis/redis-cache.conf  etc/redis/6379.conf  redis_6380.conf
+    etc/valkey/valkey.conf
 """
 NOT_READ = """
     README.md  oomaudit/cli.py  .oomaudit.toml  pyproject.toml  etc/ssh/sshd_config
