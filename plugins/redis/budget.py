@@ -11,15 +11,19 @@ container, which the containers plugin has in the ledger already.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from oomaudit.plugins.containers.constants import COMPOSE
 
 from oomaudit.host import Measured
-from oomaudit.processes import Proc, processes
 from oomaudit.rootfs import realpath
 from oomaudit.units import format_size
 
 from .constants import PLUGIN, SERVER_NAMES, SERVICE
 from .instances import Instance, instances
+
+if TYPE_CHECKING:
+    from oomaudit.processes import Proc
 
 
 def running(host, instance: Instance) -> list[Proc]:
@@ -28,6 +32,8 @@ def running(host, instance: Instance) -> list[Proc]:
     them when the host has one instance."""
     if not host.live:
         return []
+    from oomaudit.processes import processes
+
     found = [p for p in processes(host) if p.name in SERVER_NAMES]
     if len(instances(host)) == 1:
         return found

@@ -13,8 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import NamedTuple
 
-from oomaudit.plugins.sysctl.kernel import MODE
-from oomaudit.plugins.sysctl.rules import scenarios
+from oomaudit.plugins.sysctl.constants import READER as SYSCTL
 
 THP = "/sys/kernel/mm/transparent_hugepage/enabled"
 
@@ -31,6 +30,11 @@ class Overcommit(NamedTuple):
 def overcommit(host) -> list[Overcommit]:
     """vm.overcommit_memory of each policy the sysctl plugin judges on this host (none in a
     config repository without a sysctl file: the host's value is unknown there)."""
+    if host.given_none_of(SYSCTL.name):  # a repository's redis.conf alone: nothing to read
+        return []
+    from oomaudit.plugins.sysctl.kernel import MODE
+    from oomaudit.plugins.sysctl.rules import scenarios
+
     found = []
     for scenario in scenarios(host):
         setting = scenario.policy[MODE]

@@ -83,6 +83,12 @@ def _place(instance: Instance) -> tuple[str, int | None]:
     return _split(where) if where else (instance.display, None)
 
 
+def _key(instance: Instance, path: str, setting: str) -> str:
+    """The finding's key: the setting, and the instance when the line is in a file that
+    several instances may include (two findings of one file are two instances')."""
+    return setting if path == instance.display else f"{setting} of {instance.inside}"
+
+
 def check_redis001(host):
     """No maxmemory: the dataset grows until the kernel kills redis-server."""
     ram = host.fact("ram")
@@ -96,9 +102,10 @@ def check_redis001(host):
             left, others = _left(host, instance, ram.value)
             evidence += [Evidence(f"RAM = {format_size(ram.value)}", ram.source), *others]
             fix = _fix_maxmemory(instance, left, ram)
+        path, line = _place(instance)
         yield Finding("REDIS001", "Redis has no memory limit (maxmemory not set): its dataset "
-                      "grows until the OOM killer ends redis-server", *_place(instance),
-                      evidence, fix, key="maxmemory")
+                      "grows until the OOM killer ends redis-server", path, line,
+                      evidence, fix, key=_key(instance, path, "maxmemory"))
 
 
 def check_redis002(host):
@@ -110,13 +117,14 @@ def check_redis002(host):
         left, others = _left(host, instance, ram.value)
         if instance.maxmemory <= left:
             continue
+        path, line = _place(instance)
         yield Finding(
             "REDIS002", f"maxmemory {format_size(instance.maxmemory)} is above the "
             f"{format_size(max(left, 0))} of RAM the other services leave Redis: the dataset "
-            "alone can push the host into the OOM killer", *_place(instance),
+            "alone can push the host into the OOM killer", path, line,
             [*_settings(instance), Evidence(f"RAM = {format_size(ram.value)}", ram.source),
              *others, *_live(host, instance)],
-            _fix_maxmemory(instance, left, ram), key="maxmemory")
+            _fix_maxmemory(instance, left, ram), key=_key(instance, path, "maxmemory"))
 
 
 def check_redis003(host):
@@ -130,15 +138,17 @@ def check_redis003(host):
         if instance.maxmemory > left or 2 * instance.maxmemory <= left:
             continue  # REDIS002's, or it fits
         size = format_size(instance.maxmemory)
+        path, line = _place(instance)
         yield Finding(
             "REDIS003", f"while a BGSAVE or AOF rewrite runs, Redis can grow from maxmemory "
             f"{size} to {format_size(2 * instance.maxmemory)} (the child's pages are copied as "
             f"the parent writes), above the {format_size(left)} of RAM the other services "
-            "leave it", *_place(instance),
+            "leave it", path, line,
             [*_settings(instance), Evidence(f"RAM = {format_size(ram.value)}", ram.source),
              *others, *_live(host, instance)],
             _fix_maxmemory(instance, left, ram) + "\nor, for a cache that need not survive a "
-            "restart, no persistence:\nsave \"\"\nappendonly no", key="maxmemory")
+            "restart, no persistence:\nsave \"\"\nappendonly no",
+            key=_key(instance, path, "maxmemory"))
 
 
 def check_redis004(host):
@@ -194,4 +204,4 @@ def check_redis005(host):
                 "newer\nor for the whole host "
                 f"(see the VM rules): echo madvise > {THP}, and transparent_hugepage=madvise "
                 "on the kernel command line to keep it after a reboot",
-            severity=severity, key="disable-thp")
+            severity=severity, key=_key(instance, path, "disable-thp"))

@@ -81,6 +81,21 @@ def test_one_my_cnf_imports_the_mysql_plugin_and_no_number_library(tmp_path):
     assert modules & {"decimal", "fractions", "yaml", "dataclasses"} == set()
 
 
+def test_one_redis_conf_imports_the_redis_plugin_alone(tmp_path):
+    """The sysctl code REDIS004 reads comes only with a sysctl file, the process snapshot
+    only on a live host."""
+    (tmp_path / "redis.conf").write_text("maxmemory 1gb\nsave 900 1\n")
+    modules = _modules(tmp_path, "check", "--format", "json", "--exit-zero", "redis.conf")
+    code = {m for m in modules if m.startswith("oomaudit.plugins.") and m.count(".") == 3
+            and not m.endswith(".constants")}
+    assert code <= {f"oomaudit.plugins.redis.{m}" for m in ("instances", "budget", "kernel",
+                                                              "rules")} | {
+        "oomaudit.plugins.host.rules"}
+    assert {m for m in modules if m.startswith("oomaudit.parsers.")} == {
+        "oomaudit.parsers.redisconf", "oomaudit.parsers.redis_values"}
+    assert modules & {"psutil", "oomaudit.processes", "yaml", "dataclasses"} == set()
+
+
 def test_help_still_wraps_at_the_terminal_width(oomaudit):
     """The width argparse would ask shutil for comes from $COLUMNS (or the terminal)."""
     for columns in (60, 120):

@@ -276,3 +276,15 @@ def test_valkey_and_debian_instance_names_are_found_on_a_tree(tmp_path):
     sources = sorted(Path(c["source"]).name for c in report["hosts"][0]["consumers"]
                      if c["service"] == "redis")
     assert sources == ["redis-cache.conf:1", "valkey.conf:1"]
+
+
+def test_two_instances_including_one_file_get_a_finding_each(tmp_path):
+    """The line is the shared file's; the key names the instance, so the fingerprints of the
+    two findings differ."""
+    root = tree(tmp_path, {"etc/redis/common.conf": 'maxmemory 9gb\nsave ""\n',
+                           "etc/redis/redis-a.conf": "include /etc/redis/common.conf\n",
+                           "etc/redis/redis-b.conf": "include /etc/redis/common.conf\n"})
+    _, report = audit("scan", "--root", root, "--ram", "8G", "--select", "REDIS002")
+    findings = report["findings"]
+    assert [(Path(f["path"]).name, f["line"]) for f in findings] == [("common.conf", 1)] * 2
+    assert len({f["fingerprint"] for f in findings}) == 2
