@@ -1,4 +1,4 @@
-"""SYSTEMD001-006: how systemd protects or caps services (OOMScoreAdjust, MemoryMax/High).
+"""SYSTEMD001-007: how systemd protects or caps services (OOMScoreAdjust, MemoryMax/High).
 
 Units are merged the way systemd 252 loads them (oomaudit.parsers.systemd_tree on a
 host, systemd_repo in a config repository); the merged set is kept in
@@ -11,7 +11,9 @@ files the entry stays unset (``host.cache.get`` is None).
 This module only registers (it is what the entry point names, and every run imports
 it); the code lives beside it, imported when there is work: ``units`` (the host's merged
 units and the CONF findings on their lines), ``dropins`` (the drop-in every fix writes),
-``oomscore`` (SYSTEMD001-004, OOMScoreAdjust) and ``caps`` (SYSTEMD005-006, memory caps).
+``oomscore`` (SYSTEMD001-004, OOMScoreAdjust), ``caps`` (SYSTEMD005-006, memory caps),
+``limits`` (SYSTEMD007, a cap below the service inside) and ``services`` (which ledger
+service a unit runs).
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from .constants import PLUGIN, READER
 
 OOMSCORE = "oomaudit.plugins.systemd.oomscore"
 CAPS = "oomaudit.plugins.systemd.caps"
+LIMITS = "oomaudit.plugins.systemd.limits"
 
 
 @hookimpl
@@ -53,5 +56,6 @@ def oomaudit_rules():
     # files (SYSTEMD002 asks the ledger which service to look for, then looks there).
     return make_rules({**checks_in(OOMSCORE, "SYSTEMD001", "SYSTEMD002", "SYSTEMD003",
                                    "SYSTEMD004"),
-                       **checks_in(CAPS, "SYSTEMD005", "SYSTEMD006")},
+                       **checks_in(CAPS, "SYSTEMD005", "SYSTEMD006"),
+                       **checks_in(LIMITS, "SYSTEMD007")},
                       "systemd.toml", reads=(PLUGIN,))

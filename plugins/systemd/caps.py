@@ -10,7 +10,8 @@ from oomaudit import Evidence, Finding
 from oomaudit.parsers.systemd_units import file_issues
 
 from .dropins import dropin_fix, files_evidence
-from .units import unit_patterns, units_of
+from .services import unit_patterns
+from .units import units_of
 
 # --- SYSTEMD005: heavy services without a cap -------------------------------------------
 

@@ -12,7 +12,8 @@ from oomaudit.parsers.systemd_units import UnitSet, file_issues
 from oomaudit.units import format_size
 
 from .dropins import dropin_fix, files_evidence
-from .units import read_proc, unit_patterns, units_of
+from .services import unit_patterns
+from .units import read_proc, units_of
 
 PROTECT = -900  # see SYSTEMD001's rationale: -1000 would make SSH sessions unkillable too
 

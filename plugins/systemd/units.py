@@ -124,19 +124,3 @@ def _value_fix(issue, unit_file: UnitFile) -> str:
     return (f"{a.key}= takes bytes with an upper-case K, M, G, T suffix (1024-based), a "
             "percentage of RAM or 'infinity', and nothing else on the line")
 
-
-_SERVICE_UNITS = (
-    (("mysql", "mariadb"), ("mariadb", "mysql", "mysqld")),
-    (("postgres",), ("postgresql@*", "postgresql")),
-    (("php", "fpm"), ("php*-fpm", "php-fpm")),
-    (("apache", "httpd"), ("apache2", "httpd")),
-)
-
-
-def unit_patterns(service: str) -> tuple[str, ...]:
-    """The unit names a ledger service (``mysql``, ``php-fpm``) runs as."""
-    lowered = service.lower()
-    for keys, patterns in _SERVICE_UNITS:
-        if any(k in lowered for k in keys):
-            return patterns
-    return (service,)

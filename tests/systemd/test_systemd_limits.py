@@ -1,0 +1,106 @@
+"""SYSTEMD007: a unit's memory limit against the worst case the ledger has for the service
+inside, end to end through the CLI on trees written by each test."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import assert_no_traceback
+from oomaudit.plugins.systemd.services import belongs, unit_patterns
+
+# MariaDB's worst case with these: 4.0 GiB pool + server buffers + 150 connections, 4.7 GiB
+MY_CNF = "[mysqld]\ninnodb_buffer_pool_size = 4G\nmax_connections = 150\n"
+MARIADB = "[Unit]\nDescription=MariaDB\n[Service]\nExecStart=/usr/sbin/mariadbd\n"
+
+
+def write(root: Path, rel: str, text: str) -> Path:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def run(oomaudit, root: Path, *args) -> list[dict]:
+    proc = oomaudit("scan", "--root", root, "--ram", "16G", "--format", "json",
+                    "--select", "SYSTEMD007", *args)
+    assert_no_traceback(proc)
+    assert proc.returncode in (0, 1), proc.stderr
+    return json.loads(proc.stdout)["findings"]
+
+
+def mariadb_tree(root: Path, dropin: str) -> Path:
+    write(root, "etc/mysql/my.cnf", MY_CNF)
+    write(root, "lib/systemd/system/mariadb.service", MARIADB)
+    return write(root, "etc/systemd/system/mariadb.service.d/memory.conf", dropin)
+
+
+def test_memorymax_below_the_mysql_worst_case_fires_with_both_numbers(oomaudit, tmp_path):
+    mariadb_tree(tmp_path, "[Service]\nMemoryMax=2G\n")
+    [finding] = run(oomaudit, tmp_path)
+    assert finding["path"].endswith("mariadb.service.d/memory.conf") and finding["line"] == 2
+    assert finding["severity"] == "high"
+    assert "MemoryMax=2G (2.0 GiB)" in finding["message"]
+    assert "worst case of the mysql it runs (4.7 GiB)" in finding["message"]
+    evidence = {e["what"]: e["source"] for e in finding["evidence"]}
+    assert any(w.startswith("mysql worst case 4.7 GiB") and s.endswith("my.cnf:3")
+               for w, s in evidence.items())
+    assert any(w.startswith("runs mysql: ExecStart runs mariadbd") for w in evidence)
+    assert any(w.startswith("OOMPolicy=stop (the default)") for w in evidence)
+    # either side: the limit (in the admin's own drop-in) or the service's settings
+    assert "MemoryMax=6" in finding["fix"] and "systemctl restart mariadb.service" in \
+        finding["fix"]
+    assert "or lower the mysql settings" in finding["fix"]
+
+
+def test_memorymax_above_the_worst_case_is_quiet(oomaudit, tmp_path):
+    mariadb_tree(tmp_path, "[Service]\nMemoryMax=8G\n")
+    assert run(oomaudit, tmp_path) == []
+
+
+def test_no_limit_or_no_ledger_entry_is_quiet(oomaudit, tmp_path):
+    write(tmp_path, "lib/systemd/system/mariadb.service", MARIADB + "MemoryMax=2G\n")
+    assert run(oomaudit, tmp_path) == []  # no my.cnf: no worst case to compare with
+    write(tmp_path, "etc/mysql/my.cnf", MY_CNF)
+    write(tmp_path, "lib/systemd/system/mariadb.service", MARIADB)
+    assert run(oomaudit, tmp_path) == []  # no limit: SYSTEMD005's business
+
+
+def test_memoryhigh_alone_is_medium_and_memorymax_wins_over_it(oomaudit, tmp_path):
+    dropin = mariadb_tree(tmp_path, "[Service]\nMemoryHigh=25%\n")
+    [finding] = run(oomaudit, tmp_path)  # a share of the declared 16 GiB: 4.0 GiB
+    assert finding["severity"] == "medium"
+    assert "MemoryHigh=25% (4.0 GiB)" in finding["message"] and "throttles" in \
+        finding["message"]
+    dropin.write_text("[Service]\nMemoryHigh=30%\n")  # 4.8 GiB
+    assert run(oomaudit, tmp_path) == []
+    dropin.write_text("[Service]\nMemoryHigh=3G\nMemoryMax=8G\n")
+    assert run(oomaudit, tmp_path) == []
+
+
+def test_oompolicy_kill_and_the_v1_memorylimit(oomaudit, tmp_path):
+    mariadb_tree(tmp_path, "[Service]\nMemoryLimit=1G\nOOMPolicy=kill\n")
+    [finding] = run(oomaudit, tmp_path)
+    assert finding["line"] == 2 and "MemoryLimit=1G" in finding["message"]
+    whats = [e["what"] for e in finding["evidence"]]
+    assert any(w.startswith("OOMPolicy=kill") and "memory.oom.group=1" in w for w in whats)
+    assert "MemoryMax=" in finding["fix"]  # the fix writes the cgroup v2 key
+
+
+def test_a_postgresql_instance_is_its_own_cluster(oomaudit, tmp_path):
+    write(tmp_path, "lib/systemd/system/postgresql@.service",
+          "[Service]\nExecStart=/usr/bin/pg_ctlcluster --skip-systemctl-redirect %i start\n")
+    write(tmp_path, "etc/systemd/system/postgresql@.service.d/memory.conf",
+          "[Service]\nMemoryMax=2G\n")
+    write(tmp_path, "etc/postgresql/15/main/postgresql.conf", "shared_buffers = 4GB\n")
+    write(tmp_path, "etc/postgresql/15/small/postgresql.conf", "shared_buffers = 64MB\n")
+    found = run(oomaudit, tmp_path)
+    # 15/small (about 1 GiB) fits: the largest cluster is not compared with every instance
+    assert [f["message"].split(":")[0] for f in found] == ["postgresql@15-main.service"]
+    assert "postgresql 15/main worst case" in json.dumps(found[0]["evidence"])
+
+
+def test_a_container_is_not_the_units_service():
+    assert belongs("postgresql 15/main", "postgresql") and belongs("mysql", "mysql")
+    assert not belongs("compose:mysql", "mysql") and not belongs("postgresqlx", "postgresql")
+    assert "postgresql@*" in unit_patterns("postgresql 15/main")
+    assert unit_patterns("java") == ("tomcat*", "kafka*", "jenkins", "cassandra", "solr")
