@@ -1,0 +1,167 @@
+"""USERKILL001-003: what earlyoom, configured as it is, may kill and when.
+
+earlyoom picks the process with the highest oom_score, plus 300 for a name its --prefer
+regex matches and minus 300 for one --avoid matches; a name --ignore matches is never
+picked (v1.8). It acts when available memory is below its -m/-M minimum *and* free swap
+below its -s/-S minimum (a host without swap counts as 0% free).
+"""
+from __future__ import annotations
+
+import shlex
+
+from oomaudit import Evidence, Finding
+from oomaudit.units import format_size
+
+from .constants import EARLYOOM, VARIABLE
+from .critical import critical_processes
+from .earlyoom import Earlyoom, compiled
+
+
+def _running(host) -> list[Earlyoom]:
+    return [config for config in host.documents(EARLYOOM) if config.starts]
+
+
+def _matches(regex: str | None, name: str) -> bool:
+    return regex is not None and compiled(regex).search(name) is not None
+
+
+def _args_line(config: Earlyoom, args: list[str]) -> str:
+    """The EARLYOOM_ARGS line with ``args``, each word quoted for systemd's split."""
+    return f"{VARIABLE}=\"{' '.join(shlex.quote(a) for a in args)}\""
+
+
+def _with(config: Earlyoom, flag: str, value: str, drop: tuple[str, ...] = ()) -> list[str]:
+    """The arguments with ``flag value`` in place of every ``flag`` (and ``drop``) given as
+    a word of its own followed by its value, or as ``--flag=value``."""
+    args, out, skip = list(config.args), [], False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg in (flag, *drop):
+            skip = True
+        elif not arg.startswith(tuple(f"{f}=" for f in (flag, *drop))):
+            out.append(arg)
+    return [*out, flag, value]
+
+
+def _avoid_regex(config: Earlyoom, names: list[str]) -> str:
+    own = "^(" + "|".join(sorted(set(names))) + ")$"
+    return f"{config.avoid}|{own}" if config.avoid else own
+
+
+def _named(pairs: list[tuple[str, str]]) -> str:
+    """'ssh, sshd (sshd), postgresql@* (postgres)': the patterns of each process name."""
+    by_name: dict[str, list[str]] = {}
+    for pattern, name in pairs:
+        by_name.setdefault(name, []).append(pattern)
+    return ", ".join(f"{', '.join(patterns)} ({name})" for name, patterns in by_name.items())
+
+
+def _setting(config: Earlyoom, flag: str, regex: str | None) -> Evidence:
+    if regex is None:
+        return Evidence(f"no {flag}", config.where)
+    return Evidence(f"{flag} {regex!r}", config.where)
+
+
+# --- USERKILL001 ------------------------------------------------------------------------
+
+def check_userkill001(host):
+    for config in _running(host):
+        if config.prefer is None:
+            continue
+        hits = [(pattern, name) for pattern, names in critical_processes(host.settings)
+                for name in names
+                if _matches(config.prefer, name) and not _matches(config.ignore, name)]
+        if not hits:
+            continue
+        named = _named(hits)
+        evidence = [Evidence(f"critical service pattern '{pattern}' runs as process '{name}'",
+                             "settings: critical-services") for pattern, name in hits]
+        evidence += [_setting(config, "--prefer", config.prefer),
+                     _setting(config, "--avoid", config.avoid),
+                     Evidence("earlyoom adds 300 to the badness of a --prefer match and takes "
+                              "300 off an --avoid match: both cancel out")]
+        names = [name for _, name in hits]
+        yield Finding(
+            "USERKILL001",
+            f"earlyoom --prefer {config.prefer!r} matches critical services {named}: earlyoom "
+            "kills them first when memory runs low",
+            config.source.display, config.line, evidence,
+            fix=f"in {config.source.display}, without --prefer (give it back a regex that "
+                f"matches none of {', '.join(sorted(set(names)))}):\n"
+                + _args_line(config, _with(config, "--avoid", _avoid_regex(config, names),
+                                           ("--prefer",))),
+            key="--prefer")
+
+
+# --- USERKILL002 ------------------------------------------------------------------------
+
+def check_userkill002(host):
+    for config in _running(host):
+        open_to = [(pattern, name) for pattern, names in critical_processes(host.settings)
+                   for name in names
+                   if not _matches(config.avoid, name) and not _matches(config.ignore, name)
+                   and not _matches(config.prefer, name)]  # those are USERKILL001's
+        if not open_to:
+            continue
+        named = _named(open_to)
+        evidence = [Evidence(f"critical service pattern '{pattern}' runs as process '{name}'",
+                             "settings: critical-services") for pattern, name in open_to]
+        evidence += [_setting(config, "--avoid", config.avoid),
+                     _setting(config, "--ignore", config.ignore)]
+        names = [name for _, name in open_to]
+        yield Finding(
+            "USERKILL002",
+            f"earlyoom may kill critical services {named}: no --avoid covers them",
+            config.source.display, config.line, evidence,
+            fix=f"in {config.source.display}:\n"
+                + _args_line(config, _with(config, "--avoid", _avoid_regex(config, names))),
+            key="--avoid")
+
+
+# --- USERKILL003 ------------------------------------------------------------------------
+
+def check_userkill003(host):
+    configs = _running(host)
+    if not configs or not host.ledger.consumers:
+        return
+    ram = host.require("ram")
+    swap = host.fact("swap")
+    swap_bytes = swap.value if swap else 0
+    total = host.ledger.total()
+    if total > ram.value + swap_bytes:
+        return  # the kernel kills too: HOST002
+    available = max(ram.value - total, 0)
+    swap_free = swap_bytes - min(max(total - ram.value, 0), swap_bytes)
+    for config in configs:
+        mem_min = _bytes(config.memory, ram.value)
+        swap_min = _bytes(config.swap, swap_bytes)
+        if available > mem_min or (swap_bytes and swap_free > swap_min):
+            continue
+        evidence = [Evidence(f"{c.service}: {format_size(c.bytes)} = {c.how}", c.source)
+                    for c in host.ledger.consumers]
+        evidence += [Evidence(f"RAM = {format_size(ram.value)}", ram.source),
+                     Evidence(f"swap = {format_size(swap_bytes)}",
+                              swap.source if swap else "swap not declared: taken as 0"),
+                     Evidence(config.memory.shown("earlyoom SIGTERM/SIGKILL under available "
+                                                  "memory") + f" = {format_size(mem_min)}",
+                              config.where),
+                     Evidence(config.swap.shown("and under free swap")
+                              + f" = {format_size(swap_min)}", config.where)]
+        room = int((available - 1) * 100 / ram.value) if ram.value else 0
+        lower = (_args_line(config, _with(config, "-m", str(room), ("-M",))) + "\n# or "
+                 if room >= 1 else "")
+        yield Finding(
+            "USERKILL003",
+            f"earlyoom kills at {format_size(mem_min)} available, but the services' worst case "
+            f"{format_size(total)} leaves only {format_size(available)} of "
+            f"{format_size(ram.value)} RAM: it kills where the kernel would not need to",
+            config.source.display, config.line, evidence,
+            fix=f"in {config.source.display}:\n{lower}shrink the services (see 'oomaudit budget')",
+            key="-m")
+
+
+def _bytes(threshold, total: int) -> int:
+    if threshold.flag in ("-M", "-S"):
+        return int(threshold.term * 1024)
+    return int(total * threshold.term / 100)

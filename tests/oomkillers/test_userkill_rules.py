@@ -1,0 +1,146 @@
+"""USERKILL001-003 fired and not fired, in a config repository governed by a
+.oomaudit.toml that names the critical services, and Debian's shipped earlyoom (its
+/etc/default/earlyoom, from apt-get download) on a 4 GiB profile."""
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import subprocess
+from contextlib import redirect_stdout
+from pathlib import Path
+
+import pytest
+from conftest import IN_CI, assert_no_traceback, need_program
+
+from oomaudit.cli import main
+
+PREFER = "EARLYOOM_ARGS=\"-r 3600 --prefer '(^|/)(sshd|postgres)$'\"\n"
+
+
+def audit(tmp_path: Path, files: dict[str, str], *args: str) -> tuple[int, list[dict]]:
+    """``oomaudit check`` on the files written under ``tmp_path``: (exit code, findings)."""
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    out = io.StringIO()
+    with redirect_stdout(out):
+        code = main(["check", *(str(tmp_path / n) for n in files if not n.startswith(".")),
+                     "--format", "json", *args])
+    report = json.loads(out.getvalue())
+    assert report["errors"] == []
+    return code, report["findings"]
+
+
+CRITICAL = '[tool.oomaudit]\ncritical-services = ["ssh", "postgresql@*"]\n'
+
+
+def test_userkill001_prefer_names_both_critical_services(tmp_path):
+    """Issue 17's done-when."""
+    code, findings = audit(tmp_path, {"pyproject.toml": CRITICAL, "earlyoom": PREFER})
+    assert code == 1
+    [finding] = findings
+    assert finding["rule"] == "USERKILL001" and finding["severity"] == "high"
+    assert finding["line"] == 1
+    for name in ("ssh (sshd)", "postgresql@* (postgres)"):
+        assert name in finding["message"]
+    assert "EARLYOOM_ARGS=\"-r 3600 --avoid '^(postgres|sshd)$'\"" in finding["fix"]
+    assert any(e["source"].endswith("/earlyoom:1") for e in finding["evidence"])
+
+
+def test_userkill001_not_when_prefer_misses_them_or_ignore_takes_them(tmp_path):
+    code, findings = audit(tmp_path, {
+        "pyproject.toml": CRITICAL,
+        "earlyoom": "EARLYOOM_ARGS=\"--prefer '^(chrome|java)$' --avoid '^(sshd|postgres)$'\"\n"})
+    assert (code, findings) == (0, [])
+    code, findings = audit(tmp_path, {
+        "pyproject.toml": CRITICAL, "earlyoom": PREFER.replace("-r 3600", "--ignore '^s|^p'")})
+    assert (code, findings) == (0, [])
+
+
+def test_userkill002_no_avoid_for_the_critical_services(tmp_path):
+    code, findings = audit(tmp_path, {"pyproject.toml": CRITICAL,
+                                      "earlyoom": 'EARLYOOM_ARGS="-m 5 --avoid ^sshd$"\n'})
+    [finding] = findings
+    assert finding["rule"] == "USERKILL002" and finding["severity"] == "low"
+    assert "postgresql@* (postgres)" in finding["message"] and "ssh " not in finding["message"]
+    assert finding["fix"].endswith("EARLYOOM_ARGS=\"-m 5 --avoid '^sshd$|^(postgres)$'\"")
+
+
+def test_userkill002_fix_applied_passes(tmp_path):
+    _, [finding] = audit(tmp_path, {"earlyoom": 'EARLYOOM_ARGS="-r 60"\n'})
+    fixed = finding["fix"].splitlines()[-1]
+    assert audit(tmp_path, {"earlyoom": fixed + "\n"}) == (0, [])
+
+
+def test_an_earlyoom_that_does_not_start_is_only_conf001(tmp_path):
+    code, findings = audit(tmp_path, {"earlyoom": PREFER.replace("-r 3600", "-m 150")})
+    assert [(f["rule"], f["line"]) for f in findings] == [("CONF001", 1)]
+    assert "value 150.000000 exceeds limit 99" in findings[0]["message"]
+
+
+REDIS = "maxmemory 3800mb\nsave \"\"\n"  # in the ledger: 3.7 GiB, no fork
+
+
+def test_userkill003_minimum_reached_by_the_worst_case(tmp_path):
+    code, findings = audit(tmp_path, {"earlyoom": 'EARLYOOM_ARGS="-m 10"\n',
+                                      "redis.conf": REDIS},
+                           "--ram", "4G", "--select", "USERKILL003")
+    [finding] = findings
+    assert code == 1 and finding["severity"] == "medium"
+    assert "kills at 409.6 MiB available" in finding["message"]
+    assert "leaves only 296.0 MiB of 4.0 GiB" in finding["message"]
+    assert 'EARLYOOM_ARGS="-m 7"' in finding["fix"]
+    sources = {e["source"] for e in finding["evidence"]}
+    assert {s.rsplit("/", 1)[-1] for s in sources} >= {"redis.conf:1", "earlyoom:1"}
+    # the proposed minimum passes
+    assert audit(tmp_path, {"earlyoom": 'EARLYOOM_ARGS="-m 7"\n', "redis.conf": REDIS},
+                 "--ram", "4G", "--select", "USERKILL003") == (0, [])
+
+
+def test_userkill003_not_while_swap_is_free_or_beyond_ram_and_swap(tmp_path):
+    files = {"earlyoom": 'EARLYOOM_ARGS="-m 10"\n', "redis.conf": REDIS}
+    # earlyoom also waits for free swap to fall under -s: 10% of 2 GiB is never reached
+    assert audit(tmp_path, files, "--ram", "4G", "--swap", "2G",
+                 "--select", "USERKILL003") == (0, [])
+    # a worst case beyond RAM and swap is the kernel's kill too: HOST002's finding
+    assert audit(tmp_path, files, "--ram", "2G", "--select", "USERKILL003") == (0, [])
+    # with a -M in KiB under what is left
+    files["earlyoom"] = 'EARLYOOM_ARGS="-M 102400"\n'
+    assert audit(tmp_path, files, "--ram", "4G", "--select", "USERKILL003") == (0, [])
+
+
+@pytest.fixture(scope="module")
+def debian() -> Path:
+    for program in ("apt-get", "apt-cache", "dpkg-deb"):
+        need_program(program, "fetching Debian's shipped /etc/default/earlyoom")
+    cache = Path(os.environ.get("OOMAUDIT_TEST_CACHE", "/tmp/oomaudit-test-cache"))
+    try:
+        show = subprocess.run(["apt-cache", "show", "--no-all-versions", "earlyoom"],
+                              capture_output=True, text=True, timeout=60).stdout
+        m = re.search(r"^Version: (\S+)", show, re.M)
+        tree = cache / re.sub(r"[:~+]", "_", f"debian-earlyoom-{m.group(1) if m else 'unknown'}")
+        if not (tree / "etc/default/earlyoom").is_file():
+            download = cache / "debs-earlyoom"
+            download.mkdir(parents=True, exist_ok=True)
+            subprocess.run(["apt-get", "download", "earlyoom"], cwd=download, check=True,
+                           capture_output=True, timeout=300)
+            for deb in sorted(download.glob("earlyoom_*.deb")):
+                subprocess.run(["dpkg-deb", "-x", str(deb), str(tree)], check=True)
+        return tree
+    except (OSError, subprocess.SubprocessError) as exc:  # no network or no apt lists
+        if IN_CI:
+            pytest.fail(f"apt-get download earlyoom failed: {exc}")
+        pytest.skip(f"apt-get download failed: {exc}")
+
+
+def test_debian_shipped_earlyoom_on_4g_nothing_above_low(oomaudit, debian):
+    proc = oomaudit("scan", "--root", debian, "--ram", "4G", "--format", "json")
+    assert_no_traceback(proc)
+    report = json.loads(proc.stdout)
+    assert report["errors"] == []
+    assert not [f for f in report["findings"]
+                if f["severity"] not in ("info", "low") or f["rule"].startswith("CONF")]
+    # sshd is not in --avoid: the one finding of a stock install
+    [finding] = [f for f in report["findings"] if f["rule"].startswith("USERKILL")]
+    assert finding["rule"] == "USERKILL002" and finding["path"].endswith("etc/default/earlyoom")
