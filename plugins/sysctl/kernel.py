@@ -23,10 +23,10 @@ PAGE = 4096
 HUGE_PAGE = 2 << 20  # x86-64's default huge page size, for trees (live: /proc/meminfo)
 
 
-def kernel_value(key: str, value: str) -> int | None:
+def kernel_value(key: str, value: str, limits: dict = LIMITS) -> int | None:
     """What the kernel stores when ``value`` is written to ``key``; None: it rejects it."""
     number = fmt.kernel_int(value)
-    low, high, _ = LIMITS[key]
+    low, high, _ = limits[key]
     if number is None:
         return None
     if key in (KBYTES, HUGEPAGES) and number < 0:
@@ -66,18 +66,19 @@ class Policy(Record):
         return self.settings[key]
 
 
-def replay(merged: Merged) -> Policy:
+def replay(merged: Merged, limits: dict = LIMITS) -> Policy:
     """Apply ``merged``'s writes to a fresh kernel: defaults, rejected values, and the
-    coupling of overcommit_ratio and overcommit_kbytes (writing one zeroes the other)."""
-    policy = Policy({k: Setting(v[2], None) for k, v in LIMITS.items()})
+    coupling of overcommit_ratio and overcommit_kbytes (writing one zeroes the other).
+    ``limits``: the keys to replay, as LIMITS holds them (the vm plugin passes its own)."""
+    policy = Policy({k: Setting(v[2], None) for k, v in limits.items()})
     for origin in merged.writes:
         a = origin.assignment
-        for key in LIMITS:
+        for key in limits:
             if a.is_glob:
                 hit = fmt.matches(a.key, key) and not merged.glob_blocked(key)
             else:
                 hit = a.key == key
-            number = kernel_value(key, a.value) if hit else None
+            number = kernel_value(key, a.value, limits) if hit else None
             if number is None:  # not this key, or rejected (CONF001 names the line)
                 continue
             policy.written.setdefault(key, []).append(origin)
