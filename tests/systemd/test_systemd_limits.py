@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import assert_no_traceback
+from conftest import assert_no_traceback, need_shared
 from oomaudit.plugins.systemd.services import belongs, unit_patterns
 
 # MariaDB's worst case with these: 4.0 GiB pool + server buffers + 150 connections, 4.7 GiB
@@ -104,3 +104,24 @@ def test_a_container_is_not_the_units_service():
     assert not belongs("compose:mysql", "mysql") and not belongs("postgresqlx", "postgresql")
     assert "postgresql@*" in unit_patterns("postgresql 15/main")
     assert unit_patterns("java") == ("tomcat*", "kafka*", "jenkins", "cassandra", "solr")
+
+
+def test_realworld_php_fpm_drop_in_against_its_pool(oomaudit, tmp_path):
+    """../shared/realworld holds one host's php8.4-fpm drop-in (MemoryHigh 16G, MemoryMax
+    20G) and its pool (pm static, 64 children): 10 GiB at worst, under both."""
+    real = need_shared("realworld")
+    dropin = real / "systemd/TaylanUB__bg3wiki__etc__systemd__system__php8.4-fpm.service.d__" \
+                    "override.conf"
+    pool = real / "php-fpm/TaylanUB__bg3wiki__etc__php__8.4__fpm__pool.d__www.conf"
+    write(tmp_path, "etc/systemd/system/php8.4-fpm.service.d/override.conf", dropin.read_text())
+    write(tmp_path, "etc/php/8.4/fpm/pool.d/www.conf", pool.read_text())
+    write(tmp_path, "etc/php/8.4/fpm/php-fpm.conf", "[global]\ninclude=/etc/php/8.4/fpm/"
+                                                   "pool.d/*.conf\n")
+    write(tmp_path, "lib/systemd/system/php8.4-fpm.service",
+          "[Service]\nExecStart=/usr/sbin/php-fpm8.4 --nodaemonize\n")
+    assert run(oomaudit, tmp_path, "--ram", "32G") == []
+    # the same pool under a cap of its own size's half is judged, so the quiet is earned
+    write(tmp_path, "etc/systemd/system/php8.4-fpm.service.d/zz-cap.conf",
+          "[Service]\nMemoryMax=5G\n")
+    [finding] = run(oomaudit, tmp_path, "--ram", "32G")
+    assert "worst case of the php-fpm it runs (10.0 GiB)" in finding["message"]
