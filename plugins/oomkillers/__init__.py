@@ -4,7 +4,8 @@ earlyoom (``/etc/default/earlyoom``, the ``EARLYOOM_ARGS`` its unit passes) read
 earlyoom.service hands it to earlyoom: a critical service (settings ``critical-services``)
 its ``--prefer`` regex matches (001) or no ``--avoid`` covers (002), and a memory minimum
 that the services' worst case of the memory ledger already reaches, so that earlyoom kills
-where the kernel would not (003). An EARLYOOM_ARGS earlyoom refuses is CONF001.
+where the kernel would not (003); and two userspace killers (systemd-oomd, earlyoom,
+nohang) enabled at once (004). An EARLYOOM_ARGS earlyoom refuses is CONF001.
 
 This module only registers (the entry point names it, and every run imports it); the code
 lives beside it: ``earlyoom`` (the file and the arguments as earlyoom reads them),
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from oomaudit import checks_in, hookimpl, make_rules
 
-from .constants import EARLYOOM, PACKAGE, READER
+from .constants import EARLYOOM, PACKAGE, READER, SYSTEMD
 
 
 @hookimpl
@@ -24,6 +25,9 @@ def oomaudit_readers():
 
 @hookimpl
 def oomaudit_rules():
-    # every check starts from the earlyoom documents and yields nothing without one
-    return make_rules(checks_in(f"{PACKAGE}.rules", "USERKILL001", "USERKILL002",
-                                "USERKILL003"), "userkill.toml", reads=(EARLYOOM,))
+    # 001-003 start from the earlyoom documents and yield nothing without one; 004 reads
+    # the host's enabled units (a tree or the live host: a repository has no .wants/ links)
+    return [*make_rules(checks_in(f"{PACKAGE}.rules", "USERKILL001", "USERKILL002",
+                                  "USERKILL003"), "userkill.toml", reads=(EARLYOOM,)),
+            *make_rules(checks_in(f"{PACKAGE}.rules", "USERKILL004"), "userkill.toml",
+                        reads=(SYSTEMD,))]

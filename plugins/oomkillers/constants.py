@@ -8,6 +8,7 @@ from oomaudit import Reader
 PLUGIN = "oomkillers"
 PACKAGE = "oomaudit.plugins.oomkillers"
 EARLYOOM = "earlyoom"  # the reader's format
+SYSTEMD = "systemd"  # the systemd plugin's unit format, whose enabled units USERKILL004 reads
 VARIABLE = "EARLYOOM_ARGS"  # what earlyoom.service passes as ExecStart=... $EARLYOOM_ARGS
 
 # earlyoom's options as its getopt_long reads them: flag -> (takes a value, first version).
@@ -20,6 +21,13 @@ FLAGS = {
     "--help": (False, "1.0"), "--prefer": (True, "1.2"), "--avoid": (True, "1.2"),
     "--dryrun": (False, "1.3"), "--ignore": (True, "1.8"), "--ignore-root-user": (False, "1.8"),
     "--sort-by-rss": (False, "1.8"), "-i": (False, "1.0"),
+}
+
+# the units of the userspace OOM killers -> the killer (a socket starts systemd-oomd too)
+KILLER_UNITS = {
+    "systemd-oomd.service": "systemd-oomd", "systemd-oomd.socket": "systemd-oomd",
+    "earlyoom.service": "earlyoom", "nohang.service": "nohang",
+    "nohang-desktop.service": "nohang",
 }
 
 READER = Reader(

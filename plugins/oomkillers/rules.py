@@ -1,4 +1,5 @@
-"""USERKILL001-003: what earlyoom, configured as it is, may kill and when.
+"""USERKILL001-004: what earlyoom, configured as it is, may kill and when, and two
+userspace OOM killers enabled on one host.
 
 earlyoom picks the process with the highest oom_score, plus 300 for a name its --prefer
 regex matches and minus 300 for one --avoid matches; a name --ignore matches is never
@@ -10,9 +11,10 @@ from __future__ import annotations
 import shlex
 
 from oomaudit import Evidence, Finding
+from oomaudit.host import FILES
 from oomaudit.units import format_size
 
-from .constants import EARLYOOM, VARIABLE
+from .constants import EARLYOOM, KILLER_UNITS, VARIABLE
 from .critical import critical_processes
 from .earlyoom import Earlyoom, compiled
 
@@ -165,3 +167,34 @@ def _bytes(threshold, total: int) -> int:
     if threshold.flag in ("-M", "-S"):
         return int(threshold.term * 1024)
     return int(total * threshold.term / 100)
+
+
+# --- USERKILL004 ------------------------------------------------------------------------
+
+def check_userkill004(host):
+    if host.mode == FILES:
+        return  # a repository's unit files carry no .wants/ links: nothing says what is enabled
+    from oomaudit.plugins.systemd.units import units_of
+
+    units = units_of(host)
+    enabled: dict[str, list[str]] = {}
+    for name, killer in KILLER_UNITS.items():
+        unit = units.units.get(name)
+        if name in units.enabled and unit is not None and not unit.masked:
+            enabled.setdefault(killer, []).append(name)
+    if len(enabled) < 2:
+        return
+    evidence = [Evidence(f"{name} enabled (linked from a .wants/ folder)",
+                         units.units[name].fragment.display if units.units[name].fragment
+                         else "systemd units")
+                for names in enabled.values() for name in names]
+    keep, *others = list(enabled)
+    off = " ".join(shlex.quote(n) for k in others for n in enabled[k])
+    yield Finding(
+        "USERKILL004",
+        f"{len(enabled)} userspace OOM killers are enabled at once ({', '.join(enabled)}): "
+        "each acts on its own thresholds and picks its own victim, so a service one spares "
+        "the other kills",
+        None, None, evidence,
+        fix=f"keep one ({keep} here) and disable the others:\nsystemctl disable --now {off}",
+        key="+".join(sorted(enabled)))

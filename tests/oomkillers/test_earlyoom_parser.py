@@ -92,4 +92,4 @@ def test_process_names_of_unit_patterns():
 def test_any_file_gives_findings_or_conf001_never_a_traceback(tmp_path, text):
     code, report = parsed(tmp_path, text)
     assert report["errors"] == [] and code in (0, 1)
-    assert {f["rule"] for f in report["findings"]} <= {"CONF001", "USERKILL002"}
+    assert {f["rule"] for f in report["findings"]} <= {"CONF001", "USERKILL001", "USERKILL002"}

@@ -144,3 +144,53 @@ def test_debian_shipped_earlyoom_on_4g_nothing_above_low(oomaudit, debian):
     # sshd is not in --avoid: the one finding of a stock install
     [finding] = [f for f in report["findings"] if f["rule"].startswith("USERKILL")]
     assert finding["rule"] == "USERKILL002" and finding["path"].endswith("etc/default/earlyoom")
+
+
+def _killers_tree(root: Path, enabled: list[str], masked: tuple[str, ...] = ()) -> Path:
+    lib, etc = root / "lib/systemd/system", root / "etc/systemd/system"
+    wants = etc / "multi-user.target.wants"
+    for folder in (lib, wants):
+        folder.mkdir(parents=True, exist_ok=True)
+    for unit in ("earlyoom.service", "systemd-oomd.service", "nohang.service"):
+        (lib / unit).write_text(f"[Unit]\nDescription={unit}\n[Service]\n"
+                                f"ExecStart=/usr/bin/{unit.split('.')[0]}\n"
+                                "[Install]\nWantedBy=multi-user.target\n")
+    for unit in enabled:
+        (wants / unit).symlink_to(f"/lib/systemd/system/{unit}")
+    for unit in masked:
+        (etc / unit).symlink_to("/dev/null")
+    return root
+
+
+def test_userkill004_two_killers_enabled(oomaudit, tmp_path):
+    root = _killers_tree(tmp_path / "root", ["earlyoom.service", "systemd-oomd.service"])
+    proc = oomaudit("scan", "--root", root, "--ram", "4G", "--format", "json",
+                    "--select", "USERKILL004")
+    assert_no_traceback(proc)
+    [finding] = json.loads(proc.stdout)["findings"]
+    assert finding["severity"] == "medium" and finding["path"] is None
+    assert "2 userspace OOM killers are enabled at once (systemd-oomd, earlyoom)" \
+        in finding["message"]
+    assert finding["fix"].endswith("systemctl disable --now earlyoom.service")
+    assert {e["source"] for e in finding["evidence"]} == {
+        "root/lib/systemd/system/earlyoom.service", "root/lib/systemd/system/systemd-oomd.service"}
+
+
+@pytest.mark.parametrize("enabled, masked", [
+    (["earlyoom.service"], ()),
+    (["earlyoom.service", "systemd-oomd.service"], ("systemd-oomd.service",)),
+    ([], ())])
+def test_userkill004_not_with_one_killer(oomaudit, tmp_path, enabled, masked):
+    root = _killers_tree(tmp_path / "root", enabled, masked)
+    proc = oomaudit("scan", "--root", root, "--ram", "4G", "--format", "json",
+                    "--select", "USERKILL004")
+    assert_no_traceback(proc)
+    assert json.loads(proc.stdout)["findings"] == []
+
+
+def test_userkill004_not_in_a_repository(tmp_path):
+    """Unit files without their .wants/ links say nothing about what is enabled."""
+    code, findings = audit(tmp_path, {"earlyoom.service": "[Service]\nExecStart=/x\n",
+                                      "systemd-oomd.service": "[Service]\nExecStart=/y\n"},
+                           "--select", "USERKILL004")
+    assert (code, findings) == (0, [])
