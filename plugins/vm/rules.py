@@ -1,4 +1,4 @@
-"""VM001-VM003's logic; their words are in rules/vm.toml. Each scenario (live, the files
+"""VM001-VM004's logic; their words are in rules/vm.toml. Each scenario (live, the files
 as applied at boot, or one file) is judged; every number comes with its source."""
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from oomaudit.parsers.sysctl import display_name
 from oomaudit.units import format_size
 
 from .constants import MIN_FREE, SWAPPINESS, WATERMARK
-from .settings import ram, scenarios, swap, thp
+from .hugepages import thp_location, thp_mode
+from .settings import ram, scenarios, swap
 from .watermarks import kernel_min_free_kbytes, watermark_gap_kb
 
 MIN_FREE_SHARE = 5  # % of RAM: the most the kernel itself ever reserves (khugepaged's cap)
@@ -54,7 +55,7 @@ def check_vm002(host):
     if memory is None:
         return
     ram_kb = memory.value // 1024
-    mode = thp(host)
+    mode = thp_mode(host)
     huge = mode.value != "never" if mode else True
     own = kernel_min_free_kbytes(ram_kb, huge)
     for scenario in scenarios(host):
@@ -76,7 +77,7 @@ def check_vm002(host):
                            "set_recommended_min_free_kbytes"),
              Evidence(f"transparent huge pages: {mode.value}", mode.source) if mode else
              Evidence("transparent huge pages assumed enabled (madvise, Debian's kernel "
-                      "default)")],
+                      "default): nothing in the tree sets them")],
             _fix(host, scenario, MIN_FREE, own, "the kernel's own value for this RAM; or "
                  "remove the line"))
 
@@ -100,3 +101,34 @@ def check_vm003(host):
             "long before memory is short", evidence,
             _fix(host, scenario, WATERMARK, 10, "the kernel default: 0.1% of RAM; up to "
                  "200 if allocation stalls are measured"))
+
+
+# Services whose vendor documents against THP ``always``. Redis is REDIS005's (it weighs
+# Redis' own disable-thp); MongoDB 8.0 with its new TCMalloc asks for THP instead.
+THP_AVERSE = {"mongodb": "MongoDB (before 8.0) documents disabling transparent huge pages: "
+                         "its memory grows by whole huge pages and khugepaged stalls it"}
+
+
+def check_vm004(host):
+    """Transparent huge pages ``always`` on a host whose ledger runs such a service."""
+    from oomaudit.plugins.systemd.services import belongs
+
+    services = [(s, why, c) for s, why in THP_AVERSE.items() for c in host.ledger.consumers
+                if belongs(c.service, s)]
+    if not services:
+        return
+    mode = thp_mode(host)
+    if mode is None or mode.value != "always":
+        return
+    names = sorted({c.service for _, _, c in services})
+    yield Finding(
+        "VM004", f"transparent huge pages are 'always' on a host running {', '.join(names)}"
+                 ": memory grows by 2 MiB pages the service did not ask for",
+        *thp_location(host),
+        [Evidence(f"transparent huge pages: {mode.value}", mode.source),
+         *(Evidence(f"{c.service}: {format_size(c.bytes)} in the ledger; {why}", c.source)
+           for _, why, c in services)],
+        fix="transparent_hugepage=madvise on the kernel command line "
+            "(GRUB_CMDLINE_LINUX in /etc/default/grub, then update-grub), or now: "
+            "echo madvise > /sys/kernel/mm/transparent_hugepage/enabled",
+        key="transparent_hugepage")

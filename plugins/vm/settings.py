@@ -1,7 +1,7 @@
 """The VM settings in force, per scenario as the sysctl rules judge them: the live values
 in /proc/sys, the host's files merged as the program that applies them at boot does (the
 sysctl plugin's merge, replayed for these keys), or one file on its own in a config
-repository. Also the host's RAM, swap and transparent-huge-page mode with their sources."""
+repository. Also the host's RAM and swap with their sources."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,8 +15,6 @@ from oomaudit.parsers import sysctl as fmt
 from oomaudit.parsers.sysctl import PROCPS, display_name
 
 from .constants import LIMITS
-
-THP = "/sys/kernel/mm/transparent_hugepage/enabled"
 
 
 class Scenario(NamedTuple):
@@ -73,15 +71,3 @@ def swap(host) -> Fact | None:
         return Fact(info["SwapTotal"], "live: /proc/meminfo SwapTotal")
     return host.fact("swap")
 
-
-def thp(host) -> Fact | None:
-    """The transparent-huge-page mode (``always``, ``madvise``, ``never``): live only;
-    None on a tree or a repository (the kernel's build default is not in the files)."""
-    if not host.live:
-        return None
-    try:
-        text = Path(THP).read_text()
-    except OSError:
-        return None
-    mode = text[text.find("[") + 1:text.find("]")] if "[" in text else text.strip()
-    return Fact(mode, f"live: {THP}")
