@@ -6,7 +6,8 @@ Bitnami's ``MYSQL_EXTRA_FLAGS``/``MARIADB_EXTRA_FLAGS``, and option files bind-m
 from the same tree, through the MySQL plugin's parsers), PostgreSQL's
 ``shared_buffers`` (``-c``/``--`` flags, the sclorg images' ``POSTGRESQL_SHARED_BUFFERS``),
 a JVM's maximum heap (``-Xmx``/``-XX:MaxHeapSize`` in the arguments or in the options
-variables the JVM and image scripts read), and Redis' ``maxmemory``. The official
+variables the JVM and image scripts read), Redis' ``maxmemory``, memcached's ``-m`` and
+mongod's ``--wiredTigerCacheSizeGB``. The official
 ``mysql``/``postgres`` images read no such variables (``POSTGRES_SHARED_BUFFERS`` set on
 them does nothing), so none is invented here.
 """
@@ -16,7 +17,7 @@ import re
 from pathlib import Path
 from typing import NamedTuple
 
-from oomaudit.parsers import mycnf, redis_values
+from oomaudit.parsers import memcached, mycnf, redis_values
 from oomaudit.parsers.mysql_values import DEFAULT_FLAVOUR, Flavour, settings
 from oomaudit.parsers.pgguc import PAGE, InvalidValue, defaults, evaluate
 
@@ -76,6 +77,10 @@ def needs(host, image: str, args: list[Arg], env: dict[str, Arg], mounts: list[M
         found += _postgres(args, env, vendor)
     if name in ("redis", "redis-stack-server", "redis-stack", "valkey"):
         found += _redis(args)
+    if name == "memcached":
+        found += _memcached(args)
+    if name in ("mongo", "mongodb", "mongodb-community-server", "mongodb-enterprise-server"):
+        found += _mongod(args)
     found += _jvm(args, env)
     return found
 
@@ -194,6 +199,45 @@ def _redis(args: list[Arg]) -> list[Need]:
             if number:
                 found = Need("Redis", f"--maxmemory {value.text}", "maxmemory", number,
                              value.path, value.line, 0.75, lambda n: f"--maxmemory {n >> 20}mb")
+    return [found] if found else []
+
+
+# -- memcached and mongod ---------------------------------------------------------------
+
+def _memcached(args: list[Arg]) -> list[Need]:
+    """An explicit ``-m`` as memcached's getopt and atoi read it (the image's entrypoint
+    runs memcached with the words after the program's name, or all of them)."""
+    start = next((i for i, a in enumerate(args) if a.text.startswith("-")), len(args))
+    words = [a.text for a in args[start:]]
+    options, error, _ = memcached.getopt(words)
+    limit = memcached.memory(options, words)
+    if error or limit.word is None:
+        return []
+    arg = args[start + limit.word]
+    return [Need("memcached", limit.said, "-m", limit.bytes, arg.path, arg.line, 0.8,
+                 lambda n: f"-m {max(n >> 20, 2)}")]
+
+
+def _mongod(args: list[Arg]) -> list[Need]:
+    """``--wiredTigerCacheSizeGB N`` or ``=N`` (the last wins); mongod's own default sizes
+    the cache from the container's limit, so without it there is nothing to check."""
+    found = None
+    for index, arg in enumerate(args):
+        name, equals, value = arg.text.partition("=")
+        if name != "--wiredTigerCacheSizeGB":
+            continue
+        if not equals:
+            if index + 1 >= len(args):
+                continue
+            value, arg = args[index + 1].text, args[index + 1]
+        try:
+            gb = float(value)
+        except ValueError:
+            continue
+        if 0.25 <= gb <= 10000:  # mongod refuses the rest
+            found = Need("MongoDB", f"--wiredTigerCacheSizeGB {value}", "wiredTigerCacheSizeGB",
+                         int(gb * (1 << 30)), arg.path, arg.line, 0.5,
+                         lambda n: f"--wiredTigerCacheSizeGB {max(n / (1 << 30), 0.25):.2f}")
     return [found] if found else []
 
 

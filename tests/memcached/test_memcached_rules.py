@@ -136,3 +136,21 @@ def test_debians_shipped_config_on_4g_gives_nothing_above_low(oomaudit, debian, 
                 if f["severity"] not in ("info", "low") or f["rule"].startswith("CONF")]
     [entry] = [c for c in data["hosts"][0]["ledger"] if c["service"] == "memcached"]
     assert entry["bytes"] == 64 << 20 and entry["source"].endswith("etc/memcached.conf:23")
+
+
+def test_a_compose_service_and_a_pod_with_m_above_their_limit(oomaudit, tmp_path):
+    """CONTAINER003 reads -m with the same getopt and atoi (plugins/containers/needs.py)."""
+    compose = tree(tmp_path, {"compose.yaml": (
+        "services:\n  cache:\n    image: memcached:1.6\n    command: memcached -m 4096\n"
+        "    mem_limit: 1g\n  small:\n    image: memcached\n    command: [\"-vm\", \"512\"]\n"
+        "    mem_limit: 1g\n")}) / "compose.yaml"
+    data = report(oomaudit, "check", compose, "--ram", "16G")
+    [finding] = [f for f in data["findings"] if f["rule"] == "CONTAINER003"]
+    assert finding["line"] == 4 and "memcached 4.0 GiB" in finding["message"]
+    assert finding["fix"].endswith("or fit the service to the limit: -m 819")
+    pod = tree(tmp_path, {"pod.yaml": (
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: cache\nspec:\n  containers:\n"
+        "  - name: memcached\n    image: memcached:1.6\n    args: [\"-m\", \"2048\"]\n"
+        "    resources:\n      limits:\n        memory: 1Gi\n")}) / "pod.yaml"
+    assert [(f["rule"], f["line"]) for f in report(oomaudit, "check", pod)["findings"]
+            if f["rule"] == "CONTAINER003"] == [("CONTAINER003", 9)]

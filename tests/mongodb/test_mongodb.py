@@ -123,3 +123,17 @@ def test_refused_file_is_conf001_and_not_in_the_ledger(oomaudit, tmp_path):
     conf.write_text("storage.wiredTiger.engineConfig.cacheSizeGB: 0\n")
     data = report(oomaudit, "check", conf, "--ram", "4G")
     assert rules(data, "") == [("CONF001", 1)] and data["hosts"][0]["ledger"] == []
+
+
+def test_a_compose_service_with_a_cache_above_its_limit(oomaudit, tmp_path):
+    """CONTAINER003 reads --wiredTigerCacheSizeGB (plugins/containers/needs.py); without it
+    mongod sizes its default from the container's limit, so nothing is checked."""
+    compose = tmp_path / "compose.yaml"
+    compose.write_text("services:\n  db:\n    image: mongo:7\n    command: [\"--wiredTigerCache"
+                       "SizeGB\", \"3\"]\n    mem_limit: 2g\n  ok:\n    image: mongo:7\n"
+                       "    command: mongod --wiredTigerCacheSizeGB=0.5\n    mem_limit: 2g\n"
+                       "  default:\n    image: mongo\n    mem_limit: 512m\n")
+    data = report(oomaudit, "check", compose, "--ram", "16G")
+    [finding] = [f for f in data["findings"] if f["rule"] == "CONTAINER003"]
+    assert finding["line"] == 4 and "MongoDB 3.0 GiB" in finding["message"]
+    assert finding["fix"].endswith("--wiredTigerCacheSizeGB 1.00")
