@@ -2,7 +2,7 @@
 hook), as services ``elasticsearch`` and ``opensearch``: its heap plus the JVM plugin's
 documented overhead (``Heap.process``). A compose service with a memory limit is in the
 ledger at that limit already (the containers plugin's entry), so only nodes without one
-are added.
+are added, and no node whose jvm.options a compose service bind-mounts.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def sized(host, node: Node) -> Heap | None:
 
 def add_to_ledger(host) -> None:
     for node in nodes(host):
-        found = None if node.limit else sized(host, node)
+        found = None if node.limit or node.mounted else sized(host, node)
         if found is not None:
             host.ledger.add(node.flavour, found.process, f"{node.display}: "
                             f"{found.process_how()}", found.where or node.path, PLUGIN)

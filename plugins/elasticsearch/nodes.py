@@ -27,13 +27,16 @@ class Node(Record):
     the ledger; ``path``/``line`` is where a finding about it points."""
 
     def __init__(self, flavour: str, display: str, words: list, path: str,
-                 line: int | None, limit: tuple | None = None):
+                 line: int | None, limit: tuple | None = None, mounted: bool = False):
         self.flavour = flavour
         self.display = display
         self.words = words
         self.path = path
         self.line = line
         self.limit = limit  # a compose service's (bytes, shown, where, key), else None
+        # its files are bind-mounted into a compose service: the node runs in that
+        # container, which the containers plugin has in the ledger at its limit
+        self.mounted = mounted
 
 
 def _folder(path: Path) -> Path:
@@ -56,6 +59,7 @@ def _file_nodes(host) -> list[Node]:
     for document in host.documents(READER.name):
         folders.setdefault(_folder(Path(document.source.path)), []).append(document)
     found = []
+    mounted = {os.path.realpath(p) for p in _mounted(host)}
     for folder, documents in folders.items():
         # jvm.options first, then jvm.options.d's files by name (a TreeSet of paths)
         documents.sort(key=lambda d: (Path(d.source.path).parent != folder,
@@ -65,8 +69,23 @@ def _file_nodes(host) -> list[Node]:
         top = documents[0].source
         flavour = flavour_of(str(folder))
         words += _unit_options(host, flavour, folder)
-        found.append(Node(flavour, f"{flavour} node", words, top.display, None))
+        files = {os.path.realpath(d.source.path) for d in documents}
+        inside = bool(mounted & (files | {os.path.realpath(folder),
+                                          os.path.realpath(folder / "jvm.options.d")}))
+        found.append(Node(flavour, f"{flavour} node", words, top.display, None,
+                          mounted=inside))
     return found
+
+
+def _mounted(host) -> set:
+    """Host files and folders a compose service bind-mounts (none without compose)."""
+    from oomaudit.plugins.containers.constants import COMPOSE
+
+    if not host.documents(COMPOSE):
+        return set()
+    from oomaudit.plugins.containers.services import mounted_files
+
+    return mounted_files(host)
 
 
 def _unit_options(host, flavour: str, folder: Path) -> list[Word]:

@@ -34,7 +34,7 @@ def _heap_fix(node: Node, nbytes: int) -> str:
 
 def check_es001(host):
     for node in nodes(host):
-        if node.limit:
+        if node.limit or node.mounted:
             continue  # ES002 judges a node against its container's limit
         ram = host.require("ram")
         heap = sized(host, node)

@@ -184,3 +184,14 @@ def test_es_java_opts_of_the_unit_and_etc_default(tmp_path, default, heap):
     assert entry["bytes"] == heap + max(256 << 20, heap // 4)
     if heap == 6 * GiB:
         assert entry["source"].endswith("etc/default/elasticsearch:2")
+
+
+def test_a_jvm_options_a_compose_service_mounts_is_not_a_node_of_the_host(tmp_path):
+    project = tree(tmp_path, {
+        "compose.yaml": ("services:\n  es:\n    image: elasticsearch:8.13.0\n"
+                         "    mem_limit: 8g\n    volumes:\n"
+                         "      - ./jvm.options.d:/usr/share/elasticsearch/config/jvm.options.d\n"),
+        "jvm.options.d/heap.options": "-Xms6g\n-Xmx6g\n"})
+    code, report = audit("check", project, "--ram", "8G", "--select", "ES001,HOST002")
+    assert rules_of(report) == [] and report["errors"] == []
+    assert [c["service"] for c in report["hosts"][0]["ledger"]] == ["compose:es"]
