@@ -50,8 +50,9 @@ def check_systemd007(host):
             _policy(unit),
         ]
         if len(consumers) > 1:
-            evidence.append(Evidence(f"the largest of the {len(consumers)} {service} "
-                                     "consumers in the ledger is compared"))
+            evidence.append(Evidence(f"which of the {len(consumers)} {service} consumers in "
+                                     "the ledger the unit runs is not known: the smallest is "
+                                     "compared"))
         if key == "MemoryHigh":
             message = (f"{unit.name}: {key}={a.value} ({format_size(nbytes)}) is below the "
                        f"worst case of the {service} it runs ({format_size(worst)}): the "
@@ -87,19 +88,29 @@ def _limit(unit, ram):
 
 def _worst(host, unit):
     """(service, why, worst bytes, its consumers) for the first service the unit runs
-    that the ledger holds. A ``postgresql@15-main`` instance is its own cluster
-    (``postgresql 15/main``) when the ledger names it; otherwise the largest consumer."""
+    that the ledger holds. A consumer that names the unit or one of its files (a JVM
+    started by its ExecStart), or whose file ExecStart names (``redis-server
+    /etc/redis/redis.conf``), is the unit's own; a ``postgresql@15-main`` instance is its
+    own cluster (``postgresql 15/main``) when the ledger names it; otherwise the smallest."""
+    files = tuple(f"{f.display}:" for f in unit.files())
+    named = tuple(w for _, a in unit.values("ExecStart") for w in a.value.split()
+                  if w.startswith("/") and not w.endswith("/"))
     for service, why in services_of(unit):
         consumers = [c for c in host.ledger.consumers if belongs(c.service, service)]
         if not consumers:
             continue
+        own = [c for c in consumers if c.source.startswith(files) or
+               ("/" + c.source.rpartition(":")[0]).endswith(named) or
+               any(c.how.startswith(f"{name}:") for name in unit.names)]
+        consumers = own or consumers
         instance = unit.name.partition("@")[2].rsplit(".", 1)[0]
         if instance:
             cluster = [c for c in consumers if c.service.endswith(" " + instance.replace(
                 "-", "/", 1))]
             consumers = cluster or consumers
-        largest = max(consumers, key=lambda c: c.bytes)
-        return service, why, largest.bytes, consumers if len(consumers) > 1 else [largest]
+        # which of several the unit runs is unknown: the smallest, so a finding holds for any
+        smallest = min(consumers, key=lambda c: c.bytes)
+        return service, why, smallest.bytes, consumers
     return None
 
 

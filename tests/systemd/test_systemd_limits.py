@@ -125,3 +125,32 @@ def test_realworld_php_fpm_drop_in_against_its_pool(oomaudit, tmp_path):
           "[Service]\nMemoryMax=5G\n")
     [finding] = run(oomaudit, tmp_path, "--ram", "32G")
     assert "worst case of the php-fpm it runs (10.0 GiB)" in finding["message"]
+
+
+def test_each_jvm_unit_is_held_to_its_own_heap(oomaudit, tmp_path):
+    """Two JVM units: the small one's cap is compared with its own JVM, not the large one
+    (the jvm plugin names the unit in its ledger entry, capped by the unit's limit)."""
+    write(tmp_path, "etc/systemd/system/big.service",
+          "[Service]\nExecStart=/usr/bin/java -Xmx8g -jar /opt/big.jar\nMemoryMax=16G\n")
+    write(tmp_path, "etc/systemd/system/small.service",
+          "[Service]\nExecStart=/usr/bin/java -Xmx512m -jar /opt/small.jar\nMemoryMax=2G\n")
+    assert run(oomaudit, tmp_path, "--ram", "32G") == []
+
+
+def test_two_servers_the_unit_names_its_own_or_the_smallest_is_compared(oomaudit, tmp_path):
+    """Two redis.conf files: a unit whose ExecStart names one is held to that one; one that
+    names none to the smaller (the finding must hold for either, and says so)."""
+    write(tmp_path, "etc/redis/redis.conf", "maxmemory 1gb\nsave \"\"\nappendonly no\n")
+    write(tmp_path, "etc/redis/redis-cache.conf", "maxmemory 6gb\nsave \"\"\nappendonly no\n")
+    unit = write(tmp_path, "lib/systemd/system/redis-server.service",
+                 "[Service]\nExecStart=/usr/bin/redis-server /etc/redis/redis.conf\n"
+                 "MemoryMax=2G\n")
+    assert run(oomaudit, tmp_path) == []  # its own 1 GiB, not the cache's 6 GiB
+    unit.write_text("[Service]\nExecStart=/usr/bin/redis-server /etc/redis/redis-cache.conf\n"
+                    "MemoryMax=2G\n")
+    [finding] = run(oomaudit, tmp_path)
+    assert "(6.0 GiB)" in finding["message"]
+    unit.write_text("[Service]\nExecStart=/usr/bin/redis-server\nMemoryMax=512M\n")
+    [finding] = run(oomaudit, tmp_path)
+    assert "(1.0 GiB)" in finding["message"]
+    assert "which of the 2 redis consumers" in json.dumps(finding["evidence"])
