@@ -1,15 +1,18 @@
-"""USERKILL001-003: the userspace OOM killers, which kill before the kernel does.
+"""USERKILL001-005: the userspace OOM killers, which kill before the kernel does.
 
 earlyoom (``/etc/default/earlyoom``, the ``EARLYOOM_ARGS`` its unit passes) read as
 earlyoom.service hands it to earlyoom: a critical service (settings ``critical-services``)
 its ``--prefer`` regex matches (001) or no ``--avoid`` covers (002), and a memory minimum
 that the services' worst case of the memory ledger already reaches, so that earlyoom kills
-where the kernel would not (003); and two userspace killers (systemd-oomd, earlyoom,
-nohang) enabled at once (004). An EARLYOOM_ARGS earlyoom refuses is CONF001.
+where the kernel would not (003). Two userspace killers (systemd-oomd, earlyoom, nohang)
+enabled at once (004). A critical unit that systemd-oomd, enabled, may kill: the unit or a
+slice above it says ManagedOOMSwap=kill or ManagedOOMMemoryPressure=kill and the unit does
+not say ManagedOOMPreference=avoid (005). An EARLYOOM_ARGS earlyoom refuses is CONF001.
 
 This module only registers (the entry point names it, and every run imports it); the code
 lives beside it: ``earlyoom`` (the file and the arguments as earlyoom reads them),
-``critical`` (the process names of the critical services) and ``rules``.
+``critical`` (the process names of the critical services), ``oomd`` (the slices that
+systemd-oomd manages above a unit) and ``rules``.
 """
 from __future__ import annotations
 
@@ -25,9 +28,10 @@ def oomaudit_readers():
 
 @hookimpl
 def oomaudit_rules():
-    # 001-003 start from the earlyoom documents and yield nothing without one; 004 reads
-    # the host's enabled units (a tree or the live host: a repository has no .wants/ links)
+    # 001-003 start from the earlyoom documents and yield nothing without one; 004-005 read
+    # the host's enabled units and their ManagedOOM settings (a tree or the live host: a
+    # repository has no .wants/ links)
     return [*make_rules(checks_in(f"{PACKAGE}.rules", "USERKILL001", "USERKILL002",
                                   "USERKILL003"), "userkill.toml", reads=(EARLYOOM,)),
-            *make_rules(checks_in(f"{PACKAGE}.rules", "USERKILL004"), "userkill.toml",
-                        reads=(SYSTEMD,))]
+            *make_rules(checks_in(f"{PACKAGE}.rules", "USERKILL004", "USERKILL005"),
+                        "userkill.toml", reads=(SYSTEMD,))]

@@ -1,5 +1,5 @@
-"""USERKILL001-004: what earlyoom, configured as it is, may kill and when, and two
-userspace OOM killers enabled on one host.
+"""USERKILL001-005: what earlyoom, configured as it is, may kill and when, two userspace
+OOM killers enabled on one host, and a critical unit systemd-oomd may kill.
 
 earlyoom picks the process with the highest oom_score, plus 300 for a name its --prefer
 regex matches and minus 300 for one --avoid matches; a name --ignore matches is never
@@ -198,3 +198,50 @@ def check_userkill004(host):
         None, None, evidence,
         fix=f"keep one ({keep} here) and disable the others:\nsystemctl disable --now {off}",
         key="+".join(sorted(enabled)))
+
+
+# --- USERKILL005 ------------------------------------------------------------------------
+
+def check_userkill005(host):
+    if host.mode == FILES:
+        return  # a repository's unit files carry no .wants/ links: oomd may not be enabled
+    from oomaudit.plugins.systemd.dropins import dropin_fix
+    from oomaudit.plugins.systemd.units import units_of
+
+    from oomaudit.config import DEFAULT_CRITICAL
+
+    from .oomd import PROTECTED, managed_kill, value
+
+    units = units_of(host)
+    oomd = [n for n, k in KILLER_UNITS.items() if k == "systemd-oomd" and n in units.enabled
+            and n in units.units and not units.units[n].masked]
+    if not oomd:
+        return
+    seen = set()
+    for pattern in getattr(host.settings, "critical_services", None) or DEFAULT_CRITICAL:
+        for unit in units.find(pattern):
+            if unit.name in seen or not unit.loads:
+                continue
+            seen.add(unit.name)
+            preference = value(unit, "ManagedOOMPreference")
+            if preference and preference[0] in PROTECTED:
+                continue
+            managed = managed_kill(host, units, unit)
+            if not managed:
+                continue
+            evidence = [Evidence(f"critical service pattern '{pattern}'",
+                                 "settings: critical-services"),
+                        Evidence(f"{oomd[0]} enabled (linked from a .wants/ folder)",
+                                 units.units[oomd[0]].fragment.display
+                                 if units.units[oomd[0]].fragment else "systemd units")]
+            evidence += [Evidence(f"{m.key}=kill on {m.cgroup}", m.where) for m in managed]
+            evidence.append(Evidence(f"ManagedOOMPreference={preference[0]}", preference[1])
+                            if preference else Evidence("ManagedOOMPreference not set (none)"))
+            where = ", ".join(f"{m.key}=kill on {m.cgroup}" for m in managed)
+            yield Finding(
+                "USERKILL005",
+                f"systemd-oomd may kill critical service {unit.name}: {where}, and the unit "
+                "does not set ManagedOOMPreference=avoid",
+                unit.fragment.display, None, evidence,
+                dropin_fix(unit, "ManagedOOMPreference", "ManagedOOMPreference=avoid"),
+                key=unit.name)

@@ -110,28 +110,33 @@ def test_userkill003_not_while_swap_is_free_or_beyond_ram_and_swap(tmp_path):
     assert audit(tmp_path, files, "--ram", "4G", "--select", "USERKILL003") == (0, [])
 
 
-@pytest.fixture(scope="module")
-def debian() -> Path:
+def _debian(package: str, marker: str) -> Path:
+    """Debian's ``package`` unpacked (apt-get download, dpkg-deb -x), cached per version."""
     for program in ("apt-get", "apt-cache", "dpkg-deb"):
-        need_program(program, "fetching Debian's shipped /etc/default/earlyoom")
+        need_program(program, f"fetching Debian's shipped {package}")
     cache = Path(os.environ.get("OOMAUDIT_TEST_CACHE", "/tmp/oomaudit-test-cache"))
     try:
-        show = subprocess.run(["apt-cache", "show", "--no-all-versions", "earlyoom"],
+        show = subprocess.run(["apt-cache", "show", "--no-all-versions", package],
                               capture_output=True, text=True, timeout=60).stdout
         m = re.search(r"^Version: (\S+)", show, re.M)
-        tree = cache / re.sub(r"[:~+]", "_", f"debian-earlyoom-{m.group(1) if m else 'unknown'}")
-        if not (tree / "etc/default/earlyoom").is_file():
-            download = cache / "debs-earlyoom"
+        tree = cache / re.sub(r"[:~+]", "_", f"debian-{package}-{m.group(1) if m else 'unknown'}")
+        if not (tree / marker).is_file():
+            download = cache / f"debs-{package}"
             download.mkdir(parents=True, exist_ok=True)
-            subprocess.run(["apt-get", "download", "earlyoom"], cwd=download, check=True,
+            subprocess.run(["apt-get", "download", package], cwd=download, check=True,
                            capture_output=True, timeout=300)
-            for deb in sorted(download.glob("earlyoom_*.deb")):
+            for deb in sorted(download.glob(f"{package}_*.deb")):
                 subprocess.run(["dpkg-deb", "-x", str(deb), str(tree)], check=True)
         return tree
     except (OSError, subprocess.SubprocessError) as exc:  # no network or no apt lists
         if IN_CI:
-            pytest.fail(f"apt-get download earlyoom failed: {exc}")
+            pytest.fail(f"apt-get download {package} failed: {exc}")
         pytest.skip(f"apt-get download failed: {exc}")
+
+
+@pytest.fixture(scope="module")
+def debian() -> Path:
+    return _debian("earlyoom", "etc/default/earlyoom")
 
 
 def test_debian_shipped_earlyoom_on_4g_nothing_above_low(oomaudit, debian):
@@ -194,3 +199,92 @@ def test_userkill004_not_in_a_repository(tmp_path):
                                       "systemd-oomd.service": "[Service]\nExecStart=/y\n"},
                            "--select", "USERKILL004")
     assert (code, findings) == (0, [])
+
+
+def _oomd_tree(root: Path, ssh_dropin: str = "", oomd_enabled: bool = True) -> Path:
+    """systemd-oomd as Debian's package installs it (its -.slice drop-in), enabled, and an
+    ssh.service."""
+    _killers_tree(root, ["systemd-oomd.service"] if oomd_enabled else [])
+    root_slice = root / "usr/lib/systemd/system/-.slice.d"
+    root_slice.mkdir(parents=True)
+    (root_slice / "10-oomd-root-slice-defaults.conf").write_text("[Slice]\nManagedOOMSwap=kill\n")
+    lib = root / "lib/systemd/system"
+    (lib / "ssh.service").write_text("[Service]\nExecStart=/usr/sbin/sshd -D\n"
+                                     "OOMScoreAdjust=-900\n")
+    if ssh_dropin:
+        (root / "etc/systemd/system/ssh.service.d").mkdir(parents=True)
+        (root / "etc/systemd/system/ssh.service.d/oomd.conf").write_text(ssh_dropin)
+    return root
+
+
+def _scan(oomaudit, root: Path, rule: str) -> list[dict]:
+    proc = oomaudit("scan", "--root", root, "--ram", "4G", "--format", "json", "--select", rule)
+    assert_no_traceback(proc)
+    report = json.loads(proc.stdout)
+    assert report["errors"] == [], report["errors"]
+    return report["findings"]
+
+
+def test_userkill005_oomd_may_kill_sshd_under_the_root_slice(oomaudit, tmp_path):
+    [finding] = _scan(oomaudit, _oomd_tree(tmp_path / "root"), "USERKILL005")
+    assert finding["severity"] == "medium"
+    assert finding["message"].startswith(
+        "systemd-oomd may kill critical service ssh.service: ManagedOOMSwap=kill on -.slice")
+    assert finding["path"] == "root/lib/systemd/system/ssh.service"
+    assert {"source": "root/usr/lib/systemd/system/-.slice.d/10-oomd-root-slice-defaults.conf:2",
+            "what": "ManagedOOMSwap=kill on -.slice"} in finding["evidence"]
+    assert "ManagedOOMPreference=avoid" in finding["fix"]
+
+
+@pytest.mark.parametrize("dropin", ["[Service]\nManagedOOMPreference=avoid\n",
+                                    "[Service]\nManagedOOMPreference=omit\n"])
+def test_userkill005_not_with_a_preference(oomaudit, tmp_path, dropin):
+    assert _scan(oomaudit, _oomd_tree(tmp_path / "root", dropin), "USERKILL005") == []
+
+
+def test_userkill005_not_when_oomd_is_not_enabled_or_the_slice_is_reset(oomaudit, tmp_path):
+    assert _scan(oomaudit, _oomd_tree(tmp_path / "a", oomd_enabled=False), "USERKILL005") == []
+    root = _oomd_tree(tmp_path / "b")
+    (root / "etc/systemd/system/-.slice.d").mkdir(parents=True)
+    (root / "etc/systemd/system/-.slice.d/zz.conf").write_text("[Slice]\nManagedOOMSwap=\n")
+    assert _scan(oomaudit, root, "USERKILL005") == []
+
+
+def test_userkill005_a_slice_of_the_unit_managing_pressure(oomaudit, tmp_path):
+    root = _oomd_tree(tmp_path / "root", "[Service]\nSlice=critical-db.slice\n")
+    (root / "etc/systemd/system/critical.slice").write_text(
+        "[Slice]\nManagedOOMMemoryPressure=kill\n")
+    [finding] = _scan(oomaudit, root, "USERKILL005")
+    assert ("ManagedOOMMemoryPressure=kill on critical.slice, ManagedOOMSwap=kill on -.slice"
+            in finding["message"])
+
+
+def test_slices_of_a_unit():
+    from oomaudit.plugins.oomkillers.oomd import slices
+
+    from oomaudit.parsers.systemd_units import Unit, UnitSet
+
+    units = UnitSet()
+    assert slices(units, Unit("x.service", None)) == ["system.slice", "-.slice"]
+    assert slices(units, Unit("a-b-c.slice", None)) == ["a-b.slice", "a.slice", "-.slice"]
+    assert slices(units, Unit("-.slice", None)) == []
+
+
+def test_debian_systemd_oomd_enabled_may_kill_sshd(oomaudit, tmp_path):
+    """Debian's systemd-oomd package as shipped (its -.slice drop-in), then enabled as its
+    postinst does, beside an ssh.service: USERKILL005 on the package's own file; not
+    enabled (the unpacked package alone), nothing."""
+    import shutil
+
+    shipped = _debian("systemd-oomd", "lib/systemd/system/systemd-oomd.service")
+    root = tmp_path / "root"
+    shutil.copytree(shipped, root, symlinks=True)
+    (root / "lib/systemd/system/ssh.service").write_text("[Service]\nExecStart=/usr/sbin/sshd\n")
+    assert _scan(oomaudit, root, "USERKILL") == []
+    wants = root / "etc/systemd/system/multi-user.target.wants"
+    wants.mkdir(parents=True)
+    (wants / "systemd-oomd.service").symlink_to("/lib/systemd/system/systemd-oomd.service")
+    [finding] = _scan(oomaudit, root, "USERKILL")
+    assert finding["rule"] == "USERKILL005"
+    assert {"source": "root/usr/lib/systemd/system/-.slice.d/10-oomd-root-slice-defaults.conf:"
+                      "2", "what": "ManagedOOMSwap=kill on -.slice"} in finding["evidence"]
