@@ -5,9 +5,9 @@ the program reads it: MySQL/MariaDB's ``innodb_buffer_pool_size`` (command-line 
 Bitnami's ``MYSQL_EXTRA_FLAGS``/``MARIADB_EXTRA_FLAGS``, and option files bind-mounted
 from the same tree, through the MySQL plugin's parsers), PostgreSQL's
 ``shared_buffers`` (``-c``/``--`` flags, the sclorg images' ``POSTGRESQL_SHARED_BUFFERS``),
-a JVM's maximum heap (``-Xmx``/``-XX:MaxHeapSize`` in the arguments or in the options
-variables the JVM and image scripts read), Redis' ``maxmemory``, memcached's ``-m`` and
-mongod's ``--wiredTigerCacheSizeGB``. The official
+a JVM's maximum heap with its overhead (``-Xmx``/``-XX:MaxHeapSize`` in the arguments or
+the options variables the JVM and image scripts read, as the JVM plugin reads them),
+Redis' ``maxmemory``, memcached's ``-m`` and mongod's ``--wiredTigerCacheSizeGB``. The official
 ``mysql``/``postgres`` images read no such variables (``POSTGRES_SHARED_BUFFERS`` set on
 them does nothing), so none is invented here.
 """
@@ -17,9 +17,12 @@ import re
 from pathlib import Path
 from typing import NamedTuple
 
+from oomaudit.plugins.jvm.heap import Heap, Word, fitting_heap, read_options
+
 from oomaudit.parsers import memcached, mycnf, redis_values
 from oomaudit.parsers.mysql_values import DEFAULT_FLAVOUR, Flavour, settings
 from oomaudit.parsers.pgguc import PAGE, InvalidValue, defaults, evaluate
+from oomaudit.units import format_size
 
 
 class Arg(NamedTuple):
@@ -244,30 +247,26 @@ def _mongod(args: list[Arg]) -> list[Need]:
 # -- JVM ---------------------------------------------------------------------------------
 
 JAVA_VARS = ("JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS", "JAVA_OPTS")  # before the command line
-_XMX = re.compile(r"-(?:Xmx|XX:MaxHeapSize=)(\d+)([kKmMgGtT]?)\Z")
-
-
-def java_bytes(text: str) -> int | None:
-    m = _XMX.match(text)
-    if not m:
-        return None
-    return int(m.group(1)) << {"": 0, "k": 10, "m": 20, "g": 30, "t": 40}[m.group(2).lower()]
 
 
 def _jvm(args: list[Arg], env: dict[str, Arg]) -> list[Need]:
-    """The JVM's last ``-Xmx`` wins: JAVA_TOOL_OPTIONS, then the launcher's own
-    variables and the command line, then ``_JAVA_OPTIONS`` over everything."""
-    words: list[tuple[str, Arg]] = []
+    """An explicit heap as the JVM reads its options (``oomaudit.plugins.jvm.heap``: the
+    last ``-Xmx``/``-XX:MaxHeapSize`` wins; JAVA_TOOL_OPTIONS, then the launcher's own
+    variables and the command line, then ``_JAVA_OPTIONS`` over everything). The need is
+    the heap with the overhead the process holds beside it, as the JVM plugin counts it."""
+    pairs: list[tuple[str, Arg]] = []
     for var in JAVA_VARS:
         if var in env:
-            words += [(w, env[var]) for w in env[var].text.split()]
-    words += [(a.text, a) for a in args]
+            pairs += [(w, env[var]) for w in env[var].text.split()]
+    pairs += [(a.text, a) for a in args]
     if "_JAVA_OPTIONS" in env:
-        words += [(w, env["_JAVA_OPTIONS"]) for w in env["_JAVA_OPTIONS"].text.split()]
-    found = None
-    for word, arg in words:
-        number = java_bytes(word)
-        if number:
-            found = Need("JVM heap", word, "-Xmx", number, arg.path, arg.line, 0.75,
-                         lambda n: f"-Xmx{max(n >> 20, 2)}m")
-    return [found] if found else []
+        pairs += [(w, env["_JAVA_OPTIONS"]) for w in env["_JAVA_OPTIONS"].text.split()]
+    given = read_options([Word(text, str(i)) for i, (text, _) in enumerate(pairs)]).get(
+        "MaxHeapSize")
+    if given is None or not given.value:
+        return []
+    arg = pairs[int(given.word.where)][1]
+    heap = Heap(int(given.value), given.word.text, "", True)
+    return [Need("JVM heap + overhead", f"{given.word.text} + overhead "
+                 f"{format_size(heap.overhead)}", "-Xmx", heap.process, arg.path, arg.line,
+                 1.0, lambda n: f"-Xmx{max(fitting_heap(n) >> 20, 2)}m")]

@@ -48,8 +48,3 @@ def add_to_ledger(host) -> None:
 def left_for(host, consumer: Consumer, ram: int) -> int:
     """RAM minus what every other consumer of the ledger (other JVMs too) claims."""
     return ram - sum(c.bytes for c in host.ledger.consumers if c is not consumer)
-
-
-def fitting_heap(room: int) -> int:
-    """The largest heap whose process (heap + overhead) fits in ``room`` bytes."""
-    return max(min(room - (256 << 20), int(room * 0.8)), 0)

@@ -85,6 +85,11 @@ class Heap(NamedTuple):
                 f"buffers: max(256 MiB, 25% of heap))")
 
 
+def fitting_heap(room: int) -> int:
+    """The largest heap whose process (heap + overhead) fits in ``room`` bytes."""
+    return max(min(room - OVERHEAD_MIN, int(room / (1 + OVERHEAD_SHARE))), 0)
+
+
 def _value(name: str, match: re.Match) -> int | float | bool:
     if name == "UseContainerSupport":
         return match.group(1) == "+"

@@ -11,8 +11,8 @@ from oomaudit.plugins.systemd.dropins import dropin_fix
 from oomaudit import Evidence, Finding
 from oomaudit.units import format_size
 
-from .budget import Sized, fitting_heap, left_for, sized
-from .heap import read_options
+from .budget import Sized, left_for, sized
+from .heap import fitting_heap, read_options
 
 
 def _evidence(item: Sized) -> list[Evidence]:

@@ -201,3 +201,23 @@ def test_any_unit_text_gives_findings_never_a_traceback(tmp_path, exec_line, env
     (tmp_path / "etc/default/app").write_text(env_file)
     report = scan(tmp_path, *(["--ram", ram] if ram else []))
     assert {f["rule"][:3] for f in report["findings"]} <= {"CON", "JVM", "SYS", "HOS"}
+
+
+@pytest.mark.parametrize("heap, fires", [("4g", True), ("3500m", True), ("2g", False)])
+def test_container003_counts_the_jvm_overhead_beside_the_heap(tmp_path, heap, fires):
+    """A compose JVM is the containers plugin's: CONTAINER003 with heap + overhead (the
+    JVM plugin's reading, _JAVA_OPTIONS last), no JVM finding of its own."""
+    compose = tmp_path / "docker-compose.yml"
+    compose.write_text(
+        "services:\n  app:\n    image: eclipse-temurin:17\n    mem_limit: 4g\n"
+        "    environment:\n      JAVA_TOOL_OPTIONS: -Xmx8g\n"
+        f"      _JAVA_OPTIONS: -Xmx{heap}\n    command: java -jar /app.jar\n")
+    out = io.StringIO()
+    with redirect_stdout(out), redirect_stderr(io.StringIO()):
+        main(["check", str(compose), "--format", "json", "--no-plugins"])
+    found = [f for f in json.loads(out.getvalue())["findings"]
+             if f["rule"] in ("CONTAINER003", "JVM001", "JVM002", "JVM003")]
+    assert [(f["rule"], f["line"]) for f in found] == ([("CONTAINER003", 7)] if fires else [])
+    if fires:
+        assert f"-Xmx{heap} + overhead" in found[0]["evidence"][0]["what"]
+        assert "-Xmx3276m" in found[0]["fix"]  # 4 GiB / 1.25
