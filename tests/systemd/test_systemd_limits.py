@@ -3,9 +3,12 @@ inside, end to end through the CLI on trees written by each test."""
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
-from conftest import assert_no_traceback, need_shared
+import pytest
+from conftest import IN_CI, assert_no_traceback, need_program, need_shared
 from oomaudit.plugins.systemd.services import belongs, unit_patterns
 
 # MariaDB's worst case with these: 4.0 GiB pool + server buffers + 150 connections, 4.7 GiB
@@ -154,3 +157,41 @@ def test_two_servers_the_unit_names_its_own_or_the_smallest_is_compared(oomaudit
     [finding] = run(oomaudit, tmp_path)
     assert "(1.0 GiB)" in finding["message"]
     assert "which of the 2 redis consumers" in json.dumps(finding["evidence"])
+
+
+def test_debians_redis_and_memcached_units(oomaudit, tmp_path):
+    """The units and configs Debian's redis-server and memcached packages install, on a
+    4 GiB profile: no limit, so quiet; a MemoryMax drop-in under the configured size is
+    judged against the service the real unit runs (through memcached's wrapper too)."""
+    need_program("dpkg", "lists the files Debian's packages install")
+    for package in ("redis-server", "memcached"):
+        listed = subprocess.run(["dpkg", "-L", package], capture_output=True, text=True)
+        if listed.returncode != 0:
+            if IN_CI:
+                pytest.fail(f"{package} is not installed (.ci/run installs it)")
+            pytest.skip(f"{package} is not installed")
+        for name in listed.stdout.splitlines():
+            if name.startswith(("/etc/", "/lib/systemd/", "/usr/lib/systemd/")) and \
+                    Path(name).is_file():
+                target = tmp_path / name.lstrip("/")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(name, target)
+    default = Path("/usr/share/memcached/memcached.conf.default")
+    shutil.copyfile(default if default.is_file() else "/etc/memcached.conf",
+                    tmp_path / "etc/memcached.conf")  # what memcached's postinst installs
+    proc = oomaudit("scan", "--root", tmp_path, "--ram", "4G", "--format", "json")
+    assert_no_traceback(proc)
+    assert [f for f in json.loads(proc.stdout)["findings"]
+            if f["rule"] == "SYSTEMD007" or f["rule"].startswith("VM")] == []
+    for unit in ("redis-server", "memcached"):
+        write(tmp_path, f"etc/systemd/system/{unit}.service.d/memory.conf",
+              "[Service]\nMemoryMax=16M\n")
+    found = {f["message"].split(":")[0]: f for f in run(oomaudit, tmp_path, "--ram", "4G")}
+    # Debian's redis.conf sets no maxmemory: no worst case to compare (REDIS001 says so)
+    assert set(found) == {"memcached.service"}
+    with (tmp_path / "etc/redis/redis.conf").open("a") as conf:
+        conf.write("maxmemory 100mb\n")
+    found = {f["message"].split(":")[0]: f for f in run(oomaudit, tmp_path, "--ram", "4G")}
+    assert set(found) == {"redis-server.service", "memcached.service"}
+    assert "ExecStart runs redis-server" in json.dumps(found["redis-server.service"])
+    assert "unit name memcached.service" in json.dumps(found["memcached.service"])
