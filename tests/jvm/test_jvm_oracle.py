@@ -6,6 +6,7 @@ two, 2-32 MiB)."""
 from __future__ import annotations
 
 import subprocess
+import tempfile
 
 import pytest
 from conftest import need_program
@@ -22,9 +23,12 @@ def java() -> str:
 
 
 def jvm_max_heap(java: str, flags: list[str], ram: int) -> int | None:
-    """MaxHeapSize as the JVM reports it; None when it refuses the flags."""
-    proc = subprocess.run([java, *flags, f"-XX:MaxRAM={ram}", "-XX:+PrintFlagsFinal",
-                           "-version"], capture_output=True, text=True, timeout=60)
+    """MaxHeapSize as the JVM reports it; None when it refuses the flags. It runs in a
+    temporary folder: a JVM that fails to start writes hs_err_pid*.log where it runs."""
+    with tempfile.TemporaryDirectory() as folder:
+        proc = subprocess.run([java, *flags, f"-XX:MaxRAM={ram}", "-XX:+PrintFlagsFinal",
+                               "-version"], capture_output=True, text=True, timeout=60,
+                              cwd=folder)
     if proc.returncode != 0:
         return None
     [line] = [x for x in proc.stdout.splitlines() if " MaxHeapSize " in x]
@@ -47,7 +51,8 @@ SIZE = st.builds(lambda n, unit: f"{n}{unit}", st.integers(1, 4096),
 FLAG = st.one_of(
     st.builds(lambda s: f"-Xmx{s}", SIZE),
     st.builds(lambda s: f"-XX:MaxHeapSize={s}", SIZE),
-    st.builds(lambda s: f"-Xms{s}", SIZE),
+    # -Xms commits that much at start: small, so the test never asks this machine for more
+    st.builds(lambda n: f"-Xms{n}m", st.integers(8, 512)),
     st.builds(lambda p: f"-XX:MaxRAMPercentage={p}", st.integers(1, 100)),
     st.builds(lambda p: f"-XX:MaxRAMPercentage={p}.5", st.integers(1, 90)),
     st.builds(lambda p: f"-XX:MinRAMPercentage={p}", st.integers(1, 100)),
@@ -56,7 +61,7 @@ FLAG = st.one_of(
     st.sampled_from(["-XX:+UseContainerSupport", "-XX:-UseContainerSupport"]),
 )
 RAM = st.sampled_from([64 * MIB, 200 * MIB, 512 * MIB, GIB, 3 * GIB, 4 * GIB, 7 * GIB + 3,
-                       16 * GIB, 64 * GIB, 200 * GIB])
+                       16 * GIB, 64 * GIB])  # the JVM commits 1/64 of it as initial heap
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -68,7 +73,7 @@ def test_max_heap_agrees_with_the_jvm(java, flags, ram):
 
 
 @pytest.mark.parametrize("ram", [128 * MIB, 256 * MIB, GIB, 2 * GIB, 4 * GIB, 8 * GIB,
-                                 32 * GIB, 512 * GIB])
+                                 32 * GIB, 96 * GIB])
 def test_the_default_heap_agrees_with_the_jvm(java, ram):
     """Debian's java without options: a quarter of RAM, half of a small machine's."""
     assert agrees(jvm_max_heap(java, [], ram), ours([], ram))
