@@ -221,3 +221,25 @@ def test_container003_counts_the_jvm_overhead_beside_the_heap(tmp_path, heap, fi
     if fires:
         assert f"-Xmx{heap} + overhead" in found[0]["evidence"][0]["what"]
         assert "-Xmx3276m" in found[0]["fix"]  # 4 GiB / 1.25
+
+
+def test_budget_shows_mysql_redis_and_the_jvm_with_their_arithmetic(oomaudit, tmp_path):
+    """Issue 17's done-when: MySQL, Redis (maxmemory 2gb, RDB on) and a JVM in one budget,
+    each with how its number was computed."""
+    root = tree(tmp_path / "host", app="heap-within-limit.service")
+    (root / "etc/redis").mkdir(parents=True)
+    (root / "etc/mysql").mkdir(parents=True)
+    (root / "etc/redis/redis.conf").write_text("maxmemory 2gb\nsave 900 1\n")
+    (root / "etc/mysql/my.cnf").write_text("[mysqld]\ninnodb_buffer_pool_size = 4G\n")
+    proc = oomaudit("budget", "--root", root, "--ram", "16G", "--format", "json")
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    consumers = {c["service"]: c for c in json.loads(proc.stdout)["hosts"][0]["consumers"]}
+    assert set(consumers) == {"mysql", "redis", "java"}
+    java = consumers["java"]
+    assert java["bytes"] == (2 << 30) + (512 << 20)
+    assert java["how"].startswith("app.service: heap 2.0 GiB (-Xmx2g) + overhead 512.0 MiB")
+    assert java["source"].endswith("etc/systemd/system/app.service:4")
+    assert "maxmemory 2.0 GiB" in consumers["redis"]["how"]
+    assert "server buffers + 151 connections x" in consumers["mysql"]["how"]
+    text = oomaudit("budget", "--root", root, "--ram", "16G").stdout
+    assert re.search(r"^  java +2\.5 GiB .*app\.service: heap 2\.0 GiB", text, re.M), text
