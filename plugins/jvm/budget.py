@@ -39,6 +39,8 @@ def add_to_ledger(host) -> None:
         nbytes, how = heap.process, heap.process_how()
         if start.limit is not None and start.limit < nbytes:
             nbytes, how = start.limit, f"{start.limit_setting} caps {how}"
+        if start.unread:
+            how += f"; not read: EnvironmentFile={', '.join(start.unread)}"
         host.ledger.add(SERVICE, nbytes, f"{start.unit.name}: {how}",
                         heap.where or start.source, PLUGIN)
         found.append(Sized(start, heap, host.ledger.consumers[-1]))

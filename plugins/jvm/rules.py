@@ -21,6 +21,8 @@ def _evidence(item: Sized) -> list[Evidence]:
              Evidence(f"maximum heap {format_size(heap.bytes)}: {heap.how}",
                       heap.where or start.source),
              Evidence(f"JVM process up to {format_size(heap.process)}: {heap.process_how()}")]
+    found += [Evidence(f"EnvironmentFile={path} not read (a config repository holds no "
+                       "such path): options it sets are not counted") for path in start.unread]
     if start.limit is not None:
         found.append(Evidence(f"unit memory limit {start.limit_setting} "
                               f"({format_size(start.limit)})", start.limit_source))

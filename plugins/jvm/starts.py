@@ -39,6 +39,7 @@ class Start(NamedTuple):
     limit: int | None  # MemoryMax / MemoryLimit in bytes (the lower), None: uncapped
     limit_setting: str  # "MemoryMax=2G"
     limit_source: str  # its file:line
+    unread: tuple[str, ...] = ()  # EnvironmentFiles a config repository cannot read
 
 
 def split(text: str) -> list[str]:
@@ -50,17 +51,22 @@ def split(text: str) -> list[str]:
         return text.split()
 
 
-def environment(host, unit) -> dict[str, Word]:
-    """The unit's environment: Environment= assignments, then EnvironmentFile= files."""
+def environment(host, unit) -> tuple[dict[str, Word], list[str]]:
+    """The unit's environment: Environment= assignments, then EnvironmentFile= files; and
+    the files a config repository cannot resolve (absolute paths of another machine)."""
     env: dict[str, Word] = {}
+    unread = []
     for unit_file, a in unit.values("Environment"):
         for item in split(a.value):
             name, equals, value = item.partition("=")
             if equals:
                 env[name] = Word(value, f"{unit_file.display}:{a.line}")
     for _, a in unit.values("EnvironmentFile"):
-        env.update(_env_file(host, a.value.lstrip("-")))
-    return env
+        path = a.value.lstrip("-")
+        if host.resolve(path) is None:
+            unread.append(path)
+        env.update(_env_file(host, path))
+    return env, unread
 
 
 def _env_file(host, path: str) -> dict[str, Word]:
@@ -144,7 +150,7 @@ def starts(host) -> list[Start]:
         if not execs:
             continue
         unit_file, a = execs[-1]
-        env = environment(host, unit)
+        env, unread = environment(host, unit)
         options = _jvm_options(_expand(split(a.value.lstrip("-@:+!")), env))
         where = f"{unit_file.display}:{a.line}"
         wrapper = [v for v in WRAPPER_VARS if v in env]
@@ -161,7 +167,7 @@ def starts(host) -> list[Start]:
             how = (f"ExecStart runs a script given {', '.join(wrapper)}" if wrapper else
                    "its environment sets JAVA_TOOL_OPTIONS/_JAVA_OPTIONS")
         words += _var_words(env, "_JAVA_OPTIONS")
-        found.append(Start(unit, words, how, where, env, *_limit(host, unit)))
+        found.append(Start(unit, words, how, where, env, *_limit(host, unit), tuple(unread)))
     host.cache[CACHE] = found
     return found
 

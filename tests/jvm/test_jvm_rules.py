@@ -243,3 +243,14 @@ def test_budget_shows_mysql_redis_and_the_jvm_with_their_arithmetic(oomaudit, tm
     assert "server buffers + 151 connections x" in consumers["mysql"]["how"]
     text = oomaudit("budget", "--root", root, "--ram", "16G").stdout
     assert re.search(r"^  java +2\.5 GiB .*app\.service: heap 2\.0 GiB", text, re.M), text
+
+
+def test_a_config_repository_says_which_environmentfile_it_could_not_read(tmp_path):
+    shutil.copy(FIXTURES / "wrapper.service", tmp_path / "wrapper.service")
+    out = io.StringIO()
+    with redirect_stdout(out), redirect_stderr(io.StringIO()):
+        main(["check", str(tmp_path / "wrapper.service"), "--format", "json", "--no-plugins",
+              "--ram", "4G"])
+    [java] = java_ledger(json.loads(out.getvalue()))
+    assert java["bytes"] == 768 << 20  # _JAVA_OPTIONS' -Xmx512m, from the unit itself
+    assert java["how"].endswith("; not read: EnvironmentFile=/etc/default/wrapper")
