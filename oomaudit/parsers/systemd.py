@@ -88,10 +88,13 @@ def known_sections(unit_type: str | None) -> tuple[str, ...]:
     return ("Unit", own, "Install") if unit_type != "target" else ("Unit", "Install")
 
 
-def parse_unit(text: str, unit_type: str | None = "service") -> UnitText:
-    """Every assignment systemd would hand to a setting's parser, with its line."""
+def parse_unit(text: str, unit_type: str | None = "service",
+               sections: tuple[str, ...] = ()) -> UnitText:
+    """Every assignment systemd would hand to a setting's parser, with its line.
+    ``sections``: those of a daemon's own config file in the same syntax (oomd.conf's
+    ``OOM``) in place of a unit type's."""
     result = UnitText()
-    sections = known_sections(unit_type)
+    sections = sections or known_sections(unit_type)
     state = {"section": None, "ignored": False, "bom_seen": False}
     continuation: str | None = None
     number = 0

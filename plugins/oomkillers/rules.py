@@ -235,6 +235,7 @@ def check_userkill005(host):
                                  units.units[oomd[0]].fragment.display
                                  if units.units[oomd[0]].fragment else "systemd units")]
             evidence += [Evidence(f"{m.key}=kill on {m.cgroup}", m.where) for m in managed]
+            evidence += _oomd_limits(host, {m.key for m in managed})
             evidence.append(Evidence(f"ManagedOOMPreference={preference[0]}", preference[1])
                             if preference else Evidence("ManagedOOMPreference not set (none)"))
             where = ", ".join(f"{m.key}=kill on {m.cgroup}" for m in managed)
@@ -245,3 +246,15 @@ def check_userkill005(host):
                 unit.fragment.display, None, evidence,
                 dropin_fix(unit, "ManagedOOMPreference", "ManagedOOMPreference=avoid"),
                 key=unit.name)
+
+
+def _oomd_limits(host, keys: set[str]) -> list[Evidence]:
+    """When systemd-oomd acts, from oomd.conf and its drop-ins as systemd merges them."""
+    from .oomdconf import settings
+
+    merged = settings(host)
+    wanted = (["SwapUsedLimit"] if "ManagedOOMSwap" in keys else []) + \
+        (["DefaultMemoryPressureLimit", "DefaultMemoryPressureDurationSec"]
+         if "ManagedOOMMemoryPressure" in keys else [])
+    return [Evidence(f"{key}={merged[key][0]}", merged[key][1] or "oomd.conf(5) default")
+            for key in wanted]

@@ -288,3 +288,12 @@ def test_debian_systemd_oomd_enabled_may_kill_sshd(oomaudit, tmp_path):
     assert finding["rule"] == "USERKILL005"
     assert {"source": "root/usr/lib/systemd/system/-.slice.d/10-oomd-root-slice-defaults.conf:"
                       "2", "what": "ManagedOOMSwap=kill on -.slice"} in finding["evidence"]
+
+
+def test_userkill005_says_when_oomd_acts(oomaudit, tmp_path):
+    root = _oomd_tree(tmp_path / "root")
+    (root / "etc/systemd/oomd.conf.d").mkdir(parents=True)
+    (root / "etc/systemd/oomd.conf.d/50-swap.conf").write_text("[OOM]\nSwapUsedLimit=75%\n")
+    [finding] = _scan(oomaudit, root, "USERKILL005")
+    assert {"what": "SwapUsedLimit=75%",
+            "source": "root/etc/systemd/oomd.conf.d/50-swap.conf:2"} in finding["evidence"]
