@@ -84,3 +84,14 @@ def test_debian_defaults(analyze):
     assert ours == _theirs(analyze, Path("/"))
     assert re.match(r"\d+s$", oomdconf.settings(_host(Path("/")))[
         "DefaultMemoryPressureDurationSec"][0])
+
+
+@settings(max_examples=100, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(max_size=300))
+def test_any_oomd_conf_merges_without_a_traceback(tmp_path_factory, text):
+    root = tmp_path_factory.mktemp("any")
+    (root / "etc/systemd/oomd.conf.d").mkdir(parents=True)
+    (root / "etc/systemd/oomd.conf.d/a.conf").write_bytes(text.encode("utf-8", "surrogatepass"))
+    merged = oomdconf.settings(_host(root))
+    assert set(oomdconf.DEFAULTS) <= set(merged)
