@@ -1,0 +1,42 @@
+"""NODE001: a unit's Node heap limit above the RAM the other services of the memory
+ledger leave it. The fix proposes 80% of what is left, less the young generation, for
+the Buffers and native memory that live outside the V8 heap."""
+from __future__ import annotations
+
+import shlex
+
+from oomaudit import Evidence, Finding
+from oomaudit.units import format_size
+
+from .budget import CLAIMS, how, sized
+from .heap import YOUNG
+
+MiB = 1 << 20
+OVERHEAD = 0.8
+
+
+def check_node001(host):
+    for start, space in sized(host):
+        ram = host.require("ram")
+        own = host.cache.get(CLAIMS, {}).get(id(start))
+        others = [c for c in host.ledger.consumers if c is not own]
+        left = ram.value - sum(c.bytes for c in others)
+        if space.limit <= left:
+            continue
+        fit = (int(max(left, 0) * OVERHEAD) - YOUNG) // MiB
+        fix = (f"the other services already claim this host's RAM: move {start.unit.name} "
+               "or shrink what the others take" if fit < 16 else
+               f"in {space.word.where} (the flag node reads last), in place of "
+               f"{shlex.quote(space.word.text)}:\n--max-old-space-size={fit}\n# "
+               f"{OVERHEAD:.0%} of the {format_size(max(left, 0))} left for it, less V8's "
+               "young generation")
+        path, _, line = space.word.where.rpartition(":")
+        yield Finding(
+            "NODE001", f"{start.unit.name}: Node's heap limit {format_size(space.limit)} "
+            f"({space.word.text}) is above the {format_size(max(left, 0))} of RAM the other "
+            "services leave it: a growing heap pushes the host into the OOM killer",
+            path, int(line) if line.isdigit() else None,
+            [Evidence(how(space), space.word.where), Evidence(f"node started by {start.source}"),
+             Evidence(f"RAM = {format_size(ram.value)}", ram.source),
+             *(Evidence(f"{c.service}: {format_size(c.bytes)} = {c.how}", c.source)
+               for c in others)], fix, key=f"{start.unit.name}: --max-old-space-size")
