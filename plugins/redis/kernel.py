@@ -4,18 +4,16 @@
 
 vm.overcommit_memory comes from the sysctl plugin's own reading (the live value, the files
 merged as the program that applies them at boot merges them, or in a config repository
-each sysctl file given beside redis.conf, judged alone as SYSCTL rules judge it).
-Transparent huge pages are read live only: offline the kernel's default depends on how it
-was built, and the kernel command line and the units that change it are the VM plugin's.
+each sysctl file given beside redis.conf, judged alone as SYSCTL rules judge it); the THP
+mode from the VM plugin's (live, or what sets it at boot in a tree; unknown otherwise).
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import NamedTuple
 
 from oomaudit.plugins.sysctl.constants import READER as SYSCTL
 
-THP = "/sys/kernel/mm/transparent_hugepage/enabled"
+from oomaudit import Fact
 
 
 class Overcommit(NamedTuple):
@@ -43,18 +41,14 @@ def overcommit(host) -> list[Overcommit]:
     return found
 
 
-def thp_always(host) -> bool | None:
-    """True when the live kernel's THP mode is ``[always]`` (what redis-server looks for),
-    False for another mode, None where it cannot be read (offline, or no THP support)."""
-    if not host.live:
+def thp_always(host) -> Fact | None:
+    """The THP mode when it is ``always`` (what redis-server looks for: ``[always]``), with
+    where it comes from; None for another mode or where it is unknown. The VM plugin's
+    reading: live from sysfs, in a tree from the kernel command line grub writes and
+    tmpfiles.d."""
+    if host.root is None:  # a config repository: no host whose mode could be read
         return None
-    if "redis.thp" not in host.cache:
-        try:
-            text = Path(THP).read_text(errors="replace")
-        except FileNotFoundError:  # a kernel built without THP
-            text = None
-        except OSError as exc:
-            host.note_unreadable(f"live: {THP}", exc.strerror or str(exc))
-            text = None
-        host.cache["redis.thp"] = None if text is None else "[always]" in text
-    return host.cache["redis.thp"]
+    from oomaudit.plugins.vm.hugepages import thp_mode
+
+    mode = thp_mode(host)
+    return mode if mode is not None and mode.value == "always" else None

@@ -14,7 +14,7 @@ from oomaudit.units import format_size
 
 from .budget import claimed, running
 from .instances import Instance, instances
-from .kernel import THP, overcommit, thp_always
+from .kernel import overcommit, thp_always
 
 SYSCTL_FILE = "/etc/sysctl.d/90-redis.conf"
 OVERHEAD = 0.8  # the share of what is left that maxmemory may take
@@ -180,7 +180,8 @@ def check_redis004(host):
 
 def check_redis005(host):
     """Transparent huge pages [always] and Redis not turning them off for itself."""
-    if not thp_always(host):
+    always = thp_always(host)
+    if always is None:
         return
     for instance in _judged(host):
         disable = instance["disable-thp"]
@@ -197,11 +198,11 @@ def check_redis005(host):
             "for itself" + ("" if disable.where else " unless it is 7.0 or newer") + ": a "
             "fork's copy-on-write copies 2 MiB for a written page instead of 4 KiB, and "
             "redis-server warns about it", path, line,
-            [Evidence("transparent_hugepage/enabled = [always]", f"live: {THP}"),
+            [Evidence("transparent huge pages: always", always.source),
              Evidence(said, disable.source),
              *(Evidence(f"forks for {what}") for what in instance.forks())],
             fix=f"in {disable.file or instance.inside}:\ndisable-thp yes   # Redis 7.0 and "
                 "newer\nor for the whole host "
-                f"(see the VM rules): echo madvise > {THP}, and transparent_hugepage=madvise "
-                "on the kernel command line to keep it after a reboot",
+                "(as VM004 sets it): transparent_hugepage=madvise on the kernel command "
+                "line, or now: echo madvise > /sys/kernel/mm/transparent_hugepage/enabled",
             severity=severity, key=_key(instance, path, "disable-thp"))

@@ -54,8 +54,8 @@ def test_on_a_4g_profile_nothing_above_low_and_no_conf_finding(oomaudit, debian)
 
 
 def test_budget_shows_each_service_with_its_arithmetic(oomaudit, tmp_path):
-    """Issue 17's done-when: MySQL and Redis (maxmemory 2gb, RDB on) in one budget, each
-    with how its number was computed (the JVM's entry is the jvm plugin's)."""
+    """Redis (maxmemory 2gb, RDB on) beside MySQL in one budget, each with how its number
+    was computed, down to Redis's line (tests/jvm adds a JVM: issue 17's done-when)."""
     (tmp_path / "etc/redis").mkdir(parents=True)
     (tmp_path / "etc/mysql").mkdir(parents=True)
     (tmp_path / "etc/redis/redis.conf").write_text("maxmemory 2gb\nsave 900 1\n")

@@ -161,38 +161,38 @@ def test_redis004_in_a_tree_uses_the_persisted_value(tmp_path):
     assert report["findings"] == []
 
 
-# -- REDIS005: transparent huge pages (live) -----------------------------------------------
+# -- REDIS005: transparent huge pages (here from a tree's kernel command line) -----------
 
-def live(tmp_path, text: str, thp: bool | None) -> Host:
-    """A live host whose only redis.conf is ``text`` and whose THP mode is [always] or not."""
-    conf = tmp_path / "redis.conf"
-    conf.write_text(text)
-    host = Host("live", LIVE, tmp_path)
-    host.docs["redis"] = [redisconf.parse(host.read(conf, READER))]
-    host.cache["redis.thp"] = thp
-    host.cache["processes"] = []
-    return host
-
-
-@pytest.mark.parametrize("text, thp, expected", [
-    ("disable-thp no\n", True, (1, None)),
-    ("maxmemory 1gb\n", True, (None, Severity.LOW)),  # protected on 7.0+ only
-    ("disable-thp yes\n", True, None),
-    ("disable-thp no\n", False, None),
-    ("disable-thp no\n", None, None),  # unknown (no THP in this kernel)
+@pytest.mark.parametrize("text, grub, expected", [
+    ("disable-thp no\n", "always", (1, "medium")),
+    ("maxmemory 1gb\n", "always", (None, "low")),  # protected on 7.0+ only
+    ("disable-thp yes\n", "always", None),
+    ("disable-thp no\n", "madvise", None),
+    ("disable-thp no\n", None, None),  # nothing sets it: the kernel's build default
 ])
-def test_redis005_thp_always(tmp_path, text, thp, expected):
-    findings = list(rules.check_redis005(live(tmp_path, text, thp)))
+def test_redis005_thp_always(tmp_path, text, grub, expected):
+    files = {"etc/redis/redis.conf": text}
+    if grub:
+        files["etc/default/grub"] = f'GRUB_CMDLINE_LINUX="quiet transparent_hugepage={grub}"\n'
+    _, report = audit("scan", "--root", tree(tmp_path, files), "--select", "REDIS005")
     if expected is None:
-        assert findings == []
+        assert report["findings"] == []
         return
-    [finding] = findings
-    assert (finding.line, finding.severity) == expected
-    assert "disable-thp yes" in finding.fix and "madvise" in finding.fix
+    [finding] = report["findings"]
+    assert (finding["line"], finding["severity"]) == expected
+    assert finding["evidence"][0]["source"].endswith("etc/default/grub:1 (kernel command line "
+                                                     "transparent_hugepage=)")
+    assert "in /etc/redis/redis.conf:\ndisable-thp yes" in finding["fix"]
+    assert "transparent_hugepage=madvise" in finding["fix"]
 
 
 def test_redis004_live_value(tmp_path):
-    host = live(tmp_path, "maxmemory 1gb\n", False)
+    """A live host (its files in tmp_path) whose /proc/sys says strict overcommit."""
+    conf = tmp_path / "redis.conf"
+    conf.write_text("maxmemory 1gb\n")
+    host = Host("live", LIVE, tmp_path)
+    host.docs["redis"] = [redisconf.parse(host.read(conf, READER))]
+    host.cache["processes"] = []
     defaults = {k: v[2] for k, v in kernel.LIMITS.items()}
     host.cache["sysctl_live"] = kernel.Policy(
         {k: kernel.Setting(v, None) for k, v in {**defaults, kernel.MODE: 2}.items()})
