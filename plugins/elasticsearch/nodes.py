@@ -102,7 +102,7 @@ def _unit_options(host, flavour: str, folder: Path) -> list[Word]:
     unit = units_of(host).units.get(f"{flavour}.service")
     if unit is None:
         return []
-    env = environment(host, unit)
+    env, _ = environment(host, unit)  # (the environment, EnvironmentFiles not read)
     conf = env.get("ES_PATH_CONF" if flavour == ELASTICSEARCH else "OPENSEARCH_PATH_CONF")
     real = host.resolve(conf.text if conf else f"/etc/{flavour}")
     opts = env.get(JAVA_OPTS[flavour])

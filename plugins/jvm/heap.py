@@ -69,6 +69,7 @@ class Heap(NamedTuple):
     how: str  # the arithmetic, for evidence and the ledger
     where: str  # where the deciding flag is ("" for the JVM's default)
     explicit: bool  # -Xmx/-XX:MaxHeapSize was given
+    from_limit: bool = False  # the JVM's own default, a share of the memory limit it sees
 
     @property
     def overhead(self) -> int:
@@ -134,7 +135,7 @@ def max_heap(options: Options, ram: int, limit: int | None = None,
         "InitialRAMPercentage"))
     if max_ram is not None:
         seen, seen_how = int(max_ram.value), max_ram.word.text
-    elif seen > DEFAULT_MAX_RAM:
+    elif not override and seen > DEFAULT_MAX_RAM:
         seen, seen_how = DEFAULT_MAX_RAM, "MaxRAM default 128 GiB"
     percent, percent_how = _percentage(options, "Max", 25.0)
     minimum, _ = _percentage(options, "Min", 50.0)
@@ -150,7 +151,8 @@ def max_heap(options: Options, ram: int, limit: int | None = None,
     if initial is not None and int(initial.value) > heap:
         heap, how = int(initial.value), f"{initial.word.text} (above {how})"
     deciding = initial or options.get("MaxRAMPercentage") or options.get("MaxRAMFraction")
-    return Heap(heap, f"JVM default: {how}", deciding.word.where if deciding else "", False)
+    return Heap(heap, f"JVM default: {how}", deciding.word.where if deciding else "", False,
+                deciding is None and max_ram is None and seen == limit)
 
 
 def _percentage(options: Options, side: str, default: float) -> tuple[float, str]:

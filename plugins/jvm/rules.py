@@ -67,8 +67,8 @@ def check_jvm001(host):
 def check_jvm002(host):
     for item in sized(host):
         limit = item.start.limit
-        if limit is None or item.heap.process <= limit:
-            continue
+        if limit is None or item.heap.process <= limit or item.heap.from_limit:
+            continue  # a heap the JVM sized from the limit itself is its own choice
         unit = item.start.unit
         raise_to = -(-item.heap.process // (1 << 20))
         yield Finding(

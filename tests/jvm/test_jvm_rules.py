@@ -127,6 +127,11 @@ def test_the_default_heap_is_a_share_of_the_unit_limit(tmp_path):
     [java] = java_ledger(scan(tmp_path, "--ram", "64G"))
     assert java["bytes"] == 512 << 20  # 256 MiB heap + 256 MiB overhead
     assert "25% (MaxRAMPercentage default) of memory limit 1.0 GiB" in java["how"]
+    # a heap the JVM sizes from a small limit itself is not judged against it
+    (tmp_path / UNITS / "app.service").write_text(
+        "[Service]\nMemoryMax=256M\nExecStart=/usr/bin/java -jar /opt/app.jar\n")
+    report = scan(tmp_path, "--ram", "64G")
+    assert jvm_findings(report) == [] and java_ledger(report)[0]["bytes"] == 256 << 20
     (tmp_path / UNITS / "app.service").write_text(
         "[Service]\nMemoryMax=1G\nExecStart=/usr/bin/java -XX:-UseContainerSupport "
         "-jar /opt/app.jar\n")
