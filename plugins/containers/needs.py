@@ -7,9 +7,10 @@ from the same tree, through the MySQL plugin's parsers), PostgreSQL's
 ``shared_buffers`` (``-c``/``--`` flags, the sclorg images' ``POSTGRESQL_SHARED_BUFFERS``),
 a JVM's maximum heap with its overhead (``-Xmx``/``-XX:MaxHeapSize`` in the arguments or
 the options variables the JVM and image scripts read, as the JVM plugin reads them),
-Redis' ``maxmemory``, memcached's ``-m`` and mongod's ``--wiredTigerCacheSizeGB``. The official
-``mysql``/``postgres`` images read no such variables (``POSTGRES_SHARED_BUFFERS`` set on
-them does nothing), so none is invented here.
+Redis' ``maxmemory``, memcached's ``-m``, mongod's ``--wiredTigerCacheSizeGB`` and Node's
+``--max-old-space-size`` (``NODE_OPTIONS``, then node's own options, as the node plugin
+reads them). The official ``mysql``/``postgres`` images read no such variables
+(``POSTGRES_SHARED_BUFFERS`` set on them does nothing), so none is invented here.
 """
 from __future__ import annotations
 
@@ -85,6 +86,7 @@ def needs(host, image: str, args: list[Arg], env: dict[str, Arg], mounts: list[M
     if name in ("mongo", "mongodb", "mongodb-community-server", "mongodb-enterprise-server"):
         found += _mongod(args)
     found += _jvm(args, env)
+    found += _node(args, env)
     return found
 
 
@@ -242,6 +244,26 @@ def _mongod(args: list[Arg]) -> list[Need]:
                          int(gb * (1 << 30)), arg.path, arg.line, 0.5,
                          lambda n: f"--wiredTigerCacheSizeGB {max(n / (1 << 30), 0.25):.2f}")
     return [found] if found else []
+
+
+def _node(args: list[Arg], env: dict[str, Arg]) -> list[Need]:
+    """V8's heap limit from the last ``--max-old-space-size``: NODE_OPTIONS first, then the
+    options of a command line that runs node (any image: NODE_OPTIONS reaches every node)."""
+    from oomaudit.plugins.node.heap import YOUNG, Word, node_options, old_space
+
+    words = [Word(w, env["NODE_OPTIONS"]) for w in env["NODE_OPTIONS"].text.split()] \
+        if "NODE_OPTIONS" in env else []
+    ran = node_options([a.text for a in args])
+    if ran:
+        start = next(i for i, a in enumerate(args) if a.text.rsplit("/", 1)[-1] in
+                     ("node", "nodejs"))
+        words += [Word(w, args[start + 1 + i]) for i, w in enumerate(ran)]
+    space, error = old_space(words)
+    if error or space is None:
+        return []
+    arg = space.word.where
+    return [Need("Node heap", space.word.text, "--max-old-space-size", space.limit, arg.path,
+                 arg.line, 0.75, lambda n: f"--max-old-space-size={max((n - YOUNG) >> 20, 16)}")]
 
 
 # -- JVM ---------------------------------------------------------------------------------

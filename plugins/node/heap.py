@@ -7,7 +7,8 @@ and a value below 0 or above 2^64 - 1 is "out of bounds": V8 says so, ignores th
 and node runs on. The
 last flag wins; node reads ``NODE_OPTIONS`` before its command line. The heap limit V8
 reports (``v8.getHeapStatistics().heap_size_limit``) is that old space plus the young
-generation: three 16 MiB semi-spaces on 64-bit, whatever the old space.
+generation: three 16 MiB semi-spaces on 64-bit, whatever the old space. node's own
+options are the words after ``node`` up to the script (or ``-e``/``-p`` code, or ``--``).
 """
 from __future__ import annotations
 
@@ -18,6 +19,12 @@ MiB = 1 << 20
 YOUNG = 3 * 16 * MiB  # V8's young generation beside an explicit old space (64-bit)
 _FLAG = re.compile(r"--max[-_]old[-_]space[-_]size(?:=(.*))?\Z", re.S)
 _VALUE = re.compile(r"[ \t\n\v\f\r]*([+-]?)([0-9]+)\Z")
+
+
+NAMES = ("node", "nodejs")
+_TAKES_VALUE = {"-r", "--require", "--import", "--loader", "--experimental-loader", "-C",
+                "--conditions", "--title", "--inspect-port", "--debug-port"}
+_CODE = {"-e", "--eval", "-p", "--print"}
 
 
 class Word(NamedTuple):
@@ -52,3 +59,24 @@ def old_space(words: list[Word]) -> tuple[OldSpace | None, str]:
             continue  # V8 prints "out of bounds" and keeps the value it had
         found = OldSpace(number, word) if number else None
     return found, ""
+
+
+def node_options(words: list[str]) -> list[str] | None:
+    """node's options on a command line that runs it (None when none does)."""
+    for i, word in enumerate(words):
+        if word.rsplit("/", 1)[-1] in NAMES:
+            break
+        if not (word.rsplit("/", 1)[-1] == "env" or (i and "=" in word)):
+            return None  # another program, or env's NAME=VALUE before node
+    else:
+        return None
+    options, rest = [], iter(words[i + 1:])
+    for word in rest:
+        if word == "--" or not word.startswith("-"):
+            break
+        options.append(word)
+        if word in _CODE:
+            break
+        if word in _TAKES_VALUE:
+            next(rest, None)
+    return options

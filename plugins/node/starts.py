@@ -14,39 +14,13 @@ from oomaudit.plugins.jvm.starts import environment, split
 from oomaudit.plugins.systemd.units import units_of
 
 from .constants import CACHE
-from .heap import Word
-
-NAMES = ("node", "nodejs")
-_TAKES_VALUE = {"-r", "--require", "--import", "--loader", "--experimental-loader", "-C",
-                "--conditions", "--title", "--inspect-port", "--debug-port"}
-_CODE = {"-e", "--eval", "-p", "--print"}
+from .heap import Word, node_options
 
 
 class Start(NamedTuple):
     unit: object  # oomaudit.parsers.systemd_units.Unit
     words: list[Word]  # NODE_OPTIONS', then the command line's options
     source: str  # file:line of the ExecStart
-
-
-def node_options(words: list[str]) -> list[str] | None:
-    """node's options on a command line that runs it (None when none does)."""
-    for i, word in enumerate(words):
-        if word.rsplit("/", 1)[-1] in NAMES:
-            break
-        if not (word.rsplit("/", 1)[-1] == "env" or (i and "=" in word)):
-            return None  # another program, or env's NAME=VALUE before node
-    else:
-        return None
-    options, rest = [], iter(words[i + 1:])
-    for word in rest:
-        if word == "--" or not word.startswith("-"):
-            break
-        options.append(word)
-        if word in _CODE:
-            break
-        if word in _TAKES_VALUE:
-            next(rest, None)
-    return options
 
 
 def starts(host) -> list[Start]:

@@ -13,8 +13,7 @@ import pytest
 from conftest import assert_no_traceback, need_program
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from oomaudit.plugins.node.heap import Word, old_space
-from oomaudit.plugins.node.starts import node_options
+from oomaudit.plugins.node.heap import Word, node_options, old_space
 
 MiB, GiB = 1 << 20, 1 << 30
 LIMIT = "console.log(require('v8').getHeapStatistics().heap_size_limit)"
@@ -132,3 +131,29 @@ def test_a_flag_node_refuses_counts_nothing(oomaudit, tmp_path, value):
     root = unit(tmp_path / "r", f"ExecStart=/usr/bin/node --max-old-space-size={value} a.js")
     assert not [c for c in scan(oomaudit, root, "4G")["hosts"][0]["ledger"]
                 if c["service"] == "node"]
+
+
+def test_compose_services_and_pods_against_their_limit(oomaudit, tmp_path):
+    """CONTAINER003 reads --max-old-space-size from NODE_OPTIONS (any image) and a command
+    line that runs node (plugins/containers/needs.py), with this plugin's reading."""
+    compose = tmp_path / "compose.yaml"
+    compose.write_text(
+        "services:\n  api:\n    image: node:20\n    command: node --max-old-space-size=4096 "
+        "server.js\n    mem_limit: 2g\n  web:\n    image: myapp\n    environment:\n"
+        "      NODE_OPTIONS: --max-old-space-size=1024\n    mem_limit: 1g\n  ok:\n"
+        "    image: node:20\n    environment:\n      - NODE_OPTIONS=--max-old-space-size=512\n"
+        "    command: node --max-old-space-size=1g server.js\n    mem_limit: 1g\n")
+    proc = oomaudit("check", compose, "--ram", "16G", "--format", "json")
+    assert_no_traceback(proc)
+    found = [(f["line"], f["fix"].splitlines()[-1]) for f in json.loads(proc.stdout)["findings"]
+             if f["rule"] == "CONTAINER003"]
+    assert found == [(4, "or fit the service to the limit: --max-old-space-size=1488"),
+                     (9, "or fit the service to the limit: --max-old-space-size=720")]
+    pod = tmp_path / "pod.yaml"
+    pod.write_text("apiVersion: v1\nkind: Pod\nmetadata:\n  name: api\nspec:\n  containers:\n"
+                   "  - name: api\n    image: node:20\n    env:\n    - name: NODE_OPTIONS\n"
+                   "      value: --max-old-space-size=3072\n    resources:\n      limits:\n"
+                   "        memory: 2Gi\n")
+    proc = oomaudit("check", pod, "--format", "json")
+    assert [f["line"] for f in json.loads(proc.stdout)["findings"]
+            if f["rule"] == "CONTAINER003"] == [11]
