@@ -7,23 +7,25 @@ that the services' worst case of the memory ledger already reaches, so that earl
 where the kernel would not (003). Two userspace killers (systemd-oomd, earlyoom, nohang)
 enabled at once (004). A critical unit that systemd-oomd, enabled, may kill: the unit or a
 slice above it says ManagedOOMSwap=kill or ManagedOOMMemoryPressure=kill and the unit does
-not say ManagedOOMPreference=avoid (005). An EARLYOOM_ARGS earlyoom refuses is CONF001.
+not say ManagedOOMPreference=avoid (005). nohang.conf whose @BADNESS_ADJ_RE_NAME lines add
+to a critical service's badness (006). A file its killer refuses is CONF001.
 
 This module only registers (the entry point names it, and every run imports it); the code
 lives beside it: ``earlyoom`` (the file and the arguments as earlyoom reads them),
-``critical`` (the process names of the critical services), ``oomd`` (the slices that
-systemd-oomd manages above a unit) and ``rules``.
+``nohang`` (nohang.conf as nohang reads it), ``critical`` (the process names of the
+critical services), ``oomd`` (the slices that systemd-oomd manages above a unit),
+``oomdconf`` (oomd.conf and its drop-ins) and ``rules``.
 """
 from __future__ import annotations
 
 from oomaudit import checks_in, hookimpl, make_rules
 
-from .constants import EARLYOOM, PACKAGE, READER, SYSTEMD
+from .constants import EARLYOOM, NOHANG, NOHANG_READER, PACKAGE, READER, SYSTEMD
 
 
 @hookimpl
 def oomaudit_readers():
-    return [READER]
+    return [READER, NOHANG_READER]
 
 
 @hookimpl
@@ -34,4 +36,6 @@ def oomaudit_rules():
     return [*make_rules(checks_in(f"{PACKAGE}.rules", "USERKILL001", "USERKILL002",
                                   "USERKILL003"), "userkill.toml", reads=(EARLYOOM,)),
             *make_rules(checks_in(f"{PACKAGE}.rules", "USERKILL004", "USERKILL005"),
-                        "userkill.toml", reads=(SYSTEMD,))]
+                        "userkill.toml", reads=(SYSTEMD,)),
+            *make_rules(checks_in(f"{PACKAGE}.rules", "USERKILL006"), "userkill.toml",
+                        reads=(NOHANG,))]

@@ -8,6 +8,7 @@ from oomaudit import Reader
 PLUGIN = "oomkillers"
 PACKAGE = "oomaudit.plugins.oomkillers"
 EARLYOOM = "earlyoom"  # the reader's format
+NOHANG = "nohang"  # the nohang.conf reader's format
 SYSTEMD = "systemd"  # the systemd plugin's unit format, whose enabled units USERKILL004 reads
 VARIABLE = "EARLYOOM_ARGS"  # what earlyoom.service passes as ExecStart=... $EARLYOOM_ARGS
 
@@ -36,4 +37,11 @@ READER = Reader(
     system_paths=("/etc/default/earlyoom",),
     file_patterns=("earlyoom", "*/default/earlyoom"),
     comment_prefixes=("#", ";"),
+)
+
+NOHANG_READER = Reader(
+    name=NOHANG, parse=f"{PACKAGE}.nohang:parse",
+    # nohang.service: --config /etc/nohang/nohang.conf; nohang-desktop.service the other
+    system_paths=("/etc/nohang/nohang.conf", "/etc/nohang/nohang-desktop.conf"),
+    file_patterns=("nohang.conf", "nohang-desktop.conf"),
 )

@@ -1,5 +1,6 @@
-"""USERKILL001-005: what earlyoom, configured as it is, may kill and when, two userspace
-OOM killers enabled on one host, and a critical unit systemd-oomd may kill.
+"""USERKILL001-006: what earlyoom, configured as it is, may kill and when, two userspace
+OOM killers enabled on one host, a critical unit systemd-oomd may kill, and a critical
+service nohang's badness rules push forward.
 
 earlyoom picks the process with the highest oom_score, plus 300 for a name its --prefer
 regex matches and minus 300 for one --avoid matches; a name --ignore matches is never
@@ -8,15 +9,21 @@ below its -s/-S minimum (a host without swap counts as 0% free).
 """
 from __future__ import annotations
 
+import re
 import shlex
 
 from oomaudit import Evidence, Finding
 from oomaudit.host import FILES
 from oomaudit.units import format_size
 
-from .constants import EARLYOOM, KILLER_UNITS, VARIABLE
+from .constants import EARLYOOM, KILLER_UNITS, NOHANG, VARIABLE
 from .critical import critical_processes
 from .earlyoom import Earlyoom, compiled
+
+
+def compiled_py(regex: str) -> re.Pattern:
+    """nohang is Python: its regexes are re's (nohang refuses a file where one fails)."""
+    return re.compile(regex)
 
 
 def _running(host) -> list[Earlyoom]:
@@ -258,3 +265,36 @@ def _oomd_limits(host, keys: set[str]) -> list[Evidence]:
          if "ManagedOOMMemoryPressure" in keys else [])
     return [Evidence(f"{key}={merged[key][0]}", merged[key][1] or "oomd.conf(5) default")
             for key in wanted]
+
+
+# --- USERKILL006 ------------------------------------------------------------------------
+
+def check_userkill006(host):
+    for config in host.documents(NOHANG):
+        if not config.starts:
+            continue
+        by_name: dict[str, list[str]] = {}
+        for pattern, names in critical_processes(host.settings):
+            for name in names:
+                by_name.setdefault(name, []).append(pattern)
+        for name, patterns in by_name.items():
+            matching = [b for b in config.badness if compiled_py(b.regex).search(name)]
+            total = sum(b.adj for b in matching)
+            if total <= 0:
+                continue
+            pattern = ", ".join(patterns)
+            evidence = [Evidence(f"critical service pattern '{p}' runs as process "
+                                 f"'{name}'", "settings: critical-services")
+                        for p in patterns]
+            evidence += [Evidence(f"@BADNESS_ADJ_RE_NAME {b.adj} /// {b.regex}",
+                                  f"{config.source.display}:{b.line}") for b in matching]
+            first = next(b for b in matching if b.adj > 0)
+            yield Finding(
+                "USERKILL006",
+                f"nohang adds {total} to the badness of critical service {pattern} "
+                f"({name}): it is among the first nohang kills",
+                config.source.display, first.line, evidence,
+                fix=f"take {name} out of the positive @BADNESS_ADJ_RE_NAME regexes in "
+                    f"{config.source.display}, or protect it:\n"
+                    f"@BADNESS_ADJ_RE_NAME -{total + 300} /// ^{re.escape(name)}$",
+                key=name)
