@@ -7,6 +7,7 @@ from oomaudit import Reader
 PLUGIN = "memcached"
 SERVICE = "memcached"  # the memory ledger's service
 PACKAGE = "oomaudit.plugins.memcached"
+SYSTEMD = "systemd"  # the reader whose units may run memcached with its options
 
 READER = Reader(
     name=PLUGIN, parse="oomaudit.parsers.memcached:parse",

@@ -11,68 +11,62 @@ from __future__ import annotations
 from oomaudit import Evidence, Finding
 from oomaudit.units import format_size
 
-from .budget import where
-from .constants import PLUGIN
+from .budget import CLAIMS
+from .instances import Instance, instances
 
 MiB = 1 << 20
 OVERHEAD = 0.8  # the share of what is left that -m may take
 
 
-def _judged(host):
-    return [c for c in host.documents(PLUGIN) if not c.failed]
+def _setting(instance: Instance) -> Evidence:
+    return Evidence(f"{instance.memory.said}: item memory "
+                    f"{format_size(instance.memory.bytes)} (megabytes, as memcached reads -m)",
+                    instance.where)
 
 
-def _setting(config) -> Evidence:
-    return Evidence(f"{config.memory.said}: item memory {format_size(config.memory.bytes)} "
-                    "(megabytes, as memcached reads -m)", where(config))
-
-
-def _left(host, config, ram: int) -> tuple[int, list[Evidence]]:
-    """RAM left for ``config`` once every other consumer of the ledger has its share."""
-    own = host.cache.get("memcached.claims", {}).get(id(config))
+def _left(host, instance: Instance, ram: int) -> tuple[int, list[Evidence]]:
+    """RAM left for ``instance`` once every other consumer of the ledger has its share."""
+    own = host.cache.get(CLAIMS, {}).get(id(instance))
     others = [c for c in host.ledger.consumers if c is not own]
     return ram - sum(c.bytes for c in others), [
         Evidence(f"{c.service}: {format_size(c.bytes)} = {c.how}", c.source) for c in others]
 
 
-def _fix(config, left: int) -> str:
+def _fix(instance: Instance, left: int) -> str:
     size = int(max(left, 0) * OVERHEAD) // MiB
     if size < 2:
         return ("the other services already claim this host's RAM: move memcached to "
                 "another host, or shrink what the others take, then set -m")
-    return (f"in {config.source.display}:\n-m {size}\n# {OVERHEAD:.0%} of the "
+    return (f"in {instance.path}:\n-m {size}\n# {OVERHEAD:.0%} of the "
             f"{format_size(left)} left for it, in megabytes")
+
+
+def _findings(host, rule: str, above_ram: bool):
+    for instance in instances(host):
+        ram = host.require("ram")
+        nbytes = instance.memory.bytes
+        if (nbytes > ram.value) != above_ram:
+            continue
+        left, others = _left(host, instance, ram.value)
+        if not above_ram and nbytes <= left:
+            continue
+        said = (f"above this host's RAM {format_size(ram.value)}: sized for another host, it "
+                "fills until the OOM killer ends it" if above_ram else
+                f"above the {format_size(max(left, 0))} of RAM the other services leave it: "
+                "a full cache pushes the host into the OOM killer")
+        name = "" if instance.name == instance.path else f"{instance.name}: "
+        yield Finding(
+            rule, f"{name}memcached's item memory {format_size(nbytes)} "
+            f"({instance.memory.said}) is {said}", instance.path, instance.line,
+            [_setting(instance), Evidence(f"RAM = {format_size(ram.value)}", ram.source),
+             *others], _fix(instance, left), key=f"{name}-m")
 
 
 def check_memcached001(host):
     """-m above the host's RAM: sized for another host."""
-    for config in _judged(host):
-        ram = host.require("ram")
-        if config.memory.bytes <= ram.value:
-            continue
-        left, others = _left(host, config, ram.value)
-        yield Finding(
-            "MEMCACHED001", f"memcached's item memory {format_size(config.memory.bytes)} "
-            f"({config.memory.said}) is above this host's RAM {format_size(ram.value)}: "
-            "sized for another host, it fills until the OOM killer ends it",
-            config.source.display, config.line,
-            [_setting(config), Evidence(f"RAM = {format_size(ram.value)}", ram.source),
-             *others], _fix(config, left), key="-m")
+    yield from _findings(host, "MEMCACHED001", True)
 
 
 def check_memcached002(host):
     """-m within RAM, but above what the other services leave."""
-    for config in _judged(host):
-        ram = host.require("ram")
-        if config.memory.bytes > ram.value:
-            continue  # MEMCACHED001's
-        left, others = _left(host, config, ram.value)
-        if config.memory.bytes <= left:
-            continue
-        yield Finding(
-            "MEMCACHED002", f"memcached's item memory {format_size(config.memory.bytes)} "
-            f"({config.memory.said}) is above the {format_size(max(left, 0))} of RAM the "
-            "other services leave it: a full cache pushes the host into the OOM killer",
-            config.source.display, config.line,
-            [_setting(config), Evidence(f"RAM = {format_size(ram.value)}", ram.source),
-             *others], _fix(config, left), key="-m")
+    yield from _findings(host, "MEMCACHED002", False)

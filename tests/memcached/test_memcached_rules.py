@@ -154,3 +154,29 @@ def test_a_compose_service_and_a_pod_with_m_above_their_limit(oomaudit, tmp_path
         "    resources:\n      limits:\n        memory: 1Gi\n")}) / "pod.yaml"
     assert [(f["rule"], f["line"]) for f in report(oomaudit, "check", pod)["findings"]
             if f["rule"] == "CONTAINER003"] == [("CONTAINER003", 9)]
+
+
+def test_a_unit_running_memcached_with_its_options(oomaudit, tmp_path):
+    """A unit whose ExecStart runs memcached itself is an instance; Debian's unit runs the
+    wrapper, whose instance is its memcached.conf's, counted once."""
+    root = tree(tmp_path / "root", {
+        "etc/systemd/system/sessions.service": (
+            "[Unit]\nDescription=sessions\n[Service]\nExecStart=/usr/bin/memcached -u "
+            "memcache -m 8192 -p 11212\n[Install]\nWantedBy=multi-user.target\n"),
+        "lib/systemd/system/memcached.service": (
+            "[Unit]\nDescription=memcached daemon\n[Service]\nExecStart=/usr/share/memcached/"
+            "scripts/systemd-memcached-wrapper /etc/memcached.conf\n[Install]\n"
+            "WantedBy=multi-user.target\n"),
+        "etc/memcached.conf": "-m 64\n"})
+    data = report(oomaudit, "scan", "--root", root, "--ram", "4G")
+    assert sorted((c["bytes"] >> 20, c["source"].rsplit("/", 1)[-1])
+                  for c in data["hosts"][0]["ledger"] if c["service"] == "memcached") == [
+        (64, "memcached.conf:1"), (8192, "sessions.service:4")]
+    # the unit's 8 GiB is above RAM; it leaves the 64 MiB of memcached.conf nothing
+    assert sorted(rules(data)) == [("MEMCACHED001", 4), ("MEMCACHED002", 1)]
+    [finding] = [f for f in data["findings"] if f["rule"] == "MEMCACHED001"]
+    assert finding["message"].startswith("sessions.service: memcached's item memory 8.0 GiB")
+    assert finding["fix"].splitlines()[1] == "-m 3225"  # 80% of 4 GiB less the 64 MiB
+    (root / "etc/systemd/system/sessions.service").write_text(
+        "[Service]\nExecStart=/usr/bin/memcached -m 1024\n")
+    assert rules(report(oomaudit, "scan", "--root", root, "--ram", "4G")) == []
