@@ -157,3 +157,13 @@ def test_compose_services_and_pods_against_their_limit(oomaudit, tmp_path):
     proc = oomaudit("check", pod, "--format", "json")
     assert [f["line"] for f in json.loads(proc.stdout)["findings"]
             if f["rule"] == "CONTAINER003"] == [11]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(max_size=30) | _FLAG | st.sampled_from(["node", "-e", "-r", "--"]),
+                max_size=8))
+def test_any_words_give_an_answer_never_a_traceback(words):
+    space, error = old_space([Word(w, "x") for w in words])
+    assert space is None or (space.mib > 0 and not error)
+    options = node_options(words)
+    assert options is None or all(o in words for o in options)
