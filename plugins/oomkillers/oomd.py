@@ -29,6 +29,7 @@ class Managed(NamedTuple):
     cgroup: str  # the unit or slice that sets it
     key: str
     where: str  # file:line
+    limit: tuple[str, str] | None = None  # its own ManagedOOMMemoryPressureLimit=, where
 
 
 def value(unit: Unit | None, key: str) -> tuple[str, str] | None:
@@ -87,5 +88,7 @@ def managed_kill(host, units: UnitSet, unit: Unit) -> list[Managed]:
         for key in MANAGED:
             setting = value(holder, key)
             if setting and setting[0] == "kill":
-                found.append(Managed(name, key, setting[1]))
+                limit = value(holder, "ManagedOOMMemoryPressureLimit") \
+                    if key == "ManagedOOMMemoryPressure" else None
+                found.append(Managed(name, key, setting[1], limit))
     return found

@@ -242,6 +242,9 @@ def check_userkill005(host):
                                  units.units[oomd[0]].fragment.display
                                  if units.units[oomd[0]].fragment else "systemd units")]
             evidence += [Evidence(f"{m.key}=kill on {m.cgroup}", m.where) for m in managed]
+            evidence += [Evidence(f"ManagedOOMMemoryPressureLimit={m.limit[0]} on {m.cgroup} "
+                                  "(in place of DefaultMemoryPressureLimit)", m.limit[1])
+                         for m in managed if m.limit]
             evidence += _oomd_limits(host, {m.key for m in managed})
             evidence.append(Evidence(f"ManagedOOMPreference={preference[0]}", preference[1])
                             if preference else Evidence("ManagedOOMPreference not set (none)"))

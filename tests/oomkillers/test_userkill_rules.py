@@ -253,8 +253,11 @@ def test_userkill005_not_when_oomd_is_not_enabled_or_the_slice_is_reset(oomaudit
 def test_userkill005_a_slice_of_the_unit_managing_pressure(oomaudit, tmp_path):
     root = _oomd_tree(tmp_path / "root", "[Service]\nSlice=critical-db.slice\n")
     (root / "etc/systemd/system/critical.slice").write_text(
-        "[Slice]\nManagedOOMMemoryPressure=kill\n")
+        "[Slice]\nManagedOOMMemoryPressure=kill\nManagedOOMMemoryPressureLimit=40%\n")
     [finding] = _scan(oomaudit, root, "USERKILL005")
+    assert {"what": "ManagedOOMMemoryPressureLimit=40% on critical.slice (in place of "
+                    "DefaultMemoryPressureLimit)",
+            "source": "root/etc/systemd/system/critical.slice:3"} in finding["evidence"]
     assert ("ManagedOOMMemoryPressure=kill on critical.slice, ManagedOOMSwap=kill on -.slice"
             in finding["message"])
 
