@@ -14,7 +14,8 @@ This module only registers (the entry point names it, and every run imports it);
 lives beside it: ``earlyoom`` (the file and the arguments as earlyoom reads them),
 ``nohang`` (nohang.conf as nohang reads it), ``critical`` (the process names of the
 critical services), ``oomd`` (the slices that systemd-oomd manages above a unit),
-``oomdconf`` (oomd.conf and its drop-ins) and ``rules``.
+``oomdconf`` (oomd.conf and its drop-ins), ``rules`` (001-003, 006) and ``enabled``
+(004-005, from the host's units).
 """
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ def oomaudit_rules():
     # repository has no .wants/ links)
     return [*make_rules(checks_in(f"{PACKAGE}.rules", "USERKILL001", "USERKILL002",
                                   "USERKILL003"), "userkill.toml", reads=(EARLYOOM,)),
-            *make_rules(checks_in(f"{PACKAGE}.rules", "USERKILL004", "USERKILL005"),
+            *make_rules(checks_in(f"{PACKAGE}.enabled", "USERKILL004", "USERKILL005"),
                         "userkill.toml", reads=(SYSTEMD,)),
             *make_rules(checks_in(f"{PACKAGE}.rules", "USERKILL006"), "userkill.toml",
                         reads=(NOHANG,))]
