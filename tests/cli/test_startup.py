@@ -2,32 +2,18 @@
 and the plugin whose file it is. Timing lives in bench/bench.py; this pins the cause."""
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 
-PROBE = """
-import json, sys
-from oomaudit.cli import main
-code = main(sys.argv[1:])
-sys.stdout.flush()
-print("\\n" + json.dumps(sorted(sys.modules)), file=sys.stderr)
-"""
-
-
-def _modules(tmp_path, *args: str) -> set[str]:
-    proc = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=60)
-    return set(json.loads(proc.stderr.strip().splitlines()[-1]))
+from startup_probe import imported, plugin_code
 
 
 def test_one_fstab_imports_the_swap_plugin_alone(tmp_path):
     """A clean fstab: not even a rule catalogue is parsed (texts are read for findings)."""
     (tmp_path / "fstab").write_text("UUID=1 / ext4 defaults 0 1\n/swapfile none swap sw 0 0\n")
-    modules = _modules(tmp_path, "check", "--format", "json", "--exit-zero", "fstab")
+    modules = imported(tmp_path, "check", "--format", "json", "--exit-zero", "fstab")
     # a plugin's code: its package's modules but the registration and its constants
-    code = {m for m in modules if m.startswith("oomaudit.plugins.") and m.count(".") == 3
-            and not m.endswith(".constants")}
+    code = plugin_code(modules)
     parsers = {m for m in modules if m.startswith("oomaudit.parsers.")}
     assert code == {f"oomaudit.plugins.swap.{m}" for m in ("document", "places", "rules")}
     assert parsers == {"oomaudit.parsers.fstab"}
@@ -55,17 +41,16 @@ def test_a_repository_of_notes_imports_no_parser(tmp_path):
     """Files no reader's name or sniff hint matches cost no parser import."""
     for n in range(20):
         (tmp_path / f"notes{n}.yml").write_text(f"# notes for host {n}\nsome: yaml\n")
-    modules = _modules(tmp_path, "check", "--format", "json", "--exit-zero", ".")
+    modules = imported(tmp_path, "check", "--format", "json", "--exit-zero", ".")
     assert not {m for m in modules if m.startswith("oomaudit.parsers.")}
     # nor any plugin's code: a package's modules but its registration and constants
-    assert not {m for m in modules if m.startswith("oomaudit.plugins.") and m.count(".") == 3
-                and not m.endswith(".constants")}
+    assert not plugin_code(modules)
 
 
 def test_one_nginx_conf_imports_the_nginx_parser_alone(tmp_path):
     """A format's parser does not drag in another's (nginx once borrowed php-fpm's)."""
     (tmp_path / "nginx.conf").write_text("worker_processes 2;\nevents {}\nhttp {}\n")
-    modules = _modules(tmp_path, "check", "--format", "json", "--exit-zero", "nginx.conf")
+    modules = imported(tmp_path, "check", "--format", "json", "--exit-zero", "nginx.conf")
     parsers = {m for m in modules if m.startswith("oomaudit.parsers.")}
     assert parsers == {"oomaudit.parsers.nginx"}
 
@@ -73,11 +58,10 @@ def test_one_nginx_conf_imports_the_nginx_parser_alone(tmp_path):
 def test_one_my_cnf_imports_the_mysql_plugin_and_no_number_library(tmp_path):
     """decimal once came with the fix text of a fractional size, on every my.cnf run."""
     (tmp_path / "my.cnf").write_text("[mysqld]\ninnodb_buffer_pool_size = 1G\n")
-    modules = _modules(tmp_path, "check", "--format", "json", "--exit-zero", "my.cnf")
+    modules = imported(tmp_path, "check", "--format", "json", "--exit-zero", "my.cnf")
     # a plugin's code: its package's modules but the registration and its constants;
     # HOST002's (host.rules) judges the ledger the server was added to
-    code = {m for m in modules if m.startswith("oomaudit.plugins.") and m.count(".") == 3
-            and not m.endswith(".constants")} - {"oomaudit.plugins.host.rules"}
+    code = plugin_code(modules) - {"oomaudit.plugins.host.rules"}
     assert code == {f"oomaudit.plugins.mysql.{m}"
                     for m in ("optionfiles", "flavour", "servers", "budget", "rules")}
     assert modules & {"decimal", "fractions", "yaml", "dataclasses"} == set()
@@ -87,9 +71,8 @@ def test_one_redis_conf_imports_the_redis_plugin_alone(tmp_path):
     """The sysctl code REDIS004 reads comes only with a sysctl file, the process snapshot
     only on a live host."""
     (tmp_path / "redis.conf").write_text("maxmemory 1gb\nsave 900 1\n")
-    modules = _modules(tmp_path, "check", "--format", "json", "--exit-zero", "redis.conf")
-    code = {m for m in modules if m.startswith("oomaudit.plugins.") and m.count(".") == 3
-            and not m.endswith(".constants")}
+    modules = imported(tmp_path, "check", "--format", "json", "--exit-zero", "redis.conf")
+    code = plugin_code(modules)
     assert code <= {f"oomaudit.plugins.redis.{m}" for m in ("instances", "budget", "kernel",
                                                               "rules")} | {
         "oomaudit.plugins.host.rules"}
