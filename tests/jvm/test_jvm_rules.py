@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import shutil
-import subprocess
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
-from conftest import IN_CI, need_program, need_shared
+from conftest import need_shared
+from debian_packages import unpacked
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -149,26 +148,7 @@ def test_a_unit_without_java_is_no_jvm(tmp_path):
 @pytest.fixture(scope="module")
 def tomcat() -> Path:
     """Debian's tomcat10 (its unit hands JAVA_OPTS to a start script), unpacked once."""
-    for program in ("apt-get", "apt-cache", "dpkg-deb"):
-        need_program(program, "fetching Debian's shipped tomcat10 unit")
-    cache = Path(os.environ.get("OOMAUDIT_TEST_CACHE", "/tmp/oomaudit-test-cache"))
-    try:
-        show = subprocess.run(["apt-cache", "show", "--no-all-versions", "tomcat10"],
-                              capture_output=True, text=True, timeout=60).stdout
-        m = re.search(r"^Version: (\S+)", show, re.M)
-        root = cache / re.sub(r"[:~]", "_", f"debian-tomcat10-{m.group(1) if m else 'x'}")
-        if not (root / "lib/systemd/system/tomcat10.service").is_file():
-            download = cache / "debs-tomcat10"
-            download.mkdir(parents=True, exist_ok=True)
-            subprocess.run(["apt-get", "download", "tomcat10"], cwd=download, check=True,
-                           capture_output=True, timeout=300)
-            for deb in sorted(download.glob("tomcat10_*.deb")):
-                subprocess.run(["dpkg-deb", "-x", str(deb), str(root)], check=True)
-        return root
-    except (OSError, subprocess.SubprocessError) as exc:
-        if IN_CI:
-            pytest.fail(f"apt-get download tomcat10 failed: {exc}")
-        pytest.skip(f"apt-get download failed: {exc}")
+    return unpacked("tomcat10", "lib/systemd/system/tomcat10.service")
 
 
 def test_debian_tomcat10_on_4g_nothing_above_low(tomcat):

@@ -3,14 +3,13 @@ and Debian's shipped memcached.conf (apt-get download, dpkg-deb -x) on a 4 GiB p
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import IN_CI, assert_no_traceback, need_program
+from conftest import assert_no_traceback
+from debian_packages import unpacked
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PACKAGE = "memcached"
@@ -103,26 +102,7 @@ def test_the_ledger_and_budget_show_the_arithmetic(oomaudit, tmp_path):
 
 @pytest.fixture(scope="module")
 def debian() -> Path:
-    for program in ("apt-get", "apt-cache", "dpkg-deb"):
-        need_program(program, "fetching Debian's shipped memcached.conf")
-    cache = Path(os.environ.get("OOMAUDIT_TEST_CACHE", "/tmp/oomaudit-test-cache"))
-    try:
-        show = subprocess.run(["apt-cache", "show", "--no-all-versions", PACKAGE],
-                              capture_output=True, text=True, timeout=60).stdout
-        m = re.search(r"^Version: (\S+)", show, re.M)
-        found = cache / re.sub(r"[:~]", "_", f"debian-memcached-{m.group(1) if m else 'x'}")
-        if not (found / "etc/memcached.conf").is_file():
-            download = cache / "debs-memcached"
-            download.mkdir(parents=True, exist_ok=True)
-            subprocess.run(["apt-get", "download", PACKAGE], cwd=download, check=True,
-                           capture_output=True, timeout=300)
-            for deb in sorted(download.glob(f"{PACKAGE}_*.deb")):
-                subprocess.run(["dpkg-deb", "-x", str(deb), str(found)], check=True)
-        return found
-    except (OSError, subprocess.SubprocessError) as exc:  # no network or no apt lists
-        if IN_CI:
-            pytest.fail(f"apt-get download {PACKAGE} failed: {exc}")
-        pytest.skip(f"apt-get download failed: {exc}")
+    return unpacked(PACKAGE, "etc/memcached.conf")
 
 
 def test_debians_shipped_config_on_4g_gives_nothing_above_low(oomaudit, debian, tmp_path):

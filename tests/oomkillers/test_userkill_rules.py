@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import re
-import subprocess
 from contextlib import redirect_stdout
 from pathlib import Path
 
 import pytest
-from conftest import IN_CI, assert_no_traceback, need_program
+from conftest import assert_no_traceback
+from debian_packages import unpacked
 
 from oomaudit.cli import main
 
@@ -110,33 +108,11 @@ def test_userkill003_not_while_swap_is_free_or_beyond_ram_and_swap(tmp_path):
     assert audit(tmp_path, files, "--ram", "4G", "--select", "USERKILL003") == (0, [])
 
 
-def _debian(package: str, marker: str) -> Path:
-    """Debian's ``package`` unpacked (apt-get download, dpkg-deb -x), cached per version."""
-    for program in ("apt-get", "apt-cache", "dpkg-deb"):
-        need_program(program, f"fetching Debian's shipped {package}")
-    cache = Path(os.environ.get("OOMAUDIT_TEST_CACHE", "/tmp/oomaudit-test-cache"))
-    try:
-        show = subprocess.run(["apt-cache", "show", "--no-all-versions", package],
-                              capture_output=True, text=True, timeout=60).stdout
-        m = re.search(r"^Version: (\S+)", show, re.M)
-        tree = cache / re.sub(r"[:~+]", "_", f"debian-{package}-{m.group(1) if m else 'unknown'}")
-        if not (tree / marker).is_file():
-            download = cache / f"debs-{package}"
-            download.mkdir(parents=True, exist_ok=True)
-            subprocess.run(["apt-get", "download", package], cwd=download, check=True,
-                           capture_output=True, timeout=300)
-            for deb in sorted(download.glob(f"{package}_*.deb")):
-                subprocess.run(["dpkg-deb", "-x", str(deb), str(tree)], check=True)
-        return tree
-    except (OSError, subprocess.SubprocessError) as exc:  # no network or no apt lists
-        if IN_CI:
-            pytest.fail(f"apt-get download {package} failed: {exc}")
-        pytest.skip(f"apt-get download failed: {exc}")
 
 
 @pytest.fixture(scope="module")
 def debian() -> Path:
-    return _debian("earlyoom", "etc/default/earlyoom")
+    return unpacked("earlyoom", "etc/default/earlyoom")
 
 
 def test_debian_shipped_earlyoom_on_4g_nothing_above_low(oomaudit, debian):
@@ -279,7 +255,7 @@ def test_debian_systemd_oomd_enabled_may_kill_sshd(oomaudit, tmp_path):
     enabled (the unpacked package alone), nothing."""
     import shutil
 
-    shipped = _debian("systemd-oomd", "lib/systemd/system/systemd-oomd.service")
+    shipped = unpacked("systemd-oomd", "lib/systemd/system/systemd-oomd.service")
     root = tmp_path / "root"
     shutil.copytree(shipped, root, symlinks=True)
     (root / "lib/systemd/system/ssh.service").write_text("[Service]\nExecStart=/usr/sbin/sshd\n")

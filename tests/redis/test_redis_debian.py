@@ -4,39 +4,19 @@ no CONF finding; and the ledger's Redis entry beside MySQL's, each with its arit
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import IN_CI, assert_no_traceback, need_program
+from conftest import assert_no_traceback
+from debian_packages import unpacked
 
 PACKAGE = "redis-server"
 
 
 @pytest.fixture(scope="module")
 def debian() -> Path:
-    for program in ("apt-get", "apt-cache", "dpkg-deb"):
-        need_program(program, "fetching Debian's shipped redis.conf")
-    cache = Path(os.environ.get("OOMAUDIT_TEST_CACHE", "/tmp/oomaudit-test-cache"))
-    try:
-        show = subprocess.run(["apt-cache", "show", "--no-all-versions", PACKAGE],
-                              capture_output=True, text=True, timeout=60).stdout
-        m = re.search(r"^Version: (\S+)", show, re.M)
-        tree = cache / re.sub(r"[:~]", "_", f"debian-redis-{m.group(1) if m else 'unknown'}")
-        if not (tree / "etc/redis/redis.conf").is_file():
-            download = cache / "debs-redis"
-            download.mkdir(parents=True, exist_ok=True)
-            subprocess.run(["apt-get", "download", PACKAGE], cwd=download, check=True,
-                           capture_output=True, timeout=300)
-            for deb in sorted(download.glob(f"{PACKAGE}_*.deb")):
-                subprocess.run(["dpkg-deb", "-x", str(deb), str(tree)], check=True)
-        return tree
-    except (OSError, subprocess.SubprocessError) as exc:  # no network or no apt lists
-        if IN_CI:
-            pytest.fail(f"apt-get download {PACKAGE} failed: {exc}")
-        pytest.skip(f"apt-get download failed: {exc}")
+    return unpacked(PACKAGE, "etc/redis/redis.conf")
 
 
 def test_on_a_4g_profile_nothing_above_low_and_no_conf_finding(oomaudit, debian):
