@@ -82,11 +82,13 @@ def audit(registry: Registry, hosts: list[Host], settings: Settings, command: st
         local = host.settings or settings
         prepare(host, plugins)
         for rule in [r for r in registry.rules.values() if local.rule_selected(r.id)]:
+            unread = host.unread_by(rule.reads)  # a source it needed that could not be read
             if rule.reads and host.given_none_of(*rule.reads):
-                report.runs.append(RuleRun(rule, host.name, PASSED,
-                                           f"no {' or '.join(rule.reads)} file among the targets"))
+                report.runs.append(RuleRun(rule, host.name, SKIPPED, unread) if unread else
+                                   RuleRun(rule, host.name, PASSED, f"no {' or '.join(rule.reads)}"
+                                                                    " file among the targets"))
                 continue
-            findings = _run_rule(rule, host, report)
+            findings = _run_rule(rule, host, report, unread)
             for finding in findings:
                 _settle(finding, rule, local)
             report.findings.extend((host.name, f) for f in _keep(findings, host, local, report))
@@ -125,7 +127,9 @@ def _host_place(host: Host) -> tuple[str, int | None] | None:
     return (host.display(host.files[0][1]), None) if host.mode == FILES and host.files else None
 
 
-def _run_rule(rule: Rule, host: Host, report: Report) -> list[Finding]:
+def _run_rule(rule: Rule, host: Host, report: Report, unread: str = "") -> list[Finding]:
+    """Run one rule, contained. ``unread`` (``Host.unread_by``): a source it reads could not
+    be read, so finding nothing is not passing: skipped, naming the source."""
     try:
         findings = list(rule.check(host) or ())
     except MissingFact as missing:
@@ -148,7 +152,9 @@ def _run_rule(rule: Rule, host: Host, report: Report) -> list[Finding]:
         report.errors.append(message)
         report.runs.append(RuleRun(rule, host.name, ERROR, message))
         return []
-    report.runs.append(RuleRun(rule, host.name, FAILED if findings else PASSED))
+    report.runs.append(RuleRun(rule, host.name, FAILED) if findings else
+                       RuleRun(rule, host.name, SKIPPED, unread) if unread else
+                       RuleRun(rule, host.name, PASSED))
     return findings
 
 

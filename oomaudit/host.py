@@ -104,6 +104,8 @@ class Host(Record):
         self.files: list[tuple[Reader | None, Path]] = []  # None: unknown type
         # (service, group) -> its processes measured: live by the plugins, or from a facts file
         self.measured: dict[tuple[str, str], Measured] = {}
+        # reader name -> {source shown: why} that could not be read (see unreadable())
+        self.unread: dict[str, dict[str, str]] = {}
         self.cwd = os.getcwd()  # what display() is relative to
 
     @property
@@ -190,28 +192,30 @@ class Host(Record):
             return self.sources[real]
         shown = self.display(real)
         why = f" (named by {wanted_by})" if wanted_by else ""
+        fmt = reader.name if reader is not None else ""
         try:
             mode = os.stat(real).st_mode
             if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
                 # open() of a FIFO blocks until a writer comes, a device may never end
-                self.note_unreadable(shown, f"not a regular file (FIFO, socket or device)"
-                                            f"{why}", shown)
+                self.unreadable(fmt, shown, f"not a regular file (FIFO, socket or device){why}",
+                                shown)
                 return None
             with open(real, "rb") as fh:
                 data = fh.read(MAX_BYTES + 1)
         except PermissionError:
-            self.note_denied(shown, why)
+            self.unreadable(fmt, shown, f"permission denied{why}; run as root to audit it",
+                            shown)
             return None
         except IsADirectoryError:
             self.diagnostics.append(Finding("CONF001", f"expected a file, found a directory{why}",
                                             shown))
             return None
         except OSError as exc:
-            self.note_unreadable(shown, f"{exc.strerror or exc}{why}", shown)
+            self.unreadable(fmt, shown, f"{exc.strerror or exc}{why}", shown)
             return None
         if len(data) > MAX_BYTES:
-            self.note_unreadable(shown, f"larger than {MAX_BYTES >> 20} MiB, not read{why}",
-                                 shown)
+            self.unreadable(fmt, shown, f"larger than {MAX_BYTES >> 20} MiB, not read{why}",
+                            shown)
             return None
         if looks_binary(data):
             self.diagnostics.append(Finding(
@@ -221,6 +225,28 @@ class Host(Record):
         source = Source(real, shown, decode(data), inside, reader)
         self.sources[real] = source
         return source
+
+    def unreadable(self, reader: str, what: str, why: str, path: str | None = None) -> None:
+        """A source of format ``reader`` (a file, or a live source such as ``/dev/kmsg``) that
+        could not be read: permission denied, not a regular file, over the size cap. It is a
+        CONF003 (``note_unreadable``), and the engine reports every rule that reads ``reader``
+        (its ``reads=``) as *skipped* on this host, naming the source, unless the rule found
+        something in what could be read: a rule that saw none of a file must not say it
+        passed. ``Host.read`` calls it for every file read with a reader; a plugin reading a
+        source of its own (the kernel logs of a live host) calls it itself."""
+        self.note_unreadable(what, why, path)
+        if reader:
+            self.unread.setdefault(reader, {}).setdefault(what, why)
+
+    def unread_by(self, readers: tuple[str, ...]) -> str:
+        """Why a rule reading ``readers`` could not see everything, or "": the sources of
+        those formats that could not be read, each with why (the first three, then a count)."""
+        missed = {what: why for name in readers for what, why in self.unread.get(name, {}).items()}
+        if not missed:
+            return ""
+        shown = [f"{what} ({why})" for what, why in list(missed.items())[:3]]
+        more = f" and {len(missed) - 3} more" if len(missed) > 3 else ""
+        return f"could not read {', '.join(shown)}{more}"
 
     def note_denied(self, shown: str | None, detail: str = "") -> None:
         """CONF003 for a file or folder this user may not read: an audit without root

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from ..report import Report
+from ..report import SKIPPED, Report
 
 SCHEMA_VERSION = 2
 
@@ -47,6 +47,7 @@ def as_dict(report: Report) -> dict:
             "suppressed": report.suppressed,
             "baselined": report.baselined,
             "rules_checked": len({r.rule.id for r in report.runs}),
+            "rules_skipped": len({r.rule.id for r in report.runs if r.status == SKIPPED}),
             "exit_code": report.exit_code(),
         },
     }

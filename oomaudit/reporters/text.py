@@ -90,6 +90,9 @@ def summary(report: Report) -> str:
     hosts = len(report.hosts)
     text = (f"{total} finding{'s' * (total != 1)}" + (f" ({parts})" if parts else "")
             + f" on {hosts} host{'s' * (hosts != 1)}; {checked} rule{'s' * (checked != 1)} checked")
+    skipped = len({r.rule.id for r in report.runs if r.status == "skipped"})
+    if skipped:  # not passed: each is named, with why, in a notice above
+        text += f", {skipped} skipped"
     if report.suppressed:
         text += f", {report.suppressed} suppressed"
     if report.baselined:
