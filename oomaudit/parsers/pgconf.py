@@ -53,9 +53,10 @@ class Token(NamedTuple):
     line: int
 
 
-def lex(text: str):
-    """Tokens of ``text``, EOL tokens included; the stream simply ends at EOF."""
-    pos, line, end = 0, 1, len(text)
+def lex(text: str, line: int = 1):
+    """Tokens of ``text`` (whose first line is ``line``), EOL tokens included; the stream
+    simply ends at EOF."""
+    pos, end = 0, len(text)
     while pos < end:
         ch = text[pos]
         if ch == "\n":
@@ -101,12 +102,18 @@ class SyntaxProblem(NamedTuple):
 
 
 def parse_text(text: str) -> tuple[list[Statement], list[SyntaxProblem]]:
-    """ParseConfigFp's loop: the statements in order and the lines it rejects."""
+    """ParseConfigFp's loop: the statements in order and the lines it rejects.
+
+    No token spans a newline, and after a bad token the server skips to the end of the line,
+    so each line is lexed alone and left at its first bad token: the tokens after it are
+    never lexed. Lexing them would cost a scan to the end of the line for each unclosed
+    quote in ``'\\'\\'\\'...`` (quadratic); this way a line costs a few tokens."""
     statements: list[Statement] = []
     problems: list[SyntaxProblem] = []
-    tokens = lex(text)
-    for token in tokens:
-        if token.kind == EOL:
+    for number, line in enumerate(text.split("\n"), 1):
+        tokens = lex(line, number)
+        token = next(tokens, None)
+        if token is None:
             continue
         bad = None
         if token.kind not in (ID, QUALIFIED_ID):
@@ -120,20 +127,14 @@ def parse_text(text: str) -> tuple[list[Statement], list[SyntaxProblem]]:
                 bad = value
             else:
                 after = next(tokens, None)
-                if after is None or after.kind == EOL:
+                if after is None:
                     text_value = unquote(value.text) if value.kind == STRING else value.text
                     statements.append(Statement(name, text_value, value.line))
                     continue
                 bad = after
-        if bad is None or bad.kind == EOL:
-            line = bad.line if bad is not None else token.line
-            problems.append(SyntaxProblem(line, None))
-        else:
-            problems.append(SyntaxProblem(bad.line, bad.text))
+        problems.append(SyntaxProblem(number, None if bad is None else bad.text))
         if len(problems) >= MAX_ERRORS:
             break
-        while bad is not None and bad.kind != EOL:  # resync at the end of the line
-            bad = next(tokens, None)
     return statements, problems
 
 
