@@ -52,11 +52,15 @@ def _glob_inside(host: Host, pattern: str) -> list[Path]:
     directory is resolved inside the root. A directory the audit may not list is a CONF003
     ("run as root"), and a file behind one is kept for reading to say the same."""
     found: list[Path] = []
+    # A name a folder lists that links to /dev/null is masked (systemd's units, its
+    # sysctl.d and tmpfiles.d): nothing is read through it, so nor do we.
+    null = _identity(resolve_in_root(host.root, "/dev/null"))
 
     def walk(inside: str, parts: tuple[str, ...], matched: bool = False) -> None:
         if not parts:  # a named path is read whatever it is; a match only when no folder
             real = resolve_in_root(host.root, inside)
-            if may_exist(real) and not (matched and os.path.isdir(real)):
+            masked = matched and null is not None and _identity(real) == null
+            if may_exist(real) and not (matched and os.path.isdir(real)) and not masked:
                 found.append(real)
             return
         head, rest = parts[0], parts[1:]
@@ -76,6 +80,16 @@ def _glob_inside(host: Host, pattern: str) -> list[Path]:
 
     walk("/", Path(pattern.lstrip("/")).parts)
     return found
+
+
+def _identity(real: Path) -> tuple[int, int] | None:
+    """What a path leads to, links followed (device, inode); None when nothing (a tree
+    without /dev/null has no mask to compare with)."""
+    try:
+        found = os.stat(real)
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
 
 
 def file_hosts(paths: list[str], readers: dict[str, Reader], settings: Settings,
