@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import fnmatch
 import os
-import stat
 from collections import Counter
 from operator import attrgetter
 from pathlib import Path
 
 from .config import Configs, Settings
+from .confine import JAIL, Tree
 from .errors import UsageError
 from .host import FILES, LIVE, ROOT, Fact, Host, printable
 from .reading import SNIFF_BYTES, Reader
 from .recognise import Recogniser
-from .rootfs import may_exist, resolve_in_root
 
 _NAME = attrgetter("name")
 SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".tox",
@@ -54,21 +53,22 @@ def _glob_inside(host: Host, pattern: str) -> list[Path]:
     found: list[Path] = []
     # A name a folder lists that links to /dev/null is masked (systemd's units, its
     # sysctl.d and tmpfiles.d): nothing is read through it, so nor do we.
-    null = _identity(resolve_in_root(host.root, "/dev/null"))
+    fs = host.fs
+    null = _identity(fs, fs.inside("/dev/null"))
 
     def walk(inside: str, parts: tuple[str, ...], matched: bool = False) -> None:
         if not parts:  # a named path is read whatever it is; a match only when no folder
-            real = resolve_in_root(host.root, inside)
-            masked = matched and null is not None and _identity(real) == null
-            if may_exist(real) and not (matched and os.path.isdir(real)) and not masked:
+            real = fs.inside(inside)
+            masked = matched and null is not None and _identity(fs, real) == null
+            if fs.exists(real) and not (matched and fs.is_dir(real)) and not masked:
                 found.append(real)
             return
         head, rest = parts[0], parts[1:]
         if not any(c in head for c in "*?["):
             return walk(f"{inside.rstrip('/')}/{head}", rest, matched)
-        folder = resolve_in_root(host.root, inside)
+        folder = fs.inside(inside)
         try:
-            names = sorted(os.listdir(folder))
+            names = fs.listdir(folder)
         except PermissionError:
             host.note_denied(host.display(folder))
             return
@@ -82,11 +82,11 @@ def _glob_inside(host: Host, pattern: str) -> list[Path]:
     return found
 
 
-def _identity(real: Path) -> tuple[int, int] | None:
-    """What a path leads to, links followed (device, inode); None when nothing (a tree
-    without /dev/null has no mask to compare with)."""
+def _identity(fs, real: Path) -> tuple[int, int] | None:
+    """What a path leads to, links followed inside the tree (device, inode); None when
+    nothing (a tree without /dev/null has no mask to compare with)."""
     try:
-        found = os.stat(real)
+        found = fs.stat(real)
     except OSError:
         return None
     return found.st_dev, found.st_ino
@@ -95,7 +95,7 @@ def _identity(real: Path) -> tuple[int, int] | None:
 def file_hosts(paths: list[str], readers: dict[str, Reader], settings: Settings,
                declared: dict[str, Fact], notices: list[str],
                errors: list[str] | None = None, configs: Configs | None = None,
-               root: Path | None = None) -> list[Host]:
+               root: Path | None = None, fs: Tree | None = None) -> list[Host]:
     """Hosts for ``oomaudit check``: for each config that governs some of the files (the
     closest one per file with ``configs``, else ``settings`` for all), one host per host
     profile that has files, plus one for the files no profile claims (with only the
@@ -103,13 +103,14 @@ def file_hosts(paths: list[str], readers: dict[str, Reader], settings: Settings,
     apart by the config's path from ``root`` (the repository's: host names are part of
     fingerprints). A reader that fails to recognise files is named in ``errors``."""
     hosts: dict[tuple[int, str], Host] = {}
-    for real, reader in _walk(paths, Recogniser(readers, errors), notices):
+    fs = fs or Tree(Path("/"), JAIL)
+    for real, reader in _walk(paths, Recogniser(readers, errors), notices, fs):
         governing = configs.for_file(real) if configs else settings
         profile = governing.profile_for(real)
         name = profile.name if profile else "default"
         host = hosts.get((id(governing), name))
         if host is None:
-            host = hosts[id(governing), name] = Host(name, FILES, None, governing)
+            host = hosts[id(governing), name] = Host(name, FILES, None, governing, fs)
             if profile:
                 _apply_profile(host, profile)
             host.facts.update(declared)
@@ -140,17 +141,17 @@ def _apply_profile(host: Host, profile) -> None:
         load(profile.facts, f"{profile.source}: facts").apply(host)
 
 
-def _walk(paths: list[str], recognise: Recogniser, notices: list[str]):
+def _walk(paths: list[str], recognise: Recogniser, notices: list[str], fs: Tree):
     seen: set[str] = set()  # `check repo repo/my.cnf` reads my.cnf once
     for given in paths:
         path = Path(given)
         if not os.path.lexists(path):
             raise UsageError(f"{given}: no such file or directory")
-        if path.is_dir():
+        if fs.is_dir(path):
             # A folder we may not list would otherwise vanish from the audit in silence;
             # handed on with no reader, host.read reports it as CONF003 (audit is partial).
             unlisted: list[str] = []
-            for name, reader in _tree(os.path.normpath(path), recognise, unlisted):
+            for name, reader in _tree(os.path.normpath(path), recognise, unlisted, fs):
                 if name not in seen:
                     seen.add(name)
                     yield Path(name), reader
@@ -160,7 +161,7 @@ def _walk(paths: list[str], recognise: Recogniser, notices: list[str]):
         else:
             seen.add(os.path.normpath(given))
             try:
-                reader = identify(path, recognise)
+                reader = identify(path, recognise, fs)
             except OSError:  # named on the command line: say why it was not audited (CONF003)
                 yield path, None
                 continue
@@ -170,14 +171,13 @@ def _walk(paths: list[str], recognise: Recogniser, notices: list[str]):
                 notices.append(f"{printable(given)}: not a config format oomaudit reads; skipped")
 
 
-def _tree(folder: str, recognise: Recogniser, unlisted: list[str]):
+def _tree(folder: str, recognise: Recogniser, unlisted: list[str], fs: Tree):
     """(path, reader) of each recognised file below ``folder``, in sorted order, as strings:
     a repository has thousands of files and most are not ours, so no Path objects and no
-    stat for them (DirEntry knows a regular file from the directory listing). Paths below
+    stat for them (DirEntry knows a folder from the directory listing). Paths below
     "." have no "./" in front, as the file patterns expect."""
     try:
-        with os.scandir(folder) as listing:
-            entries = sorted(listing, key=_NAME)
+        entries = fs.scandir(folder)
     except OSError:
         unlisted.append(folder)
         return
@@ -196,30 +196,19 @@ def _tree(folder: str, recognise: Recogniser, unlisted: list[str]):
         reader = recognise.by_name(path)
         if reader is None and recognise.sniffs:
             try:
-                if entry.is_file():  # a FIFO would block the read
-                    reader = recognise.by_content(_head(path))
+                reader = recognise.by_content(fs.read(path, SNIFF_BYTES))
             except OSError:
-                pass  # unreadable and unrecognised by name: not ours
+                pass  # unreadable, not a regular file or out of the tree: not ours
         if reader:
             yield path, reader
     for sub in subfolders:
-        yield from _tree(sub, recognise, unlisted)
+        yield from _tree(sub, recognise, unlisted, fs)
 
 
-def identify(path: Path, recognise: Recogniser) -> Reader | None:
+def identify(path: Path, recognise: Recogniser, fs: Tree) -> Reader | None:
     """The reader for one file: by name first (cheap), then by its first 4 KiB.
     Raises OSError when the file has to be sniffed and cannot be read."""
     reader = recognise.by_name(path.as_posix())
-    if reader or not recognise.sniffs or not stat.S_ISREG(os.stat(path).st_mode):
-        return reader  # a FIFO would block
-    return recognise.by_content(_head(path))  # OSError goes to the caller
-
-
-def _head(path: str | Path) -> bytes:
-    """The first 4 KiB: open, one read(2), close, and no file object around them (a
-    repository has thousands of files to look at)."""
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        return os.read(fd, SNIFF_BYTES)
-    finally:
-        os.close(fd)
+    if reader or not recognise.sniffs:
+        return reader
+    return recognise.by_content(fs.read(path, SNIFF_BYTES))  # OSError goes to the caller

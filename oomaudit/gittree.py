@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import UsageError
-from .reading import MAX_BYTES
+from .confine import MAX_BYTES
 
 _SHA = re.compile(rb"^[0-9a-f]{40}([0-9a-f]{24})?$")
 _DEFAULT_BRANCHES = ("main", "master", "origin/main", "origin/master")

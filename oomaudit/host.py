@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from . import confine
+from .confine import Tree
 from .ledger import Ledger
 from .model import Finding, MissingFact
-from .reading import MAX_BYTES, Reader, Source, decode, looks_binary
+from .reading import Reader, Source, decode, looks_binary
 from .record import Record
-from .rootfs import inside_path, resolve_in_root
+from .rootfs import inside_path
 
 LIVE, ROOT, FILES = "live", "root", "files"
 
@@ -88,11 +89,17 @@ class Host(Record):
     ``docs`` what each reader parsed of it (by reader name), ``diagnostics`` the CONF
     findings of reading it."""
 
-    def __init__(self, name: str, mode: str, root: Path | None, settings: Any = None):
+    def __init__(self, name: str, mode: str, root: Path | None, settings: Any = None,
+                 fs: Tree | None = None):
         self.name = name
         self.mode = mode  # LIVE, ROOT or FILES
         # "/" when live; None for a config repo (absolute includes don't resolve)
         self.root = root
+        # every read of this host's files goes through it (confine.py): a repository's is
+        # given by discovery, confined to the repository
+        self.fs = fs or (Tree(Path("/"), confine.LIVE) if mode == LIVE else
+                         Tree(root, confine.CHROOT) if mode == ROOT and root is not None else
+                         Tree(Path("/"), confine.JAIL))
         self.settings = settings  # oomaudit.config.Settings
         self.facts: dict[str, Fact] = {}
         self.ledger = Ledger()
@@ -175,7 +182,7 @@ class Host(Record):
             if os.path.isabs(path):
                 return None
             return Path(relative_to, path)
-        return resolve_in_root(self.root, path, relative_to)
+        return self.fs.inside(path, relative_to)
 
     def display(self, real: Path) -> str:
         """How findings name a file: relative to the working directory when below it."""
@@ -194,14 +201,7 @@ class Host(Record):
         why = f" (named by {wanted_by})" if wanted_by else ""
         fmt = reader.name if reader is not None else ""
         try:
-            mode = os.stat(real).st_mode
-            if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
-                # open() of a FIFO blocks until a writer comes, a device may never end
-                self.unreadable(fmt, shown, f"not a regular file (FIFO, socket or device){why}",
-                                shown)
-                return None
-            with open(real, "rb") as fh:
-                data = fh.read(MAX_BYTES + 1)
+            data = self.fs.read(real)  # confined, never blocks, capped: see confine.py
         except PermissionError:
             self.unreadable(fmt, shown, f"permission denied{why}; run as root to audit it",
                             shown)
@@ -212,10 +212,6 @@ class Host(Record):
             return None
         except OSError as exc:
             self.unreadable(fmt, shown, f"{exc.strerror or exc}{why}", shown)
-            return None
-        if len(data) > MAX_BYTES:
-            self.unreadable(fmt, shown, f"larger than {MAX_BYTES >> 20} MiB, not read{why}",
-                            shown)
             return None
         if looks_binary(data):
             self.diagnostics.append(Finding(

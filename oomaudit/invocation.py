@@ -70,14 +70,16 @@ def hosts_for(args, registry: Registry, notices: list[str]) -> tuple[list[Host],
             if not Path(p).exists() and not Path(p).is_symlink():
                 raise UsageError(f"{p}: no such file or directory")
         from .config import Configs
+        from .confine import JAIL, Tree, jail_for
         from .fingerprint import repository_root
 
         paths = sorted(dict.fromkeys(paths))  # the report does not depend on their order
         configs = None if args.config else Configs(_adjust(args))  # each file's closest
         settings = configs.for_run(paths) if configs else settings_for(args, None)
+        repository = repository_root(paths, settings.path)
         hosts = file_hosts(paths, registry.readers, settings, _declared(args), notices,
-                           registry.plugins.errors, configs,
-                           repository_root(paths, settings.path))
+                           registry.plugins.errors, configs, repository,
+                           Tree(jail_for(paths, repository), JAIL))
         if configs:
             notices += _run_level(configs, settings)
         if getattr(args, "facts", None):

@@ -16,7 +16,6 @@ from .model import Evidence, Finding
 from .record import Record
 from .refs import Lazy
 
-MAX_BYTES = 16 << 20  # configs are small; anything larger is not read (CONF003)
 SNIFF_BYTES = 4096
 
 

@@ -1,0 +1,353 @@
+"""The one way oomaudit touches the files it audits: resolved inside a root, opened safely.
+
+Every read of an audited file (a config, an include, a drop-in folder, a log, a file found
+by a glob or a directory listing, the repository's own config) goes through a
+:class:`Tree`, so the promises hold by construction rather than by each reader's care:
+
+- **Confined.** A path is resolved component by component inside the tree's root, the
+  tree's own symlinks followed as the program would follow them. Under ``scan --root`` an
+  absolute link restarts at the root and ``..`` stops there, as in a chroot. In ``check``
+  the root is the repository, and a link that points out of it is *refused* (OSError
+  ``EXDEV``, reported as a CONF003 naming the link), never followed: a pull request cannot
+  make the CI runner read ``/etc/shadow`` into a report. The live host's root is ``/``.
+- **Never blocks.** Files are opened with ``O_NONBLOCK | O_NOCTTY`` and judged by ``fstat``
+  on the open descriptor, not by a ``stat`` before it: a FIFO, socket or device (or a
+  symlink to ``/proc/kmsg`` where a log is expected) is refused without a read, and a file
+  on ``/proc`` or ``/sys`` is refused where a config is expected (those are read with
+  :func:`read_live`, by the plugins that measure the live host).
+- **Bounded.** A file larger than the tree's cap is refused unread (CONF003 naming the file
+  and the cap); the cap is ``max-file-size`` in the config (16 MiB by default).
+
+Errors are ``OSError`` with a ``strerror`` fit for a CONF003 ("not a regular file (FIFO,
+socket or device)", "symbolic link to outside the repository"), so callers keep the one
+``except OSError`` they had. ``tests/test_architecture.py`` checks that no other module
+of oomaudit or the built-in plugins opens, lists, globs or stats a path itself.
+
+The tree is assumed not to change while it is audited (an image, a checkout); the
+resolution is a read of the tree, and the final open refuses a symlink it did not expect
+(``O_NOFOLLOW``).
+"""
+from __future__ import annotations
+
+import errno
+import fnmatch
+import os
+import stat
+from pathlib import Path, PurePosixPath
+
+MAX_BYTES = 16 << 20  # configs are small; anything larger is not read (CONF003)
+MAX_SYMLINKS = 40  # the kernel's limit before ELOOP
+LIVE, CHROOT, JAIL = "live", "chroot", "jail"
+
+_OPEN = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+_MAGIC = frozenset("*?[")
+
+
+class Refused(OSError):
+    """A path the tree will not read: ``strerror`` says why, in a CONF003's words."""
+
+    def __init__(self, code: int, why: str, path: str | os.PathLike = ""):
+        super().__init__(code, why, str(path))
+
+
+def not_regular(path) -> Refused:
+    return Refused(errno.EINVAL, "not a regular file (FIFO, socket or device)", path)
+
+
+class Tree:
+    """An audited filesystem: the live host (``LIVE``, root ``/``), a tree laid out like ``/``
+    (``CHROOT``: ``scan --root``) or a repository (``JAIL``: ``check``). Paths in and out are
+    the real paths on this machine (``ROOT/etc/fstab``), as ``Host.resolve`` gives them."""
+
+    def __init__(self, root: Path, kind: str, cap: int = MAX_BYTES):
+        self.root = Path(os.path.abspath(root)) if kind != LIVE else Path("/")
+        self.kind = kind
+        self.cap = cap
+        self._top = str(self.root).rstrip("/")  # "" for "/": prefixes are top + "/"
+        self._base = self._top or "/"  # the root as a resolved path
+        # a link's absolute target names the root as the machine sees it, maybe via a link
+        self._tops = {self._top, os.path.realpath(self._base).rstrip("/")}
+        self._folders: dict[str, str] = {}  # a folder's path -> where it resolves to
+        self._pseudo: set[int] | None = None  # st_dev of /proc and /sys, when live
+
+    # -- resolution ----------------------------------------------------------------------
+
+    def inside(self, path: str | os.PathLike, cwd: str = "/") -> Path:
+        """Where ``path`` as the audited system names it (``/etc/mysql/conf.d``, or relative
+        to ``cwd`` inside it) is on this machine: a chroot's resolution, clamped at the root.
+        Raises OSError(ELOOP) on a symlink loop."""
+        if self.kind == LIVE:
+            return Path(os.path.normpath(os.path.join(cwd, path)))
+        return Path(self._walk(self._base, PurePosixPath(cwd, path).parts, clamp=True))
+
+    def real(self, path: str | os.PathLike) -> str:
+        """``path`` (a real path, absolute or relative to the working directory) with every
+        symlink resolved inside the tree; OSError ``EXDEV`` for a link out of a repository."""
+        text = os.path.abspath(path)
+        if self.kind == LIVE:
+            return text
+        if text == self._base:
+            return text
+        if not text.startswith(self._top + "/"):
+            raise Refused(errno.EXDEV, "outside the audited tree", path)
+        folder, _, name = text.rpartition("/")
+        base = self._folder(folder or "/")
+        return self._walk(base, (name,), clamp=self.kind == CHROOT) if name else base
+
+    def _folder(self, folder: str) -> str:
+        """A folder's resolution, cached: a repository's files share their folders."""
+        found = self._folders.get(folder)
+        if found is None:
+            if len(folder) <= len(self._base):
+                found = self._base
+            else:
+                parent, _, name = folder.rpartition("/")
+                found = self._walk(self._folder(parent or "/"), (name,),
+                                   clamp=self.kind == CHROOT)
+            self._folders[folder] = found
+        return found
+
+    def _walk(self, start: str, parts, clamp: bool) -> str:
+        """Resolve ``parts`` from ``start`` (a resolved path inside the root), one component at
+        a time. ``clamp``: ``..`` stops at the root and absolute links restart there (a
+        chroot); otherwise leaving the root is refused (a repository)."""
+        pending = list(reversed(parts))
+        here = start
+        hops = 0
+        while pending:
+            part = pending.pop()
+            if part in ("/", "", "."):
+                if part == "/" and clamp:
+                    here = self._base
+                continue
+            if part == "..":
+                if here == self._base:
+                    if not clamp:
+                        raise Refused(errno.EXDEV, "symbolic link to outside the repository",
+                                      start)
+                    continue
+                here = here.rpartition("/")[0] or "/"
+                continue
+            candidate = f"{here}/{part}" if here != "/" else f"/{part}"
+            try:
+                target = os.readlink(candidate)
+            except OSError:  # not a link, absent, or behind a folder we may not search
+                here = candidate
+                continue
+            hops += 1
+            if hops > MAX_SYMLINKS:
+                raise OSError(errno.ELOOP, "too many levels of symbolic links", candidate)
+            if target.startswith("/"):
+                if clamp:
+                    here = self._base
+                elif (rest := self._below_top(target)) is not None:
+                    here, target = self._base, rest
+                else:
+                    raise Refused(errno.EXDEV, "symbolic link to outside the repository "
+                                               f"({target}), not followed", candidate)
+            pending.extend(reversed(PurePosixPath(target).parts))
+        return here
+
+    def _below_top(self, target: str) -> str | None:
+        """An absolute link target's part below the root ("" for the root), or None."""
+        for top in self._tops:
+            if target == top or target.startswith(top + "/"):
+                return target[len(top):]
+        return None
+
+    # -- what a path is ------------------------------------------------------------------
+
+    def stat(self, path: str | os.PathLike) -> os.stat_result:
+        """``stat`` of what ``path`` resolves to inside the tree (OSError when absent)."""
+        return os.stat(self.real(path))
+
+    def is_file(self, path) -> bool:
+        return self._mode(path, stat.S_ISREG)
+
+    def is_dir(self, path) -> bool:
+        return self._mode(path, stat.S_ISDIR)
+
+    def exists(self, path) -> bool:
+        """False only when ``path`` is known to be absent (or out of the tree). Behind a
+        folder the audit may not search it may be there: reading it then names it as
+        unreadable (CONF003, "run as root") instead of passing it by."""
+        try:
+            self.stat(path)
+        except Refused:
+            return False
+        except PermissionError:
+            return True
+        except OSError as exc:
+            return exc.errno not in (errno.ENOENT, errno.ENOTDIR)
+        return True
+
+    def _mode(self, path, test) -> bool:
+        try:
+            return test(self.stat(path).st_mode)
+        except (OSError, ValueError):
+            return False
+
+    def readlink(self, path) -> str | None:
+        """The target of ``path`` when it is itself a symlink (a unit masked by a link to
+        ``/dev/null``), else None. The link is read, never followed."""
+        text = os.path.abspath(path)
+        try:
+            folder, _, name = text.rpartition("/")
+            where = self._folder(folder or "/") if self.kind != LIVE else folder
+            return os.readlink(f"{where}/{name}")
+        except OSError:
+            return None
+
+    # -- folders -------------------------------------------------------------------------
+
+    def listdir(self, path) -> list[str]:
+        """A folder's names, sorted by their bytes (as ``glob(3)`` in the C locale and
+        systemd sort them). OSError when it is not a folder or may not be listed."""
+        fd = os.open(self.real(path), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            return sorted(os.listdir(fd), key=os.fsencode)
+        finally:
+            os.close(fd)
+
+    def scandir(self, path) -> list[os.DirEntry]:
+        """A folder's entries sorted by name, for walking a repository: a ``DirEntry``
+        knows a file from a folder without a stat of its own."""
+        with os.scandir(self.real(path)) as listing:
+            return sorted(listing, key=lambda entry: entry.name)
+
+    def glob(self, pattern: str | os.PathLike, folders: bool = False) -> list[Path]:
+        """``glob(3)`` inside the tree, as the programs that take include globs call it
+        (php-fpm, nginx, Apache, redis): each component with ``*?[`` is matched against a
+        listing, names starting with a dot only by a pattern starting with one, results in
+        byte order. Folders are left out unless ``folders``; an unlistable folder matches
+        nothing (OSError for the first component only, which is what GLOB_ERR reports)."""
+        text = os.path.abspath(pattern)
+        parts = text.split("/")[1:]
+        magic = next((i for i, part in enumerate(parts) if _MAGIC & set(part)), None)
+        if magic is None:
+            return [Path(text)] if self.exists(text) and (folders or not self.is_dir(text)) \
+                else []
+        found: list[str] = []
+        self._glob("/" + "/".join(parts[:magic]), parts[magic:], found, folders, True)
+        return [Path(p) for p in found]
+
+    def _glob(self, here: str, rest: list[str], found: list[str], folders: bool,
+              first: bool) -> None:
+        head, tail = rest[0], rest[1:]
+        if not _MAGIC & set(head):
+            path = f"{here.rstrip('/')}/{head}"
+            if tail:
+                self._glob(path, tail, found, folders, False)
+            elif self.exists(path) and (folders or not self.is_dir(path)):
+                found.append(path)
+            return
+        try:
+            names = self.listdir(here)
+        except OSError:
+            if first:
+                raise
+            return
+        for name in names:
+            if name.startswith(".") and not head.startswith("."):
+                continue
+            if not fnmatch.fnmatchcase(name, head):
+                continue
+            path = f"{here.rstrip('/')}/{name}"
+            if tail:
+                if self.is_dir(path):
+                    self._glob(path, tail, found, folders, False)
+            elif folders or not self.is_dir(path):
+                found.append(path)
+
+    # -- reading -------------------------------------------------------------------------
+
+    def read(self, path, limit: int | None = None) -> bytes:
+        """The whole file, or its first ``limit`` bytes (a sniff). Refuses what is not a
+        regular file, a file of ``/proc`` or ``/sys`` where a config is expected, and a file
+        over the cap (``limit`` None), each as an OSError naming why."""
+        fd = self._open(path)
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                if stat.S_ISDIR(info.st_mode):
+                    raise IsADirectoryError(errno.EISDIR, "is a directory", str(path))
+                raise not_regular(path)
+            if self.kind == LIVE and info.st_dev in self._pseudo_devices():
+                raise Refused(errno.EINVAL, "a file of /proc or /sys, not a config", path)
+            if limit is None and info.st_size > self.cap:
+                raise Refused(errno.EFBIG, f"larger than {_size(self.cap)}, not read", path)
+            want = limit if limit is not None else self.cap + 1
+            chunks = []
+            while want > 0:
+                chunk = os.read(fd, min(want, 1 << 20))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                want -= len(chunk)
+            data = b"".join(chunks)
+        finally:
+            os.close(fd)
+        if limit is None and len(data) > self.cap:  # grew, or a size fstat does not know
+            raise Refused(errno.EFBIG, f"larger than {_size(self.cap)}, not read", path)
+        return data
+
+    def read_text(self, path) -> str:
+        """``read`` decoded as config programs see bytes: valid UTF-8 kept, the rest
+        replaced (values that matter to us are ASCII)."""
+        return self.read(path).decode("utf-8", errors="replace")
+
+    def _open(self, path) -> int:
+        real = self.real(path)
+        flags = _OPEN if self.kind == LIVE else _OPEN | os.O_NOFOLLOW
+        try:
+            return os.open(real, flags)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP and self.kind != LIVE:  # changed under us: refuse
+                raise Refused(errno.ELOOP, "a symbolic link that changed while read", path) \
+                    from None
+            if exc.errno == errno.ENXIO:  # a socket, or a FIFO with no writer under O_NONBLOCK
+                raise not_regular(path) from None
+            raise
+
+    def _pseudo_devices(self) -> set[int]:
+        if self._pseudo is None:
+            self._pseudo = set()
+            for folder in ("/proc", "/sys"):
+                try:
+                    self._pseudo.add(os.stat(folder).st_dev)
+                except OSError:
+                    pass
+        return self._pseudo
+
+
+def read_live(path: str, limit: int = 1 << 20) -> str:
+    """A file of the live host's ``/proc`` or ``/sys`` (``/proc/meminfo``, a process's
+    ``status``): these are not audited files but the kernel's own answers, read without
+    blocking and without following a link out of them. OSError as ``open`` raises it."""
+    fd = os.open(path, _OPEN)
+    try:
+        return os.read(fd, limit).decode("utf-8", errors="replace")
+    finally:
+        os.close(fd)
+
+
+def live_exists(path: str) -> bool:
+    """Whether a marker of the live host exists (``/.dockerenv``, ``/dev/disk``)."""
+    return os.path.lexists(path)
+
+
+def jail_for(targets: list[str], repository: Path) -> Path:
+    """What ``check`` confines reads to: the repository holding the targets (the git work
+    tree, else the config's folder or the working directory) when every target is inside
+    it, else the folder they all share."""
+    top = os.path.abspath(repository)
+    folders = [os.path.abspath(t if os.path.isdir(t) else os.path.dirname(os.path.abspath(t)))
+               for t in targets]
+    if all(f == top or f.startswith(top.rstrip("/") + "/") for f in folders):
+        return Path(top)
+    return Path(os.path.commonpath(folders))
+
+
+def _size(nbytes: int) -> str:
+    return f"{nbytes >> 20} MiB" if nbytes >= 1 << 20 and not nbytes & ((1 << 20) - 1) \
+        else f"{nbytes} bytes"
