@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .confine import read_live
+
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 V2_FILES = {"max": "memory.max", "high": "memory.high", "swap": "memory.swap.max"}
 V1_FILES = {"max": "memory.limit_in_bytes", "swap": "memory.memsw.limit_in_bytes"}
@@ -56,7 +58,7 @@ def cgroup_limit(proc_cgroup: str, cgroup_root: Path = CGROUP_ROOT) -> tuple[int
 
 def read_limit(path: Path) -> int | None:
     try:
-        text = path.read_text().strip()
+        text = read_live(str(path)).strip()
     except OSError:
         return None
     # "max" (v2) and the v1 "no limit" value (page-aligned LONG_MAX) mean unlimited

@@ -351,3 +351,9 @@ def jail_for(targets: list[str], repository: Path) -> Path:
 def _size(nbytes: int) -> str:
     return f"{nbytes >> 20} MiB" if nbytes >= 1 << 20 and not nbytes & ((1 << 20) - 1) \
         else f"{nbytes} bytes"
+
+
+def live_link(path: str) -> str:
+    """Where a link of the live host's ``/proc`` points (``/proc/PID/exe``); read, not
+    followed. OSError as ``readlink`` raises it."""
+    return os.readlink(path)

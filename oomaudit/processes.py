@@ -6,8 +6,9 @@ and caches the snapshot on the host. psutil is imported only here, only live.
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import NamedTuple
+
+from .confine import read_live
 
 
 class Proc(NamedTuple):
@@ -71,7 +72,7 @@ def _snapshot() -> tuple[list[Proc], int]:
 
 def _cgroup(pid: int) -> str:
     try:
-        text = Path(f"/proc/{pid}/cgroup").read_text()
+        text = read_live(f"/proc/{pid}/cgroup")
     except OSError:
         return ""
     v1 = ""
@@ -87,6 +88,6 @@ def _cgroup(pid: int) -> str:
 
 def _int(path: str) -> int | None:
     try:
-        return int(Path(path).read_text().strip())
+        return int(read_live(str(path)).strip())
     except (OSError, ValueError):
         return None

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from oomaudit.confine import read_live
 from oomaudit.host import FILES, Measured
 from oomaudit.parsers.apache_config import Module
 from oomaudit.parsers.apache_mpm import Limits
@@ -84,8 +85,7 @@ def _children(procs: list) -> list:
 
 def _parent(pid: int) -> int | None:
     try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
-            return int(fh.read().rsplit(")", 1)[1].split()[1])
+        return int(read_live(f"/proc/{pid}/stat").rsplit(")", 1)[1].split()[1])
     except (OSError, ValueError, IndexError):
         return None
 

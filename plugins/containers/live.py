@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 from oomaudit import cgroups
+from oomaudit.confine import read_live
 from oomaudit.host import Fact, Table
 from oomaudit.processes import processes
 from oomaudit.units import format_size
@@ -56,7 +57,7 @@ def _limits_of(pid: int) -> dict:
     """The limits in force for a process, from its own /proc/PID/cgroup (v2 and v1 lines:
     on a hybrid host the memory controller may be v1 while the unified path is "/")."""
     try:
-        text = Path(f"/proc/{pid}/cgroup").read_text()
+        text = read_live(f"/proc/{pid}/cgroup")
     except OSError:
         return {}
     return cgroups.limits(text)

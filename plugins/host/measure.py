@@ -4,11 +4,11 @@ Imported for a live host only: a repository or a tree needs neither psutil nor t
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import psutil
 
 from oomaudit.cgroups import cgroup_limit
+from oomaudit.confine import read_live
 from oomaudit.host import Fact
 from oomaudit.units import format_size
 
@@ -17,7 +17,7 @@ def collect(host):
     physical = psutil.virtual_memory().total
     ram = Fact(physical, "live: psutil (MemTotal)")
     try:
-        limit = cgroup_limit(Path("/proc/self/cgroup").read_text())
+        limit = cgroup_limit(read_live("/proc/self/cgroup"))
     except OSError:
         limit = None
     if limit and limit[0] < physical:

@@ -2,6 +2,8 @@
 CommitLimit both use it)."""
 from __future__ import annotations
 
+from oomaudit.confine import read_live
+
 MEMINFO = "/proc/meminfo"
 
 
@@ -24,8 +26,7 @@ def meminfo(host) -> dict[str, int] | None:
     it cannot be read."""
     if "meminfo" not in host.cache:
         try:
-            with open(MEMINFO) as fh:
-                host.cache["meminfo"] = parse_meminfo(fh.read())
+            host.cache["meminfo"] = parse_meminfo(read_live(MEMINFO))
         except OSError as exc:
             host.note_unreadable(f"live: {MEMINFO}", exc.strerror or str(exc))
             host.cache["meminfo"] = None

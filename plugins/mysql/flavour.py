@@ -10,6 +10,7 @@ import os
 import re
 from pathlib import Path
 
+from oomaudit.confine import live_link
 from oomaudit.host import FILES
 from oomaudit.parsers.mysql_values import DEFAULT_FLAVOUR, Flavour
 
@@ -38,7 +39,7 @@ def _is_mariadb(proc) -> bool:
     if proc.name == "mariadbd":
         return True
     try:
-        return os.path.basename(os.readlink(f"/proc/{proc.pid}/exe")).startswith("mariadbd")
+        return os.path.basename(live_link(f"/proc/{proc.pid}/exe")).startswith("mariadbd")
     except OSError:
         return False
 
@@ -46,11 +47,10 @@ def _is_mariadb(proc) -> bool:
 def _installed(host) -> Flavour | None:
     """The server package dpkg installed under the audited root, if any."""
     status = host.resolve("/var/lib/dpkg/status") if host.mode != FILES else None
-    if status is None or not status.is_file():
+    if status is None or not host.fs.is_file(status):
         return None
     try:
-        with open(status, encoding="utf-8", errors="replace") as fh:
-            stanzas = fh.read().split("\n\n")
+        stanzas = host.fs.read_text(status).split("\n\n")
     except OSError:
         return None
     for stanza in stanzas:

@@ -5,8 +5,8 @@ size and for ``oomaudit facts``.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
+from oomaudit.confine import read_live
 from oomaudit.host import Measured
 from oomaudit.processes import processes
 
@@ -53,7 +53,7 @@ def collect(host):
 
 def _ppid(pid: int) -> int | None:
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        stat = read_live(f"/proc/{pid}/stat")
         return int(stat.rsplit(")", 1)[1].split()[1])
     except (OSError, ValueError, IndexError):
         return None
@@ -61,7 +61,7 @@ def _ppid(pid: int) -> int | None:
 
 def _pss(pid: int) -> int | None:
     try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        for line in read_live(f"/proc/{pid}/smaps_rollup").splitlines():
             if line.startswith("Pss:"):
                 return int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):

@@ -1,9 +1,9 @@
 """The swap areas active now, from /proc/swaps: a live host's fact ``swaps``."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import NamedTuple
 
+from oomaudit.confine import read_live
 from oomaudit.host import Fact
 from oomaudit.parsers.fstab import unescape
 from oomaudit.units import format_size
@@ -47,7 +47,7 @@ def parse_proc_swaps(text: str) -> list[ActiveSwap]:
 
 def collect(host):
     try:
-        text = Path(PROC_SWAPS).read_text()
+        text = read_live(PROC_SWAPS)
     except OSError as exc:
         host.note_unreadable(PROC_SWAPS, f"{exc.strerror or exc}; active swap not checked")
         return

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from oomaudit.confine import read_live
 from oomaudit.host import FILES
 from oomaudit.parsers import sysctl as fmt
 from oomaudit.parsers.sysctl import PROCPS, SYSTEMD, Merged
@@ -100,7 +101,7 @@ def boot_dialect(host) -> tuple[str, str]:
     """Which program applies the files at boot, and how we know."""
     if host.live:
         try:
-            init = Path("/proc/1/comm").read_text().strip()
+            init = read_live("/proc/1/comm").strip()
         except OSError:
             init = "unknown"
         if init == "systemd":
@@ -141,7 +142,7 @@ def live_policy(host) -> Policy | None:
         settings = {}
         for key in LIMITS:
             try:
-                settings[key] = Setting(int(Path("/proc/sys", key).read_text().split()[0]),
+                settings[key] = Setting(int(read_live(f"/proc/sys/{key}").split()[0]),
                                         None)
             except (OSError, ValueError, IndexError) as exc:
                 host.note_unreadable(f"live: /proc/sys/{key}", str(exc))

@@ -4,12 +4,12 @@ sysctl plugin's merge, replayed for these keys), or one file on its own in a con
 repository. Also the host's RAM and swap with their sources."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import NamedTuple
 
 from oomaudit.plugins.sysctl.kernel import Policy, Setting, live_meminfo, replay
 from oomaudit.plugins.sysctl.policies import persisted
 
+from oomaudit.confine import read_live
 from oomaudit.host import FILES, Fact
 from oomaudit.parsers import sysctl as fmt
 from oomaudit.parsers.sysctl import PROCPS, display_name
@@ -51,7 +51,7 @@ def _live(host) -> Policy | None:
     settings = {}
     for key in LIMITS:
         try:
-            settings[key] = Setting(int(Path("/proc/sys", key).read_text().split()[0]), None)
+            settings[key] = Setting(int(read_live(f"/proc/sys/{key}").split()[0]), None)
         except (OSError, ValueError, IndexError) as exc:
             host.note_unreadable(f"live: /proc/sys/{key}", str(exc))
             return None
