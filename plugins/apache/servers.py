@@ -9,6 +9,7 @@ import os
 import posixpath
 from pathlib import Path
 
+from oomaudit.enabled import AVAILABLE, in_force
 from oomaudit.host import FILES
 from oomaudit.parsers.apache_config import Config, Module, Problem
 from oomaudit.parsers.apache_loader import Loader
@@ -112,8 +113,20 @@ def _running(host) -> dict[tuple, list]:
 
 
 def _repository_tops(host) -> list[Path]:
-    """Every given file that no other given file includes."""
-    docs = [d.source.path for d in host.documents(PLUGIN)]
+    """Every given file in force (not an alternative a Debian ``*-available`` folder holds
+    beside the enabled set: ``oomaudit.enabled``) that no other given file includes. Of a
+    module's ``NAME.load`` and ``NAME.conf`` given side by side (a2enmod links both, the
+    main file includes the one, then the other), the ``.conf`` stands for the module: one
+    module, judged once, its MPM named by the file. A file given twice (an enabled link
+    and the file it links to) is one file, named by the link httpd reads it through."""
+    docs, seen = [], set()
+    for path in sorted((d.source.path for d in host.documents(PLUGIN)),
+                       key=lambda p: p.parent.name.endswith(AVAILABLE)):
+        if in_force(path, ("apache2.conf",)) and os.path.realpath(path) not in seen:
+            seen.add(os.path.realpath(path))
+            docs.append(path)
+    given = set(docs)
+    docs = [d for d in docs if d.suffix != ".load" or d.with_suffix(".conf") not in given]
     included: set[str] = set()
     for doc in docs:
         root, inside = _repository_root(doc)
