@@ -13,6 +13,7 @@ an enabled ``mpm_event`` is an alternative nobody runs. A repository that holds 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 AVAILABLE = "-available"
@@ -31,6 +32,18 @@ def in_force(path: Path, mains: tuple[str, ...]) -> bool:
     except OSError:  # no enabled folder: the main file decides, when there is one
         return not any((folder.parent / main).is_file() for main in mains)
     return any(_links(enabled / name, folder.name, path.name) for name in names)
+
+
+def files_in_force(paths: Iterable[Path], mains: tuple[str, ...]) -> list[Path]:
+    """The given files in force, each once: an enabled link and the file it links to are
+    one file, named by the link (the path the program reads it through)."""
+    kept, seen = [], set()
+    for path in sorted(paths, key=lambda p: p.parent.name.endswith(AVAILABLE)):
+        real = os.path.realpath(path)
+        if real not in seen and in_force(path, mains):
+            seen.add(real)
+            kept.append(path)
+    return kept
 
 
 def _links(entry: Path, folder: str, name: str) -> bool:

@@ -9,7 +9,7 @@ import os
 import posixpath
 from pathlib import Path
 
-from oomaudit.enabled import AVAILABLE, in_force
+from oomaudit.enabled import files_in_force
 from oomaudit.host import FILES
 from oomaudit.parsers.apache_config import Config, Module, Problem
 from oomaudit.parsers.apache_loader import Loader
@@ -119,12 +119,7 @@ def _repository_tops(host) -> list[Path]:
     main file includes the one, then the other), the ``.conf`` stands for the module: one
     module, judged once, its MPM named by the file. A file given twice (an enabled link
     and the file it links to) is one file, named by the link httpd reads it through."""
-    docs, seen = [], set()
-    for path in sorted((d.source.path for d in host.documents(PLUGIN)),
-                       key=lambda p: p.parent.name.endswith(AVAILABLE)):
-        if in_force(path, ("apache2.conf",)) and os.path.realpath(path) not in seen:
-            seen.add(os.path.realpath(path))
-            docs.append(path)
+    docs = files_in_force((d.source.path for d in host.documents(PLUGIN)), ("apache2.conf",))
     given = set(docs)
     docs = [d for d in docs if d.suffix != ".load" or d.with_suffix(".conf") not in given]
     included: set[str] = set()

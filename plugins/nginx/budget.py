@@ -40,7 +40,9 @@ def workers(host, config: NginxConfig) -> tuple[int | None, str]:
 
 
 def budget(host):
-    """Each configuration's workers x one worker's memory, as ledger service ``nginx``."""
+    """Each configuration's workers x one worker's memory, as ledger service ``nginx``. A
+    file without an ``events`` block is no main file (nginx refuses one: 'no "events"
+    section in configuration') but a fragment another includes, which runs no workers."""
     measured = [p.rss for p in processes(host) if WORKER.match(p.title) and p.rss] \
         if host.live else []
     if measured:  # what `oomaudit facts` writes
@@ -50,8 +52,8 @@ def budget(host):
             "live: /proc/PID/status")
     facts = host.measured_size(SERVICE)
     for config in configs(host):
-        if config.failed:
-            continue
+        if config.failed or "events" not in config.values:
+            continue  # rejected, or a fragment (a site, a snippet): no main file, no workers
         count, how = workers(host, config)
         if count is None:
             continue
