@@ -23,7 +23,6 @@ import os
 import posixpath
 import re
 from collections.abc import Mapping
-from pathlib import Path
 from typing import NamedTuple
 
 from ..record import Record
@@ -127,13 +126,20 @@ class FpmConfig(Record):
         self.prefix = prefix
         self.files = [] if files is None else files  # Sources, in reading order
         self.globals = {} if globals is None else globals
-        self.pools = [] if pools is None else pools
+        self.pools: list[Pool] = []
+        self._named: dict[str, Pool] = {}  # the pools by lower-case name: one lookup per header
+        for pool in pools or ():
+            self.add_pool(pool)
         self.failed = failed  # php-fpm would refuse these files (a CONF001 names why)
         # False in a repository: absolute includes unknown
         self.includes_followed = includes_followed
 
     def pool(self, name: str) -> Pool | None:
-        return next((p for p in self.pools if p.name.lower() == name.lower()), None)
+        return self._named.get(name.lower())
+
+    def add_pool(self, pool: Pool) -> None:
+        self.pools.append(pool)
+        self._named.setdefault(pool.name.lower(), pool)
 
 
 # -- values ------------------------------------------------------------------------------
@@ -200,9 +206,10 @@ class Loader:
 
     def _read(self, config: FpmConfig, source, depth: int) -> bool:
         config.files.append(source)
-        for number, text in enumerate(source.text.split("\n"), 1):
-            if number == len(source.text.split("\n")) and text == "":
-                break
+        lines = source.text.split("\n")
+        if lines[-1] == "":  # the text's final newline ends the last line, no line after it
+            lines.pop()
+        for number, text in enumerate(lines, 1):
             try:
                 statements = parse_line(text, self.environ)
                 error = None
@@ -234,7 +241,7 @@ class Loader:
                 self._pool = config.pool(name)
                 if self._pool is None:
                     self._pool = Pool(name, source, line)
-                    config.pools.append(self._pool)
+                    config.add_pool(self._pool)
             return True
         if kind == "bare":
             return fail("value is NULL for a ZEND_INI_PARSER_ENTRY")
@@ -276,13 +283,16 @@ class Loader:
             config.includes_followed = False
             return True
         if glob.has_magic(real.name) and not glob.has_magic(str(real.parent)) \
-                and not real.parent.is_dir():  # GLOB_ERR: the folder cannot be opened
+                and not self.host.fs.is_dir(real.parent):  # GLOB_ERR: cannot open the folder
             source.problem("CONF002", line, f"php-fpm cannot start: Unable to globalize "
                                           f"'{full}' (ret=2) from {where}: no such folder",
                            key=f"include={pattern}")
             config.failed = True
             return False
-        files = [Path(m) for m in sorted(glob.glob(str(real))) if not Path(m).is_dir()]
+        try:
+            files = self.host.fs.glob(real)  # glob(3) confined to the tree
+        except OSError:
+            files = []
         if not files:
             source.problem("CONF002", line, f"include={pattern} matches nothing (php-fpm only "
                                           "warns: Nothing matches the include pattern)",
@@ -351,7 +361,12 @@ def post_process(pool: Pool) -> str | None:
 def shared_listen(config: FpmConfig) -> tuple[Pool, str] | None:
     """The end of fpm_conf_process_all_pools, once every pool passed: two pools may not
     listen on one address (compared as php-fpm stores it: ``$pool`` expanded, a relative
-    socket path under the pool's prefix). (the later pool, the message) or None."""
+    socket path under the pool's prefix). (the later pool, the message) or None.
+
+    php-fpm compares every pair, the first pool outside and every other inside: what it
+    names is the earliest pool that shares its address, and the next pool on that address.
+    Each address is computed once and the pools grouped by it in the order of each
+    address's first pool, which names the same two."""
     def address(pool: Pool) -> str:
         text = pool.text(pool.settings["listen"])
         if ":" in text or text.isdigit() or text.startswith("/"):  # AF_INET, or absolute
@@ -359,11 +374,12 @@ def shared_listen(config: FpmConfig) -> tuple[Pool, str] | None:
         prefix = pool.settings.get("prefix")
         return posixpath.join(pool.text(prefix) if prefix else config.prefix, text)
 
-    for first in config.pools:
-        for other in config.pools:
-            if other is not first and address(other) == address(first):
-                return other, (f"[pool {other.name}] unable to set listen address as it's "
-                               f"already used in another pool '{first.name}'")
+    on: dict[str, list[Pool]] = {}  # in the order of each address's first pool
+    for pool in config.pools:
+        on.setdefault(address(pool), []).append(pool)
+    for first, other, *_ in (pools for pools in on.values() if len(pools) > 1):
+        return other, (f"[pool {other.name}] unable to set listen address as it's "
+                       f"already used in another pool '{first.name}'")
     return None
 
 
@@ -373,11 +389,15 @@ _POOL_KEYS = re.compile(r"^[ \t]*;?[ \t]*(pm(\.[a-z_]+)?|listen(\.[a-z_]+)?|"
 
 def sniff(head: str) -> bool:
     """A pool file named otherwise (``...__pool.d__www.conf``): a ``[name]`` section and
-    pool keys (commented ones count: shipped pool files are mostly documentation), or
-    php-fpm.conf's ``[global]`` with its own keys."""
+    pool keys (commented ones count: shipped pool files are mostly documentation) or one
+    ``pm.*`` setting (no other format has them), or
+    ``[global]`` with php-fpm.conf's own keys or a pool key (the Docker images'
+    ``zz-docker.conf``: ``daemonize = no``, then ``[www]`` with ``listen = 9000``)."""
     if not re.search(r"^[ \t]*\[[^\]\n]+\][ \t]*(;.*)?$", head, re.M):
         return False
     if re.search(r"^[ \t]*\[global\]", head, re.M | re.I):
         return bool(re.search(r"^[ \t]*;?[ \t]*(include|pid|error_log|"
-                              r"process_control_timeout)[ \t]*=", head, re.M))
-    return len({m.group(1) for m in _POOL_KEYS.finditer(head)}) >= 2
+                              r"process_control_timeout)[ \t]*=", head, re.M)
+                    or _POOL_KEYS.search(head))
+    return len({m.group(1) for m in _POOL_KEYS.finditer(head)}) >= 2 or \
+        bool(re.search(r"^[ \t]*pm\.[a-z_]+[ \t]*=", head, re.M))  # an override's one line
