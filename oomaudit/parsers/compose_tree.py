@@ -7,9 +7,9 @@ by target, ``environment`` merges by name; ``!reset`` removes and ``!override`` 
 """
 from __future__ import annotations
 
-import shlex
 from typing import Any
 
+from .. import shellwords
 from ..record import Record
 from .compose_interpolation import TemplateError, interpolate
 from .yamltree import Map, Seq
@@ -170,7 +170,7 @@ def argv(value: Any) -> list[Leaf]:
     like a shell (shellwords), a list is taken as is."""
     if isinstance(value, Leaf):
         try:
-            words = shlex.split(value.text())
+            words = shellwords.split(value.text())
         except ValueError:
             words = value.text().split()
         return [Leaf(w, value.path, value.line, value.raw, value.unset) for w in words]

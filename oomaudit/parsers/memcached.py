@@ -16,9 +16,9 @@ when the default 1 MiB item size is above half the memory (``-m 0``, ``-m 1``).
 from __future__ import annotations
 
 import re
-import shlex
 from typing import NamedTuple
 
+from oomaudit import shellwords
 from oomaudit.reading import Source
 
 MiB = 1 << 20
@@ -177,7 +177,7 @@ def parse(source: Source) -> Config:
             failed = True
             continue
         try:
-            split = shlex.split(line)
+            split = shellwords.split(line)
         except ValueError:
             source.problem("CONF001", number, f"unbalanced quote: /bin/sh refuses {line!r}",
                            key=line)

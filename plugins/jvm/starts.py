@@ -14,11 +14,11 @@ FILE`` are the application's, not the JVM's.
 from __future__ import annotations
 
 import re
-import shlex
-from pathlib import Path
 from typing import NamedTuple
 
 from oomaudit.plugins.systemd.units import units_of
+
+from oomaudit import shellwords
 
 from .constants import CACHE
 from .heap import Word
@@ -46,7 +46,7 @@ def split(text: str) -> list[str]:
     """Words as systemd splits a command line or an assignment list (shell-like quotes);
     an unbalanced quote splits at blanks."""
     try:
-        return shlex.split(text, comments=False, posix=True)
+        return shellwords.split(text)
     except ValueError:
         return text.split()
 
@@ -73,7 +73,7 @@ def _env_file(host, path: str) -> dict[str, Word]:
     """KEY=VALUE lines of an EnvironmentFile (quotes, ``#``/``;`` comments); a file that
     is missing, or that a config repository cannot resolve, adds nothing."""
     real = host.resolve(path)
-    if real is None or not Path(real).is_file():
+    if real is None or not host.fs.is_file(real):
         return {}
     source = host.read(real)
     if source is None:

@@ -2,7 +2,7 @@
 file as an EnvironmentFile (KEY=VALUE, '#'/';' comment lines, single quotes literal, double
 quotes and bare values with backslash escapes, a backslash at the end of a line joining the
 next), then ``ExecStart=/usr/bin/earlyoom $EARLYOOM_ARGS`` splits the value into words,
-unquoting them (shlex), and earlyoom's getopt_long reads the words (short flags bundled or
+unquoting them (as shlex does), and earlyoom's getopt_long reads the words (short flags bundled or
 with attached values, ``--long=value``, unique prefixes of long options).
 
 What earlyoom would refuse (an unknown flag, a value it cannot parse, a regex that does not
@@ -12,9 +12,9 @@ compile) is a CONF001 finding: earlyoom exits at start and kills nothing. Its de
 from __future__ import annotations
 
 import re
-import shlex
 from typing import NamedTuple
 
+from oomaudit import shellwords
 from oomaudit.reading import Source
 
 from .constants import FLAGS, VARIABLE
@@ -146,7 +146,7 @@ def words(value: str) -> list[str]:
     quote runs to the end (systemd's relaxed extraction)."""
     for closing in ("", "'", '"'):
         try:
-            return shlex.split(value + closing)
+            return shellwords.split(value + closing)
         except ValueError:
             continue
     return value.split()

@@ -10,9 +10,9 @@ kernel was built (Debian and Ubuntu build ``madvise``, RHEL ``always``).
 from __future__ import annotations
 
 import re
-import shlex
-from pathlib import Path
 
+from oomaudit import shellwords
+from oomaudit.confine import read_live
 from oomaudit.host import Fact
 
 ENABLED = "/sys/kernel/mm/transparent_hugepage/enabled"
@@ -41,7 +41,7 @@ def _found(host) -> tuple[Fact | None, str | None, int | None]:
 
 def _live(host) -> Fact | None:
     try:
-        text = Path(ENABLED).read_text(errors="replace")
+        text = read_live(ENABLED)
     except FileNotFoundError:  # a kernel built without THP
         return None
     except OSError as exc:
@@ -87,7 +87,7 @@ def grub_values(text: str) -> dict[str, tuple[str, int]]:
         start, chunk = i, lines[i]
         while True:
             try:
-                words = shlex.split(_uncomment(_expand(chunk, values)))
+                words = shellwords.split(_uncomment(_expand(chunk, values)))
                 break
             except ValueError:  # a quote closes on a later line
                 i += 1
@@ -151,10 +151,10 @@ def cmdline_thp(cmdline: str) -> str | None:
 
 def _read(host, inside: str) -> str | None:
     real = host.resolve(inside)
-    if real is None or not real.is_file():
+    if real is None or not host.fs.is_file(real):
         return None
     try:
-        return real.read_text(errors="replace")
+        return host.fs.read_text(real)
     except OSError as exc:
         host.note_unreadable(inside, exc.strerror or str(exc))
         return None
@@ -162,10 +162,10 @@ def _read(host, inside: str) -> str | None:
 
 def _sorted(host, folder: str, suffix: str) -> list[str]:
     real = host.resolve(folder)
-    if real is None or not real.is_dir():
+    if real is None or not host.fs.is_dir(real):
         return []
     try:
-        return [f"{folder}/{p.name}" for p in sorted(real.iterdir()) if p.name.endswith(suffix)]
+        return [f"{folder}/{name}" for name in host.fs.listdir(real) if name.endswith(suffix)]
     except OSError:
         return []
 
