@@ -18,10 +18,10 @@ import re
 import sys
 from pathlib import Path
 
+from .confine import LIVE, Tree
 from .errors import UsageError
 from .model import Severity
 from .record import Record
-from .rootfs import realpath
 from .units import parse_size
 
 CONFIG_NAMES = (".oomaudit.toml", "pyproject.toml")
@@ -95,11 +95,14 @@ class Settings(Record):
 
 def relative(path: Path, base: Path) -> str:
     try:
-        return realpath(path).relative_to(realpath(base)).as_posix()
+        return Path(_fs.identity(path)).relative_to(_fs.identity(base)).as_posix()
     except ValueError:
         return path.as_posix()
 
 
+# oomaudit's own config files (the operator's, or the repository's that `check` obeys) are
+# read like any audited file: without blocking, regular files only, capped (confine.py)
+_fs = Tree(Path("/"), LIVE)
 SYSTEM_CONFIG = "/etc/oomaudit.toml"
 SYSTEM_CONFIG_ENV = "OOMAUDIT_SYSTEM_CONFIG"  # moves it, for tests
 
@@ -110,7 +113,7 @@ def system_config() -> Path | None:
     (where it happens to be started says nothing about the host), and under ``--root`` the
     tree's own config is not read: an image must not hide its own findings."""
     path = Path(os.environ.get(SYSTEM_CONFIG_ENV) or SYSTEM_CONFIG)
-    return path if os.path.lexists(path) else None
+    return path if _fs.exists(path) or _fs.readlink(path) is not None else None
 
 
 class Configs(Record):
@@ -134,7 +137,7 @@ class Configs(Record):
         return settings
 
     def for_folder(self, folder: str) -> Settings:
-        found = self._closest_to(os.path.realpath(folder))
+        found = self._closest_to(_fs.identity(folder))
         settings = self.loaded.get(found)
         if settings is None:
             settings = self.loaded[found] = load(found) if found else Settings()
@@ -144,7 +147,7 @@ class Configs(Record):
     def for_run(self, targets: list[str]) -> Settings:
         """What is set once per run (``fail-on``): the config closest to the targets' common
         folder, so that ``check a b`` and ``check b a`` agree; for one file, its own."""
-        folders = [os.path.abspath(t if os.path.isdir(t) else os.path.dirname(t) or ".")
+        folders = [os.path.abspath(t if _fs.is_dir(t) else os.path.dirname(t) or ".")
                    for t in targets]
         return self.for_folder(os.path.commonpath(folders))
 
@@ -162,15 +165,14 @@ def _config_in(folder: str) -> Path | None:
     """``.oomaudit.toml`` in ``folder``, else its ``pyproject.toml`` if that has our table."""
     for name in CONFIG_NAMES:
         candidate = os.path.join(folder, name)
-        if os.path.isfile(candidate) and (name != "pyproject.toml" or _has_tool_table(candidate)):
+        if _fs.is_file(candidate) and (name != "pyproject.toml" or _has_tool_table(candidate)):
             return Path(candidate)
     return None
 
 
 def _has_tool_table(path: str) -> bool:
     try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            return "[tool.oomaudit" in fh.read()
+        return "[tool.oomaudit" in _fs.read_text(path)
     except OSError:
         return False
 
@@ -179,7 +181,7 @@ def location(path: Path, key: str) -> str:
     """``file:line`` of ``key`` in a loaded config file, for a problem found only once the
     rules are known (a ``select`` pattern that matches none)."""
     try:
-        line = _Checker(path, path.read_text(encoding="utf-8", errors="replace")).line_of(key)
+        line = _Checker(path, _fs.read_text(path)).line_of(key)
     except OSError:
         line = None
     return f"{path}:{line}" if line else str(path)
@@ -192,7 +194,7 @@ def load(path: Path) -> Settings:
     else:  # pragma: no cover - exercised on older Pythons only
         import tomli as tomllib
     try:
-        text = path.read_text(encoding="utf-8")
+        text = _fs.read(path).decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path}: cannot read config: {exc}") from None
     try:

@@ -38,6 +38,7 @@ from pathlib import Path, PurePosixPath
 MAX_BYTES = 16 << 20  # configs are small; anything larger is not read (CONF003)
 MAX_SYMLINKS = 40  # the kernel's limit before ELOOP
 LIVE, CHROOT, JAIL = "live", "chroot", "jail"
+FOLDER, LINKED, OTHER = "folder", "linked folder", "other"  # kinds of walk_entries()
 
 _OPEN = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
 _MAGIC = frozenset("*?[")
@@ -93,6 +94,15 @@ class Tree:
         folder, _, name = text.rpartition("/")
         base = self._folder(folder or "/")
         return self._walk(base, (name,), clamp=self.kind == CHROOT) if name else base
+
+    def identity(self, path: str | os.PathLike) -> str:
+        """What ``path`` leads to, to tell two names of one file apart (a set's key: a
+        mounted file, a file another includes): ``real``, or the absolute path where it
+        cannot be resolved inside the tree."""
+        try:
+            return self.real(path)
+        except OSError:
+            return os.path.abspath(path)
 
     def _folder(self, folder: str) -> str:
         """A folder's resolution, cached: a repository's files share their folders."""
@@ -209,18 +219,28 @@ class Tree:
         finally:
             os.close(fd)
 
-    def scandir(self, path) -> list[os.DirEntry]:
-        """A folder's entries sorted by name, for walking a repository: a ``DirEntry``
-        knows a file from a folder without a stat of its own."""
+    def walk_entries(self, path) -> list[tuple[str, str]]:
+        """A folder's (name, kind) sorted by name, for walking a repository: ``FOLDER`` for a
+        subfolder, ``LINKED`` for a link to a folder (not walked into, as ``os.walk`` does
+        not), ``OTHER`` for the rest; the listing knows which without a stat per name."""
+        found = []
         with os.scandir(self.real(path)) as listing:
-            return sorted(listing, key=lambda entry: entry.name)
+            for entry in listing:
+                try:
+                    kind = (LINKED if entry.is_symlink() else FOLDER) if entry.is_dir() \
+                        else OTHER
+                except OSError:
+                    kind = OTHER
+                found.append((entry.name, kind))
+        found.sort()
+        return found
 
     def glob(self, pattern: str | os.PathLike, folders: bool = False) -> list[Path]:
         """``glob(3)`` inside the tree, as the programs that take include globs call it
         (php-fpm, nginx, Apache, redis): each component with ``*?[`` is matched against a
         listing, names starting with a dot only by a pattern starting with one, results in
-        byte order. Folders are left out unless ``folders``; an unlistable folder matches
-        nothing (OSError for the first component only, which is what GLOB_ERR reports)."""
+        byte order. Folders are left out unless ``folders``; an absent or unlistable folder
+        matches nothing. A link out of a repository raises ``Refused`` (and is recorded)."""
         text = os.path.abspath(pattern)
         parts = text.split("/")[1:]
         magic = next((i for i, part in enumerate(parts) if _MAGIC & set(part)), None)
@@ -228,24 +248,23 @@ class Tree:
             return [Path(text)] if self.exists(text) and (folders or not self.is_dir(text)) \
                 else []
         found: list[str] = []
-        self._glob("/" + "/".join(parts[:magic]), parts[magic:], found, folders, True)
+        self._glob("/" + "/".join(parts[:magic]), parts[magic:], found, folders)
         return [Path(p) for p in found]
 
-    def _glob(self, here: str, rest: list[str], found: list[str], folders: bool,
-              first: bool) -> None:
+    def _glob(self, here: str, rest: list[str], found: list[str], folders: bool) -> None:
         head, tail = rest[0], rest[1:]
         if not _MAGIC & set(head):
             path = f"{here.rstrip('/')}/{head}"
             if tail:
-                self._glob(path, tail, found, folders, False)
+                self._glob(path, tail, found, folders)
             elif self.exists(path) and (folders or not self.is_dir(path)):
                 found.append(path)
             return
         try:
             names = self.listdir(here)
+        except Refused:
+            raise
         except OSError:
-            if first:
-                raise
             return
         for name in names:
             if name.startswith(".") and not head.startswith("."):
@@ -255,7 +274,7 @@ class Tree:
             path = f"{here.rstrip('/')}/{name}"
             if tail:
                 if self.is_dir(path):
-                    self._glob(path, tail, found, folders, False)
+                    self._glob(path, tail, found, folders)
             elif folders or not self.is_dir(path):
                 found.append(path)
 
@@ -334,6 +353,14 @@ def read_live(path: str, limit: int = 1 << 20) -> str:
 def live_exists(path: str) -> bool:
     """Whether a marker of the live host exists (``/.dockerenv``, ``/dev/disk``)."""
     return os.path.lexists(path)
+
+
+def inside_path(root: Path, real: Path) -> str:
+    """The path as the audited system sees it: ``ROOT/etc/fstab`` -> ``/etc/fstab``."""
+    try:
+        return "/" + real.relative_to(root).as_posix()
+    except ValueError:
+        return str(real)
 
 
 def jail_for(targets: list[str], repository: Path) -> Path:

@@ -9,17 +9,14 @@ from __future__ import annotations
 import fnmatch
 import os
 from collections import Counter
-from operator import attrgetter
 from pathlib import Path
 
 from .config import Configs, Settings
-from .confine import JAIL, Tree
-from .errors import UsageError
+from .confine import FOLDER, JAIL, OTHER, Tree
 from .host import FILES, LIVE, ROOT, Fact, Host, printable
 from .reading import SNIFF_BYTES, Reader
 from .recognise import Recogniser
 
-_NAME = attrgetter("name")
 SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".tox",
              ".mypy_cache", ".pytest_cache", ".ruff_cache"}
 
@@ -31,9 +28,7 @@ def system_host(root: Path | None, readers: dict[str, Reader], settings: Setting
         import socket
         host = Host(socket.gethostname(), LIVE, Path("/"), settings)
     else:
-        if not root.is_dir():
-            raise UsageError(f"--root {root}: not a directory")
-        root = root.resolve()
+        root = root.resolve()  # a folder: the command checked
         host = Host(root.name or str(root), ROOT, root, settings)
         profile = settings.profile_for(root)
         if profile:
@@ -104,7 +99,8 @@ def file_hosts(paths: list[str], readers: dict[str, Reader], settings: Settings,
     fingerprints). A reader that fails to recognise files is named in ``errors``."""
     hosts: dict[tuple[int, str], Host] = {}
     fs = fs or Tree(Path("/"), JAIL)
-    for real, reader in _walk(paths, Recogniser(readers, errors), notices, fs):
+    recognise = Recogniser(readers, errors)
+    for real, reader in _walk(paths, recognise, notices, fs):
         governing = configs.for_file(real) if configs else settings
         profile = governing.profile_for(real)
         name = profile.name if profile else "default"
@@ -145,9 +141,7 @@ def _walk(paths: list[str], recognise: Recogniser, notices: list[str], fs: Tree)
     seen: set[str] = set()  # `check repo repo/my.cnf` reads my.cnf once
     for given in paths:
         path = Path(given)
-        if not os.path.lexists(path):
-            raise UsageError(f"{given}: no such file or directory")
-        if fs.is_dir(path):
+        if fs.is_dir(path):  # the command checked that each exists
             # A folder we may not list would otherwise vanish from the audit in silence;
             # handed on with no reader, host.read reports it as CONF003 (audit is partial).
             unlisted: list[str] = []
@@ -174,29 +168,25 @@ def _walk(paths: list[str], recognise: Recogniser, notices: list[str], fs: Tree)
 def _tree(folder: str, recognise: Recogniser, unlisted: list[str], fs: Tree):
     """(path, reader) of each recognised file below ``folder``, in sorted order, as strings:
     a repository has thousands of files and most are not ours, so no Path objects and no
-    stat for them (DirEntry knows a folder from the directory listing). Paths below
+    stat for them (the listing knows a folder from the rest). Paths below
     "." have no "./" in front, as the file patterns expect."""
     try:
-        entries = fs.scandir(folder)
+        entries = fs.walk_entries(folder)
     except OSError:
         unlisted.append(folder)
         return
     prefix = "" if folder == "." else folder.rstrip("/") + "/"
     subfolders = []
-    for entry in entries:
-        path = prefix + entry.name
-        try:
-            is_dir = entry.is_dir()
-        except OSError:
-            is_dir = False
-        if is_dir:
-            if not entry.is_symlink() and entry.name not in SKIP_DIRS:  # as os.walk does
+    for name, kind in entries:
+        path = prefix + name
+        if kind != OTHER:
+            if kind == FOLDER and name not in SKIP_DIRS:  # links are not walked, as os.walk
                 subfolders.append(path)
             continue
         reader = recognise.by_name(path)
         if reader is None and recognise.sniffs:
             try:
-                reader = recognise.by_content(fs.read(path, SNIFF_BYTES))
+                reader = recognise.by_content(fs.read(path, SNIFF_BYTES), path)
             except OSError:
                 pass  # unreadable, not a regular file or out of the tree: not ours
         if reader:
@@ -211,4 +201,5 @@ def identify(path: Path, recognise: Recogniser, fs: Tree) -> Reader | None:
     reader = recognise.by_name(path.as_posix())
     if reader or not recognise.sniffs:
         return reader
-    return recognise.by_content(fs.read(path, SNIFF_BYTES))  # OSError goes to the caller
+    # OSError goes to the caller
+    return recognise.by_content(fs.read(path, SNIFF_BYTES), path.as_posix())

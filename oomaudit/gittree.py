@@ -20,8 +20,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import UsageError
 from .confine import MAX_BYTES
+from .errors import UsageError
 
 _SHA = re.compile(rb"^[0-9a-f]{40}([0-9a-f]{24})?$")
 _DEFAULT_BRANCHES = ("main", "master", "origin/main", "origin/master")

@@ -14,12 +14,11 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from . import confine
-from .confine import Tree
+from .confine import Tree, inside_path
 from .ledger import Ledger
 from .model import Finding, MissingFact
 from .reading import Reader, Source, decode, looks_binary
 from .record import Record
-from .rootfs import inside_path
 
 LIVE, ROOT, FILES = "live", "root", "files"
 

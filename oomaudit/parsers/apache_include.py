@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from ..confine import Tree
 from ..record import Record
 
 MAX_INCLUDE_DEPTH = 128  # AP_MAX_INCLUDE_DEPTH
@@ -29,8 +30,9 @@ class IncludeFiles(Record):
     directory): such paths go to ``unresolved`` with ``where`` (the line's file:line), as
     does, outside ``strict`` mode (a repository), whatever httpd would stop at."""
 
-    def __init__(self, locate: Callable[[str], Path | None], strict: bool,
+    def __init__(self, fs: Tree, locate: Callable[[str], Path | None], strict: bool,
                  unresolved: list[tuple[str, str]], where: str):
+        self.fs = fs  # every listing and test of a path goes through the host's Tree
         self.locate = locate
         self.strict = strict
         self.unresolved = unresolved
@@ -44,13 +46,14 @@ class IncludeFiles(Record):
             if real is None:
                 self.unresolved.append((inside, self.where))
                 return
-            if real.is_dir():
-                yield from directory(real)
-            elif real.exists() or not optional:
-                if not real.exists() and not self.strict:
+            fs = self.fs
+            if fs.is_dir(real):
+                yield from directory(fs, real)
+            elif fs.exists(real) or not optional:
+                if not fs.exists(real) and not self.strict:
                     self.unresolved.append((inside, self.where))
                     return
-                if not real.exists():
+                if not fs.exists(real):
                     raise Missing(f"Could not open configuration file {inside}: "
                                   "No such file or directory")
                 yield real, inside
@@ -67,7 +70,7 @@ class IncludeFiles(Record):
     def _match(self, real: Path, shown: str, rest: list[str],
                optional: bool) -> Iterator[tuple[Path, str]]:
         try:
-            names = sorted((p.name for p in real.iterdir()), key=_bytes)
+            names = self.fs.listdir(real)
         except OSError:
             if optional:
                 return
@@ -82,7 +85,7 @@ class IncludeFiles(Record):
                                         not (n.startswith(".") and not pattern.startswith(".")))
                    ] if wild else [n for n in names if n == pattern]
         if rest:
-            matched = [n for n in matched if (real / n).is_dir()]
+            matched = [n for n in matched if self.fs.is_dir(real / n)]
         if not matched and wild and not optional:
             if not self.strict:
                 self.unresolved.append((f"{shown}/{pattern}", self.where))
@@ -91,24 +94,24 @@ class IncludeFiles(Record):
         for name in matched:
             if rest:
                 yield from self._match(real / name, f"{shown}/{name}", rest, optional)
-            elif (real / name).is_dir():
-                yield from directory(real / name)
+            elif self.fs.is_dir(real / name):
+                yield from directory(self.fs, real / name)
             else:
                 yield real / name, f"{shown}/{name}"
 
 
-def directory(real: Path, depth: int = 0) -> Iterator[tuple[Path, str]]:
+def directory(fs: Tree, real: Path, depth: int = 0) -> Iterator[tuple[Path, str]]:
     """Every file below ``real``, sorted byte-wise at each level; unreadable folders and
     nesting deeper than httpd's limit give nothing."""
     if depth > MAX_INCLUDE_DEPTH:
         return
     try:
-        entries = sorted(real.iterdir(), key=lambda p: _bytes(p.name))
+        entries = [real / name for name in fs.listdir(real)]
     except OSError:
         return
     for entry in entries:
-        if entry.is_dir():
-            yield from directory(entry, depth + 1)
+        if fs.is_dir(entry):
+            yield from directory(fs, entry, depth + 1)
         else:
             yield entry, str(entry)
 
@@ -116,7 +119,3 @@ def directory(real: Path, depth: int = 0) -> Iterator[tuple[Path, str]]:
 def is_glob(path: str) -> bool:
     """``apr_fnmatch_test``: ``*``, ``?`` or a ``[`` closed by a later ``]``."""
     return "*" in path or "?" in path or bool(re.search(r"\[.*\]", path))
-
-
-def _bytes(name: str) -> bytes:
-    return name.encode("utf-8", "surrogateescape")

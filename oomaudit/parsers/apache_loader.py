@@ -21,12 +21,12 @@ order is kept whole.
 """
 from __future__ import annotations
 
-import os
 import posixpath
 import re
 from collections.abc import Callable
 from pathlib import Path
 
+from ..confine import LIVE, Tree
 from ..reading import Source
 from ..record import Record
 from .apache_config import STATIC_MODULES, Config, Directive, Module, Problem
@@ -73,8 +73,9 @@ class Loader:
     def __init__(self, read: Callable[[Path, str], ConfigFile | None],
                  locate: Callable[[str], Path | None], environ: dict[str, str] | None = None,
                  defines: tuple[str, ...] = (), assume: tuple[str, ...] = (),
-                 strict: bool = True, real_root: Path | None = None):
+                 strict: bool = True, real_root: Path | None = None, fs: Tree | None = None):
         self.read, self._locate = read, locate
+        self.fs = fs or Tree(Path("/"), LIVE)  # the host's (confine.py); the live one in tests
         self.real_root = real_root
         self.environ = dict(environ or {})
         self.start_defines = defines
@@ -104,7 +105,7 @@ class Loader:
         self.config.files.append(real)
         self.config.sources.append(parsed.source)
         self.config.includes.append((0 if top_level else self.last_include, str(real)))
-        self.stack.append(_identity(real))
+        self.stack.append(self.fs.real(real))
         try:
             frame = Frame(parsed)
             opened: list[tuple[str, Line]] = []
@@ -216,7 +217,7 @@ class Loader:
                                                 "confs, etc.)")
             root = self._absolute(words[0])
             real = self.locate(root)
-            if self.strict and real is not None and not real.is_dir():
+            if self.strict and real is not None and not self.fs.is_dir(real):
                 self._fail(source, line.number, "ServerRoot must be a valid directory")
             self.config.server_root = root
 
@@ -260,7 +261,7 @@ class Loader:
             return word in self.defines
         if name == "<IfFile":
             real = self.locate(self._absolute(word))
-            return bool(real and real.exists())
+            return bool(real and self.fs.exists(real))
         if name == "<IfVersion":
             return _version_matches(arg.lstrip("!"))
         return True  # <IfDirective>/<IfSection>: assumed present
@@ -309,10 +310,10 @@ class Loader:
                                             f"{MAX_INCLUDE_DEPTH}, There appears to be a "
                                             "recursion.", "CONF002")
         inside = self._absolute(pattern)
-        files = IncludeFiles(self.locate, self.strict, self.config.unresolved, where)
+        files = IncludeFiles(self.fs, self.locate, self.strict, self.config.unresolved, where)
         try:
             for real, shown in files.expand(inside, optional):
-                if _identity(real) in self.stack:
+                if self.fs.real(real) in self.stack:
                     self._fail(source, line.number,
                                f"include cycle: {shown} is already being read "
                                f"({' -> '.join(str(p) for p in [*self.stack, real])}); httpd "
@@ -322,10 +323,6 @@ class Loader:
                 self._file(real, where)
         except Missing as missing:
             self._fail(source, line.number, f"{missing}: httpd refuses to start", "CONF002")
-
-
-def _identity(path: Path) -> str:
-    return os.path.realpath(path)
 
 
 def _version_matches(arg: str) -> bool:

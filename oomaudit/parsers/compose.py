@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from ..record import Record
-from ..rootfs import realpath
 from .compose_interpolation import read_dotenv
 from .compose_tree import Leaf, Problem, locate, merge
 from .yamltree import Map
@@ -80,14 +79,15 @@ def is_override(name: str) -> bool:
     return bool(re.fullmatch(r"(docker-)?compose\.override\.ya?ml", name))
 
 
-def override_for(path: Path) -> Path | None:
-    """The override file compose merges by default, for a base file of that name."""
+def override_for(fs, path: Path) -> Path | None:
+    """The override file compose merges by default, for a base file of that name (``fs``:
+    the host's Tree)."""
     if path.name not in BASE_NAMES:
         return None
     stem = path.name.rsplit(".", 1)[0]
     for ext in ("yaml", "yml"):
         candidate = path.with_name(f"{stem}.override.{ext}")
-        if candidate.is_file():
+        if fs.is_file(candidate):
             return candidate
     return None
 
@@ -108,11 +108,11 @@ def relative(base: Path, text: str) -> Path | None:
 class Loader:
     """Builds projects. ``read_yaml(path, wanted_by)`` returns ``(root, display)`` of a
     parsed file or None (the caller has reported why); ``read_text(path)`` the text of a
-    ``.env`` or None."""
+    ``.env`` or None; ``fs`` the host's Tree, where ``extends`` files are looked up."""
 
-    def __init__(self, read_yaml, read_text):
-        self.read_yaml, self.read_text = read_yaml, read_text
-        self.extended: set[Path] = set()  # files other files extend: not projects of their own
+    def __init__(self, read_yaml, read_text, fs):
+        self.read_yaml, self.read_text, self.fs = read_yaml, read_text, fs
+        self.extended: set[str] = set()  # files other files extend: not projects of their own
 
     def project(self, files: list[Path]) -> Project:
         folder = files[0].parent
@@ -166,12 +166,12 @@ class Loader:
         target = path
         if isinstance(base_file, Leaf):
             named = relative(path.parent, base_file.text())
-            if named is None or not named.is_file():
+            if named is None or not self.fs.is_file(named):
                 raise Problem("CONF002", f"extends file {base_file.text()!r}: no such file "
                               "in the tree; docker compose refuses the project",
                               display, base_file.line)
             target = named
-            self.extended.add(realpath(named))
+            self.extended.add(self.fs.identity(named))
         key = (str(target), base_name.text())
         if key in chain or len(chain) > MAX_EXTENDS:
             raise Problem("CONF002", f"service {name!r} extends {base_name.text()!r} in a loop",

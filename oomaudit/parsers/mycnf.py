@@ -19,7 +19,6 @@ one) is decided between the two; apart, neither says how the server reads a file
 """
 from __future__ import annotations
 
-import os
 import posixpath
 import re
 import stat
@@ -251,7 +250,7 @@ class Loader:
     def _read(self, real: Path, config: ServerConfig, depth: int, chain: tuple,
               wanted_by: str) -> bool:
         """Read one file into ``config``; False when reading stopped at an error."""
-        if _world_writable(real):
+        if _world_writable(self.host.fs, real):
             source = self.host.read(real, self.reader, wanted_by)
             if source is not None:
                 self._problem(source, "CONF001", None, "mysqld ignores this file: it is "
@@ -297,7 +296,7 @@ class Loader:
         if item.kind == "include":
             if target is None:
                 return True  # cannot be known here (see locate)
-            if not target.is_file():
+            if not self.host.fs.is_file(target):
                 self._problem(parsed.source, "CONF002", item.line,
                               f"!include {path}: no such file; mysqld skips it silently, so "
                               "the settings you put there are not in force",
@@ -310,7 +309,7 @@ class Loader:
             return True
         if target is None:
             return True
-        names = _cnf_files(target)
+        names = _cnf_files(self.host.fs, target)
         if names is None:
             self._problem(parsed.source, "CONF002", item.line,
                           f"!includedir {path}: directory missing or unreadable (\"Can't read dir "
@@ -349,18 +348,18 @@ class Loader:
             source.problem(rule, line, message, fix, key=key)
 
 
-def _cnf_files(folder: Path) -> list[str] | None:
+def _cnf_files(fs, folder: Path) -> list[str] | None:
     """Names ending in ``.cnf`` in byte order, or None when the directory cannot be read."""
     try:
-        names = os.listdir(folder)
+        names = fs.listdir(folder)
     except OSError:
         return None
-    return sorted((n for n in names if n.endswith(".cnf")), key=os.fsencode)
+    return [n for n in names if n.endswith(".cnf")]
 
 
-def _world_writable(real: Path) -> bool:
+def _world_writable(fs, real: Path) -> bool:
     try:
-        mode = os.stat(real).st_mode
+        mode = fs.stat(real).st_mode
     except OSError:
         return False
     return stat.S_ISREG(mode) and bool(mode & stat.S_IWOTH)

@@ -285,8 +285,11 @@ class Loader:
                              key=f"include {pattern}")
             raise NginxError(d.line, "include loop", noted=True)
         if glob.has_magic(pattern):
-            paths = sorted(glob.glob(str(real)))
-        elif real.exists():
+            try:
+                paths = [str(p) for p in self.host.fs.glob(real, folders=True)]
+            except OSError:  # the folder cannot be listed: nothing matches
+                paths = []
+        elif self.host.fs.exists(real):
             paths = [str(real)]
         elif self.host.root is None:  # a repository: the package may ship it (mime.types)
             d.source.problems.append(Finding(

@@ -18,7 +18,6 @@ import re
 from pathlib import Path
 
 from ..record import Record
-from ..rootfs import may_exist
 from . import pgguc
 from .pginclude import Item, Loader, note
 
@@ -92,19 +91,19 @@ def load(host, source, reader=None, overrides: tuple[tuple[str, str], ...] = (),
         config.data_directory = posixpath.normpath(posixpath.join(here, named[-1]))
     auto = posixpath.join(config.data_directory or here, AUTO_CONF)
     if data_dir is not None and posixpath.basename(inside) != AUTO_CONF \
-            and may_exist(data_dir / AUTO_CONF):
-        ok = loader.open(data_dir / AUTO_CONF, auto, f"data directory of {source.display}",
+            and loader.host.fs.exists(data_dir / AUTO_CONF):
+        ok = loader.read_included(data_dir / AUTO_CONF, auto, f"data directory of {source.display}",
                          0) and ok
     if config.version is None and data_dir is not None:
-        config.version = _data_dir_version(data_dir / "PG_VERSION")
+        config.version = _data_dir_version(loader.host.fs, data_dir / "PG_VERSION")
     items = config.items + [Item(n, v, "command line") for n, v in overrides]
     config.fatal = not apply(config, items, pgguc.defaults(config.version)) or not ok
     return config
 
 
-def _data_dir_version(path: Path) -> int | None:
+def _data_dir_version(fs, path: Path) -> int | None:
     try:
-        text = path.read_text(errors="replace").strip()
+        text = fs.read_text(path).strip()
     except OSError:
         return None
     return int(text.split(".")[0]) if re.fullmatch(r"\d+(\.\d+)?", text) else None

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import os
 import posixpath
+import stat
 from pathlib import Path
 from typing import NamedTuple
 
 from ..host import FILES
 from ..model import Finding, Severity
-from ..rootfs import may_exist
 from . import pgguc
 from .pgconf import parse_text
 
@@ -109,14 +109,14 @@ class Loader:
         real = self.resolve(name, posixpath.dirname(calling))
         if real is None:
             return True  # an absolute path in a config repository names nothing here
-        if not may_exist(real):
+        if not self.host.fs.exists(real):
             if strict:
                 return self._fail(source, line, f'could not open configuration file '
                                                 f'"{inside}": No such file or directory', key)
             return True  # include_if_exists: "skipping missing configuration file"
-        return self.open(real, inside, f"{source.display}:{line}", depth)
+        return self.read_included(real, inside, f"{source.display}:{line}", depth)
 
-    def open(self, real: Path, inside: str, wanted_by: str, depth: int) -> bool:
+    def read_included(self, real: Path, inside: str, wanted_by: str, depth: int) -> bool:
         included = self.host.read(real, self.reader, wanted_by)
         if included is None:  # unreadable or not a file: host noted why
             return False
@@ -132,10 +132,10 @@ class Loader:
         if real is None:
             return True
         try:
-            names = sorted(os.listdir(real), key=os.fsencode)
+            names = self.host.fs.listdir(real)
         except OSError as exc:
             message = f'could not open configuration directory "{inside}": {exc.strerror}'
-            if not real.exists() and self.host.mode == FILES:
+            if not self.host.fs.exists(real) and self.host.mode == FILES:
                 # git keeps no empty directory: a stock conf.d is often absent from a repo
                 note(source, "CONF002", line, message + " (absent from this repository; git "
                      "does not keep empty directories, but the server refuses to start "
@@ -151,8 +151,7 @@ class Loader:
             child = posixpath.join(inside, entry)
             path = real / entry
             try:
-                is_dir = path.is_dir()
-                path.stat()
+                is_dir = stat.S_ISDIR(self.host.fs.stat(path).st_mode)
             except OSError as exc:
                 return self._fail(source, line, f'could not stat file "{child}": '
                                                 f"{exc.strerror}", key)
@@ -165,7 +164,7 @@ class Loader:
             if child == calling:
                 return self._fail(source, line, f'configuration file recursion in "{calling}"',
                                   key)
-            if not self.open(path, child, f"{source.display}:{line}", depth):
+            if not self.read_included(path, child, f"{source.display}:{line}", depth):
                 return False
         return True
 

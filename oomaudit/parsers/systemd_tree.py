@@ -20,11 +20,12 @@ Measured with ``systemd --test --system`` (tests/systemd/test_systemd_oracle.py)
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
+from ..confine import Tree
 from ..record import Record
-from ..rootfs import resolve_in_root
 from .systemd import UnitText
 from .systemd_names import SEARCH_PATH, dropin_owners, unit_type
 from .systemd_units import Unit, UnitFile, UnitSet, add_instance
@@ -46,28 +47,28 @@ class _Entry(Record):
         self.masked = masked
 
 
-def from_tree(root: Path, read: Reader, extra_names: tuple[str, ...] = ()) -> UnitSet:
-    """The units of a host whose ``/`` is ``root`` (``/`` itself when live). ``read`` parses a
-    file (through the host, so unreadable files become CONF003); ``extra_names`` are units
-    known to exist (running instances)."""
+def from_tree(fs: Tree, read: Reader, extra_names: tuple[str, ...] = ()) -> UnitSet:
+    """The units of a host, whose files ``fs`` holds (its Tree: ``/`` itself when live).
+    ``read`` parses a file (through the host, so unreadable files become CONF003);
+    ``extra_names`` are units known to exist (running instances)."""
     result = UnitSet()
-    dirs = _search_dirs(root)
+    dirs = _search_dirs(fs)
     entries: dict[str, _Entry] = {}
     dropin_dirs: list[tuple[int, str, Path, str]] = []  # (dir index, owner, real, inside)
     for index, (inside_dir, real_dir) in enumerate(dirs):
         try:
-            names = sorted(os.listdir(real_dir))
+            names = fs.listdir(real_dir)
         except OSError as exc:
             result.problems.append((inside_dir, exc.strerror or str(exc)))
             continue
         for name in names:
             real, inside = real_dir / name, f"{inside_dir}/{name}"
-            if name.endswith(WANTS_SUFFIXES) and real.is_dir():
-                result.enabled.update(_list(real))
-            elif name.endswith(".d") and real.is_dir():
+            if name.endswith(WANTS_SUFFIXES) and fs.is_dir(real):
+                result.enabled.update(_list(fs, real))
+            elif name.endswith(".d") and fs.is_dir(real):
                 dropin_dirs.append((index, name[:-2], real, inside))
             elif unit_type(name) and name not in entries:
-                entries[name] = _entry(root, real, inside, name)
+                entries[name] = _entry(fs, real, inside, name)
     units = result.units
     for name, entry in entries.items():
         if entry.alias_of is None:
@@ -82,41 +83,38 @@ def from_tree(root: Path, read: Reader, extra_names: tuple[str, ...] = ()) -> Un
     for name in sorted({*units, *result.enabled, *extra_names, *(d[1] for d in dropin_dirs)}):
         add_instance(units, name)
     for unit in units.values():
-        unit.dropins = _dropins(unit, dropin_dirs, read)
+        unit.dropins = _dropins(fs, unit, dropin_dirs, read)
     return result
 
 
-def _search_dirs(root: Path) -> list[tuple[str, Path]]:
+def _search_dirs(fs: Tree) -> list[tuple[str, Path]]:
     found, seen = [], set()
     for inside in SEARCH_PATH:
         try:
-            real = resolve_in_root(root, inside)
+            real = fs.inside(inside)
         except OSError:
             continue
-        key = os.path.realpath(real)
-        if real.is_dir() and key not in seen:
+        key = fs.identity(real)
+        if fs.is_dir(real) and key not in seen:
             seen.add(key)
             found.append((inside, real))
     return found
 
 
-def _list(folder: Path) -> list[str]:
+def _list(fs: Tree, folder: Path) -> list[str]:
     try:
-        return os.listdir(folder)
+        return fs.listdir(folder)
     except OSError:
         return []
 
 
-def _entry(root: Path, real: Path, inside: str, name: str) -> _Entry:
-    if real.is_symlink():
-        try:
-            target = os.readlink(real)
-        except OSError:
-            return _Entry(real, inside)
+def _entry(fs: Tree, real: Path, inside: str, name: str) -> _Entry:
+    target = fs.readlink(real)
+    if target is not None:
         if target == "/dev/null":
             return _Entry(real, inside, masked=True)
         try:
-            resolved = resolve_in_root(root, target, inside.rsplit("/", 1)[0])
+            resolved = fs.inside(target, inside.rsplit("/", 1)[0])
         except OSError:
             return _Entry(real, inside, masked=False)
         base = os.path.basename(target.rstrip("/"))
@@ -124,14 +122,16 @@ def _entry(root: Path, real: Path, inside: str, name: str) -> _Entry:
         if base != name and unit_type(base) == unit_type(name):
             return _Entry(resolved, target_inside, alias_of=base)
         return _Entry(resolved, target_inside)
-    return _Entry(real, inside, masked=_empty(real))
+    return _Entry(real, inside, masked=_empty(fs, real))
 
 
-def _empty(real: Path) -> bool:
+def _empty(fs: Tree, real: Path) -> bool:
+    """An empty file or a character device (/dev/null) masks the name it has."""
     try:
-        return real.is_file() and real.stat().st_size == 0 or real.is_char_device()
+        found = fs.stat(real)
     except OSError:
         return False
+    return stat.S_ISREG(found.st_mode) and found.st_size == 0 or stat.S_ISCHR(found.st_mode)
 
 
 def _fragment(entry: _Entry, read: Reader) -> UnitFile | None:
@@ -140,7 +140,7 @@ def _fragment(entry: _Entry, read: Reader) -> UnitFile | None:
     return read(entry.real, entry.inside)
 
 
-def _dropins(unit: Unit, dropin_dirs: list[tuple[int, str, Path, str]],
+def _dropins(fs: Tree, unit: Unit, dropin_dirs: list[tuple[int, str, Path, str]],
              read: Reader) -> list[UnitFile]:
     chosen: dict[str, tuple[Path, str]] = {}
     for name in unit.names:
@@ -148,13 +148,13 @@ def _dropins(unit: Unit, dropin_dirs: list[tuple[int, str, Path, str]],
         for _index, owner, real_dir, inside_dir in sorted(dropin_dirs, key=lambda d: d[0]):
             if owner not in owners:
                 continue
-            for conf in sorted(_list(real_dir)):
+            for conf in sorted(_list(fs, real_dir)):
                 if conf.endswith(".conf") and conf not in chosen:
                     chosen[conf] = (real_dir / conf, f"{inside_dir}/{conf}")
     files = []
     for conf in sorted(chosen):
         real, inside = chosen[conf]
-        if _masked_file(real):  # listed by systemd, but empty: it hides the same name
+        if _masked_file(fs, real):  # listed by systemd, but empty: it hides the same name
             files.append(UnitFile(inside, inside, UnitText(), unit_type(unit.name),
                                   masked=True))
             continue
@@ -164,11 +164,5 @@ def _dropins(unit: Unit, dropin_dirs: list[tuple[int, str, Path, str]],
     return files
 
 
-def _masked_file(real: Path) -> bool:
-    if real.is_symlink():
-        try:
-            if os.readlink(real) == "/dev/null":
-                return True
-        except OSError:
-            return False
-    return _empty(real)
+def _masked_file(fs: Tree, real: Path) -> bool:
+    return fs.readlink(real) == "/dev/null" or _empty(fs, real)

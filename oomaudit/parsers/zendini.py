@@ -426,3 +426,14 @@ def quantity(text: str) -> int | None:
         number = int(digits, 8 if digits.startswith("0") else 10)
     value = number * {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[unit.lower()]
     return -value if sign == "-" else value
+
+
+def scan_dir(fs, folder) -> list:
+    """The ``*.ini`` files PHP reads from its scan folder (``conf.d``, ``php.d``) after
+    php.ini, in name order; nothing when the folder is absent. ``fs``: the host's Tree."""
+    try:
+        names = fs.listdir(folder)
+    except OSError:
+        return []
+    return [folder / name for name in names
+            if name.endswith(".ini") and not fs.is_dir(folder / name)]

@@ -100,7 +100,7 @@ def _php_memory_limit(host, php: Module) -> tuple[int, str]:
     """memory_limit of the php.ini mod_php reads (Debian /etc/php/VER/apache2/php.ini and
     its conf.d, RHEL /etc/php.ini and /etc/php.d), the last one wins; PHP's 128M default
     otherwise. -1 (no limit) counts as the default too, and says so."""
-    from oomaudit.parsers.zendini import IniSyntaxError, parse_line, quantity
+    from oomaudit.parsers.zendini import IniSyntaxError, parse_line, quantity, scan_dir
 
     version = re.search(r"php(\d+\.\d+)", php.path)
     pairs = [(f"/etc/php/{version.group(1)}/apache2/php.ini",
@@ -109,10 +109,10 @@ def _php_memory_limit(host, php: Module) -> tuple[int, str]:
     last = None
     for ini, scan in pairs if host.mode != FILES else ():
         real = host.resolve(ini)
-        if real is None or not real.is_file():
+        if real is None or not host.fs.is_file(real):
             continue
         folder = host.resolve(scan)
-        extra = sorted(folder.glob("*.ini")) if folder and folder.is_dir() else []
+        extra = scan_dir(host.fs, folder) if folder else []
         for path in (real, *extra):
             source = host.read(path, None, php.where)
             for number, text in enumerate(source.lines if source else (), 1):

@@ -5,7 +5,6 @@ once per run. Where httpd would not start, the problem is a CONF finding of its 
 """
 from __future__ import annotations
 
-import os
 import posixpath
 from pathlib import Path
 
@@ -67,17 +66,17 @@ def _specs(host):
         for top in _repository_tops(host):
             root, inside = _repository_root(top)
             env = root / "envvars"
-            yield top, inside, env if env.is_file() else None, (), [], root
+            yield top, inside, env if host.fs.is_file(env) else None, (), [], root
         return
     running = _running(host) if host.live else {}
     for top, root, env in LAYOUTS:
         real = host.resolve(top)
         procs = running.pop((root, top, ()), [])
-        if real is not None and real.is_file():
+        if real is not None and host.fs.is_file(real):
             yield real, root, host.resolve(env) if env else None, (), procs, None
     for (root, top, defines), procs in running.items():
         real = host.resolve(top)
-        if real is not None and real.is_file():
+        if real is not None and host.fs.is_file(real):
             env = host.resolve(posixpath.join(root, "envvars")) \
                 if procs[0].name == "apache2" else None
             yield real, root, env, defines, procs, None
@@ -126,8 +125,8 @@ def _repository_tops(host) -> list[Path]:
     for doc in docs:
         root, inside = _repository_root(doc)
         config = _loader(host, None, (), (), root).load(doc, inside)
-        included |= {os.path.realpath(p) for p in config.files[1:]}
-    return [d for d in docs if os.path.realpath(d) not in included]
+        included |= {host.fs.real(p) for p in config.files[1:]}
+    return [d for d in docs if host.fs.real(d) not in included]
 
 
 def _repository_root(top: Path) -> tuple[Path, str]:
@@ -152,7 +151,7 @@ def _loader(host, env: Path | None, defines, assume, real_root: Path | None,
         source = host.read(env, None, "apache2ctl")
         environ = envvars(source.text) if source else {}
     return Loader(read, lambda p: host.resolve(p), environ, defines, assume,
-                         strict=host.mode != FILES, real_root=real_root)
+                         strict=host.mode != FILES, real_root=real_root, fs=host.fs)
 
 
 def _server(host, top: Path, root: str, env, defines, procs, real_root,

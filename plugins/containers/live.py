@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 
 from oomaudit import cgroups
-from oomaudit.confine import read_live
+from oomaudit.confine import live_exists, read_live
 from oomaudit.host import Fact, Table
 from oomaudit.processes import processes
 from oomaudit.units import format_size
@@ -18,7 +17,7 @@ _CONTAINER_CGROUP = re.compile(r"(docker|containerd|libpod|kubepods|crio|lxc)", 
 
 
 def collect(host):
-    inside = next((f for f in ("/.dockerenv", "/run/.containerenv") if Path(f).exists()), None)
+    inside = next((f for f in ("/.dockerenv", "/run/.containerenv") if live_exists(f)), None)
     if inside:
         host.facts["container"] = Fact(True, f"live: {inside} exists: oomaudit audits from "
                                              "inside a container; RAM is its cgroup limit")

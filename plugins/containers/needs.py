@@ -112,7 +112,7 @@ def flavour_of(name: str, tag: str) -> Flavour:
 def _mysql(host, vendor, name, tag, args, env, mounts, reader) -> list[Need]:
     flavour = flavour_of(name, tag)
     options: list[mycnf.Option] = []
-    files = _mounted_cnf(mounts)
+    files = _mounted_cnf(host.fs, mounts)
     if files:
         loader = mycnf.Loader(host, reader, flavour.groups(), lambda path: None,
                               host.cache.setdefault("mycnf", {}))
@@ -137,15 +137,15 @@ def _mysql(host, vendor, name, tag, args, env, mounts, reader) -> list[Need]:
                  (lambda n: f"--innodb-buffer-pool-size={max(n >> 20, 5)}M"))]
 
 
-def _mounted_cnf(mounts: list[Mount]) -> list[Path]:
+def _mounted_cnf(fs, mounts: list[Mount]) -> list[Path]:
     files = []
     for mount in mounts:
         target = mount.target.rstrip("/")
-        if target.endswith(".cnf") and target.startswith("/etc/") and mount.source.is_file():
+        if target.endswith(".cnf") and target.startswith("/etc/") and fs.is_file(mount.source):
             files.append(mount.source)
-        elif target in MYSQL_DIRS and mount.source.is_dir():
-            files += sorted(p for p in mount.source.iterdir()
-                            if p.name.endswith(".cnf") and p.is_file())
+        elif target in MYSQL_DIRS and fs.is_dir(mount.source):
+            files += [mount.source / name for name in fs.listdir(mount.source)
+                      if name.endswith(".cnf") and fs.is_file(mount.source / name)]
     return files
 
 

@@ -10,7 +10,6 @@ from pathlib import Path
 from oomaudit import Finding
 from oomaudit.parsers import compose
 from oomaudit.parsers.compose_tree import Problem
-from oomaudit.rootfs import realpath
 
 from .constants import COMPOSE, COMPOSE_READER
 from .yamlfiles import parse_yaml
@@ -29,7 +28,7 @@ def _yaml_reader(host):
         return (parsed.root, parsed.source.display) if parsed is not None else None
 
     def read_text(path: Path):
-        if not path.is_file():
+        if not host.fs.is_file(path):
             return None
         source = host.read(path, None)
         return source.text if source is not None else None
@@ -42,16 +41,16 @@ def projects(host) -> list[compose.Project]:
     if "compose.projects" in host.cache:
         return host.cache["compose.projects"]
     read_yaml, read_text = _yaml_reader(host)
-    loader = compose.Loader(read_yaml, read_text)
+    loader = compose.Loader(read_yaml, read_text, host.fs)
     found = []
     for parsed in host.documents(COMPOSE):
         path = parsed.source.path
         if compose.is_override(path.name) and any(
-                (path.parent / name).is_file() for name in compose.BASE_NAMES):
+                host.fs.is_file(path.parent / name) for name in compose.BASE_NAMES):
             continue
-        override = compose.override_for(path)
+        override = compose.override_for(host.fs, path)
         found.append(loader.project([path] + ([override] if override else [])))
-    found = [p for p in found if realpath(p.files[0]) not in loader.extended]
+    found = [p for p in found if host.fs.identity(p.files[0]) not in loader.extended]
     for project in found:
         for problem in project.problems:
             report_problem(host, problem)

@@ -11,7 +11,6 @@ from oomaudit.host import FILES
 from oomaudit.parsers import compose
 from oomaudit.parsers.compose_tree import Leaf, Problem, argv, mount_source, mount_target
 from oomaudit.record import Record
-from oomaudit.rootfs import realpath
 
 from .needs import Arg, Mount, needs
 from .projects import report_problem, services
@@ -99,6 +98,15 @@ def mounted_files(host) -> set[Path]:
     return host.cache.setdefault("compose.mounted", set())
 
 
+def in_containers(host, paths: list) -> bool:
+    """True when each of ``paths`` (a server's option files, a pool file) is bind-mounted into
+    a compose service: the process that reads it runs in that container, whose ledger entry
+    (its limit, or what the service inside reserves) counts it already, and CONTAINER003
+    judges the file against the limit. Its own plugin must not count it a second time."""
+    mounted = mounted_files(host)
+    return bool(paths) and all(host.fs.identity(p) in mounted for p in paths)
+
+
 def _read_needs(host, service: compose.Service):
     config = service.config
     image = config.get("image")
@@ -123,7 +131,7 @@ def _read_needs(host, service: compose.Service):
         real = _host_path(host, source, service)
         if real is not None:
             mounts.append(Mount(real, target, source.path, source.line))
-            host.cache.setdefault("compose.mounted", set()).add(realpath(real))
+            host.cache.setdefault("compose.mounted", set()).add(host.fs.identity(real))
     text = image.text() if isinstance(image, Leaf) else ""
     return needs(host, text, args, env, mounts)
 
@@ -152,5 +160,5 @@ def _host_path(host, leaf: Leaf, service: compose.Service) -> Path | None:
     text = leaf.text()
     if os.path.isabs(text):
         return host.resolve(text) if host.mode != FILES else None
-    folder = Path(leaf.path).parent if Path(leaf.path).exists() else service.folder
+    folder = Path(leaf.path).parent if host.fs.exists(leaf.path) else service.folder
     return compose.relative(folder, text)

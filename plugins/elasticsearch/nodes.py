@@ -4,7 +4,6 @@ passes to a JVM of major ``JVM_MAJOR``, and the compose services that run either
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from oomaudit.plugins.jvm.heap import Word
@@ -59,7 +58,7 @@ def _file_nodes(host) -> list[Node]:
     for document in host.documents(READER.name):
         folders.setdefault(_folder(Path(document.source.path)), []).append(document)
     found = []
-    mounted = {os.path.realpath(p) for p in _mounted(host)}
+    mounted = {host.fs.identity(p) for p in _mounted(host)}
     for folder, documents in folders.items():
         # jvm.options first, then jvm.options.d's files by name (a TreeSet of paths)
         documents.sort(key=lambda d: (Path(d.source.path).parent != folder,
@@ -69,9 +68,9 @@ def _file_nodes(host) -> list[Node]:
         top = documents[0].source
         flavour = flavour_of(str(folder))
         words += _unit_options(host, flavour, folder)
-        files = {os.path.realpath(d.source.path) for d in documents}
-        inside = bool(mounted & (files | {os.path.realpath(folder),
-                                          os.path.realpath(folder / "jvm.options.d")}))
+        files = {host.fs.identity(d.source.path) for d in documents}
+        inside = bool(mounted & (files | {host.fs.identity(folder),
+                                          host.fs.identity(folder / "jvm.options.d")}))
         found.append(Node(flavour, f"{flavour} node", words, top.display, None,
                           mounted=inside))
     return found
@@ -106,7 +105,7 @@ def _unit_options(host, flavour: str, folder: Path) -> list[Word]:
     conf = env.get("ES_PATH_CONF" if flavour == ELASTICSEARCH else "OPENSEARCH_PATH_CONF")
     real = host.resolve(conf.text if conf else f"/etc/{flavour}")
     opts = env.get(JAVA_OPTS[flavour])
-    if real is None or opts is None or os.path.realpath(real) != os.path.realpath(folder):
+    if real is None or opts is None or host.fs.identity(real) != host.fs.identity(folder):
         return []
     return [Word(w, opts.where) for w in split(opts.text)]
 

@@ -25,7 +25,7 @@ def server_files(host) -> list[tuple[list[Path], list]]:
     """Each server's top-level option files, with the live processes running them."""
     if host.mode == FILES:
         return [([top], []) for top in _repository_tops(host)]
-    defaults = [p for p in (host.resolve(f) for f in DEFAULT_FILES) if p and p.is_file()]
+    defaults = [p for p in (host.resolve(f) for f in DEFAULT_FILES) if p and host.fs.is_file(p)]
     if host.mode != LIVE:
         return [(defaults, [])] if defaults else []
     found: dict[tuple, list] = {}
@@ -95,7 +95,7 @@ def _locate(host):
         inside = posixpath.normpath(path).lstrip("/")
         for folder in includer.absolute().parents:
             found = folder / inside
-            if (found == floor or floor in found.parents) and found.exists():
+            if (found == floor or floor in found.parents) and host.fs.exists(found):
                 # the same spelling as discovery's, so that a file is one file
                 return found if includer.is_absolute() else Path(os.path.relpath(found))
         return None

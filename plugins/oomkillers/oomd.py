@@ -12,7 +12,6 @@ order (by file name; a name in an earlier folder of the search path hides it in 
 """
 from __future__ import annotations
 
-import os
 from typing import NamedTuple
 
 from oomaudit.plugins.systemd.constants import READER, SEARCH_PATH
@@ -64,14 +63,14 @@ def builtin_slice(host, name: str) -> Unit | None:
     chosen: dict[str, object] = {}
     for folder in SEARCH_PATH:
         real = host.resolve(f"{folder}/{name}.d")
-        if real is None or not real.is_dir():
+        if real is None or not host.fs.is_dir(real):
             continue
-        for conf in sorted(real.glob("*.conf")):
+        for conf in host.fs.glob(real / "*.conf"):
             chosen.setdefault(conf.name, conf)
     dropins = []
     for conf_name in sorted(chosen):
         conf = chosen[conf_name]
-        if conf.is_symlink() and os.readlink(conf) == "/dev/null":
+        if host.fs.readlink(conf) == "/dev/null":
             continue  # masked: it hides the same name in later folders, and sets nothing
         source = host.read(conf, READER)
         if source is not None:

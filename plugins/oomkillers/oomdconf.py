@@ -7,7 +7,6 @@ key wins. The line syntax is the unit files' (``oomaudit.parsers.systemd``), sec
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from oomaudit.parsers.systemd import parse_unit
@@ -25,18 +24,18 @@ def files(host) -> list[tuple[str, Path]]:
     """(path on the host, real path) of the files systemd-oomd reads, in order."""
     found = []
     main = host.resolve(MAIN)
-    if main is not None and main.is_file():
+    if main is not None and host.fs.is_file(main):
         found.append((MAIN, main))
     chosen: dict[str, tuple[str, Path]] = {}
     for folder in DROPIN_DIRS:
         real = host.resolve(folder)
-        if real is None or not real.is_dir():
+        if real is None or not host.fs.is_dir(real):
             continue
-        for conf in sorted(real.glob("*.conf")):
+        for conf in host.fs.glob(real / "*.conf"):
             chosen.setdefault(conf.name, (f"{folder}/{conf.name}", conf))
     for name in sorted(chosen):
         inside, real = chosen[name]
-        if not (real.is_symlink() and os.readlink(real) == "/dev/null"):
+        if host.fs.readlink(real) != "/dev/null":
             found.append((inside, real))
     return found
 

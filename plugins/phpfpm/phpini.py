@@ -9,7 +9,7 @@ from pathlib import Path
 from oomaudit import Evidence
 from oomaudit.host import FILES
 from oomaudit.parsers.phpfpm import FpmConfig, Pool
-from oomaudit.parsers.zendini import IniSyntaxError, parse_line, quantity
+from oomaudit.parsers.zendini import IniSyntaxError, parse_line, quantity, scan_dir
 
 PHP_DEFAULT_LIMIT = 128 << 20  # memory_limit when no php.ini sets it
 
@@ -75,8 +75,8 @@ def _ini_files(host, config: FpmConfig) -> list[Path]:
     main = config.source.path
     if host.mode == FILES:
         folders = [main.parent, main.parent.parent]
-        found = [f / "php.ini" for f in folders if (f / "php.ini").is_file()][:1]
-        return found + sorted(found[0].parent.glob("conf.d/*.ini")) if found else []
+        found = [f / "php.ini" for f in folders if host.fs.is_file(f / "php.ini")][:1]
+        return found + scan_dir(host.fs, found[0].parent / "conf.d") if found else []
     inside = config.source.inside or str(main)
     folder = os.path.dirname(inside)
     if folder.endswith(("/php-fpm.d", "/pool.d")):
@@ -85,9 +85,7 @@ def _ini_files(host, config: FpmConfig) -> list[Path]:
              (f"{folder}/php/php.ini", f"{folder}/php/conf.d")]
     for ini, scan in pairs:
         real = host.resolve(ini, "/")
-        if real is not None and real.is_file():
+        if real is not None and host.fs.is_file(real):
             folder_real = host.resolve(scan, "/")
-            extra = sorted(folder_real.glob("*.ini")) if folder_real and folder_real.is_dir() \
-                else []
-            return [real, *extra]
+            return [real, *(scan_dir(host.fs, folder_real) if folder_real else [])]
     return []

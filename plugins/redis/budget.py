@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 from oomaudit.plugins.containers.constants import COMPOSE
 
 from oomaudit.host import Measured
-from oomaudit.rootfs import realpath
 from oomaudit.units import format_size
 
 from .constants import PLUGIN, SERVER_NAMES, SERVICE
@@ -53,7 +52,7 @@ def in_containers(host) -> set:
 def add_to_ledger(host) -> None:
     mounted = in_containers(host)
     for instance in instances(host):
-        if instance.failed or realpath(instance.top.path) in mounted:
+        if instance.failed or host.fs.identity(instance.top.path) in mounted:
             continue
         procs = [p for p in running(host, instance) if p.rss is not None]
         if procs:  # what `oomaudit facts` writes: the instance's processes, by its file

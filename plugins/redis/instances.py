@@ -220,13 +220,15 @@ def _files(host, path: str, includer: Path) -> list[Path] | None:
     wild = next((i for i, part in enumerate(parts) if glob.has_magic(part)), None)
     if wild is None:
         real = _locate(host, path, includer)
-        return None if real is None else [real] if real.is_file() else []
+        return None if real is None else [real] if host.fs.is_file(real) else []
     prefix = "/".join(parts[:wild]) or ("/" if path.startswith("/") else ".")
     base = _locate(host, prefix, includer)
     if base is None:
         return None
-    found = (base / m for m in glob.glob("/".join(parts[wild:]), root_dir=base))
-    return sorted((p for p in found if not p.is_dir()), key=os.fsencode)
+    try:  # glob(3) sorts the whole list, not each folder's names
+        return sorted(host.fs.glob(base / "/".join(parts[wild:])), key=os.fsencode)
+    except OSError:
+        return []
 
 
 def _locate(host, path: str, includer: Path) -> Path | None:
@@ -244,6 +246,6 @@ def _locate(host, path: str, includer: Path) -> Path | None:
     inside = posixpath.normpath(path).lstrip("/")
     for folder in includer.absolute().parents:
         found = folder / inside
-        if (found == floor or floor in found.parents) and found.exists():
+        if (found == floor or floor in found.parents) and host.fs.exists(found):
             return found if includer.is_absolute() else Path(os.path.relpath(found))
     return None

@@ -3,10 +3,10 @@ look (a tree has no block devices; a config repository has no files at all), and
 set up without fstab (zram-generator, dphys-swapfile, systemd .swap units)."""
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
+from oomaudit.confine import live_exists
 from oomaudit.host import LIVE, ROOT, Host
 from oomaudit.parsers.fstab import FstabEntry
 
@@ -44,7 +44,7 @@ def checkable(host: Host, entry: FstabEntry) -> str | None:
     """The path whose existence this host can honestly test, or None."""
     if is_file_source(entry):
         return entry.source if host.mode in (LIVE, ROOT) else None
-    if host.mode != LIVE or not os.path.isdir("/dev/disk"):
+    if host.mode != LIVE or not host.fs.is_dir("/dev/disk"):
         return None  # a tree has no devices; without udev, /dev says nothing either
     return device_path(entry)
 
@@ -58,11 +58,11 @@ def exists(host: Host, path: str) -> tuple[bool, Path | None]:
         return False, None
     if real is None:
         return False, None
-    if real.exists():
+    if host.fs.exists(real):
         return True, real
     if "/dev/disk/by-uuid/" in path:  # vfat/ntfs UUIDs are upper case in fstab, lower in udev
         lower = host.resolve(path.lower())
-        if lower is not None and lower.exists():
+        if lower is not None and host.fs.exists(lower):
             return True, lower
     return False, real
 
@@ -92,12 +92,12 @@ def managed_elsewhere(host: Host) -> list[str]:
     found = []
     for path in (*ZRAM_CONFIGS, DPHYS_CONFIG):
         real = host.resolve(path)
-        if real is not None and real.is_file():
+        if real is not None and host.fs.is_file(real):
             found.append(path)
     for folder in ("/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"):
         real = host.resolve(folder)
-        if real is not None and real.is_dir():
-            found += [f"{folder}/{p.name}" for p in sorted(real.glob("*.swap"))]
+        if real is not None and host.fs.is_dir(real):
+            found += [f"{folder}/{p.name}" for p in host.fs.glob(real / "*.swap")]
     return found
 
 
@@ -109,13 +109,13 @@ def swap_unit_paths(host: Host, units: list[str]) -> set[str]:
         real = host.resolve(unit)
         if unit.endswith(".swap") and real is not None:
             try:
-                text = real.read_text(errors="replace")
+                text = host.fs.read_text(real)
             except OSError:
                 continue
             paths.update(m.group(1).strip() for m in re.finditer(r"(?m)^\s*What=(.+)$", text))
         elif unit == DPHYS_CONFIG and real is not None:
             try:
-                text = real.read_text(errors="replace")
+                text = host.fs.read_text(real)
             except OSError:
                 continue
             m = re.search(r"(?m)^\s*CONF_SWAPFILE=[\"']?([^\"'\s]+)", text)
@@ -125,4 +125,4 @@ def swap_unit_paths(host: Host, units: list[str]) -> set[str]:
 
 def in_container() -> bool:
     """/proc/swaps is not namespaced: a container sees the host's swap areas."""
-    return any(os.path.exists(p) for p in ("/.dockerenv", "/run/.containerenv"))
+    return any(live_exists(p) for p in ("/.dockerenv", "/run/.containerenv"))

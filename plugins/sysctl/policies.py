@@ -11,7 +11,6 @@ from oomaudit.host import FILES
 from oomaudit.parsers import sysctl as fmt
 from oomaudit.parsers.sysctl import PROCPS, SYSTEMD, Merged
 from oomaudit.record import Record
-from oomaudit.rootfs import resolve_in_root
 
 from .constants import READER
 from .document import SysctlDoc, parse
@@ -56,14 +55,14 @@ def file_order(host) -> dict[str, list[tuple[str, Path]]]:
     """
     order: dict[str, dict[str, tuple[str, Path | None]]] = {PROCPS: {}, SYSTEMD: {}}
     seen: set[Path] = set()
-    null = resolve_in_root(host.root, "/dev/null")
+    null = host.fs.inside("/dev/null")
     for folder in DIRS:
         real_dir = _resolve(host, folder)
-        if real_dir is None or real_dir in seen or not real_dir.is_dir():
+        if real_dir is None or real_dir in seen or not host.fs.is_dir(real_dir):
             continue
         seen.add(real_dir)
         try:
-            names = os.listdir(real_dir)
+            names = host.fs.listdir(real_dir)
         except OSError as exc:
             shown = host.display(real_dir)
             if isinstance(exc, PermissionError):
@@ -78,12 +77,12 @@ def file_order(host) -> dict[str, list[tuple[str, Path]]]:
             real = _resolve(host, inside)
             real = None if real == null else real  # masked: read as empty
             order[PROCPS].setdefault(name, (inside, real))
-            if not name.startswith(".") and not (real_dir / name).is_dir():
+            if not name.startswith(".") and not host.fs.is_dir(real_dir / name):
                 order[SYSTEMD].setdefault(name, (inside, real))
     result = {d: [order[d][n] for n in sorted(order[d], key=os.fsencode)]
               for d in fmt.DIALECTS}
     conf = _resolve(host, SYSCTL_CONF)
-    if conf is not None and conf.is_file():
+    if conf is not None and host.fs.is_file(conf):
         result[PROCPS].append((SYSCTL_CONF, conf))
     return result
 
@@ -91,7 +90,7 @@ def file_order(host) -> dict[str, list[tuple[str, Path]]]:
 def _resolve(host, inside: str) -> Path | None:
     """The real path of ``inside`` on this host; None (and CONF003) for a symlink loop."""
     try:
-        return resolve_in_root(host.root, inside)
+        return host.fs.inside(inside)
     except OSError as exc:
         host.note_unreadable(inside, exc.strerror or str(exc), inside)
         return None
@@ -109,7 +108,7 @@ def boot_dialect(host) -> tuple[str, str]:
         return PROCPS, (f"PID 1 is {init}, not systemd: compared as 'sysctl --system' "
                         "reads them")
     for path in ("/usr/lib/systemd/systemd-sysctl", "/lib/systemd/systemd-sysctl"):
-        if resolve_in_root(host.root, path).exists():
+        if host.fs.exists(host.fs.inside(path)):
             return SYSTEMD, f"the tree ships {path}: systemd-sysctl applies them at boot"
     return PROCPS, "no systemd-sysctl in the tree: 'sysctl --system' applies them"
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from oomaudit.confine import read_live
 from oomaudit.host import FILES, LIVE
 from oomaudit.parsers.systemd import AUDITED_KEYS, TYPE_SECTIONS, parse_unit
 from oomaudit.parsers.systemd_names import logical_path, owner_of, unit_type
@@ -42,7 +43,7 @@ def collect(host):
 def read_proc(path: str) -> str | None:
     """A /proc file's content, stripped; None when it cannot be read."""
     try:
-        return Path(path).read_text().strip()
+        return read_live(path).strip()
     except OSError:
         return None
 
@@ -71,7 +72,7 @@ def units_of(host) -> UnitSet:
                     return None
                 parsed[real] = parse_source(source)
             return parsed[real]
-        units = from_tree(host.root, read, _known_instances(host))
+        units = from_tree(host.fs, read, _known_instances(host))
     host.cache[CACHE] = units
     return units
 
@@ -84,7 +85,7 @@ def _known_instances(host) -> tuple[str, ...]:
     folder = host.resolve("/etc/postgresql")
     if folder is not None:
         names.update(f"postgresql@{conf.parent.parent.name}-{conf.parent.name}.service"
-                     for conf in folder.glob("*/*/postgresql.conf"))
+                     for conf in host.fs.glob(folder / "*/*/postgresql.conf"))
     if host.mode == LIVE:
         from oomaudit.processes import processes
         names.update(p.unit for p in processes(host) if p.unit)

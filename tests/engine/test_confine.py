@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from oomaudit.confine import CHROOT, JAIL, LIVE, Refused, Tree, jail_for
+from oomaudit.confine import CHROOT, JAIL, LIVE, Refused, Tree, inside_path, jail_for
 
 
 @pytest.fixture
@@ -124,9 +124,8 @@ def test_glob_matches_as_glob3_does(tmp_path):
     assert fs.glob(tmp_path / "*.conf", folders=True)[-1] == tmp_path / "d.conf"
 
 
-def test_glob_of_an_absent_first_folder_is_an_error(tmp_path):
-    with pytest.raises(OSError):
-        Tree(tmp_path, JAIL).glob(tmp_path / "none/*.conf")
+def test_glob_of_an_absent_folder_matches_nothing(tmp_path):
+    assert Tree(tmp_path, JAIL).glob(tmp_path / "none/*.conf") == []
 
 
 def test_glob_does_not_leave_a_repository_through_a_link(tmp_path):
@@ -143,6 +142,11 @@ def test_exists_is_true_behind_a_folder_it_may_not_search(tmp_path):
     fs = Tree(tmp_path, JAIL)
     assert not fs.exists(tmp_path / "absent")
     assert fs.exists(tmp_path)
+
+
+def test_inside_path_is_the_path_the_audited_system_sees(tree):
+    assert inside_path(tree, tree / "etc/fstab") == "/etc/fstab"
+    assert inside_path(tree, Path("/elsewhere/fstab")) == "/elsewhere/fstab"
 
 
 def test_jail_is_the_repository_or_the_targets_common_folder(tmp_path):

@@ -106,7 +106,7 @@ def our_units(root: Path, extra: tuple[str, ...] = ()):
     def read(real, inside):
         source = host.read(real, READER)
         return parse_source(source) if source else None
-    return from_tree(root, read, extra)
+    return from_tree(host.fs, read, extra)
 
 
 def our_warnings(units) -> set[tuple[str, int, str]]:

@@ -178,7 +178,7 @@ def test_tree_masks_shadows_and_templates(tmp_path):
     os.symlink("/dev/null", tmp_path / "etc/systemd/system/gone.service")
     put("usr/lib/systemd/system/service.d/z.conf", "[Service]\nMemoryHigh=1G\n")
     host = Host("t", ROOT, tmp_path)
-    units = from_tree(tmp_path, _read_with(host))
+    units = from_tree(host.fs, _read_with(host))
     main = units.units["db@main.service"]
     assert main.template == "db@.service"
     assert main.setting("OOMScoreAdjust").value == -3

@@ -11,6 +11,7 @@ from oomaudit.plugins.systemd.constants import CACHE, READER
 from oomaudit.plugins.systemd.units import parse_source
 
 from oomaudit.config import Settings
+from oomaudit.confine import CHROOT, Tree
 from oomaudit.host import LIVE, ROOT, Host
 from oomaudit.parsers.systemd_tree import from_tree
 from oomaudit.processes import Proc
@@ -142,7 +143,7 @@ def _live_host(tmp_path, procs, units: dict[str, str]) -> Host:
         write(tmp_path, f"usr/lib/systemd/system/{name}", text)
     host = Host("t", LIVE, tmp_path, Settings())
     host.cache["processes"] = procs
-    host.cache[CACHE] = from_tree(tmp_path, lambda real, inside: parse_source(
+    host.cache[CACHE] = from_tree(Tree(tmp_path, CHROOT), lambda real, inside: parse_source(
         host.read(real, READER)))
     return host
 
