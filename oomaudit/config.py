@@ -18,7 +18,7 @@ import re
 import sys
 from pathlib import Path
 
-from .confine import LIVE, Tree
+from .confine import LIVE, MAX_BYTES, Tree
 from .errors import UsageError
 from .model import Severity
 from .record import Record
@@ -73,6 +73,8 @@ class Settings(Record):
         self.hosts: list[HostProfile] = []
         self.written: set[str] = set()  # the keys the file sets (not the defaults)
         self.baseline: Path | None = None  # baseline = "...", from the config file's folder
+        # a larger audited file is not read (CONF003 naming it and the cap): confine.py
+        self.max_file_size = MAX_BYTES
 
     def rule_selected(self, rule: str) -> bool:
         def hit(patterns: list[str]) -> bool:
@@ -256,7 +258,7 @@ class _Checker:
 
 _TOP_KEYS = {"select", "ignore", "per-path-ignores", "severity", "fail-on",
              "critical-services", "hosts", "memory-alert-percent", "swap-alert-percent",
-             "baseline"}
+             "baseline", "max-file-size"}
 _HOST_KEYS = {"name", "paths", "ram", "swap", "role", "process-sizes", "facts"}
 
 
@@ -283,6 +285,16 @@ def _settings(data: dict, path: Path, text: str) -> Settings:
                 raise check.fail(key, f"'{key}' must be a number above 0 and at most 100 "
                                       f"(a percentage), not {value!r}")
             setattr(settings, key.replace("-", "_"), float(value))
+    if "max-file-size" in data:
+        value = data["max-file-size"]
+        try:
+            size = value if type(value) is int else parse_size(str(value))
+        except ValueError as exc:
+            raise check.fail("max-file-size", str(exc)) from None
+        if not 0 < size <= 1 << 30:
+            raise check.fail("max-file-size", "'max-file-size' must be above 0 and at most "
+                                              f"1G, not {value!r}")
+        settings.max_file_size = size
     if "fail-on" in data:
         try:
             settings.fail_on = Severity.parse(data["fail-on"])

@@ -96,9 +96,10 @@ class Host(Record):
         self.root = root
         # every read of this host's files goes through it (confine.py): a repository's is
         # given by discovery, confined to the repository
-        self.fs = fs or (Tree(Path("/"), confine.LIVE) if mode == LIVE else
-                         Tree(root, confine.CHROOT) if mode == ROOT and root is not None else
-                         Tree(Path("/"), confine.JAIL))
+        cap = getattr(settings, "max_file_size", confine.MAX_BYTES)
+        self.fs = fs or (Tree(Path("/"), confine.LIVE, cap) if mode == LIVE else
+                         Tree(root, confine.CHROOT, cap) if mode == ROOT and root is not None
+                         else Tree(Path("/"), confine.JAIL, cap))
         self.settings = settings  # oomaudit.config.Settings
         self.facts: dict[str, Fact] = {}
         self.ledger = Ledger()

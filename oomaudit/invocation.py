@@ -79,7 +79,7 @@ def hosts_for(args, registry: Registry, notices: list[str]) -> tuple[list[Host],
         repository = repository_root(paths, settings.path)
         hosts = file_hosts(paths, registry.readers, settings, _declared(args), notices,
                            registry.plugins.errors, configs, repository,
-                           Tree(jail_for(paths, repository), JAIL))
+                           Tree(jail_for(paths, repository), JAIL, settings.max_file_size))
         if configs:
             notices += _run_level(configs, settings)
         if getattr(args, "facts", None):
