@@ -52,12 +52,16 @@ from .kernlog_printk import (
     UNREAPED,
     VICTIM_ADJ,
 )
+from .kernlog_table import Table
 from .logframe import NO_STAMP, Stamp, journal_record, parse_stamp
 
 TAIL_LINES = 50  # after a kill, watch this many lines for the reaper and group kills
 MAX_REPORT_LINES = 20_000  # a header without a kill stops pinning line-by-line parsing
-MAX_TABLE = 1 << 17  # task-table rows kept per report: bounded memory on any input
-TOP_USERS = 5
+# What a line must hold to mean anything to ``_line`` (besides a task-table row): a fast
+# scanner feeds only lines holding one of these and hands the lines between over at once
+# (``skip``). "oom-kill" covers "invoked oom-killer" and "oom-kill:".
+MARKERS = ("Killed process", "oom-kill", "ill process", "oom_reaper", "tgid", "memory: usage",
+           "Task in ", "memory.oom.group", " swap", "Kernel panic")
 
 
 def _kb(text: str | None) -> int | None:
@@ -92,8 +96,7 @@ class _Report(Record):
         self.summary_stamp: Stamp = NO_STAMP
         self.usage: tuple[int, int, int] | None = None
         self.swap: dict[str, int] = {}
-        self.columns: list[str] | None = None
-        self.table: dict[int, tuple] = {}
+        self.table: Table | None = None  # from the task table's header on
         self.selected: tuple[int, str, int, str] | None = None  # pid, comm, score, message
         self.group: str | None = None
         self.killed: list[OomEvent] = []
@@ -149,6 +152,34 @@ class KernlogParser:
     def close(self) -> list[OomEvent]:
         return self._finish()
 
+    @property
+    def wants_rows(self) -> bool:
+        """Inside a report whose task table started: lines between markers may be rows."""
+        return self.report is not None and self.report.table is not None
+
+    def skip(self, count: int, text: str | None = None) -> list[OomEvent]:
+        """``count`` lines that hold no marker, at once: what ``feed`` does with each of
+        them (count the report's lines, end it after its tail) without a call per line.
+        ``text``, their text without the last newline, is needed when ``wants_rows``."""
+        self.selection_candidate = None
+        report = self.report
+        if report is None or count <= 0:
+            return []
+        if report.killed:
+            inside = count if self.tail > count else max(self.tail, 1) - 1
+            self.tail -= count
+        else:
+            inside = count if report.lines + count <= MAX_REPORT_LINES else \
+                max(MAX_REPORT_LINES - report.lines, 0)
+        report.lines += count
+        if text is not None and report.table is not None and inside:
+            if inside < count:
+                text = "\n".join(text.split("\n")[:inside])
+            if '"MESSAGE"' in text:  # journal records: their messages are the lines
+                text = "\n".join(_message(line) for line in text.split("\n"))
+            report.table.add(text.replace("\r", ""))
+        return self._finish() if inside < count else []
+
     # -- one line ------------------------------------------------------------------------
     def _line(self, line: str, lineno: int, stamp: Stamp | None, out: list[OomEvent]) -> None:
         if "Killed process" in line:
@@ -187,13 +218,12 @@ class KernlogParser:
             return
         if "oom_reaper" in line:
             self._reaper(line)
-        elif "[" in line and report.columns is not None and TABLE_ROW.search(line):
-            self._row(report, TABLE_ROW.search(line))
+        elif "[" in line and report.table is not None and TABLE_ROW.search(line):
+            report.table.add(line)
         elif "tgid" in line:
             head = TABLE_HEAD.search(line)
             if head:
-                report.columns = head["cols"].split()
-                report.table = {}
+                report.table = Table(head["cols"].split())
         elif "memory: usage" in line:
             match = MEMCG_USAGE.search(line)
             if match and report.usage is None:
@@ -262,18 +292,6 @@ class KernlogParser:
             report.oom_memcg = fields["oom_memcg"] or None
         report.summary_line = lineno
         report.summary_stamp = self._stamp(line, match.start(), stamp)
-
-    def _row(self, report: _Report, match: re.Match) -> None:
-        if len(report.table) >= MAX_TABLE:
-            return
-        columns = report.columns
-        values = match["rest"].split(None, len(columns) - 1)
-        if len(values) < len(columns):
-            return
-        row = dict(zip(columns, values, strict=True))
-        report.table[int(match["pid"])] = (
-            _int(row.get("uid")), _int(row.get("total_vm")), _int(row.get("rss")),
-            _int(row.get("oom_score_adj")), row.get("name", "").strip())
 
     def _reaper(self, line: str) -> None:
         done, failed = REAPED.search(line), UNREAPED.search(line)
@@ -364,16 +382,10 @@ class KernlogParser:
             event.via = "oom_kill_allocating_task"
         elif event.order == -1:
             event.via = "sysrq"
-        row = report.table.get(event.pid) if event.pid is not None else None
-        if row:
-            event.table = {"uid": row[0], "total_vm_pages": row[1], "rss_pages": row[2],
-                           "oom_score_adj": row[3]}
-            if event.process is None and row[4]:
-                event.process = row[4]
-        if report.table:
-            biggest = sorted(report.table.items(), key=lambda kv: kv[1][2] or 0, reverse=True)
-            event.top = [{"pid": pid, "process": row[4], "rss_pages": row[2]}
-                         for pid, row in biggest[:TOP_USERS]]
+        if report.table is not None:
+            event.table, name, event.top = report.table.victim(event.pid)
+            if event.process is None and name:
+                event.process = name
 
     def _finish(self) -> list[OomEvent]:
         """Close the current report: its kills, or the summary line alone when the excerpt
@@ -393,6 +405,14 @@ class KernlogParser:
             self._context(report, event, None)
             return [event]
         return []
+
+
+def _message(line: str) -> str:
+    if line.startswith("{") and '"MESSAGE"' in line:
+        record = journal_record(line)
+        if record:
+            return record[0]
+    return line
 
 
 def _selection(match: re.Match) -> tuple[int, str, int, str]:

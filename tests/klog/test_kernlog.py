@@ -155,12 +155,17 @@ def test_kill_without_numbers_is_partial_and_invents_nothing():
                      b'{"MESSAGE": "Killed process 1 (a)", "__REALTIME_TIMESTAMP": "9e99"}',
                      b"Out of memory: Kill process 1 (a) score 1 or sacrifice child",
                      b"Tasks in / are going to be killed due to memory.oom.group set",
-                     b"[Di Xyz 99 99:99:99 9999] Killed process 2 (b)"])),
+                     b"[Di Xyz 99 99:99:99 9999] Killed process 2 (b)",
+                     b"[ 2] 5 6 7 8 bash x", b"[ 3] 1 2 3 9 swap", b"[ 2] 1 1 1 99 again",
+                     b"Free swap  = 5kB", b"oom_reaper: reaped process 2 (bash)",
+                     b'{"MESSAGE": "[ 4] 1 2 3 50 json"}'])),
     max_size=40))
 @example([b"Out of memory: Kill process 0 () score 0", b"Killed process", b"",
           b"Killed process 0"])  # a line between selection and kill: no longer one report
 @example([b"Out of memory: Kill process 0 () score 0", b"ill process", b"Killed process 0"])
 def test_any_bytes_in_no_exception_out(chunks):
+    """The scanner, which hands the lines between markers to the parser at once (task-table
+    rows as text), finds what feeding every line finds, on any input."""
     data = b"\n".join(chunks)
     assert fast(data) == slow(data)
 
@@ -176,3 +181,27 @@ def test_lines_longer_than_a_record_are_skipped_and_line_numbers_stay_right(monk
     events = fast(data)
     assert [(e["pid"], e["line"]) for e in events] == [(7, 2), (8, 6)]
     assert events == slow(data)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from([
+    b"x invoked oom-killer: gfp_mask=0x0, order=0", b"[ pid ]   uid  tgid total_vm      rss name",
+    b"[ 2] 5 6 7 8 bash", b"[ 3] 1 2 3 90 big one", b"[ 2] 1 1 1 99 again", b"filler",
+    b"Free swap  = 5kB", b"oom_reaper: reaped process 2 (bash)", SEED.encode(),
+    b"Out of memory: Killed process 3 (big)", b"memory: usage 1kB, limit 2kB, failcnt 3"]),
+    max_size=60))
+@example([b"x invoked oom-killer: gfp_mask=0x0, order=0", SEED.encode(), *[b"filler"] * 5,
+          b"Out of memory: Killed process 3 (big)"])
+@example([b"x invoked oom-killer: gfp_mask=0x0, order=0", b"Free swap  = 5kB",
+          *[b"filler"] * 6, b"Out of memory: Killed process 3 (big)"])
+def test_lines_skipped_at_once_end_reports_where_feeding_them_would(lines):
+    """A report ends its tail, or its line budget, inside a run of lines the scanner hands
+    over at once (short limits make it happen in a few lines): the same events either way."""
+    from oomaudit.parsers import kernlog
+    saved = kernlog.TAIL_LINES, kernlog.MAX_REPORT_LINES
+    kernlog.TAIL_LINES, kernlog.MAX_REPORT_LINES = 3, 6
+    try:
+        data = b"\n".join(lines)
+        assert fast(data) == slow(data)
+    finally:
+        kernlog.TAIL_LINES, kernlog.MAX_REPORT_LINES = saved

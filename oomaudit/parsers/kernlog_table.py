@@ -1,0 +1,107 @@
+"""The task table of an OOM report (``dump_tasks()``), kept as text and read in bulk.
+
+The table is most of a report (tens to thousands of rows), yet a kill reports only the
+victim's row and the five largest RSS. So the parser keeps the rows as the text they came
+in (a fast scanner hands over whole runs of lines at once) and reads them here, when a kill
+needs them, with regular expressions built for the columns the table's header printed: one
+pass for every row's pid and RSS, one for the whole rows of the few pids reported. No
+Python code runs per row: feeding each row through the state machine was most of the time
+a dense log took.
+
+A row is ``[ pid ]`` and one integer per column of the header, then the name (the last
+column, free text); ranking reads a row up to its RSS. Integers have at most 20 digits
+(no number past Python's limit). A pid's last row wins; at most ``MAX_ROWS`` rows and
+``MAX_TEXT`` characters are kept per table, so memory is bounded on any input.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from operator import itemgetter
+from typing import Any
+
+MAX_ROWS = 1 << 17
+MAX_TEXT = 16 << 20
+TOP_USERS = 5
+
+
+_GAP = r"[^\S\n]+"
+
+
+@lru_cache(maxsize=32)
+def _sizes(rss_at: int) -> re.Pattern:
+    """The pid and the RSS of every row (the RSS the ``rss_at``-th column): what ranking
+    needs, and all it reads, since this runs over every row of every report."""
+    return re.compile(r"\[[^\S\n]*(\d{1,10})\]" + (_GAP + r"-?\d{1,20}") * (rss_at - 1)
+                      + _GAP + r"(\d{1,20})(?!\S)")
+
+
+def _rows_of(pids: set[int], columns: int) -> re.Pattern:
+    """The whole rows of a few pids: an integer per column after the pid, then the name."""
+    return re.compile(r"\[[^\S\n]*0*(" + "|".join(map(str, sorted(pids))) + r")\]"
+                      + (_GAP + r"(-?\d{1,20})") * (columns - 1) + _GAP + r"(\S.*)")
+
+
+class Table:
+    """The rows of one task table, in the order printed, and what a kill reads of them."""
+
+    def __init__(self, columns: list[str]):
+        self.columns = columns
+        self.parts: list[str] = []
+        self.size = 0
+        self.full = False
+        self._read: tuple[int, str, list[tuple[int, int]], dict[int, Any]] | None = None
+
+    def add(self, text: str) -> None:
+        """One line or several (``\\n``-separated, no trailing one), kept while they fit."""
+        if self.full:
+            return
+        room = MAX_TEXT - self.size
+        if len(text) + 1 > room:  # whole lines only, and none after the first that misses
+            self.full = True
+            text = text[:max(text.rfind("\n", 0, room), 0)]
+            if not text:
+                return
+        self.parts.append(text)
+        self.size += len(text) + 1
+
+    def _rows(self, victim: int | None) -> tuple[tuple[str, ...] | None, list[dict[str, Any]]]:
+        """The victim's row and the largest RSS, read in two passes: every row's pid and
+        RSS, then the whole rows of the few pids reported."""
+        if self._read is None or self._read[0] != len(self.parts):
+            text = "\n".join(self.parts)
+            rss_at = self._at("rss")
+            rows = _sizes(rss_at).findall(text)[:MAX_ROWS] if rss_at else []
+            table = dict(zip(map(int, map(itemgetter(0), rows)),
+                             map(int, map(itemgetter(1), rows)), strict=True))
+            top = sorted(table.items(), key=itemgetter(1), reverse=True)[:TOP_USERS]
+            self._read = (len(self.parts), text, top, {})
+        _, text, top, whole = self._read
+        wanted = {pid for pid, _ in top} | ({victim} if victim is not None else set())
+        if wanted - whole.keys():
+            for row in _rows_of(wanted - whole.keys(), len(self.columns)).findall(text):
+                whole[int(row[0])] = row  # a pid printed twice: its last row
+            whole.update((pid, None) for pid in wanted - whole.keys())
+        return (whole.get(victim) if victim is not None else None,
+                [{"pid": pid, "process": whole[pid][-1].strip() if whole[pid] else "",
+                  "rss_pages": rss} for pid, rss in top])
+
+    def _at(self, column: str) -> int | None:
+        """Which column after the pid holds ``column`` (1: the first); the last of two
+        columns of one name wins, as it would in a dict."""
+        names = self.columns[:-1]
+        return len(names) - names[::-1].index(column) if column in names else None
+
+    def victim(self, pid: int | None) -> tuple[dict[str, Any] | None, str | None,
+                                               list[dict[str, Any]]]:
+        """The row of ``pid`` (uid, pages, oom_score_adj), its name, and the largest RSS."""
+        row, top = self._rows(pid)
+        if row is None:
+            return None, None, top
+
+        def value(column: str) -> int | None:
+            at = self._at(column)
+            return None if at is None else int(row[at])
+        return ({"uid": value("uid"), "total_vm_pages": value("total_vm"),
+                 "rss_pages": value("rss"), "oom_score_adj": value("oom_score_adj")},
+                row[-1].strip() or None, top)
