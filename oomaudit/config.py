@@ -18,7 +18,7 @@ import re
 import sys
 from pathlib import Path
 
-from .confine import LIVE, MAX_BYTES, Tree
+from .confine import JAIL, LIVE, MAX_BYTES, Tree
 from .errors import UsageError
 from .model import Severity
 from .record import Record
@@ -167,9 +167,24 @@ def _config_in(folder: str) -> Path | None:
     """``.oomaudit.toml`` in ``folder``, else its ``pyproject.toml`` if that has our table."""
     for name in CONFIG_NAMES:
         candidate = os.path.join(folder, name)
+        if _fs.readlink(candidate) is not None:
+            _refuse_links_out(folder, candidate)
         if _fs.is_file(candidate) and (name != "pyproject.toml" or _has_tool_table(candidate)):
             return Path(candidate)
     return None
+
+
+def _refuse_links_out(folder: str, candidate: str) -> None:
+    """A repository's config that is a link out of the repository (its git work tree, else
+    its own folder) would let a pull request steer its audit from a file the change does
+    not show: refused, as the confined layer refuses any link out of the repository."""
+    top = next((f for f in (folder, *Path(folder).parents) if _fs.exists(Path(f, ".git"))),
+               folder)
+    try:
+        Tree(Path(top), JAIL).real(candidate)
+    except OSError as exc:
+        raise UsageError(f"{candidate}: {exc.strerror}; a repository's config must be a "
+                         "file of the repository") from None
 
 
 def _has_tool_table(path: str) -> bool:
