@@ -16,6 +16,7 @@ from .confine import FOLDER, JAIL, OTHER, Tree
 from .host import FILES, LIVE, ROOT, Fact, Host, printable
 from .reading import SNIFF_BYTES, Reader
 from .recognise import Recogniser
+from .templates import skipped_notice
 
 SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".tox",
              ".mypy_cache", ".pytest_cache", ".ruff_cache"}
@@ -111,6 +112,9 @@ def file_hosts(paths: list[str], readers: dict[str, Reader], settings: Settings,
                 _apply_profile(host, profile)
             host.facts.update(declared)
         host.files.append((reader, real))
+    if recognise.templates:  # once for the run, however many there are
+        notices.append(skipped_notice([(printable(path), fmt, printable(why))
+                                       for path, (fmt, why) in recognise.templates.items()]))
     names = Counter(host.name for host in hosts.values())
     for host in hosts.values():
         if names[host.name] > 1:
@@ -161,7 +165,7 @@ def _walk(paths: list[str], recognise: Recogniser, notices: list[str], fs: Tree)
                 continue
             if reader:
                 yield path, reader
-            else:
+            elif path.as_posix() not in recognise.templates:  # else named as a template
                 notices.append(f"{printable(given)}: not a config format oomaudit reads; skipped")
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import __version__
+from . import __version__, templates
 from .config import Settings
 from .host import FILES, ROOT, Host
 from .manager import Plugins
@@ -53,6 +53,10 @@ def parse_files(host: Host, plugins: Plugins) -> None:
         source = host.read(path, reader)
         if source is None or reader is None:  # unreadable: host.read noted CONF003
             continue
+        # in a repository, a template named like a config is not read (a host's files are
+        # what its programs read, placeholders and all)
+        if host.mode == FILES and templates.prepare(source, reader):
+            continue
         try:
             document = reader.parse(source)
         except Exception as exc:  # a reader bug: name it, keep auditing
@@ -81,6 +85,7 @@ def audit(registry: Registry, hosts: list[Host], settings: Settings, command: st
     for host in hosts:
         local = host.settings or settings
         prepare(host, plugins)
+        templated = {s.display: s for s in host.sources.values() if s.templated}
         for rule in [r for r in registry.rules.values() if local.rule_selected(r.id)]:
             unread = host.unread_by(rule.reads)  # a source it needed that could not be read
             if rule.reads and host.given_none_of(*rule.reads):
@@ -89,6 +94,8 @@ def audit(registry: Registry, hosts: list[Host], settings: Settings, command: st
                                                                     " file among the targets"))
                 continue
             findings = _run_rule(rule, host, report, unread)
+            if templated:  # nothing judged on what a template engine fills in
+                findings = templates.hold_back(findings, templated)
             for finding in findings:
                 _settle(finding, rule, local)
             report.findings.extend((host.name, f) for f in _keep(findings, host, local, report))
@@ -97,6 +104,7 @@ def audit(registry: Registry, hosts: list[Host], settings: Settings, command: st
             {k: (f.value, f.source) for k, f in host.facts.items()},
             [c._asdict() for c in host.ledger.consumers], dict(host.tables)))
         _unused_suppressions(host, local, report)
+    report.notices += templates.notices([s for h in hosts for s in h.sources.values()])
     report.errors[:0] = plugins.errors
     report.findings.sort(key=lambda hf: (hf[1].path or "", hf[1].line or 0, hf[1].rule))
     report.roots = {h.name: (h.root or root or Path(h.cwd), h.cwd) for h in hosts}

@@ -31,6 +31,9 @@ class Reader(Record):
     into one search, so a repository's many files that are no config cost one regex
     each, not one sniffer per format; anchor it at line starts where the format allows);
     ``parse(source)``: the document rules will see, read the way the real program reads it.
+    ``expands``: the placeholders the program itself fills in (``"${"``: compose, Apache,
+    PHP-FPM, nginx and systemd expand ``${VAR}``), which are then no template's markers
+    (``oomaudit/templates.py``); ``("",)`` for data that is never a template (kernel logs).
 
     ``parse`` and ``sniff`` may be given as ``"module:function"``: the module is then
     imported on first use, so a plugin whose files are absent costs no parser import.
@@ -39,7 +42,8 @@ class Reader(Record):
     def __init__(self, name: str, parse: Callable[[Source], Any] | str,
                  system_paths: tuple[str, ...] = (), file_patterns: tuple[str, ...] = (),
                  sniff: Callable[[str], bool] | str | None = None, sniff_hint: str = "",
-                 comment_prefixes: tuple[str, ...] = ("#",), plugin: str = ""):
+                 comment_prefixes: tuple[str, ...] = ("#",), expands: tuple[str, ...] = (),
+                 plugin: str = ""):
         self.name = name
         self.parse = Lazy(parse) if isinstance(parse, str) else parse
         self.system_paths = system_paths
@@ -47,6 +51,7 @@ class Reader(Record):
         self.sniff = Lazy(sniff) if isinstance(sniff, str) else sniff
         self.sniff_hint = sniff_hint
         self.comment_prefixes = comment_prefixes
+        self.expands = expands
         self.plugin = plugin  # set by the plugin manager
 
 
@@ -85,6 +90,12 @@ class Source(Record):
         self.reader = reader
         self.problems: list[Finding] = []  # CONF findings of reading it (see problem())
         self._suppressions: list[Suppression] | None = None  # parsed on first ask
+        # oomaudit/templates.py: why the file is a template and not read (""), else the
+        # lines whose placeholders a template engine fills (line -> the setting) and the
+        # findings held back for them
+        self.template = ""
+        self.templated: dict[int, str] = {}
+        self.held: list[str] = []
 
     @property
     def lines(self) -> list[str]:

@@ -8,14 +8,16 @@ before any sniffer is asked.
 from __future__ import annotations
 
 import fnmatch
+import os
 import re
 
+from . import templates
 from .reading import SNIFF_BYTES, Reader, looks_binary
 
-# A template (fstab.j2, my.cnf.erb) is not the file it renders to: never recognised by
-# name; the sniffers refuse template markers, so it is left to a template-aware plugin.
-TEMPLATE_SUFFIXES = (".j2", ".jinja", ".jinja2", ".erb", ".epp", ".tmpl", ".tpl",
-                     ".template", ".mustache", ".hbs")
+# A template (fstab.j2, my.cnf.erb) is not the file it renders to: never recognised by name,
+# and a file no name claims is refused here, for every reader, when it is one
+# (oomaudit/templates.py): the skipped ones of a format we read are named in ``templates``.
+TEMPLATE_SUFFIXES = templates.SUFFIXES
 _NOTHING = re.compile("(?!)")
 
 
@@ -52,6 +54,9 @@ class Recogniser:
         self._plain = self._plain_names()
         self._sniffers = [r for r in self.readers if r.sniff]
         self._any_hint: re.Pattern | None = None  # compiled when first sniffing
+        # the templates of a format we read that were skipped: path -> (format, why)
+        self.templates: dict[str, tuple[str, str]] = {}
+        self._charts: dict[str, bool] = {}  # folder -> whether it holds a Chart.yaml
 
     def _plain_names(self) -> dict[str, Reader]:
         """Names that are some reader's literal pattern (``fstab``, ``my.cnf``) and that no
@@ -124,13 +129,47 @@ class Recogniser:
     def sniffs(self) -> bool:
         return bool(self._sniffers)
 
-    def by_content(self, head: bytes) -> Reader | None:
-        """The first reader whose sniffer accepts these first bytes of a file."""
+    def by_content(self, head: bytes, relpath: str = "") -> Reader | None:
+        """The first reader whose sniffer accepts these first bytes of a file, unless the file
+        (at ``relpath``) is a template: then None, and ``templates`` names it."""
         if looks_binary(head[:SNIFF_BYTES]):
             return None
         text = head[:SNIFF_BYTES].decode("utf-8", errors="replace")
+        named = templates.suffix(relpath)
+        if named:  # my.cnf.j2: the format of the name it renders to, else of its text
+            self._skip(relpath, self.by_name(relpath[:-len(named)]) or self._sniff(text), named)
+            return None
+        reader = self._sniff(text)
+        if reader is None:
+            return None
+        why = ("a Helm chart's templates/" if self._in_chart(relpath) else
+               templates.shaping(text, reader))
+        return None if self._skip(relpath, reader, why) else reader
+
+    def _skip(self, relpath: str, reader: Reader | None, why: str) -> bool:
+        """Whether the file is a template (``why`` says how it shows): named in ``templates``
+        when it renders to a format we read."""
+        if reader is not None and why:
+            self.templates[relpath] = (reader.name, why)
+        return bool(why)
+
+    def _in_chart(self, relpath: str) -> bool:
+        """Whether the file is below the ``templates/`` of a folder holding a ``Chart.yaml``:
+        Helm renders each of them. Asked only of files a sniffer took (once per folder)."""
+        parts = relpath.split("/")
+        for i in range(len(parts) - 2, -1, -1):
+            if parts[i] == "templates":
+                chart = "/".join(parts[:i]) or "."
+                if chart not in self._charts:
+                    self._charts[chart] = os.path.isfile(os.path.join(chart, "Chart.yaml"))
+                if self._charts[chart]:
+                    return True
+        return False
+
+    def _sniff(self, text: str) -> Reader | None:
         if self._hint_filter().search(text) is None:
             return None
+        text = templates.neutral(text)
         for reader in list(self._sniffers):  # re's cache compiles each hint once, if ever
             if reader.sniff_hint and not re.search(reader.sniff_hint, text, re.M):
                 continue

@@ -250,7 +250,6 @@ iso9660 udf auto tmpfs ramfs proc sysfs devpts devtmpfs cgroup cgroup2 debugfs s
 efivarfs hugetlbfs mqueue binfmt_misc nfs nfs4 cifs smbfs smb3 sshfs davfs fuse fuseblk
 overlay squashfs bind none 9p virtiofs ceph glusterfs lustre nilfs2 bcachefs hfsplus
 """.split())
-_TEMPLATE_MARKERS = ("{{", "{%", "<%", "${")
 _HEADER_HINTS = ("<file system>", "static file system information", "unconfigured fstab",
                  "/etc/fstab")
 
@@ -260,8 +259,6 @@ def looks_like_fstab(head: str) -> bool:
     path-like target and numeric dump/pass, at least one names a known filesystem type,
     and at most one line in five is something else (real fstabs carry the odd pasted
     ``blkid`` line). A head of comments only counts when it has the fstab header."""
-    if any(m in head for m in _TEMPLATE_MARKERS):
-        return False
     lines = head.split("\n")
     if not head.endswith("\n") and len(head.encode("utf-8", "replace")) >= 4000:
         lines.pop()  # the sniffed head may cut the last line in half

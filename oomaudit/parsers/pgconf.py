@@ -177,21 +177,18 @@ lc_messages lc_monetary default_text_search_config autovacuum_max_workers
 dynamic_shared_memory_type cluster_name huge_pages max_worker_processes
 max_parallel_workers_per_gather include_dir password_encryption
 """.split())
-_TEMPLATE_MARKERS = ("{{", "{%", "<%", "${", "%%")
 
 
 def looks_like_postgresql(head: str) -> bool:
     """True when the first KiBs read as postgresql.conf: every data line is ``NAME [=] VALUE``
     to the server's lexer (the last line may be cut off), at least one name is a
     PostgreSQL parameter that MySQL, sysctl, PHP or web servers do not use, or the file
-    carries the stock header ("PostgreSQL configuration file"). Templates are left alone."""
+    carries the stock header ("PostgreSQL configuration file"). A template is refused before
+    it is asked (oomaudit/recognise.py), its values' placeholders read as a word."""
     lowered = head.lower()
     if "postgresql configuration file" not in lowered \
             and not any(name in lowered for name in _PG_NAMES):
         return False  # cheap exit for the many files of a repository that are not ours
-    code = "\n".join(line.split("#", 1)[0] for line in head.split("\n"))
-    if any(marker in code for marker in _TEMPLATE_MARKERS):
-        return False  # a Jinja/ERB template, even with its placeholders quoted
     complete = head if head.endswith("\n") else head[:head.rfind("\n") + 1]
     statements, problems = parse_text(complete)
     if problems:

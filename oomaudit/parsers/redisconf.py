@@ -35,7 +35,6 @@ from .redis_values import (
 _TYPICAL = re.compile(r"^[ \t]*(maxmemory|maxmemory-policy|appendonly|appendfsync|dbfilename|"
                       r"replicaof|slaveof|protected-mode|tcp-backlog|rdbcompression)[ \t]+\S",
                       re.MULTILINE | re.IGNORECASE)
-_TEMPLATE_MARKERS = ("{{", "{%", "<%", "${")
 _NAME = re.compile(r"[a-z0-9][a-z0-9.-]*")  # every directive's name, a module's config's too
 
 # The settings read here, by kind (one argument each, except save), and an integer's bounds
@@ -126,9 +125,7 @@ def _directive(raw: str, number: int) -> tuple[Directive | None, str]:
 
 def sniff(head: str) -> bool:
     """A redis.conf named otherwise (``/etc/redis/6379.conf``, ``cache.conf``): two
-    directives that only Redis writes, and no template marker."""
-    if any(marker in head for marker in _TEMPLATE_MARKERS):
-        return False
+    directives that only Redis writes (a template is refused before: oomaudit/recognise.py)."""
     return len({lower(m.group(1)) for m in _TYPICAL.finditer(head)}) >= 2
 
 

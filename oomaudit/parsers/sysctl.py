@@ -271,7 +271,6 @@ def kernel_int(value: str) -> int | None:
 
 _SYSCTL_KEY = re.compile(r"-?\s*[A-Za-z0-9_*?\[\]-]+(?:[./][A-Za-z0-9_*?\[\]:+@-]+)+")
 _KNOWN_TOP = ("vm.", "net.", "kernel.", "fs.", "vm/", "net/", "kernel/", "fs/")
-_TEMPLATE_MARKERS = ("{{", "{%", "<%", "${")
 
 
 def looks_like_sysctl(head: str) -> bool:
@@ -279,8 +278,6 @@ def looks_like_sysctl(head: str) -> bool:
     are ``vm.x = y``-style assignments with separator keys, at least one under vm., net.,
     kernel. or fs.; or, for a file of comments only, commented-out such assignments.
     (Half, not all: real files carry stray ``sysctl -w k=v`` command lines.)"""
-    if any(m in head for m in _TEMPLATE_MARKERS):
-        return False
     lines = head.split("\n")
     if not head.endswith("\n") and len(head.encode("utf-8", "replace")) >= 4000:
         lines.pop()  # the sniffed head may cut the last line in half

@@ -181,10 +181,8 @@ _AUDITED_LOWER = {k.lower() for k in AUDITED_KEYS}
 
 def looks_like_unit(head: str) -> bool:
     """True when the first KiBs read as a unit file or drop-in: the first line that is
-    not blank or a comment is a ``[Unit]``, ``[Service]`` or ``[Install]`` header. Jinja/ERB
-    templates are not units yet: their ``{% if %}`` lines would read as syntax errors."""
-    if any(marker in head for marker in ("{{", "{%", "<%")):
-        return False
+    not blank or a comment is a ``[Unit]``, ``[Service]`` or ``[Install]`` header (a template
+    is refused before it is asked: oomaudit/recognise.py)."""
     for line in split_lines(head.lstrip(BOM)):
         stripped = line.strip(WHITESPACE)
         if not stripped or stripped[0] in COMMENTS:

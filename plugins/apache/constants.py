@@ -28,4 +28,5 @@ READER = Reader(
                    "*/httpd/conf/*.conf", "*/httpd/conf.d/*.conf",
                    "*/httpd/conf.modules.d/*.conf", "*__apache2__*.conf", "*__httpd__*.conf",
                    "mpm_prefork.conf", "mpm_worker.conf", "mpm_event.conf"),
-    sniff="oomaudit.plugins.apache.sniff:looks_like_apache", sniff_hint=SNIFF_HINT)
+    sniff="oomaudit.plugins.apache.sniff:looks_like_apache", sniff_hint=SNIFF_HINT,
+    expands=("${",))  # httpd fills ${NAME} from Define and its environment

@@ -19,9 +19,12 @@ COMPOSE_READER = Reader(
     file_patterns=("compose.yaml", "compose.yml", "compose.*.yaml", "compose.*.yml",
                    "*docker-compose*.yml", "*docker-compose*.yaml"),
     sniff=f"{PACKAGE}.yamlfiles:looks_like_compose",
-    sniff_hint=r"^services:")  # the sniffer wants a top-level services: key
+    sniff_hint=r"^services:",  # the sniffer wants a top-level services: key
+    # compose fills ${VAR}; swarm fills {{.Service.Name}}, {{.Node.ID}}, {{.Task.Slot}}
+    expands=("${", "{{."))
 KUBE_READER = Reader(
     name=KUBERNETES, parse=f"{PACKAGE}.yamlfiles:parse_yaml",
     system_paths=("etc/kubernetes/manifests/*.yaml", "etc/kubernetes/manifests/*.yml"),
     sniff=f"{PACKAGE}.yamlfiles:looks_like_kubernetes",
-    sniff_hint=r"^(?:- )?apiVersion:")  # and a kind:, which the sniffer also wants
+    sniff_hint=r"^(?:- )?apiVersion:",  # and a kind:, which the sniffer also wants
+    expands=("${",))  # a container's shell fills ${VAR} in its command (kubectl keeps it)

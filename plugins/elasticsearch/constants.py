@@ -16,4 +16,5 @@ READER = Reader(
     # the Debian/RPM packages' config folders (ES_PATH_CONF)
     system_paths=("/etc/elasticsearch/jvm.options", "/etc/elasticsearch/jvm.options.d/*.options",
                   "/etc/opensearch/jvm.options", "/etc/opensearch/jvm.options.d/*.options"),
-    file_patterns=("jvm.options", "*/jvm.options.d/*.options"))
+    file_patterns=("jvm.options", "*/jvm.options.d/*.options"),
+    expands=("${",))  # its launcher fills ${ES_TMPDIR} (JvmOptionsParser)

@@ -29,7 +29,8 @@ def oomaudit_readers():
                        "syslog", "syslog.[0-9]", "syslog.[0-9][0-9]"),
         sniff=f"{EVENTS}:looks_like_kernlog",
         # every line the sniffer takes says "Killed process" or "oom-kill"
-        sniff_hint=r"Killed process|oom-kill")]
+        sniff_hint=r"Killed process|oom-kill",
+        expands=("",))]  # a log's lines are data: no text in them is a template's
 
 
 @hookimpl

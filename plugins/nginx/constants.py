@@ -14,4 +14,5 @@ READER = Reader(
     sniff="oomaudit.parsers.nginx:sniff",
     # the sniffer wants two of these directives or blocks at the start of a line
     sniff_hint=r"^\s*(?:worker_processes|worker_connections|events\s*\{|http\s*\{|"
-               r"server\s*\{|upstream\s+\S+\s*\{|location\s+\S)")
+               r"server\s*\{|upstream\s+\S+\s*\{|location\s+\S)",
+    expands=("${",))  # ${name} is one of nginx's own variables

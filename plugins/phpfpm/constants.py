@@ -21,4 +21,5 @@ READER = Reader(
     sniff_hint=r"^[ \t]*;?[ \t]*(?:pm(?:\.[a-z_]+)?|listen(?:\.[a-z_]+)?|"
                r"php_admin_value\[[a-z_.]+\]|request_terminate_timeout|"
                r"include|pid|error_log|process_control_timeout)[ \t]*=",
-    comment_prefixes=(";",))
+    comment_prefixes=(";",),
+    expands=("${",))  # its INI scanner fills ${VAR} from the environment

@@ -35,4 +35,5 @@ READER = Reader(
     # lone \r also ends a line for systemd, and the file may start with a BOM
     sniff_hint=r"(?:^|\r)\ufeff*[ \t]*\[(?:Unit|Service|Install)\][ \t]*(?:\r|$)",
     comment_prefixes=("#", ";"),
+    expands=("${",),  # systemd fills ${VAR} in command lines (and refuses it elsewhere)
 )

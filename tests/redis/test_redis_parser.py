@@ -107,7 +107,6 @@ def test_a_sentinel_file_is_no_instance():
     ("bind 127.0.0.1\nport 6379\nmaxmemory 2gb\nappendonly no\n", True),
     ("# Redis\nmaxmemory-policy allkeys-lru\ndbfilename dump.rdb\n", True),
     ("maxmemory 2gb\n", False),  # one directive is not enough
-    ("[mysqld]\nmaxmemory 2\nappendonly yes\n{{ template }}\n", False),
     ("innodb_buffer_pool_size = 1G\n", False),
 ])
 def test_sniffing_a_redis_conf_named_otherwise(head, expected):

@@ -96,7 +96,6 @@ def test_sniffing_units_and_dropins():
     assert looks_like_unit("\ufeff[Unit]\nDescription=x\n")
     assert not looks_like_unit("[mysqld]\nkey=1\n")
     assert not looks_like_unit("[www]\npm = dynamic\n")
-    assert not looks_like_unit("# {{ ansible_managed }}\n[Service]\nUser={{ user }}\n")
 
 
 _HEAD_PARTS = st.sampled_from(["[Unit]", "[Service]", "[Install]", "[Mount]", "[unit]", "\n",

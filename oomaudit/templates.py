@@ -1,0 +1,180 @@
+"""Files written for a template engine: what their markers look like, and what can be judged.
+
+A repository holds the input of Ansible (Jinja), Helm (Go templates), Puppet and Chef (ERB,
+EPP), FreeMarker, Mustache and envsubst beside the configs they render to. A template is not
+the config it renders to, so it is never judged as one:
+
+- a file named for its engine (``my.cnf.j2``), any file of a Helm chart's ``templates/``
+  (Helm renders every one), and a file whose markers shape the text (``{% if %}``,
+  ``{{- range }}``, ``<% if %>``, ``<#if>``, ``{{#section}}``, a line that is only a
+  placeholder) is *skipped*: the run names it once, with the format it renders to;
+- a file whose placeholders only fill values (``innodb_buffer_pool_size = {{ bp }}``) is
+  judged on what is written: each placeholder reads as the word ``TEMPLATED``, and a
+  finding on a templated line, or naming a templated setting, is held back: no CONF001 on a
+  placeholder and no verdict computed without the number. The run says which settings were
+  templated and which findings that held back.
+
+A placeholder the program itself fills in is no template's: compose, Apache, PHP-FPM,
+nginx and systemd expand ``${VAR}`` (``Reader.expands``), swarm ``{{.Task.Slot}}``. Markers
+in comment lines (``Reader.comment_prefixes``) are ignored: a comment renders to nothing
+the program reads.
+"""
+from __future__ import annotations
+
+import re
+
+from .host import printable
+from .model import Finding
+from .reading import Reader, Source
+
+# A file named for its engine renders to the name without the suffix.
+SUFFIXES = (".j2", ".jinja", ".jinja2", ".erb", ".epp", ".tmpl", ".tpl", ".gotmpl",
+            ".template", ".mustache", ".hbs", ".ftl")
+STAND_IN = "TEMPLATED"  # what a value placeholder reads as
+_SHOWN = 10  # files or settings a notice names before "and N more"
+
+# Any marker: a Jinja/Go/Mustache/Helm {{, a Jinja {%, ERB/EPP <%, FreeMarker <# and </#,
+# ${ (envsubst, FreeMarker) and sed's %%NAME%%.
+_MARKER = re.compile(r"\{\{|\{%|<%|</?#|\$\{|%%[A-Z_][A-Z0-9_]*%%")
+# Markers that shape the text rather than fill a value: Jinja statements, ERB code that is
+# no <%= output, FreeMarker directives, Mustache sections, partials and comments, Go
+# template actions.
+_CONTROL = re.compile(r"\{%|<%(?!-?=)|</?#|\{\{[#^/>!]|"
+                      r"\{\{-?\s*(?:if|else|end|range|with|define|block|/\*)\b")
+# One value placeholder, to the end of the line when it does not close there.
+_VALUE = re.compile(r"\{\{.*?(?:\}\}|$)|<%-?=.*?(?:-?%>|$)|\$\{[^}\n]*(?:\}|$)|"
+                    r"%%[A-Z_][A-Z0-9_]*%%")
+_KEY = re.compile(r"[\s\"'-]*([A-Za-z_][\w.\-]*)\s*[=:\s]")  # the setting a line sets
+_ANSIBLE_MANAGED = re.compile(r"\s*\{\{-?\s*ansible_managed\b")  # renders to a comment
+
+
+def suffix(relpath: str) -> str:
+    """The template suffix of a file's name, or "" (``my.cnf.j2`` -> ``.j2``)."""
+    return next((s for s in SUFFIXES if relpath.endswith(s)), "")
+
+
+def _markers(line: str, expands: tuple[str, ...]):
+    """The template markers of a line, except placeholders the program fills in itself."""
+    return [m for m in _MARKER.finditer(line)
+            if not any(line.startswith(e, m.start()) for e in expands)]
+
+
+def _commented(line: str, reader: Reader) -> bool:
+    return line.lstrip().startswith(reader.comment_prefixes)
+
+
+def shaping(text: str, reader: Reader) -> str:
+    """The first marker of ``text`` that shapes the file (``{%``, ``<#``, a line that is only
+    a placeholder, ...), or "" when placeholders at most fill values."""
+    if _MARKER.search(text) is None:  # the common case: one search, no line split
+        return ""
+    for line in text.split("\n"):
+        if _commented(line, reader) or not _markers(line, reader.expands):
+            continue
+        control = _CONTROL.search(line)
+        if control and not any(line.startswith(e, control.start()) for e in reader.expands):
+            return control.group().strip()
+        whole = _VALUE.fullmatch(line.strip())
+        if whole and not _ANSIBLE_MANAGED.match(line):  # it may render to any lines
+            return whole.group()
+    return ""
+
+
+def neutral(text: str) -> str:
+    """``text`` for the sniffers, which judge the format (whether a file is a template is
+    decided here): lines with a marker that shapes the text left out, each value
+    placeholder read as ``STAND_IN``."""
+    if _MARKER.search(text) is None:
+        return text
+    return "\n".join("" if _CONTROL.search(line) else _VALUE.sub(STAND_IN, line)
+                     for line in text.split("\n"))
+
+
+def fill(source: Source, reader: Reader) -> dict[int, str]:
+    """Make the value placeholders of ``source`` read as ``STAND_IN``; the lines that held
+    one, each with the setting it sets (or its text when it names none)."""
+    templated: dict[int, str] = {}
+    lines = source.text.split("\n")
+    for number, line in enumerate(lines, 1):
+        if _commented(line, reader):
+            continue
+        found = [m for m in _markers(line, reader.expands) if _VALUE.match(line, m.start())]
+        if not found:
+            continue
+        if _ANSIBLE_MANAGED.match(line):  # "Ansible managed" as the format's comment
+            lines[number - 1] = ""
+            continue
+        key = _KEY.match(line)
+        named = key and key.end(1) <= found[0].start()
+        templated[number] = key.group(1) if named else line.strip()
+        starts = {m.start() for m in found}
+        lines[number - 1] = _VALUE.sub(
+            lambda m, starts=starts: STAND_IN if m.start() in starts else m.group(), line)
+    if templated:
+        source.text = "\n".join(lines)
+    return templated
+
+
+def prepare(source: Source, reader: Reader) -> bool:
+    """Whether a file recognised by its name is a template, not to be read (``source.template``
+    says why); else its value placeholders now read as ``STAND_IN`` (``source.templated``)."""
+    source.template = shaping(source.text, reader)
+    if not source.template:
+        source.templated = fill(source, reader)
+    return bool(source.template)
+
+
+def hold_back(findings: list[Finding], sources: dict[str, Source]) -> list[Finding]:
+    """The findings that did not use what a template fills in; each other one is named on its
+    source (``held``). ``sources``: the templated files by how findings name them."""
+    kept = []
+    for finding in findings:
+        source = sources.get(finding.path)
+        if source is not None and held_back(finding, source.templated):
+            if not finding.rule.startswith("CONF"):  # not the placeholder's own "bad value"
+                source.held.append(finding.rule)
+        else:
+            kept.append(finding)
+    return kept
+
+
+def held_back(finding: Finding, templated: dict[int, str]) -> bool:
+    """Whether a finding on a templated file used what a template fills in: it sits on a
+    templated line, says ``TEMPLATED``, or names a templated setting (a verdict that took
+    the program's default for it)."""
+    if finding.line in templated:
+        return True
+    said = " ".join([finding.message, *(e.what for e in finding.evidence)])
+    return STAND_IN in said or any(
+        re.search(rf"(?<![\w.\-]){re.escape(key)}(?![\w.\-])", said)
+        for key in set(templated.values()))
+
+
+def _some(items: list[str]) -> str:
+    more = f" and {len(items) - _SHOWN} more" if len(items) > _SHOWN else ""
+    return ", ".join(items[:_SHOWN]) + more
+
+
+def notices(sources: list[Source]) -> list[str]:
+    """What the read files held of templates: the ones skipped (one notice), then each one
+    whose placeholders fill values."""
+    said = [skipped_notice([(s.display, s.reader.name if s.reader else "", printable(s.template))
+                            for s in sources if s.template])] if any(
+        s.template for s in sources) else []
+    return said + [templated_notice(s.display, s.templated, s.held)
+                   for s in sources if s.templated]
+
+
+def skipped_notice(skipped: list[tuple[str, str, str]]) -> str:
+    """The one notice naming the files skipped as templates: (shown path, format, why)."""
+    files = [f"{shown} ({fmt}, {why})" for shown, fmt, why in skipped]
+    return (f"skipped {len(files)} template{'s' if len(files) > 1 else ''}, not the configs "
+            f"they render to (render, then check the result): {_some(files)}")
+
+
+def templated_notice(shown: str, templated: dict[int, str], held: list[str]) -> str:
+    """What a file whose placeholders fill values left unjudged."""
+    settings = [f"{key} (line {line})" for line, key in templated.items()]
+    said = f"; held back: {', '.join(dict.fromkeys(held))}" if held else ""
+    return f"{shown}: templated, not judged: {_some(settings)}{said}"
+
