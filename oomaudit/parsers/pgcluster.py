@@ -18,6 +18,7 @@ import re
 from pathlib import Path
 
 from ..record import Record
+from ..snippets import snippet
 from . import pgguc
 from .pginclude import Item, Loader, note
 
@@ -123,8 +124,9 @@ def apply(config: PgConfig, items: list[Item], values: dict[str, float]) -> bool
                     note(item.source, "CONF001", item.line,
                          f'unrecognized configuration parameter "{item.name}" (PostgreSQL '
                          f"{config.version}); the server refuses to start",
-                         fix=f"remove {item.name} or correct its spelling "
-                             "(a custom setting needs a prefix: myext.setting)", key=item.name)
+                         fix=snippet("remove {name} or correct its spelling (a custom setting "
+                                     "needs a prefix: myext.setting)", name=item.name),
+                         key=item.name)
     for index, item in enumerate(items):
         if last[item.name] != index:
             continue

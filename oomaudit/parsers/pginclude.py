@@ -23,6 +23,7 @@ from typing import NamedTuple
 
 from ..host import FILES
 from ..model import Finding, Severity
+from ..snippets import snippet
 from . import pgguc
 from .pgconf import parse_text
 
@@ -140,7 +141,8 @@ class Loader:
                 note(source, "CONF002", line, message + " (absent from this repository; git "
                      "does not keep empty directories, but the server refuses to start "
                      "without it)", severity=Severity.LOW,
-                     fix=f"make sure {inside} exists on the host (keep a .gitkeep in it)",
+                     fix=snippet("make sure {path} exists on the host (keep a .gitkeep in it)",
+                                 path=inside),
                      key=key)
                 return True
             return self._fail(source, line, message, key)

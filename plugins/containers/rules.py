@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from oomaudit import Evidence, Finding
 from oomaudit.parsers import kube
+from oomaudit.snippets import snippet
 from oomaudit.units import format_size
 
 from .kubernetes import KubeContainer, describe, kube_containers
@@ -41,9 +42,10 @@ def check_container001(host):
             "CONTAINER001", f"compose service '{service.name}' has no memory limit: the OOM "
                             "killer may take any process on the host instead of this container",
             service.path, service.line, evidence,
-            fix=f"services:\n  {service.name}:\n    mem_limit: {size}"
-                + ("   # the service's own setting plus headroom" if need
-                   else "   # measure with 'docker stats' and set what it needs"),
+            fix=snippet(f"services:\n  {{name}}:\n    mem_limit: {size}"
+                        + ("   # the service's own setting plus headroom" if need
+                           else "   # measure with 'docker stats' and set what it needs"),
+                        name=service.name),
             key=service.name)
 
 
@@ -94,8 +96,9 @@ def _over_limit(need, limit: int, shown: str, where: str, who: str, limit_fix: s
         [Evidence(f"{need.setting} = {format_size(need.bytes)} ({need.service})",
                   f"{need.path}:{need.line}"),
          Evidence(f"{shown} = {format_size(limit)}", where)],
-        fix=f"either raise the limit: {limit_fix}   # the setting is at most "
-            f"{need.share:.0%} of it\nor fit the service to the limit: {need.fitting(limit)}",
+        fix=snippet(f"either raise the limit: {{limit}}   # the setting is at most "
+                    f"{need.share:.0%} of it\nor fit the service to the limit: {{fitting}}",
+                    limit=limit_fix, fitting=need.fitting(limit)),
         key=f"{owner}: {need.name}")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from oomaudit.plugins.jvm.heap import OVERHEAD_MIN, OVERHEAD_SHARE
 
 from oomaudit import Evidence, Finding
+from oomaudit.snippets import snippet
 from oomaudit.units import format_size
 
 from .budget import sized
@@ -73,5 +74,5 @@ def check_es002(host):
                      "kills the container as the JVM fills them",
             node.path, node.line,
             [*_heap_evidence(node, heap), Evidence(f"{shown} = {format_size(limit)}", where)],
-            fix=f"either raise the limit: {key}: {raise_to}m\nor fit the heap to the limit:\n"
-                f"{fit}", key=f"{node.display}: heap")
+            fix=snippet(f"either raise the limit: {{key}}: {raise_to}m\nor fit the heap to the "
+                        "limit:\n", key=key) + fit, key=f"{node.display}: heap")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from oomaudit.plugins.systemd.dropins import dropin_fix
 
 from oomaudit import Evidence, Finding
+from oomaudit.snippets import snippet
 from oomaudit.units import format_size
 
 from .budget import Sized, left_for, sized
@@ -37,10 +38,10 @@ def _heap_fix(item: Sized, room: int) -> str:
                 "service elsewhere")
     flag = f"-Xmx{heap >> 20}m"
     if item.heap.explicit:
-        return f"in {item.heap.where}: replace the heap flag with {flag}"
+        return snippet(f"in {{where}}: replace the heap flag with {flag}", where=item.heap.where)
     tool = item.start.env.get("JAVA_TOOL_OPTIONS")
     if tool is not None:
-        return f"append {flag} to JAVA_TOOL_OPTIONS ({tool.where})"
+        return snippet(f"append {flag} to JAVA_TOOL_OPTIONS ({{where}})", where=tool.where)
     return dropin_fix(item.start.unit, "Environment", f"Environment=JAVA_TOOL_OPTIONS={flag}",
                       name="jvm-heap.conf")
 

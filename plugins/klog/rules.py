@@ -16,6 +16,7 @@ from oomaudit.plugins.systemd.constants import CACHE as SYSTEMD_UNITS
 from oomaudit import Evidence, Finding
 from oomaudit.host import FILES, ROOT
 from oomaudit.parsers.kernlog_event import OomEvent
+from oomaudit.snippets import snippet
 from oomaudit.units import format_size
 
 from .events import events_of, span
@@ -127,20 +128,23 @@ _CONTAINERS = ("docker", "kubepods", "lxc", "libpod", "containerd", "cri-")
 def _protect(service: str, unit: str | None, cgroup: str | None) -> str:
     """How to make the kernel spare the service next time, for where it runs."""
     if unit and unit.endswith(".service"):
-        return f"systemctl edit {unit} -> [Service] OOMScoreAdjust=-900"
+        return snippet("systemctl edit {unit:sh} -> [Service] OOMScoreAdjust=-900", unit=unit)
     if any(k in (cgroup or "") for k in _CONTAINERS):
         return ("give its container a memory limit that fits it and a lower OOM score "
                 "(docker run --oom-score-adj, Kubernetes Guaranteed QoS)")
-    return f"OOMScoreAdjust=-900 on the systemd unit that starts {service}"
+    return snippet("OOMScoreAdjust=-900 on the systemd unit that starts {service}",
+                   service=service)
 
 
 def _fix001(service: str, unit: str | None, cgroup: str | None, consumers) -> str:
     protect = _protect(service, unit, cgroup)
     if consumers:
-        return (f"shrink {service}'s configured worst case (see the ledger evidence and "
-                f"'oomaudit budget') until every service fits in RAM, then protect it: {protect}")
-    return ("find what grew (`oomaudit logs` lists the largest processes of each report), "
-            f"cap it with MemoryMax= or shrink its config, and protect {service}: {protect}")
+        return snippet("shrink {service}'s configured worst case (see the ledger evidence and "
+                       "'oomaudit budget') until every service fits in RAM, then protect it: "
+                       "{protect}", service=service, protect=protect)
+    return snippet("find what grew (`oomaudit logs` lists the largest processes of each "
+                   "report), cap it with MemoryMax= or shrink its config, and protect "
+                   "{service}: {protect}", service=service, protect=protect)
 
 
 def _unit_limit(host, unit: str | None):
@@ -195,17 +199,18 @@ def _fix002(cgroup: str | None, unit: str | None, setting, event: OomEvent) -> s
     path = cgroup or ""
     if setting is not None:
         now = format_size((event.memcg_limit_kb or 0) * 1024)
-        return (f"raise {setting.assignment.key} at {setting.where} above the service's "
-                f"working set, or shrink the service's memory settings: systemctl edit {unit}"
-                f" -> [Service] MemoryMax=<more than {now}>")
+        return snippet("raise {key} at {where} above the service's working set, or shrink "
+                       "the service's memory settings: systemctl edit {unit:sh} -> [Service] "
+                       f"MemoryMax=<more than {now}>", key=setting.assignment.key,
+                       where=setting.where, unit=unit)
     if unit and unit.endswith(".service"):
-        return (f"the limit is the unit's MemoryMax=/MemoryHigh= (or its slice's): systemctl "
-                f"edit {unit} -> [Service] MemoryMax=<more>, or shrink the service's memory "
-                "settings so it fits")
+        return snippet("the limit is the unit's MemoryMax=/MemoryHigh= (or its slice's): "
+                       "systemctl edit {unit:sh} -> [Service] MemoryMax=<more>, or shrink the "
+                       "service's memory settings so it fits", unit=unit)
     if any(k in path for k in _CONTAINERS):
         return ("the limit is the container's: raise it (docker run --memory, compose "
                 "mem_limit / deploy.resources.limits.memory, Kubernetes "
                 "resources.limits.memory, lxc.cgroup2.memory.max) or make the application "
                 "fit inside it (heap, worker count, buffers)")
-    return (f"raise memory.max of {path or 'the cgroup'} (or the unit or container that "
-            "owns it), or make the service fit inside it")
+    return snippet("raise memory.max of {cgroup} (or the unit or container that owns it), or "
+                   "make the service fit inside it", cgroup=path or "the cgroup")

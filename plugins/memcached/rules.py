@@ -9,6 +9,7 @@ memcached keeps outside it.
 from __future__ import annotations
 
 from oomaudit import Evidence, Finding
+from oomaudit.snippets import snippet
 from oomaudit.units import format_size
 
 from .budget import CLAIMS
@@ -37,8 +38,8 @@ def _fix(instance: Instance, left: int) -> str:
     if size < 2:
         return ("the other services already claim this host's RAM: move memcached to "
                 "another host, or shrink what the others take, then set -m")
-    return (f"in {instance.path}:\n-m {size}\n# {OVERHEAD:.0%} of the "
-            f"{format_size(left)} left for it, in megabytes")
+    return snippet(f"in {{file}}:\n-m {size}\n# {OVERHEAD:.0%} of the {format_size(left)} "
+                   "left for it, in megabytes", file=instance.path)
 
 
 def _findings(host, rule: str, above_ram: bool):

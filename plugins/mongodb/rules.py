@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from oomaudit import Evidence, Finding
 from oomaudit.parsers.mongodconf import LOWEST
+from oomaudit.snippets import snippet
 from oomaudit.units import format_size
 
 from .budget import sized, where
@@ -32,9 +33,9 @@ def _fix(config, left: int) -> str:
     if size < LOWEST:
         return ("the other services already claim this host's RAM: move mongod to another "
                 "host, or shrink what the others take")
-    return (f"in {config.source.display}:\nstorage:\n  wiredTiger:\n    engineConfig:\n"
-            f"      cacheSizeGB: {size:g}   # {OVERHEAD:.0%} of the {format_size(left)} "
-            "left for it")
+    return snippet("in {file}:\nstorage:\n  wiredTiger:\n    engineConfig:\n"
+                   f"      cacheSizeGB: {size:g}   # {OVERHEAD:.0%} of the {format_size(left)} "
+                   "left for it", file=config.source.display)
 
 
 def _findings(host, rule: str, above_ram: bool):

@@ -8,6 +8,7 @@ import re
 from oomaudit import Evidence, Finding, Severity
 from oomaudit.parsers.mysql_values import Setting, variables
 from oomaudit.processes import processes
+from oomaudit.snippets import snippet
 from oomaudit.units import format_size
 
 from .budget import MYSQLTUNER, WorstCase, origin, worst_case
@@ -171,12 +172,14 @@ def check_mysql003(host):
             elif value.warning:
                 yield Finding("MYSQL003", f"{flavour} does not use {shown}: {value.warning}",
                               option.path, option.line, evidence,
-                              fix=f"{setting.name} = {value.number}", key=_option_key(setting))
+                              fix=snippet("{name} = {value}", name=setting.name,
+                                          value=value.number), key=_option_key(setting))
             elif value.ignored:
                 yield Finding("MYSQL003", f"{flavour} reads {shown} as {value.number} bytes: "
                                           f"it ignores {value.ignored!r} after the suffix",
                               option.path, option.line, evidence, severity=Severity.INFO,
-                              fix=f"{setting.name} = {option.value[:-len(value.ignored)]}",
+                              fix=snippet("{name} = {value}", name=setting.name,
+                                          value=option.value[:-len(value.ignored)]),
                               key=_option_key(setting))
 
 

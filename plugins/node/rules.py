@@ -3,9 +3,8 @@ ledger leave it. The fix proposes 80% of what is left, less the young generation
 the Buffers and native memory that live outside the V8 heap."""
 from __future__ import annotations
 
-import shlex
-
 from oomaudit import Evidence, Finding
+from oomaudit.snippets import snippet
 from oomaudit.units import format_size
 
 from .budget import CLAIMS, how, sized
@@ -24,12 +23,12 @@ def check_node001(host):
         if space.limit <= left:
             continue
         fit = (int(max(left, 0) * OVERHEAD) - YOUNG) // MiB
-        fix = (f"the other services already claim this host's RAM: move {start.unit.name} "
-               "or shrink what the others take" if fit < 16 else
-               f"in {space.word.where} (the flag node reads last), in place of "
-               f"{shlex.quote(space.word.text)}:\n--max-old-space-size={fit}\n# "
-               f"{OVERHEAD:.0%} of the {format_size(max(left, 0))} left for it, less V8's "
-               "young generation")
+        fix = (snippet("the other services already claim this host's RAM: move {unit} or "
+                       "shrink what the others take", unit=start.unit.name) if fit < 16 else
+               snippet(f"in {{where}} (the flag node reads last), in place of {{word:sh}}:\n"
+                       f"--max-old-space-size={fit}\n# {OVERHEAD:.0%} of the "
+                       f"{format_size(max(left, 0))} left for it, less V8's young generation",
+                       where=space.word.where, word=space.word.text))
         path, _, line = space.word.where.rpartition(":")
         yield Finding(
             "NODE001", f"{start.unit.name}: Node's heap limit {format_size(space.limit)} "

@@ -6,10 +6,9 @@ enabled: both rules look at a host or a ``--root`` tree only.
 """
 from __future__ import annotations
 
-import shlex
-
 from oomaudit import Evidence, Finding
 from oomaudit.host import FILES
+from oomaudit.snippets import snippet
 
 from .constants import KILLER_UNITS
 
@@ -33,14 +32,15 @@ def check_userkill004(host):
                          else "systemd units")
                 for names in enabled.values() for name in names]
     keep, *others = list(enabled)
-    off = " ".join(shlex.quote(n) for k in others for n in enabled[k])
+    off = [n for k in others for n in enabled[k]]
     yield Finding(
         "USERKILL004",
         f"{len(enabled)} userspace OOM killers are enabled at once ({', '.join(enabled)}): "
         "each acts on its own thresholds and picks its own victim, so a service one spares "
         "the other kills",
         None, None, evidence,
-        fix=f"keep one ({keep} here) and disable the others:\nsystemctl disable --now {off}",
+        fix=snippet("keep one ({keep} here) and disable the others:\n"
+                    "systemctl disable --now {off:sh}", keep=keep, off=off),
         key="+".join(sorted(enabled)))
 
 

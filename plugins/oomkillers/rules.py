@@ -10,9 +10,9 @@ below its -s/-S minimum (a host without swap counts as 0% free).
 from __future__ import annotations
 
 import re
-import shlex
 
 from oomaudit import Evidence, Finding
+from oomaudit.snippets import snippet
 from oomaudit.units import format_size
 
 from .constants import EARLYOOM, NOHANG, VARIABLE
@@ -35,7 +35,7 @@ def _matches(regex: str | None, name: str) -> bool:
 
 def _args_line(config: Earlyoom, args: list[str]) -> str:
     """The EARLYOOM_ARGS line with ``args``, each word quoted for systemd's split."""
-    return f"{VARIABLE}=\"{' '.join(shlex.quote(a) for a in args)}\""
+    return snippet(f'{VARIABLE}="{{args:sh}}"', args=args)
 
 
 def _with(config: Earlyoom, flag: str, value: str, drop: tuple[str, ...] = ()) -> list[str]:
@@ -95,8 +95,9 @@ def check_userkill001(host):
             f"earlyoom --prefer {config.prefer!r} matches critical services {named}: earlyoom "
             "kills them first when memory runs low",
             config.source.display, config.line, evidence,
-            fix=f"in {config.source.display}, without --prefer (give it back a regex that "
-                f"matches none of {', '.join(sorted(set(names)))}):\n"
+            fix=snippet("in {file}, without --prefer (give it back a regex that matches none "
+                        "of {names}):\n", file=config.source.display,
+                        names=", ".join(sorted(set(names))))
                 + _args_line(config, _with(config, "--avoid", _avoid_regex(config, names),
                                            ("--prefer",))),
             key="--prefer")
@@ -122,7 +123,7 @@ def check_userkill002(host):
             "USERKILL002",
             f"earlyoom may kill critical services {named}: no --avoid covers them",
             config.source.display, config.line, evidence,
-            fix=f"in {config.source.display}:\n"
+            fix=snippet("in {file}:\n", file=config.source.display)
                 + _args_line(config, _with(config, "--avoid", _avoid_regex(config, names))),
             key="--avoid")
 
@@ -165,7 +166,8 @@ def check_userkill003(host):
             f"{format_size(total)} leaves only {format_size(available)} of "
             f"{format_size(ram.value)} RAM: it kills where the kernel would not need to",
             config.source.display, config.line, evidence,
-            fix=f"in {config.source.display}:\n{lower}shrink the services (see 'oomaudit budget')",
+            fix=snippet("in {file}:\n", file=config.source.display)
+                + f"{lower}shrink the services (see 'oomaudit budget')",
             key="-m")
 
 
@@ -202,7 +204,8 @@ def check_userkill006(host):
                 f"nohang adds {total} to the badness of critical service {pattern} "
                 f"({name}): it is among the first nohang kills",
                 config.source.display, first.line, evidence,
-                fix=f"take {name} out of the positive @BADNESS_ADJ_RE_NAME regexes in "
-                    f"{config.source.display}, or protect it:\n"
-                    f"@BADNESS_ADJ_RE_NAME -{total + 300} /// ^{re.escape(name)}$",
+                fix=snippet("take {name} out of the positive @BADNESS_ADJ_RE_NAME regexes in "
+                            f"{{file}}, or protect it:\n@BADNESS_ADJ_RE_NAME -{total + 300} /// "
+                            "^{regex}$", name=name, file=config.source.display,
+                            regex=re.escape(name)),
                 key=name)

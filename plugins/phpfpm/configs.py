@@ -10,6 +10,7 @@ import re
 from oomaudit.parsers import phpfpm
 from oomaudit.parsers.phpfpm import FpmConfig, Pool, post_process, shared_listen
 from oomaudit.record import Record
+from oomaudit.snippets import snippet
 
 from .constants import PLUGIN, READER
 
@@ -64,8 +65,9 @@ def _post_process(config: FpmConfig) -> None:
         pool, message = shared
         listen = pool.settings["listen"]
         listen.source.problem("CONF001", listen.line, f"php-fpm refuses to start: {message}",
-                              fix=f"give pool {pool.name} a listen address of its own, e.g. "
-                                  f"listen = /run/php/php-fpm-{pool.name}.sock",
+                              fix=snippet("give pool {pool} a listen address of its own, e.g. "
+                                          "listen = /run/php/php-fpm-{pool}.sock",
+                                          pool=pool.name),
                               key=f"[{pool.name}] listen")
         config.failed = True
 

@@ -4,6 +4,7 @@ and workers that are never recycled.
 from __future__ import annotations
 
 from oomaudit import Evidence, Finding, Severity
+from oomaudit.snippets import snippet
 from oomaudit.units import format_size
 
 from .budget import PoolCase, cases
@@ -95,9 +96,9 @@ def check_fpm002(host):
     fixes = []
     for case in bounded:
         share = available * case.total // total
-        fixes.append(f"[{case.pool.name}] pm.max_children = {_fits(share, case.size.bytes)}"
-                     f"   ; {case.where}, {100 * case.total / total:.0f}% of "
-                     f"{format_size(available)}")
+        fixes.append(snippet(f"[{{pool}}] pm.max_children = {_fits(share, case.size.bytes)}"
+                             f"   ; {{where}}, {100 * case.total / total:.0f}% of "
+                             f"{format_size(available)}", pool=case.pool.name, where=case.where))
     yield Finding(
         "FPM002", f"{len(bounded)} PHP-FPM pools together need {format_size(total)} at worst, "
                   f"more than the {format_size(available)} of RAM left for PHP-FPM",

@@ -10,6 +10,7 @@ or 9"), halved where the instance forks for persistence.
 from __future__ import annotations
 
 from oomaudit import Evidence, Finding, Severity
+from oomaudit.snippets import snippet
 from oomaudit.units import format_size
 
 from .budget import claimed, running
@@ -57,11 +58,11 @@ def _fix_maxmemory(instance: Instance, left: int, ram) -> str:
     if size < 1 << 20:
         return (f"the other services already claim the {format_size(ram.value)} of RAM: move "
                 "Redis to another host, or shrink what the others take, then set maxmemory")
-    return (f"in {where}:\nmaxmemory {size >> 20}mb\n# {OVERHEAD:.0%} of the "
-            f"{format_size(left)} left for it" + (", halved for the fork's copy-on-write"
-                                                  if forks else "")
-            + "\nmaxmemory-policy allkeys-lru   # a cache; a store keeps noeviction "
-              "(writes then fail instead of redis-server being killed)")
+    return snippet(f"in {{file}}:\nmaxmemory {size >> 20}mb\n# {OVERHEAD:.0%} of the "
+                   f"{format_size(left)} left for it" + (", halved for the fork's copy-on-write"
+                                                         if forks else "")
+                   + "\nmaxmemory-policy allkeys-lru   # a cache; a store keeps noeviction "
+                     "(writes then fail instead of redis-server being killed)", file=where)
 
 
 def _live(host, instance: Instance) -> list[Evidence]:
@@ -201,8 +202,9 @@ def check_redis005(host):
             [Evidence("transparent huge pages: always", always.source),
              Evidence(said, disable.source),
              *(Evidence(f"forks for {what}") for what in instance.forks())],
-            fix=f"in {disable.file or instance.inside}:\ndisable-thp yes   # Redis 7.0 and "
-                "newer\nor for the whole host "
-                "(as VM004 sets it): transparent_hugepage=madvise on the kernel command "
-                "line, or now: echo madvise > /sys/kernel/mm/transparent_hugepage/enabled",
+            fix=snippet("in {file}:\ndisable-thp yes   # Redis 7.0 and newer\nor for the whole "
+                        "host (as VM004 sets it): transparent_hugepage=madvise on the kernel "
+                        "command line, or now: echo madvise > "
+                        "/sys/kernel/mm/transparent_hugepage/enabled",
+                        file=disable.file or instance.inside),
             severity=severity, key=_key(instance, path, "disable-thp"))

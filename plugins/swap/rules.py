@@ -10,6 +10,7 @@ from pathlib import Path
 from oomaudit import Evidence, Finding
 from oomaudit.host import LIVE, ROOT, Fact, Host
 from oomaudit.parsers.fstab import FstabEntry, commented_swaps
+from oomaudit.snippets import snippet
 from oomaudit.units import format_size
 
 from .constants import PROC_SWAPS
@@ -65,10 +66,11 @@ def _add_swapfile_fix(host: Host, path: str = "/swapfile") -> str:
     size = suggest_swap(ram.value if ram else None)
     basis = (f"{format_size(size)} for {format_size(ram.value)} RAM" if ram
              else f"{format_size(size)}; RAM unknown: about 1/4 of RAM, 2 to 8 GiB")
-    return (f"add a swap file ({basis}):\n"
-            f"fallocate -l {_size_arg(size)} {path} && chmod 600 {path} && mkswap {path} "
-            f"&& swapon {path}\n"
-            f"echo '{_fstab_field(path)} none swap sw 0 0' >> /etc/fstab")
+    return snippet(f"add a swap file ({basis}):\n"
+                   f"fallocate -l {_size_arg(size)} {{path:sh}} && chmod 600 {{path:sh}} && "
+                   "mkswap {path:sh} && swapon {path:sh}\n"
+                   "echo {line:sh} >> /etc/fstab", path=path,
+                   line=f"{_fstab_field(path)} none swap sw 0 0")
 
 
 def _ram_evidence(host: Host) -> list[Evidence]:
@@ -197,7 +199,7 @@ def _file_mode_finding(host: Host, real: Path, what: str, path: str | None,
         path, line, [Evidence(f"{inside}: mode {mode:04o}, owner uid {st.st_uid}",
                               f"stat {real}" if host.mode == ROOT else "live: stat"),
                      Evidence(f"{what} is swap", origin)],
-        f"chmod 600 {inside} && chown root:root {inside}", key=inside)
+        snippet("chmod 600 {path:sh} && chown root:root {path:sh}", path=inside), key=inside)
 
 
 def check_swap003(host: Host):
@@ -262,8 +264,9 @@ def check_swap004(host: Host):
                     [Evidence(f"{entry.source} none swap {entry.options or ''}".rstrip(),
                               _where(doc, entry.line)),
                      Evidence(listed, swaps.source)],
-                    f"swapon {entry.source} (or 'swapon -a'); if it fails, see SWAP002 or "
-                    "'journalctl -b -u *.swap' for why it did not activate at boot",
+                    snippet("swapon {path:sh} (or 'swapon -a'); if it fails, see SWAP002 or "
+                            "'journalctl -b -u *.swap' for why it did not activate at boot",
+                            path=entry.source),
                     key=entry.source)
     fstab = docs[0].source.display if docs else None
     if in_container():
@@ -279,5 +282,6 @@ def check_swap004(host: Host):
             fstab, None,
             [Evidence(area.describe(), swaps.source),
              Evidence("no matching swap entry", fstab or "/etc/fstab (absent)")],
-            f"echo '{_fstab_field(area.filename)} none swap sw 0 0' >> /etc/fstab",
+            snippet("echo {line:sh} >> /etc/fstab",
+                    line=f"{_fstab_field(area.filename)} none swap sw 0 0"),
             key=area.filename)

@@ -6,6 +6,7 @@ from oomaudit import Evidence, Finding, Severity
 from oomaudit.parsers import sysctl as fmt
 from oomaudit.parsers.sysctl import PROCPS
 from oomaudit.record import Record
+from oomaudit.snippets import snippet
 
 from .kernel import LIMITS, kernel_value
 
@@ -32,7 +33,8 @@ def parse(source) -> SysctlDoc:
             low, high, _ = LIMITS[a.key]
             source.problem("CONF001", a.line, f"the kernel rejects {a.value!r} for {a.name} "
                            f"(an integer {low}..{high}): the write fails and the setting keeps "
-                           "its previous value", fix=f"{a.name} = {LIMITS[a.key][2]}",
+                           "its previous value",
+                           fix=snippet("{name} = {value}", name=a.name, value=LIMITS[a.key][2]),
                            key=a.name)
     return doc
 
@@ -54,6 +56,7 @@ def _inline_hash(source, a) -> None:
         "CONF001", f"'#' after a value is not a comment in sysctl files: {a.name} is written "
                    f"as {a.value!r}; {what}", source.display, a.line,
         [Evidence(f"{a.written} = {a.value}", f"{source.display}:{a.line}")],
-        fix=f"move the comment to its own line:\n# {a.value.split('#', 1)[1].strip()}\n"
-            f"{a.name} = {value}", severity=severity, key=a.name))
+        fix=snippet("move the comment to its own line:\n# {comment}\n{name} = {value}",
+                    comment=a.value.split("#", 1)[1].strip(), name=a.name, value=value),
+        severity=severity, key=a.name))
 

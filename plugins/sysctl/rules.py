@@ -7,6 +7,7 @@ from oomaudit.host import FILES
 from oomaudit.parsers import sysctl as fmt
 from oomaudit.parsers.sysctl import PROCPS, SYSTEMD, display_name
 from oomaudit.record import Record
+from oomaudit.snippets import snippet
 from oomaudit.units import format_size
 
 from .kernel import (
@@ -118,14 +119,13 @@ def _commit_fix(host, memory: Memory, need: int, policy: Policy) -> str:
     ratio = -(-(need - memory.swap.value) * 100 // usable) if usable > 0 else 101
     where = _file_of(host, policy[RATIO])
     if 0 < ratio <= 100:
-        return (f"raise the ratio so that CommitLimit covers {format_size(need)}, in {where}:\n"
-                f"vm.overcommit_ratio = {ratio}\n"
-                f"then apply it: sysctl -w vm.overcommit_ratio={ratio}")
+        return snippet(f"raise the ratio so that CommitLimit covers {format_size(need)}, in "
+                       f"{{file}}:\nvm.overcommit_ratio = {ratio}\n"
+                       f"then apply it: sysctl -w vm.overcommit_ratio={ratio}", file=where)
     missing = need - usable - memory.swap.value
-    return (f"even 100% of RAM cannot cover {format_size(need)}: add at least "
-            f"{format_size(max(missing, 0))} of swap, or return to the heuristic mode in "
-            f"{_file_of(host, policy[MODE])}:\n"
-            "vm.overcommit_memory = 0")
+    return snippet(f"even 100% of RAM cannot cover {format_size(need)}: add at least "
+                   f"{format_size(max(missing, 0))} of swap, or return to the heuristic mode in "
+                   "{file}:\nvm.overcommit_memory = 0", file=_file_of(host, policy[MODE]))
 
 
 def _simple_rule(rule: str, key: str, bad, message, fix: str):
@@ -177,17 +177,19 @@ def check_sysctl004(host):
             yield Finding(
                 "SYSCTL004", f"{name} is {now} now but no sysctl file sets it: set by hand, "
                 f"it returns to {saved.value} at the next boot", evidence=evidence,
-                fix=f"to keep {now}, persist it in {DROP_IN}:\n{name} = {now}\n"
-                    f"or, to return to the default now: sysctl -w {name}={saved.value}",
+                fix=snippet(f"to keep {{now}}, persist it in {DROP_IN}:\n{name} = {{now}}\n"
+                            "or, to return to the default now: sysctl -w {setting:sh}",
+                            now=now, setting=f"{name}={saved.value}"),
                 key=name)
         else:
             yield Finding(
                 "SYSCTL004", f"{name} is {now} now but the files set {saved.value}: changed by "
                 "hand since boot, or the files were never applied", saved.origin.file,
                 saved.origin.assignment.line, evidence,
-                fix=f"apply the files now: sysctl --system (or sysctl -w {name}={saved.value});"
-                    f"\nor, if {now} is right, write it in {_file_of(host, saved)}:\n"
-                    f"{name} = {now}", key=name)
+                fix=snippet("apply the files now: sysctl --system (or sysctl -w {setting:sh});\n"
+                            f"or, if {{now}} is right, write it in {{file}}:\n{name} = {{now}}",
+                            setting=f"{name}={saved.value}", now=now,
+                            file=_file_of(host, saved)), key=name)
 
 
 def _tool_divergence(state: Persisted):
@@ -205,10 +207,11 @@ def _tool_divergence(state: Persisted):
             where.file if where else None, where.assignment.line if where else None,
             [Evidence(f"sysctl --system: {name} = {a.value}", a.where),
              Evidence(f"systemd-sysctl: {name} = {b.value}", b.where), Evidence(state.why)],
-            fix=f"set {name} in one file under /etc/sysctl.d/ that both read the same way, "
-                f"e.g. {DROP_IN}:\n{name} = {at_boot.value}\nand keep /etc/sysctl.d/"
+            fix=snippet(f"set {name} in one file under /etc/sysctl.d/ that both read the same "
+                        f"way, e.g. {DROP_IN}:\n{name} = {{value}}\nand keep /etc/sysctl.d/"
                 "99-sysctl.conf a symlink to ../sysctl.conf (systemd reads /etc/sysctl.conf "
-                "only through it; procps reads it last, after every sysctl.d file)",
+                        "only through it; procps reads it last, after every sysctl.d file)",
+                        value=at_boot.value),
             key=f"{name} (sysctl --system or systemd-sysctl)")
 
 

@@ -18,6 +18,7 @@ from oomaudit.parsers.systemd_repo import from_files
 from oomaudit.parsers.systemd_tree import from_tree
 from oomaudit.parsers.systemd_units import UnitFile, UnitSet, file_issues
 from oomaudit.reading import Source
+from oomaudit.snippets import snippet
 
 from .constants import CACHE, PLUGIN, READER
 
@@ -118,10 +119,11 @@ def _value_fix(issue, unit_file: UnitFile) -> str:
     if issue.message.startswith("Unknown key"):
         right = next(k for k in AUDITED_KEYS if k.lower() == a.key.lower())
         section = TYPE_SECTIONS.get(unit_file.kind or "service", "Service")
-        return f"{right}={a.value} under [{section}] (keys are case-sensitive)"
+        return snippet(f"{right}={{value}} under [{section}] (keys are case-sensitive)",
+                       value=a.value)
     if "$" in a.value:
-        return (f"write the size itself ({a.key}=4G): systemd expands $VARIABLES only in "
-                "Exec*= command lines")
-    return (f"{a.key}= takes bytes with an upper-case K, M, G, T suffix (1024-based), a "
-            "percentage of RAM or 'infinity', and nothing else on the line")
+        return snippet("write the size itself ({key}=4G): systemd expands $VARIABLES only in "
+                       "Exec*= command lines", key=a.key)
+    return snippet("{key}= takes bytes with an upper-case K, M, G, T suffix (1024-based), a "
+                   "percentage of RAM or 'infinity', and nothing else on the line", key=a.key)
 

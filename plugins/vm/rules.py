@@ -6,6 +6,7 @@ from oomaudit.plugins.sysctl.rules import DROP_IN, inside
 
 from oomaudit import Evidence, Finding
 from oomaudit.parsers.sysctl import display_name
+from oomaudit.snippets import snippet
 from oomaudit.units import format_size
 
 from .constants import MIN_FREE, SWAPPINESS, WATERMARK
@@ -21,7 +22,8 @@ def _fix(host, scenario, key: str, value: int, why: str) -> str:
     path, _ = scenario.located(key)
     where = inside(host, path) if path else DROP_IN
     name = display_name(key)
-    return f"in {where}:\n{name} = {value}   # {why}\nthen: sysctl -w {name}={value}"
+    return snippet(f"in {{file}}:\n{name} = {value}   # {why}\nthen: sysctl -w {name}={value}",
+                   file=where)
 
 
 def _finding(host, scenario, rule, key, message, evidence, fix):
