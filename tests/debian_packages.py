@@ -35,3 +35,17 @@ def unpacked(package: str, marker: str) -> Path:
         if IN_CI:
             pytest.fail(f"apt-get download {package} failed: {exc}")
         pytest.skip(f"apt-get download failed: {exc}")
+
+
+def maintainer_script(package: str, marker: str, script: str = "postinst") -> str:
+    """A maintainer script of ``package`` as shipped (``dpkg-deb -e``), to read, never to
+    run: what the package enables on a fresh install, for a test to do the same."""
+    tree = unpacked(package, marker)
+    control = tree.with_name(tree.name + "-control")
+    if not (control / script).is_file():
+        debs = sorted((tree.parent / f"debs-{package}").glob(f"{package}_*.deb"))
+        if not debs:
+            pytest.fail(f"{package}'s .deb is gone from {tree.parent}: remove {tree} to "
+                        "fetch it again")
+        subprocess.run(["dpkg-deb", "-e", str(debs[-1]), str(control)], check=True)
+    return (control / script).read_text()

@@ -1,7 +1,8 @@
 """Debian's shipped /etc/apache2 (apt-get download apache2 + dpkg-deb -x, cached per
-version), with the modules, confs and site a fresh install enables: apache2 and oomaudit
-read the same files and MPM values, and the audit of a 4 GiB host finds nothing above
-low and no CONF problem."""
+version), with the modules, confs and site a fresh install enables, read from the package's
+own postinst: apache2 and oomaudit read the same files and MPM values, and the audit of a
+4 GiB host finds nothing above low and no CONF problem, alone and beside php8.2-fpm,
+MariaDB and PostgreSQL 15 (issue 14's done-when)."""
 from __future__ import annotations
 
 import json
@@ -10,50 +11,39 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import apache_oracle
 import pytest
-from conftest import IN_CI, need_program
+from conftest import IN_CI, assert_no_traceback, need_program
+from debian_packages import maintainer_script, unpacked
 from oomaudit.plugins.apache.servers import servers
 
 from oomaudit.host import ROOT, Host
 from oomaudit.parsers.apache_mpm import COMMANDS
 
-CACHE = Path(os.environ.get("OOMAUDIT_TEST_CACHE", Path(tempfile.gettempdir())
-                            / "oomaudit-test-cache"))
-# What apache2's postinst enables on a fresh install (a2enmod adds the "# Depends:").
-MODULES = ("mpm_event", "authz_host", "auth_basic", "access_compat", "authn_file",
-           "authz_user", "alias", "dir", "autoindex", "env", "mime", "negotiation",
-           "setenvif", "filter", "deflate", "status", "reqtimeout")
-CONFS = ("charset", "localized-error-pages", "other-vhosts-access-log", "security",
-         "serve-cgi-bin")
+PACKAGE_FILE = "etc/apache2/apache2.conf"
 
 
 def shipped() -> Path:
     """/etc/apache2 exactly as the apache2 package ships it."""
-    for program in ("apt-get", "apt-cache", "dpkg-deb"):
-        need_program(program, "fetching Debian's apache2 configuration")
-    shown = subprocess.run(["apt-cache", "show", "--no-all-versions", "apache2"],
-                           capture_output=True, text=True).stdout
-    version = re.search(r"^Version: (\S+)", shown, re.M)
-    tree = CACHE / f"debian-apache2-{version.group(1) if version else 'unknown'}"
-    if (tree / "etc/apache2/apache2.conf").is_file():
-        return tree
-    CACHE.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(dir=CACHE))
-    got = subprocess.run(["apt-get", "download", "apache2"], cwd=work, capture_output=True,
-                         text=True, timeout=300)
-    debs = list(work.glob("apache2_*.deb"))
-    if got.returncode or not debs:
-        if IN_CI:
-            pytest.fail(f"apt-get download apache2 failed: {got.stderr}")
-        pytest.skip("apt-get download apache2 failed (offline?)")
-    subprocess.run(["dpkg-deb", "-x", str(debs[0]), str(work / "tree")], check=True)
-    (work / "tree").rename(tree)  # atomic: a half-extracted tree is never cached
-    shutil.rmtree(work)
-    return tree
+    return unpacked("apache2", PACKAGE_FILE)
+
+
+def postinst_enables() -> list[tuple[str, str]]:
+    """What apache2's postinst enables on a fresh install, in its order, read from the
+    package's own script (``dpkg-deb -e``): (``mods``/``conf``/``sites``, name) for each
+    ``a2enmod``/``a2enconf``/``a2ensite`` it runs on a name or over a ``for`` loop's list."""
+    script = maintainer_script("apache2", PACKAGE_FILE).replace("\\\n", " ")
+    kinds = {"mod": "mods", "conf": "conf", "site": "sites"}
+    found = []
+    for m in re.finditer(r"for (\w+) in ([^;]*);\s*do\s+a2en(mod|conf|site)(?: -\w)* \$\1\b"
+                         r"|^\s*a2en(mod|conf|site)(?: -\w)* ([\w.-]+)\s*$", script, re.M):
+        if m.group(1):
+            found += [(kinds[m.group(3)], name) for name in m.group(2).split()]
+        else:
+            found.append((kinds[m.group(4)], m.group(5)))
+    return found
 
 
 def enable(etc: Path, kind: str, name: str) -> None:
@@ -71,17 +61,20 @@ def enable(etc: Path, kind: str, name: str) -> None:
             os.symlink(f"../{kind}-available/{name}{suffix}", enabled / f"{name}{suffix}")
 
 
+def test_postinst_enables_event_then_the_default_modules_confs_and_site():
+    enabled = postinst_enables()
+    assert enabled[0] == ("mods", "mpm_event") and enabled[-1] == ("sites", "000-default")
+    assert {"status", "reqtimeout", "deflate"} <= {n for k, n in enabled if k == "mods"}
+    assert ("conf", "security") in enabled
+
+
 @pytest.fixture(scope="module")
 def debian(tmp_path_factory) -> Path:
     """A root with Debian's /etc/apache2 after a fresh install's postinst."""
     root = tmp_path_factory.mktemp("debian-apache2")
     shutil.copytree(shipped() / "etc/apache2", root / "etc/apache2", symlinks=True)
-    etc = root / "etc/apache2"
-    for module in MODULES:
-        enable(etc, "mods", module)
-    for conf in CONFS:
-        enable(etc, "conf", conf)
-    enable(etc, "sites", "000-default")
+    for kind, name in postinst_enables():
+        enable(root / "etc/apache2", kind, name)
     return root
 
 
@@ -141,3 +134,73 @@ def test_debian_tree_without_postinst_loads_no_mpm(tmp_path):
     host = Host("bare", ROOT, tmp_path)
     [server] = list(servers(host))
     assert server.error is not None and "No MPM loaded" in server.error.message
+
+
+# --- issue 14's done-when: a Debian LAMP host as its packages install it ------------------
+
+# The other packages of the host, each with a file that says its unpacked tree is whole; the
+# PostgreSQL cluster's config is the one pg_createcluster wrote when postgresql-15 was
+# installed here (CI installs it): no package ships it.
+STACK = {"php8.2-fpm": "etc/php/8.2/fpm/php-fpm.conf",
+         "php8.2-common": "usr/lib/php/8.2/php.ini-production",
+         "mariadb-server": "etc/mysql/mariadb.conf.d/50-server.cnf",
+         "mariadb-common": "etc/mysql/mariadb.cnf", "mysql-common": "etc/mysql/my.cnf.fallback",
+         "postgresql-common": "lib/systemd/system/postgresql@.service"}
+CLUSTER = Path("/etc/postgresql/15/main")
+UNITS = ("apache2.service", "php8.2-fpm.service", "mariadb.service", "postgresql.service")
+
+
+@pytest.fixture(scope="module")
+def lamp(debian, tmp_path_factory) -> Path:
+    """apache2 as its postinst leaves it (the debian fixture), with php8.2-fpm, MariaDB and
+    PostgreSQL 15 unpacked beside it and set up as their maintainer scripts do: php.ini
+    from php.ini-production (ucf), my.cnf through the my.cnf alternative, the units
+    enabled (deb-systemd-helper), the cluster's config from pg_createcluster."""
+    if not (CLUSTER / "postgresql.conf").is_file():
+        if IN_CI:
+            pytest.fail(f"{CLUSTER} missing: installing postgresql-15 runs pg_createcluster")
+        pytest.skip("postgresql-15 is not installed here (no pg_createcluster config)")
+    root = tmp_path_factory.mktemp("debian-lamp")
+    for package, marker in [("apache2", PACKAGE_FILE), *STACK.items()]:
+        shutil.copytree(unpacked(package, marker), root, symlinks=True, dirs_exist_ok=True)
+    shutil.rmtree(root / "etc/apache2")  # the package's, for the one its postinst enabled
+    shutil.copytree(debian / "etc/apache2", root / "etc/apache2", symlinks=True)
+    shutil.copy(root / STACK["php8.2-common"], root / "etc/php/8.2/fpm/php.ini")
+    (root / "etc/alternatives").mkdir(exist_ok=True)
+    os.symlink("/etc/mysql/mariadb.cnf", root / "etc/alternatives/my.cnf")
+    os.symlink("/etc/alternatives/my.cnf", root / "etc/mysql/my.cnf")
+    wants = root / "etc/systemd/system/multi-user.target.wants"
+    wants.mkdir(parents=True)
+    for unit in UNITS:
+        assert (root / "lib/systemd/system" / unit).is_file(), unit
+        os.symlink(f"/lib/systemd/system/{unit}", wants / unit)
+    shutil.copytree(CLUSTER, root / "etc/postgresql/15/main",
+                    ignore=shutil.ignore_patterns("pg_hba.conf", "pg_ident.conf"))
+    return root
+
+
+def test_debian_lamp_host_on_a_4g_profile_has_nothing_above_low(lamp, oomaudit):
+    """Done when (issue 14): the trees the tests build, apache2 with the modules its
+    postinst enables, php8.2-fpm, MariaDB and PostgreSQL 15, give nothing above low on a
+    4 GiB [[hosts]] profile, each service once in the ledger: under scan --root, and as a
+    repository holding the same /etc (where mods-available's mpm_prefork and mpm_worker
+    were apaches of their own, 8.1 GiB of them: HOST002 high)."""
+    profile = lamp.parent / "hosts.toml"
+    profile.write_text(f'[[hosts]]\nname = "lamp"\npaths = ["{lamp.name}", "{lamp.name}/**"]\n'
+                       'ram = "4GiB"\n')
+    scan = oomaudit("scan", "--root", lamp, "--config", profile, "--format", "json")
+    check = oomaudit("check", lamp / "etc", lamp / "lib/systemd/system", "--config", profile,
+                     "--format", "json", cwd=lamp.parent)
+    for proc in (scan, check):
+        assert_no_traceback(proc)
+        report = json.loads(proc.stdout)
+        assert report["errors"] == []
+        assert [(f["rule"], f["severity"], f["message"]) for f in report["findings"]
+                if f["severity"] not in ("info", "low")] == []
+        [host] = report["hosts"]
+        assert host["facts"]["ram"]["value"] == 4 << 30
+        [apache] = [c["source"] for c in host["ledger"] if c["service"] == "apache"]
+        assert apache.endswith(f"{lamp.name}/etc/apache2/mods-enabled/mpm_event.conf:13")
+    assert not [f for f in json.loads(scan.stdout)["findings"] if f["rule"].startswith("CONF")]
+    assert sorted(c["service"] for c in json.loads(scan.stdout)["hosts"][0]["ledger"]) == [
+        "apache", "mysql", "php-fpm", "postgresql 15/main"]
