@@ -2,15 +2,27 @@
 
 Each plugin adds the consumers it knows (MySQL's buffers, PHP-FPM's children,
 a container's limit) with how the number was computed and where it came from.
-Rules ask the ledger for "RAM left for X" instead of each doing its own sum, so
-two rules never disagree about the same host, and HOST002 / ``oomaudit budget``
-show the whole picture.
+Rules ask the ledger for the room a service has (``room``, ``left_for``) instead of each
+doing its own sum, so two rules never disagree about the same host, and HOST002 /
+``oomaudit budget`` show the whole picture.
+
+The ledger is in every report (JSON's ``hosts[].ledger``, the text report's bar under
+HOST002, ``oomaudit budget``), so a finding names the budget once: its own numbers, what
+the others claim in total with the largest of them, and RAM (``Room.evidence``, a few
+lines whatever the number of services), never a copy of every consumer. One cause, one
+finding: a consumer that alone claims more than RAM is set aside when the others' room is
+reckoned (its own rule and HOST002 name that overflow), and a service the others leave
+nothing is not judged by its rule (HOST002 says which, ``Ledger.unjudged``).
 """
 from __future__ import annotations
 
 from typing import NamedTuple
 
+from .model import Evidence
 from .record import Record
+from .units import format_size
+
+LEDGER = "memory ledger: the report's ledger, drawn by 'oomaudit budget'"
 
 
 class Consumer(NamedTuple):
@@ -24,23 +36,121 @@ class Consumer(NamedTuple):
     plugin: str = ""
 
 
+class Room(NamedTuple):
+    """What the other consumers leave one service: ``left`` bytes of RAM, ``evidence`` that
+    says so in a few lines, and ``judged``: False when the others (set aside what alone
+    exceeds RAM) already claim all of it, so there is nothing to judge the service against
+    and its rule stays silent (HOST002 names the overflow once)."""
+
+    left: int
+    judged: bool
+    evidence: list[Evidence]
+
+
+def shown(c: Consumer) -> str:
+    return f"{c.service}: {format_size(c.bytes)} = {c.how}"
+
+
 class Ledger(Record):
     """A host's consumers, in the order the plugins added them (``oomaudit_budget``). Rules
-    ask ``left_for`` instead of summing on their own, so that no two rules disagree."""
+    ask ``room`` or ``left_for`` instead of summing on their own, so that no two rules
+    disagree; totals are kept as consumers are added, so each question costs the same
+    whatever the number of services."""
 
     def __init__(self, consumers: list[Consumer] | None = None):
-        self.consumers = [] if consumers is None else consumers
+        self.consumers: list[Consumer] = []
+        self._total = 0
+        self._by_service: dict[str, int] = {}
+        self._counts: dict[str, int] = {}
+        self._largest: list[Consumer] | None = []  # by bytes, largest first; None: stale
+        for c in consumers or ():
+            self._count(c)
 
     def add(self, service: str, nbytes: int, how: str, source: str, plugin: str = "") -> None:
-        self.consumers.append(Consumer(service, int(nbytes), how, source, plugin))
+        self._count(Consumer(service, int(nbytes), how, source, plugin))
+
+    def _count(self, c: Consumer) -> None:
+        self.consumers.append(c)
+        self._total += c.bytes
+        self._by_service[c.service] = self._by_service.get(c.service, 0) + c.bytes
+        self._counts[c.service] = self._counts.get(c.service, 0) + 1
+        self._largest = None
 
     def total(self) -> int:
-        return sum(c.bytes for c in self.consumers)
+        return self._total
 
     def claimed_by(self, service: str) -> int:
-        return sum(c.bytes for c in self.consumers if c.service == service)
+        return self._by_service.get(service, 0)
+
+    def largest(self) -> list[Consumer]:
+        """Every consumer, the largest first (sorted once per filled ledger)."""
+        if self._largest is None:
+            self._largest = sorted(self.consumers, key=lambda c: -c.bytes)
+        return self._largest
+
+    def beyond(self, ram: int, service: str = "") -> list[Consumer]:
+        """Consumers that alone claim more than ``ram`` (but ``service``'s own): the cause of
+        an overflow, named by their own rules and HOST002, set aside for everyone else."""
+        found = []
+        for c in self.largest():
+            if c.bytes <= ram:
+                break
+            if c.service != service:
+                found.append(c)
+        return found
 
     def left_for(self, service: str, ram: int) -> int:
         """RAM minus what every *other* service claims: what ``service`` may use at worst
-        without pushing the host into the OOM killer (negative when others already exceed RAM)."""
-        return ram - (self.total() - self.claimed_by(service))
+        without pushing the host into the OOM killer (negative when others already exceed
+        RAM). A consumer that alone exceeds RAM is set aside (``beyond``)."""
+        aside = sum(c.bytes for c in self.beyond(ram, service))
+        return ram - (self._total - self.claimed_by(service) - aside)
+
+    def room(self, own: Consumer | str | None, ram, name: str) -> Room:
+        """The room ``own`` has beside the others against ``ram`` (a host fact: value and
+        source), with its evidence. ``own`` is a consumer (the service's other consumers,
+        another instance say, are others), a service name (all of its consumers are its
+        own) or None (nothing in the ledger is its own); ``name`` says whose room it is."""
+        if isinstance(own, str):
+            service, mine, count = own, self.claimed_by(own), self._counts.get(own, 0)
+        else:
+            service, mine, count = (own.service, own.bytes, 1) if own else ("", 0, 0)
+        aside = self.beyond(ram.value, service)
+        others = self._total - mine - sum(c.bytes for c in aside)
+        left = ram.value - others
+        evidence = [Evidence(f"RAM = {format_size(ram.value)}", ram.source)]
+        if aside:
+            more = f" (and {len(aside) - 1} more that alone exceed RAM)" if len(aside) > 1 else ""
+            evidence.append(Evidence(f"set aside: {shown(aside[0])}, alone above RAM{more}; "
+                                     "its own finding and HOST002 name that overflow",
+                                     aside[0].source))
+        count = len(self.consumers) - count - len(aside)
+        if count:
+            skip = {id(c) for c in aside}
+            top = next(c for c in self.largest() if id(c) not in skip and (
+                c.service != service if isinstance(own, str) else c is not own))
+            evidence += [Evidence(f"- {shown(top)}", top.source)] if count == 1 else [
+                Evidence(f"- {count} other consumers of the ledger claim {format_size(others)}",
+                         LEDGER),
+                Evidence(f"  the largest of them: {shown(top)}", top.source)]
+        evidence.append(Evidence(f"= {format_size(left)} left for {name}", "memory ledger"))
+        return Room(left, self.left_for(service, ram.value) > 0, evidence)
+
+    def summary(self, largest: int = 3) -> list[Evidence]:
+        """The ledger in a few lines, for a finding about the host as a whole: the total,
+        the ``largest`` consumers with their arithmetic and sources, and the rest counted
+        (the ledger itself is in the report)."""
+        count = len(self.consumers)
+        top, rest = self.largest()[:largest], self.largest()[largest:]
+        found = [Evidence(f"{count} consumer{'s' if count != 1 else ''} of the memory ledger: "
+                          f"{format_size(self._total)} at worst", LEDGER)]
+        found += [Evidence(shown(c), c.source) for c in top]
+        if rest:
+            found.append(Evidence(f"{len(rest)} more: {format_size(sum(c.bytes for c in rest))}",
+                                  LEDGER))
+        return found
+
+    def unjudged(self, ram: int) -> list[str]:
+        """The services the others leave no RAM at all (set aside what alone exceeds it):
+        their rules do not judge them, HOST002 says so."""
+        return [s for s, n in self._by_service.items() if n and self.left_for(s, ram) <= 0]

@@ -41,8 +41,9 @@ def check_httpd001(host):
             continue
         ram = host.require("ram")
         worst = worst_case(host, server)
-        left = host.ledger.left_for(PLUGIN, ram.value)
-        if worst.bytes <= left:
+        room = host.ledger.room(PLUGIN, ram, "Apache")
+        left = room.left
+        if worst.bytes <= left or not room.judged:
             continue
         limits = server.limits
         evidence = [_mpm_evidence(server),
@@ -57,14 +58,7 @@ def check_httpd001(host):
                               worst.per.source),
                      Evidence(f"worst case = {worst.count} x {format_size(worst.per.bytes)} = "
                               f"{format_size(worst.bytes)}", APACHE2BUDDY),
-                     Evidence(f"RAM = {format_size(ram.value)}", ram.source)]
-        others = [c for c in host.ledger.consumers if c.service != PLUGIN]
-        evidence += [Evidence(f"{c.service} claims {format_size(c.bytes)} ({c.how})", c.source)
-                     for c in others]
-        evidence.append(Evidence(
-            f"left for Apache = RAM {format_size(ram.value)} - others "
-            f"{format_size(ram.value - left)} = {format_size(left)}", "memory ledger"))
-        evidence += _partial_evidence(server)
+                     *room.evidence, *_partial_evidence(server)]
         path, line = anchor(server, "MaxRequestWorkers")
         yield Finding("HTTPD001", f"Apache's worst case {format_size(worst.bytes)} "
                                   f"({limits.mpm.name}: {worst.processes} processes x "

@@ -46,7 +46,3 @@ def add_to_ledger(host) -> None:
         found.append(Sized(start, heap, host.ledger.consumers[-1]))
     host.cache[SIZED] = found
 
-
-def left_for(host, consumer: Consumer, ram: int) -> int:
-    """RAM minus what every other consumer of the ledger (other JVMs too) claims."""
-    return ram - sum(c.bytes for c in host.ledger.consumers if c is not consumer)

@@ -12,7 +12,7 @@ from oomaudit import Evidence, Finding
 from oomaudit.snippets import snippet
 from oomaudit.units import format_size
 
-from .budget import Sized, left_for, sized
+from .budget import Sized, sized
 from .heap import fitting_heap, read_options
 
 
@@ -49,19 +49,17 @@ def _heap_fix(item: Sized, room: int) -> str:
 def check_jvm001(host):
     ram = host.require("ram")
     for item in sized(host):
-        left = left_for(host, item.consumer, ram.value)
-        if item.consumer.bytes <= left:
+        room = host.ledger.room(item.consumer, ram, item.start.unit.name)
+        left = room.left
+        if item.consumer.bytes <= left or not room.judged:
             continue
-        others = [c for c in host.ledger.consumers if c is not item.consumer]
         yield Finding(
             "JVM001",
             f"JVM of {item.start.unit.name} may reach {format_size(item.consumer.bytes)} "
             f"(heap {format_size(item.heap.bytes)} + overhead), above the "
             f"{format_size(max(left, 0))} of RAM the other services leave it",
             item.start.unit.fragment.display, None,
-            [*_evidence(item), Evidence(f"RAM {format_size(ram.value)}", ram.source),
-             *(Evidence(f"{c.service}: {format_size(c.bytes)} = {c.how}", c.source)
-               for c in others)],
+            [*_evidence(item), *room.evidence],
             _heap_fix(item, left), key=item.start.unit.name)
 
 

@@ -9,6 +9,7 @@ memcached keeps outside it.
 from __future__ import annotations
 
 from oomaudit import Evidence, Finding
+from oomaudit.ledger import Room
 from oomaudit.snippets import snippet
 from oomaudit.units import format_size
 
@@ -25,12 +26,9 @@ def _setting(instance: Instance) -> Evidence:
                     instance.where)
 
 
-def _left(host, instance: Instance, ram: int) -> tuple[int, list[Evidence]]:
+def _room(host, instance: Instance, ram) -> Room:
     """RAM left for ``instance`` once every other consumer of the ledger has its share."""
-    own = host.cache.get(CLAIMS, {}).get(id(instance))
-    others = [c for c in host.ledger.consumers if c is not own]
-    return ram - sum(c.bytes for c in others), [
-        Evidence(f"{c.service}: {format_size(c.bytes)} = {c.how}", c.source) for c in others]
+    return host.ledger.room(host.cache.get(CLAIMS, {}).get(id(instance)), ram, "memcached")
 
 
 def _fix(instance: Instance, left: int) -> str:
@@ -48,8 +46,9 @@ def _findings(host, rule: str, above_ram: bool):
         nbytes = instance.memory.bytes
         if (nbytes > ram.value) != above_ram:
             continue
-        left, others = _left(host, instance, ram.value)
-        if not above_ram and nbytes <= left:
+        room = _room(host, instance, ram)
+        left = room.left
+        if not above_ram and (nbytes <= left or not room.judged):
             continue
         said = (f"above this host's RAM {format_size(ram.value)}: sized for another host, it "
                 "fills until the OOM killer ends it" if above_ram else
@@ -59,8 +58,7 @@ def _findings(host, rule: str, above_ram: bool):
         yield Finding(
             rule, f"{name}memcached's item memory {format_size(nbytes)} "
             f"({instance.memory.said}) is {said}", instance.path, instance.line,
-            [_setting(instance), Evidence(f"RAM = {format_size(ram.value)}", ram.source),
-             *others], _fix(instance, left), key=f"{name}-m")
+            [_setting(instance), *room.evidence], _fix(instance, left), key=f"{name}-m")
 
 
 def check_memcached001(host):

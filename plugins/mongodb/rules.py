@@ -9,6 +9,7 @@ connections and operations mongod keeps outside it, in GB with two decimals as
 from __future__ import annotations
 
 from oomaudit import Evidence, Finding
+from oomaudit.ledger import Room
 from oomaudit.parsers.mongodconf import LOWEST
 from oomaudit.snippets import snippet
 from oomaudit.units import format_size
@@ -20,12 +21,9 @@ GiB = 1 << 30
 OVERHEAD = 0.8  # the share of what is left that the cache may take
 
 
-def _left(host, config, ram: int) -> tuple[int, list[Evidence]]:
+def _room(host, config, ram) -> Room:
     """RAM left for ``config`` once every other consumer of the ledger has its share."""
-    own = host.cache.get("mongodb.claims", {}).get(id(config))
-    others = [c for c in host.ledger.consumers if c is not own]
-    return ram - sum(c.bytes for c in others), [
-        Evidence(f"{c.service}: {format_size(c.bytes)} = {c.how}", c.source) for c in others]
+    return host.ledger.room(host.cache.get("mongodb.claims", {}).get(id(config)), ram, "mongod")
 
 
 def _fix(config, left: int) -> str:
@@ -47,8 +45,9 @@ def _findings(host, rule: str, above_ram: bool):
         nbytes, how = size
         if (nbytes > ram.value) != above_ram:
             continue
-        left, others = _left(host, config, ram.value)
-        if not above_ram and nbytes <= left:
+        room = _room(host, config, ram)
+        left = room.left
+        if not above_ram and (nbytes <= left or not room.judged):
             continue
         said = (f"above this host's RAM {format_size(ram.value)}: set for another host" if
                 above_ram else f"above the {format_size(max(left, 0))} of RAM the other "
@@ -56,8 +55,7 @@ def _findings(host, rule: str, above_ram: bool):
         yield Finding(
             rule, f"MongoDB's WiredTiger cache {format_size(nbytes)} is {said}; a full cache "
             "pushes the host into the OOM killer", config.source.display, config.line,
-            [Evidence(how, where(config)), Evidence(f"RAM = {format_size(ram.value)}",
-                                                    ram.source), *others],
+            [Evidence(how, where(config)), *room.evidence],
             _fix(config, left), key="cacheSizeGB")
 
 

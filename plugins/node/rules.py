@@ -17,10 +17,9 @@ OVERHEAD = 0.8
 def check_node001(host):
     for start, space in sized(host):
         ram = host.require("ram")
-        own = host.cache.get(CLAIMS, {}).get(id(start))
-        others = [c for c in host.ledger.consumers if c is not own]
-        left = ram.value - sum(c.bytes for c in others)
-        if space.limit <= left:
+        room = host.ledger.room(host.cache.get(CLAIMS, {}).get(id(start)), ram, start.unit.name)
+        left = room.left
+        if space.limit <= left or not room.judged:
             continue
         fit = (int(max(left, 0) * OVERHEAD) - YOUNG) // MiB
         fix = (snippet("the other services already claim this host's RAM: move {unit} or "
@@ -36,6 +35,4 @@ def check_node001(host):
             "services leave it: a growing heap pushes the host into the OOM killer",
             path, int(line) if line.isdigit() else None,
             [Evidence(how(space), space.word.where), Evidence(f"node started by {start.source}"),
-             Evidence(f"RAM = {format_size(ram.value)}", ram.source),
-             *(Evidence(f"{c.service}: {format_size(c.bytes)} = {c.how}", c.source)
-               for c in others)], fix, key=f"{start.unit.name}: --max-old-space-size")
+             *room.evidence], fix, key=f"{start.unit.name}: --max-old-space-size")

@@ -147,8 +147,7 @@ def check_userkill003(host):
         swap_min = _bytes(config.swap, swap_bytes)
         if available > mem_min or (swap_bytes and swap_free > swap_min):
             continue
-        evidence = [Evidence(f"{c.service}: {format_size(c.bytes)} = {c.how}", c.source)
-                    for c in host.ledger.consumers]
+        evidence = host.ledger.summary()
         evidence += [Evidence(f"RAM = {format_size(ram.value)}", ram.source),
                      Evidence(f"swap = {format_size(swap_bytes)}",
                               swap.source if swap else "swap not declared: taken as 0"),

@@ -4,6 +4,7 @@ and workers that are never recycled.
 from __future__ import annotations
 
 from oomaudit import Evidence, Finding, Severity
+from oomaudit.ledger import Room
 from oomaudit.snippets import snippet
 from oomaudit.units import format_size
 
@@ -11,16 +12,8 @@ from .budget import PoolCase, cases
 from .constants import SERVICE
 
 
-def _available(host) -> tuple[int, list[Evidence]]:
-    ram = host.require("ram")
-    left = host.ledger.left_for(SERVICE, ram.value)
-    others = [c for c in host.ledger.consumers if c.service != SERVICE]
-    evidence = [Evidence(f"RAM = {format_size(ram.value)}", ram.source)]
-    evidence += [Evidence(f"- {c.service} {format_size(c.bytes)} ({c.how})", c.source)
-                 for c in others]
-    if others:
-        evidence.append(Evidence(f"= {format_size(left)} left for PHP-FPM", "memory ledger"))
-    return left, evidence
+def _available(host) -> Room:
+    return host.ledger.room(SERVICE, host.require("ram"), "PHP-FPM")
 
 
 def _pool_evidence(case: PoolCase) -> list[Evidence]:
@@ -44,19 +37,20 @@ def check_fpm001(host):
     all_cases = cases(host)
     if not all_cases:
         return
-    available, room = _available(host)
+    room = _available(host)
+    available = room.left
     for case in all_cases:
         path, line = case.location
         if case.total is None:
             yield Finding(
                 "FPM001", f"pool {case.pool.name}: memory_limit = -1 (unlimited), so "
                           f"{case.children} children have no upper bound", path, line,
-                _pool_evidence(case) + room, severity=Severity.LOW,
+                _pool_evidence(case) + room.evidence, severity=Severity.LOW,
                 fix="php_admin_value[memory_limit] = 256M   ; or declare the measured size: "
                     "process-sizes = { php-fpm = \"...\" } in .oomaudit.toml",
                 key=case.pool.name)
             continue
-        if case.total <= available:
+        if case.total <= available or not room.judged:
             continue
         fits = _fits(available, case.size.bytes)
         yield Finding(
@@ -65,7 +59,7 @@ def check_fpm001(host):
             f"{format_size(case.size.bytes)} per child ({case.size.how}) = "
             f"{format_size(case.total)}, more than the {format_size(available)} of RAM "
             "left for PHP-FPM", path, line,
-            _pool_evidence(case) + room + [Evidence(
+            _pool_evidence(case) + room.evidence + [Evidence(
                 f"worst case = {case.children} x {format_size(case.size.bytes)} = "
                 f"{format_size(case.total)}")],
             fix=_fix(fits, available, case), key=case.pool.name)
@@ -85,14 +79,15 @@ def check_fpm002(host):
     if len(bounded) < 2:
         return
     total = sum(c.total for c in bounded)
-    available, room = _available(host)
-    if total <= available:
+    room = _available(host)
+    available = room.left
+    if total <= available or not room.judged:
         return
     biggest = max(bounded, key=lambda c: c.total)
     path, line = biggest.location
     evidence = [Evidence(f"pool {c.pool.name}: {c.children} x {format_size(c.size.bytes)} "
                          f"({c.size.how}) = {format_size(c.total)}", c.where) for c in bounded]
-    evidence += room
+    evidence += room.evidence
     fixes = []
     for case in bounded:
         share = available * case.total // total

@@ -10,6 +10,7 @@ or 9"), halved where the instance forks for persistence.
 from __future__ import annotations
 
 from oomaudit import Evidence, Finding, Severity
+from oomaudit.ledger import Room
 from oomaudit.snippets import snippet
 from oomaudit.units import format_size
 
@@ -36,14 +37,9 @@ def _settings(instance: Instance) -> list[Evidence]:
                                          "or no automatic rewrite)")])]
 
 
-def _left(host, instance: Instance, ram: int) -> tuple[int, list[Evidence]]:
+def _room(host, instance: Instance, ram) -> Room:
     """RAM left for ``instance`` once every other consumer of the ledger has its share."""
-    own = claimed(host, instance)
-    others = [c for c in host.ledger.consumers if c is not own]
-    left = ram - sum(c.bytes for c in others)
-    evidence = [Evidence(f"{c.service}: {format_size(c.bytes)} = {c.how}", c.source)
-                for c in others]
-    return left, evidence
+    return host.ledger.room(claimed(host, instance), ram, "Redis")
 
 
 def _fit(left: int, forks: bool) -> int:
@@ -100,9 +96,9 @@ def check_redis001(host):
         fix = ("maxmemory 2gb   # what this host can spare for the dataset\n"
                "maxmemory-policy allkeys-lru   # a cache; a store keeps noeviction")
         if ram is not None:
-            left, others = _left(host, instance, ram.value)
-            evidence += [Evidence(f"RAM = {format_size(ram.value)}", ram.source), *others]
-            fix = _fix_maxmemory(instance, left, ram)
+            room = _room(host, instance, ram)
+            evidence += room.evidence
+            fix = _fix_maxmemory(instance, room.left, ram)
         path, line = _place(instance)
         yield Finding("REDIS001", "Redis has no memory limit (maxmemory not set): its dataset "
                       "grows until the OOM killer ends redis-server", path, line,
@@ -115,16 +111,16 @@ def check_redis002(host):
         if not instance.maxmemory:
             continue
         ram = host.require("ram")
-        left, others = _left(host, instance, ram.value)
-        if instance.maxmemory <= left:
+        room = _room(host, instance, ram)
+        left = room.left
+        if instance.maxmemory <= left or not room.judged:
             continue
         path, line = _place(instance)
         yield Finding(
             "REDIS002", f"maxmemory {format_size(instance.maxmemory)} is above the "
             f"{format_size(max(left, 0))} of RAM the other services leave Redis: the dataset "
             "alone can push the host into the OOM killer", path, line,
-            [*_settings(instance), Evidence(f"RAM = {format_size(ram.value)}", ram.source),
-             *others, *_live(host, instance)],
+            [*_settings(instance), *room.evidence, *_live(host, instance)],
             _fix_maxmemory(instance, left, ram), key=_key(instance, path, "maxmemory"))
 
 
@@ -135,9 +131,10 @@ def check_redis003(host):
         if not instance.maxmemory or not forks:
             continue
         ram = host.require("ram")
-        left, others = _left(host, instance, ram.value)
-        if instance.maxmemory > left or 2 * instance.maxmemory <= left:
-            continue  # REDIS002's, or it fits
+        room = _room(host, instance, ram)
+        left = room.left
+        if instance.maxmemory > left or 2 * instance.maxmemory <= left or not room.judged:
+            continue  # REDIS002's, or it fits, or nothing to judge it against
         size = format_size(instance.maxmemory)
         path, line = _place(instance)
         yield Finding(
@@ -145,8 +142,7 @@ def check_redis003(host):
             f"{size} to {format_size(2 * instance.maxmemory)} (the child's pages are copied as "
             f"the parent writes), above the {format_size(left)} of RAM the other services "
             "leave it", path, line,
-            [*_settings(instance), Evidence(f"RAM = {format_size(ram.value)}", ram.source),
-             *others, *_live(host, instance)],
+            [*_settings(instance), *room.evidence, *_live(host, instance)],
             _fix_maxmemory(instance, left, ram) + "\nor, for a cache that need not survive a "
             "restart, no persistence:\nsave \"\"\nappendonly no",
             key=_key(instance, path, "maxmemory"))

@@ -81,8 +81,7 @@ def check_sysctl001(host):
         demands = []
         if host.ledger.consumers:
             demands.append((host.ledger.total(), "the services' worst case",
-                            [Evidence(f"{c.service}: {format_size(c.bytes)} = {c.how}", c.source)
-                             for c in host.ledger.consumers]))
+                            host.ledger.summary()))
         if scenario.live:
             info = live_meminfo(host) or {}
             if "Committed_AS" in info:

@@ -77,7 +77,7 @@ def test_prefork_400_on_2g_fires_httpd001_with_the_fix_that_fits(fixtures_report
     assert "400 processes x 16.0 MiB" in finding["message"]
     evidence = " | ".join(e["what"] for e in finding["evidence"])
     assert "MPM: prefork" in evidence and "RAM = 2.0 GiB" in evidence
-    assert "left for Apache = RAM 2.0 GiB - others 0 B = 2.0 GiB" in evidence
+    assert "= 2.0 GiB left for Apache" in evidence
     assert finding["fix"].startswith("MaxRequestWorkers 128 ")  # 2 GiB // 16 MiB
 
 
@@ -102,8 +102,8 @@ def test_other_services_are_subtracted(tmp_path):
     report = run_check(str(tmp_path), "--ram", "3G", "--select", "HTTPD", cwd=tmp_path)
     [finding] = _findings(report, "HTTPD001")  # 1.6 GiB alone would fit in 3 GiB
     evidence = [e["what"] for e in finding["evidence"]]
-    assert any(e.startswith("mysql claims ") for e in evidence), evidence
-    assert any(e.startswith("left for Apache = RAM 3.0 GiB - others ") for e in evidence)
+    assert "RAM = 3.0 GiB" in evidence and any(e.startswith("- mysql: ") for e in evidence)
+    assert any(e.endswith(" left for Apache") for e in evidence), evidence
     ledger = report["hosts"][0]["ledger"]
     assert {c["service"] for c in ledger} == {"mysql", "apache"}
     [apache] = [c for c in ledger if c["service"] == "apache"]

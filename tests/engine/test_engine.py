@@ -85,7 +85,8 @@ def test_host002_high_vs_critical(tmp_path, ram, swap, severity, where):
     assert finding.message == f"services' worst case 10.0 GiB exceeds {where}"
     assert finding.path is None
     evidence = [str(e) for e in finding.evidence]
-    assert evidence[0].startswith("db: 6.0 GiB = consumer db (") and evidence[0].endswith(":1)")
+    assert evidence[0].startswith("2 consumers of the memory ledger: 10.0 GiB at worst (")
+    assert evidence[1].startswith("db: 6.0 GiB = consumer db (") and evidence[1].endswith(":1)")
     assert "RAM = 8.0 GiB (declared: --ram)" in evidence
 
 

@@ -60,7 +60,7 @@ def test_memcached002_above_what_mysql_leaves(oomaudit, tmp_path):
     data = report(oomaudit, "check", host, "--ram", "4G")
     assert rules(data) == [("MEMCACHED002", 1)]
     [finding] = [f for f in data["findings"] if f["rule"] == "MEMCACHED002"]
-    assert any(e["what"].startswith("mysql: ") for e in finding["evidence"])
+    assert any(e["what"].startswith("- mysql: ") for e in finding["evidence"])
     left = 4 * GiB - next(c["bytes"] for c in data["hosts"][0]["ledger"]
                           if c["service"] == "mysql")
     assert finding["fix"].splitlines()[1] == f"-m {int(left * 0.8) >> 20}"

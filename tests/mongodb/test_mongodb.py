@@ -97,7 +97,7 @@ def test_mongo002_default_cache_beside_mysql(oomaudit, tmp_path):
     assert rules(data) == [("MONGO002", None)]
     [finding] = [f for f in data["findings"] if f["rule"] == "MONGO002"]
     assert finding["evidence"][0]["what"].startswith("cacheSizeGB not set: mongod's default")
-    assert any(e["what"].startswith("mysql: ") for e in finding["evidence"])
+    assert any(e["what"].startswith("- mysql: ") for e in finding["evidence"])
     assert rules(report(oomaudit, "check", host, "--ram", "8G")) == []
     (host / "mongod.conf").write_text("storage.wiredTiger.engineConfig.cacheSizeGB: 0.5\n")
     assert rules(report(oomaudit, "check", host, "--ram", "4G")) == []

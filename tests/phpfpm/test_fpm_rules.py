@@ -55,7 +55,7 @@ def test_ledger_holds_the_worst_case_and_other_services_are_subtracted(oomaudit,
     found = [f for f in report["findings"] if f["rule"] == "FPM001"]
     assert len(found) == 1  # 1.75 GiB no longer fits beside MySQL's worst case
     whats = [e["what"] for e in found[0]["evidence"]]
-    assert any(w.startswith("- mysql ") for w in whats)
+    assert any(w.startswith("- mysql: ") for w in whats)
     assert any(w.endswith("left for PHP-FPM") for w in whats)
 
 

@@ -117,7 +117,7 @@ def test_ledger_counts_the_fork_and_other_services_leave_less(tmp_path):
                    "on write while a fork runs (RDB snapshots: save 900 1 (repo/redis.conf:2))"
                    .replace("repo/", f"{project}/"))
     [finding] = found(report, "REDIS003")  # mysql leaves less than 4 GiB
-    assert any(e["what"].startswith("mysql: ") for e in finding["evidence"])
+    assert any(e["what"].startswith("- mysql: ") for e in finding["evidence"])
 
 
 def test_two_instances_leave_each_other_less(tmp_path):
