@@ -36,9 +36,12 @@ def system_host(root: Path | None, readers: dict[str, Reader], settings: Setting
             _apply_profile(host, profile)
     host.facts.update(declared)
     for reader in readers.values():
+        seen: set[Path] = set()  # globs that overlap (redis.conf, *.conf) name a file once
         for pattern in reader.system_paths:
             for real in _glob_inside(host, pattern):
-                host.files.append((reader, real))
+                if real not in seen:
+                    seen.add(real)
+                    host.files.append((reader, real))
     return host
 
 

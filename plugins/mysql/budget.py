@@ -3,13 +3,11 @@ memory ledger (the ``oomaudit_budget`` hook). MYSQL002 judges the same sum.
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import NamedTuple
 
 from oomaudit.plugins.containers.constants import COMPOSE
 
 from oomaudit.parsers.mysql_values import Setting
-from oomaudit.rootfs import realpath
 from oomaudit.units import format_size
 
 from .constants import PLUGIN
@@ -90,15 +88,11 @@ def origin(server: Server, name: str) -> str:
 
 def add_to_ledger(host):
     """Each server's worst case into the ledger (the ``oomaudit_budget`` hook)."""
-    in_containers: set[Path] = set()
+    contained = None
     if host.documents(COMPOSE):  # bind mounts come from compose files: none, no import
-        from oomaudit.plugins.containers.services import mounted_files
-
-        in_containers = mounted_files(host)
+        from oomaudit.plugins.containers.services import in_containers as contained
     for server in servers(host):
-        if server.config.aborted:
-            continue
-        if server.config.top and all(realpath(p) in in_containers for p in server.config.top):
+        if server.config.aborted or (contained and contained(host, server.config.top)):
             continue  # a container's option file: its compose service is in the ledger
         worst = worst_case(server)
         option = server.effective["max_connections"].option

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from oomaudit.plugins.containers.constants import COMPOSE
+
 from oomaudit.parsers.phpfpm import FpmConfig, Pool
 from oomaudit.units import format_size
 
@@ -48,9 +50,13 @@ def cases(host) -> list[PoolCase]:
 
 
 def budget(host):
-    """Every pool's worst case as ledger service ``php-fpm``."""
+    """Every pool's worst case as ledger service ``php-fpm``, but a pool whose file a compose
+    service mounts: that container's entry counts it."""
+    contained = None
+    if host.documents(COMPOSE):  # bind mounts come from compose files: none, no import
+        from oomaudit.plugins.containers.services import in_containers as contained
     for case in cases(host):
-        if case.total is None:
+        if case.total is None or (contained and contained(host, [case.pool.source.path])):
             continue
         host.ledger.add(SERVICE, case.total,
                         f"pool {case.pool.name}: pm.max_children {case.children} x "

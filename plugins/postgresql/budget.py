@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from oomaudit.plugins.containers.constants import COMPOSE
+
 from oomaudit.parsers.pgcluster import PgConfig
 from oomaudit.units import format_size
 
@@ -55,8 +57,14 @@ def sum_text(terms: list[Term]) -> str:
 
 
 def add_to_ledger(host):
-    """Each cluster's worst case into the ledger (the ``oomaudit_budget`` hook)."""
+    """Each cluster's worst case into the ledger (the ``oomaudit_budget`` hook), but one
+    whose postgresql.conf a compose service mounts: that container's entry counts it."""
+    contained = None
+    if host.documents(COMPOSE):  # bind mounts come from compose files: none, no import
+        from oomaudit.plugins.containers.services import in_containers as contained
     for cluster in clusters(host):
+        if contained and contained(host, [cluster.config.source.path]):
+            continue
         terms = worst_case(cluster.config)
         host.ledger.add(cluster.service, sum(t.bytes for t in terms), sum_text(terms),
                         cluster.config.source.display, PLUGIN)
