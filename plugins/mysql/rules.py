@@ -72,13 +72,12 @@ def check_mysql001(host):
         web = web_tier(host)
         share = pool / ram.value
         if share > 0.70:
-            limit, severity, why = 0.70, Severity.HIGH, "above 70% of RAM"
+            severity, why = Severity.HIGH, "above 70% of RAM"
         elif web and share > 0.50:
-            limit, severity, why = 0.50, Severity.MEDIUM, "above 50% of RAM with a web tier " \
-                                                          "on the same host"
+            severity, why = Severity.MEDIUM, "above 50% of RAM with a web tier on the same host"
         else:
             continue
-        fit = max(CHUNK, int(ram.value * limit) // CHUNK * CHUNK)
+        fit, how = fitting_pool(worst_case(server), ram.value, bool(web))
         option = setting.option
         evidence = [Evidence(f"innodb_buffer_pool_size = {format_size(pool)} "
                              f"({share:.0%} of RAM)", origin(server, "innodb_buffer_pool_size")),
@@ -89,8 +88,7 @@ def check_mysql001(host):
                         f"{format_size(ram.value)}: {why}",
             option.path if option else server.where, option.line if option else None,
             evidence, severity=severity,
-            fix=f"innodb_buffer_pool_size = {_size_text(fit)}   "
-                f"# {limit:.0%} of {format_size(ram.value)}, in whole 128 MiB chunks"
+            fix=f"innodb_buffer_pool_size = {_size_text(fit)}   # {how}"
                 + ("; leave the rest to the web tier and the page cache" if web else ""),
             key="innodb_buffer_pool_size")
 
@@ -127,7 +125,7 @@ def check_mysql002(host):
                         f"{where} {format_size(limit)}",
             option.path if option else server.where, option.line if option else None,
             evidence, severity=Severity.CRITICAL if beyond else None,
-            fix=_fit(worst, ram.value))  # key "": one per server, its culprit's file says which
+            fix=_fit(worst, ram.value, bool(web_tier(host))))  # key "": one per server
 
 
 def _culprit(server: Server, worst: WorstCase):
@@ -139,20 +137,32 @@ def _culprit(server: Server, worst: WorstCase):
                  if n in server.effective and server.effective[n].option), None)
 
 
-def _fit(worst: WorstCase, ram: int) -> str:
+def _fit(worst: WorstCase, ram: int, web: bool) -> str:
     """max_connections that fits beside the server buffers, else a smaller buffer pool."""
     room = ram - worst.server_bytes
     fits = room // worst.thread_bytes if worst.thread_bytes and room > 0 else 0
     if fits >= 10:
         return (f"max_connections = {fits}   # {format_size(room)} left after the server "
                 f"buffers / {format_size(worst.thread_bytes)} per connection")
-    pool = next(t.bytes for t in worst.server if t.name == "innodb_buffer_pool_size")
-    others = worst.total - pool
-    smaller = (ram * 7 // 10 - others) // CHUNK * CHUNK
+    smaller, how = fitting_pool(worst, ram, web)
     if smaller >= CHUNK:
-        return (f"innodb_buffer_pool_size = {_size_text(smaller)}   # 70% of RAM minus the "
-                f"other buffers ({format_size(others)})")
+        return f"innodb_buffer_pool_size = {_size_text(smaller)}   # {how}"
     return "lower max_connections and the per-thread buffers, or give the host more RAM"
+
+
+def fitting_pool(worst: WorstCase, ram: int, web: bool) -> tuple[int, str]:
+    """The innodb_buffer_pool_size MYSQL001 and MYSQL002 both propose, so that they never
+    disagree: at most 70% of RAM (50% beside a web tier), and, when the worst case exceeds
+    RAM, small enough that it comes to 70% of RAM with the other buffers; whole chunks."""
+    share = 0.5 if web else 0.7
+    pool = next((t.bytes for t in worst.server if t.name == "innodb_buffer_pool_size"), 0)
+    others = worst.total - pool
+    by_share = int(ram * share) // CHUNK * CHUNK
+    by_worst = (ram * 7 // 10 - others) // CHUNK * CHUNK
+    if worst.total > ram and by_worst < by_share:
+        return by_worst, (f"70% of RAM minus the other buffers ({format_size(others)}), in "
+                          "whole 128 MiB chunks")
+    return max(by_share, CHUNK), f"{share:.0%} of {format_size(ram)}, in whole 128 MiB chunks"
 
 
 def check_mysql003(host):
