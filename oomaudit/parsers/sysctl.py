@@ -73,10 +73,13 @@ class Assignment(NamedTuple):
 
 class Problem(NamedTuple):
     """A line that sets nothing in either dialect (no ``=``, or no key before it), found by the
-    procps pass so that it is reported once; ``message`` is the CONF001 text."""
+    procps pass so that it is reported once; ``message`` is the CONF001 text. ``skipped``:
+    both programs pass over the line with a warning and apply the rest (a stray shell line),
+    where a line with no key is an error to procps (it exits 1)."""
 
     line: int
     message: str
+    skipped: bool = False
 
 
 class SysctlFile(Record):
@@ -142,8 +145,10 @@ def _procps_line(raw: str, number: int, last: bool, problems: list[Problem]):
             written = key[1:].rstrip(blanks)
             yield Assignment(canonical(written), None, number, False, written, slashdot(written))
         else:
-            problems.append(Problem(number, f"not a 'key = value' line: {raw.strip()[:80]!r} "
-                                            "(sysctl: invalid syntax, ignored)"))
+            problems.append(Problem(number, f"not a 'key = value' line: {raw.strip()[:80]!r}: "
+                                            "sysctl skips it ('invalid syntax, continuing...'), "
+                                            "systemd-sysctl too ('Line is not an assignment, "
+                                            "ignoring'); nothing runs it", skipped=True))
         return
     key, _, value = key.partition("=")
     ignore = key[0] == "-" if key else False

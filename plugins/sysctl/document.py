@@ -24,8 +24,13 @@ class SysctlDoc(Record):
 def parse(source) -> SysctlDoc:
     doc = SysctlDoc(source, fmt.parse_sysctl(source.text))
     for problem in doc.file.problems:
-        source.problem("CONF001", problem.line, problem.message,
-                       key=source.line_text(problem.line))  # no setting: the line
+        if problem.skipped:  # a warning, the rest applies: low, not the rule's high
+            source.problems.append(Finding("CONF001", problem.message, source.display,
+                                           problem.line, [], severity=Severity.LOW,
+                                           key=source.line_text(problem.line)))
+        else:
+            source.problem("CONF001", problem.line, problem.message,
+                           key=source.line_text(problem.line))  # no setting: the line
     for a in doc.file.assignments[PROCPS]:
         if a.value is not None and "#" in a.value:
             _inline_hash(source, a)
