@@ -14,6 +14,7 @@ from pathlib import Path
 from .config import Configs, Settings
 from .confine import FOLDER, JAIL, OTHER, Tree
 from .host import FILES, LIVE, ROOT, Fact, Host, printable
+from .hosttree import host_tree
 from .reading import SNIFF_BYTES, Reader
 from .recognise import Recogniser
 from .templates import skipped_notice
@@ -100,7 +101,9 @@ def file_hosts(paths: list[str], readers: dict[str, Reader], settings: Settings,
     profile that has files, plus one for the files no profile claims (with only the
     declared facts, if any). Hosts of different configs that would share a name are told
     apart by the config's path from ``root`` (the repository's: host names are part of
-    fingerprints). A reader that fails to recognise files is named in ``errors``."""
+    fingerprints). Each host gets the host tree its files lie in (``host.tree``), where
+    absolute includes are looked up. A reader that fails to recognise files is named in
+    ``errors``."""
     hosts: dict[tuple[int, str], Host] = {}
     fs = fs or Tree(Path("/"), JAIL)
     recognise = Recogniser(readers, errors)
@@ -120,6 +123,7 @@ def file_hosts(paths: list[str], readers: dict[str, Reader], settings: Settings,
                                        for path, (fmt, why) in recognise.templates.items()]))
     names = Counter(host.name for host in hosts.values())
     for host in hosts.values():
+        host.tree = host_tree(path for _, path in host.files)
         if names[host.name] > 1:
             config = host.settings.path
             where = os.path.relpath(config, root or os.getcwd()) if config else "no config"

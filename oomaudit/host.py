@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 from . import confine
 from .confine import Tree, inside_path
+from .hosttree import in_tree
 from .ledger import Ledger
 from .model import Finding, MissingFact
 from .reading import Reader, Source, decode, looks_binary
@@ -94,6 +95,8 @@ class Host(Record):
         self.mode = mode  # LIVE, ROOT or FILES
         # "/" when live; None for a config repo (absolute includes don't resolve)
         self.root = root
+        # check: the folder of the repository that stands for / (hosttree.py), if any
+        self.tree: Path | None = None
         # every read of this host's files goes through it (confine.py): a repository's is
         # given by discovery, confined to the repository
         cap = getattr(settings, "max_file_size", confine.MAX_BYTES)
@@ -176,9 +179,12 @@ class Host(Record):
         """Where a path named by a config (an include, a swap file) is, for this host.
 
         Live: the path itself. ``--root``: inside the tree, like a chroot. A config repo
-        has no filesystem of its own, so absolute paths resolve to None (not checked).
+        has no filesystem of its own: absolute paths resolve inside the host tree it holds
+        (``tree``), else to None (not checked).
         """
         if self.root is None:
+            if self.tree is not None and (os.path.isabs(path) or relative_to.startswith("/")):
+                return in_tree(self.tree, path, relative_to, self.fs)
             if os.path.isabs(path):
                 return None
             return Path(relative_to, path)
@@ -195,8 +201,9 @@ class Host(Record):
 
     def read(self, real: Path, reader: Reader | None = None, wanted_by: str = "") -> Source | None:
         """Read one file safely. Unreadable, binary or huge files become CONF findings."""
-        if real in self.sources:
-            return self.sources[real]
+        key = Path(os.path.abspath(real))  # one file, spelt as discovery or a glob spells it
+        if key in self.sources:
+            return self.sources[key]
         shown = self.display(real)
         why = f" (named by {wanted_by})" if wanted_by else ""
         fmt = reader.name if reader is not None else ""
@@ -219,7 +226,7 @@ class Host(Record):
             return None
         inside = inside_path(self.root, real) if self.mode == ROOT and self.root else str(real)
         source = Source(real, shown, decode(data), inside, reader)
-        self.sources[real] = source
+        self.sources[key] = source
         return source
 
     def unreadable(self, reader: str, what: str, why: str, path: str | None = None) -> None:

@@ -78,7 +78,8 @@ def load(host, source, reader=None, overrides: tuple[tuple[str, str], ...] = (),
     inside = posixpath.normpath(source.inside or str(source.path))
     loader = Loader(host, reader)
     config = PgConfig(source, files=loader.files, items=loader.items)
-    m = _DEBIAN.search(inside)
+    # the real path, however the file was named (`check .`, `check etc/postgresql/...`)
+    m = _DEBIAN.search(posixpath.abspath(inside))
     if m:
         config.version, config.cluster = int(m.group(1)), f"{m.group(1)}/{m.group(2)}"
     ok = loader.read_file(inside, source)

@@ -14,6 +14,9 @@ from oomaudit.snippets import snippet
 
 from .constants import PLUGIN, READER
 
+_INCLUDE = re.compile(r"^[ \t]*include[ \t]*=", re.M)
+_MISSING = re.compile(r"no listen address|process manager is missing")
+
 
 class FpmFile(Record):
     """What parse() knows without the host: the file. Includes are followed later, once
@@ -43,12 +46,19 @@ def _post_process(config: FpmConfig) -> None:
         return
     # Only a master's own file must define a pool: a pool file given alone (an empty
     # php-fpm.d/www.conf in a repository) is a fragment of a configuration we do not have.
-    main = config.source.path.name.endswith("php-fpm.conf") or bool(config.globals)
+    # A [global] section does not make a master: the Docker images' docker.conf and
+    # zz-docker.conf start with one, and are included after www.conf.
+    main = config.source.path.name.endswith("php-fpm.conf") or \
+        bool(_INCLUDE.search(config.source.text))
     if not config.pools and config.includes_followed and main:
         config.source.problem("CONF001", None, "php-fpm refuses to start: No pool "
                     "defined. at least one pool section must be specified in config file")
+    if not main:  # a section that sets no pm adds to a pool another file defines
+        config.pools = [p for p in config.pools if {"pm", "pm.max_children"} & p.settings.keys()]
     for pool in config.pools:
         alert = post_process(pool)
+        if alert and not main and _MISSING.search(alert):
+            continue  # what a fragment leaves out, the files read with it may give
         if alert:
             named = re.search(r"\] (pm(?:\.[a-z_]+)?|no listen)", alert)
             key = {"no listen": "listen"}.get(named.group(1), named.group(1)) if named else ""
@@ -60,7 +70,8 @@ def _post_process(config: FpmConfig) -> None:
                            + (f" ({depends})" if depends else ""),
                            key=f"[{pool.name}] {key}".rstrip())
             config.failed = True
-    shared = None if config.failed else shared_listen(config)
+    shared = None if config.failed or not all("listen" in p.settings for p in config.pools) \
+        else shared_listen(config)
     if shared:
         pool, message = shared
         listen = pool.settings["listen"]

@@ -13,7 +13,10 @@ READER = Reader(
     name=PLUGIN, parse=f"{PACKAGE}.configs:FpmFile",
     system_paths=("/etc/php/*/fpm/php-fpm.conf", "/etc/php-fpm.conf", "/etc/php/php-fpm.conf",
                   "/usr/local/etc/php-fpm.conf", "/opt/remi/php*/root/etc/php-fpm.conf"),
-    file_patterns=("php-fpm.conf", "*/php-fpm.d/*.conf", "*/fpm/pool.d/*.conf"),
+    # php-fpm.d/ at the top too: pre-commit passes "php-fpm.d/www.conf" (docker/php/'s
+    # pool files are sniffed: supervisord.conf lives there as well)
+    file_patterns=("php-fpm.conf", "*/php-fpm.d/*.conf", "php-fpm.d/*.conf",
+                   "*/fpm/pool.d/*.conf", "fpm/pool.d/*.conf"),
     sniff="oomaudit.parsers.phpfpm:sniff",
     # the sniffer wants a pool key or, under [global], one of php-fpm.conf's own keys
     # (commented or not), each followed by '=' (nginx's 'include x;' is not); the

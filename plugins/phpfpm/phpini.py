@@ -73,7 +73,8 @@ def php_ini(host, config: FpmConfig) -> tuple[str, str] | None:
 
 def _ini_files(host, config: FpmConfig) -> list[Path]:
     main = config.source.path
-    if host.mode == FILES:
+    if host.mode == FILES:  # absolute: `check www.conf` in pool.d/ finds fpm/php.ini too
+        main = Path(os.path.abspath(main))
         folders = [main.parent, main.parent.parent]
         found = [f / "php.ini" for f in folders if host.fs.is_file(f / "php.ini")][:1]
         return found + scan_dir(host.fs, found[0].parent / "conf.d") if found else []

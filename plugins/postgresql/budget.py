@@ -36,6 +36,9 @@ def worst_case(config: PgConfig) -> list[Term]:
     conns = int(config.value("max_connections"))
     work = config.bytes("work_mem")
     multiplier = config.value("hash_mem_multiplier")
+    # before PostgreSQL 13 a hash took work_mem like a sort: no multiplier to name
+    hashed = "" if config.version is not None and config.version < 13 else \
+        f" x {setting('hash_mem_multiplier', f'{multiplier:g}')}"
     workers = int(config.value("autovacuum_max_workers"))
     vacuum = config.bytes("autovacuum_work_mem")
     vacuum_name = "autovacuum_work_mem" if config.value("autovacuum_work_mem") != -1 \
@@ -45,7 +48,7 @@ def worst_case(config: PgConfig) -> list[Term]:
              config.origin("shared_buffers")),
         Term("connections", int(conns * work * multiplier),
              f"{setting('max_connections', str(conns))} x {setting('work_mem', pg_size(work))}"
-             f" x {setting('hash_mem_multiplier', f'{multiplier:g}')}", ""),
+             f"{hashed}", ""),
         Term("autovacuum", workers * vacuum,
              f"{setting('autovacuum_max_workers', str(workers))} x "
              f"{setting(vacuum_name, pg_size(vacuum))}", ""),

@@ -1,0 +1,58 @@
+"""The host tree a config repository holds: ``hosts/web1/etc/...`` is web1's ``/``.
+
+``check`` has no filesystem of its own, but a repository laid out like a host (an etckeeper
+copy, ``hosts/NAME/etc/``, a role's ``files/etc/``) holds what an absolute include names:
+``include=/etc/php/8.2/fpm/pool.d/*.conf`` is ``hosts/web1/etc/php/8.2/fpm/pool.d/*.conf``.
+Such paths are looked up there, inside the tree as under ``--root``; a path the tree does
+not hold stays unknown (the host may have it from a package), never a missing file.
+"""
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+from .confine import CHROOT, Tree
+
+_WILDCARD = re.compile(r"[*?[]")
+# the prefixes a build keeps its own etc/ under: the Docker images' /usr/local/etc
+_PREFIXES = (("usr", "local"), ("usr",))
+
+
+def host_tree(paths: Iterable[Path]) -> Path | None:
+    """The folder that stands for ``/`` for these files, spelt as they are (relative paths
+    give a relative tree, so an included file is the same path as the file discovery found):
+    what comes before the last ``etc`` folder of each path (before ``usr/local/etc``'s
+    ``usr``). None when no file is under an ``etc`` folder, or when they disagree: several
+    hosts in one without a host profile, where which ``/`` an include means is unknown."""
+    found: Path | None = None
+    for path in paths:
+        parts = path.parts[:-1]
+        if "etc" not in parts:
+            continue
+        cut = len(parts) - 1 - parts[::-1].index("etc")
+        for prefix in _PREFIXES:
+            if parts[max(cut - len(prefix), 0):cut] == prefix:
+                cut -= len(prefix)
+                break
+        tree = Path(*parts[:cut])
+        if found is None:
+            found = tree
+        elif os.path.abspath(tree) != os.path.abspath(found):
+            return None
+    return found
+
+
+def in_tree(tree: Path, path: str, relative_to: str, fs: Tree) -> Path | None:
+    """Where ``path`` (absolute, or relative to ``relative_to`` on the host) is in ``tree``,
+    as a chroot would find it, spelt as ``tree`` is; None when the repository (``fs``, the
+    host's confined view of it) does not hold it (for a glob pattern: the folder before its
+    first wildcard)."""
+    real = Tree(tree, CHROOT).inside(path, relative_to)
+    probe = real
+    while _WILDCARD.search(str(probe)) and probe != probe.parent:
+        probe = probe.parent
+    if not fs.exists(probe):
+        return None
+    return real if tree.is_absolute() else Path(os.path.relpath(real))
