@@ -69,6 +69,7 @@ class Tree:
         # a link's absolute target names the root as the machine sees it, maybe via a link
         self._tops = {self._top, os.path.realpath(self._base).rstrip("/")}
         self._folders: dict[str, str] = {}  # a folder's path -> where it resolves to
+        self._cwd = os.getcwd()  # relative paths are the working directory's
         self._pseudo: set[int] | None = None  # st_dev of /proc and /sys, when live
 
     # -- resolution ----------------------------------------------------------------------
@@ -84,16 +85,31 @@ class Tree:
     def real(self, path: str | os.PathLike) -> str:
         """``path`` (a real path, absolute or relative to the working directory) with every
         symlink resolved inside the tree; OSError ``EXDEV`` for a link out of a repository."""
-        text = os.path.abspath(path)
         if self.kind == LIVE:
-            return text
+            return self._absolute(path)
+        folder, name = self._split(path)
+        return self._walk(folder, (name,), clamp=self.kind == CHROOT) if name else folder
+
+    def _absolute(self, path: str | os.PathLike) -> str:
+        """``os.path.abspath`` without a ``getcwd`` per call (a repository has thousands of
+        files, each named relative to the working directory, which a run does not change)."""
+        text = os.fspath(path)
+        if not text.startswith("/"):
+            text = f"{self._cwd}/{text}"
+        if "/." in text or "//" in text or text.endswith("/"):
+            text = os.path.normpath(text)
+        return text
+
+    def _split(self, path) -> tuple[str, str]:
+        """(the resolved folder, the name) of a path inside the tree; ("root", "") for the
+        root itself. Refuses a path that is not inside the tree."""
+        text = self._absolute(path)
         if text == self._base:
-            return text
+            return text, ""
         if not text.startswith(self._top + "/"):
             raise Refused(errno.EXDEV, "outside the audited tree", path)
         folder, _, name = text.rpartition("/")
-        base = self._folder(folder or "/")
-        return self._walk(base, (name,), clamp=self.kind == CHROOT) if name else base
+        return self._folder(folder or "/"), name
 
     def identity(self, path: str | os.PathLike) -> str:
         """What ``path`` leads to, to tell two names of one file apart (a set's key: a
@@ -102,7 +118,7 @@ class Tree:
         try:
             return self.real(path)
         except OSError:
-            return os.path.abspath(path)
+            return self._absolute(path)
 
     def _folder(self, folder: str) -> str:
         """A folder's resolution, cached: a repository's files share their folders."""
@@ -200,7 +216,7 @@ class Tree:
     def readlink(self, path) -> str | None:
         """The target of ``path`` when it is itself a symlink (a unit masked by a link to
         ``/dev/null``), else None. The link is read, never followed."""
-        text = os.path.abspath(path)
+        text = self._absolute(path)
         try:
             folder, _, name = text.rpartition("/")
             where = self._folder(folder or "/") if self.kind != LIVE else folder
@@ -241,7 +257,7 @@ class Tree:
         listing, names starting with a dot only by a pattern starting with one, results in
         byte order. Folders are left out unless ``folders``; an absent or unlistable folder
         matches nothing. A link out of a repository raises ``Refused`` (and is recorded)."""
-        text = os.path.abspath(pattern)
+        text = self._absolute(pattern)
         parts = text.split("/")[1:]
         magic = next((i for i, part in enumerate(parts) if _MAGIC & set(part)), None)
         if magic is None:
@@ -295,15 +311,15 @@ class Tree:
                 raise Refused(errno.EINVAL, "a file of /proc or /sys, not a config", path)
             if limit is None and info.st_size > self.cap:
                 raise Refused(errno.EFBIG, f"larger than {_size(self.cap)}, not read", path)
-            want = limit if limit is not None else self.cap + 1
-            chunks = []
-            while want > 0:
-                chunk = os.read(fd, min(want, 1 << 20))
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                want -= len(chunk)
-            data = b"".join(chunks)
+            if limit is not None:  # a regular file's read returns all it asks up to its end
+                data = os.read(fd, limit)
+            else:  # its size and one byte more: a short read is the end, in one call
+                chunks = [os.read(fd, info.st_size + 1)]
+                got = len(chunks[0])
+                while got > info.st_size and chunks[-1] and got <= self.cap:  # it grew
+                    chunks.append(os.read(fd, self.cap + 1 - got))
+                    got += len(chunks[-1])
+                data = b"".join(chunks)
         finally:
             os.close(fd)
         if limit is None and len(data) > self.cap:  # grew, or a size fstat does not know
@@ -316,17 +332,27 @@ class Tree:
         return self.read(path).decode("utf-8", errors="replace")
 
     def _open(self, path) -> int:
-        real = self.real(path)
-        flags = _OPEN if self.kind == LIVE else _OPEN | os.O_NOFOLLOW
+        """The file's descriptor. Inside a root, the name is opened with ``O_NOFOLLOW`` in its
+        resolved folder: a plain file (nearly all) costs no ``readlink``; a link fails with
+        ELOOP and is then resolved inside the tree and opened again."""
+        if self.kind == LIVE:
+            return self._opened(path, os.fspath(path), _OPEN)
+        folder, name = self._split(path)
+        flags = _OPEN | os.O_NOFOLLOW
+        try:
+            return os.open(f"{folder.rstrip('/')}/{name}", flags)
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise _why(path, exc) from None
+        return self._opened(path, self._walk(folder, (name,), clamp=self.kind == CHROOT),
+                            flags | os.O_NOFOLLOW)
+
+    @staticmethod
+    def _opened(path, real: str, flags: int) -> int:
         try:
             return os.open(real, flags)
         except OSError as exc:
-            if exc.errno == errno.ELOOP and self.kind != LIVE:  # changed under us: refuse
-                raise Refused(errno.ELOOP, "a symbolic link that changed while read", path) \
-                    from None
-            if exc.errno == errno.ENXIO:  # a socket, or a FIFO with no writer under O_NONBLOCK
-                raise not_regular(path) from None
-            raise
+            raise _why(path, exc) from None
 
     def _pseudo_devices(self) -> set[int]:
         if self._pseudo is None:
@@ -337,6 +363,15 @@ class Tree:
                 except OSError:
                     pass
         return self._pseudo
+
+
+def _why(path, exc: OSError) -> OSError:
+    """An open's error in a CONF003's words where ours are clearer."""
+    if exc.errno == errno.ELOOP:  # a link where the resolution found none: it changed
+        return Refused(errno.ELOOP, "a symbolic link that changed while read", path)
+    if exc.errno == errno.ENXIO:  # a socket, or a FIFO with no writer under O_NONBLOCK
+        return not_regular(path)
+    return exc
 
 
 def read_live(path: str, limit: int = 1 << 20) -> str:
