@@ -7,9 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from oomaudit.host import Measured
+from oomaudit.model import Finding, Severity
 from oomaudit.parsers import mycnf
 from oomaudit.parsers.mysql_values import Flavour, Setting, settings
 from oomaudit.record import Record
+from oomaudit.snippets import snippet
 
 from .constants import PLUGIN
 from .flavour import flavour_of
@@ -48,9 +50,32 @@ def _server(host, tops: list[Path], procs: list) -> Server:
     flavour = flavour_of(host, tops, procs)
     config = loader(host, flavour).load(tops)
     effective, occurrences = settings(config.options, flavour)
+    _removed_options(host, config.options)
     sizes = [p.rss for p in procs if p.rss is not None]
     if sizes:  # what `oomaudit facts` writes: the server's processes, by the file they read
         host.measured[(PLUGIN, str(tops[0]))] = Measured(
             PLUGIN, str(tops[0]), len(procs), sum(sizes), max(sizes), None, "",
             f"live: {procs[0].name} pid {procs[0].pid}")
     return Server(config, flavour, effective, occurrences, procs)
+
+
+def _removed_options(host, options) -> None:
+    """``set-variable = name=value``, removed in MySQL 5.5: every server since (MariaDB's
+    too) stops at it with "unknown variable" (CONF001); ``loose-`` makes it a warning, and
+    the setting is lost."""
+    for option in options:
+        name = option.name.lower().replace("_", "-")
+        loose = name.startswith("loose-")
+        if name.removeprefix("loose-") != "set-variable":
+            continue
+        variable, _, value = (option.value or "").partition("=")
+        written = f"{option.name}={option.value}" if option.value is not None else option.name
+        what = (f"mysqld ignores this line (a warning: unknown variable '{written}'), so "
+                f"{variable.strip() or 'the variable'} keeps its default") if loose else \
+            f"mysqld refuses to start: unknown variable '{written}'"
+        host.diagnostics.append(Finding(
+            "CONF001", f"{what}; set-variable was removed in MySQL 5.5", option.path,
+            option.line, severity=Severity.LOW if loose else None,
+            fix=snippet("{name} = {value}", name=variable.strip(), value=value.strip())
+            if variable.strip() else "remove the line",
+            key=f"[{option.group}] set-variable {variable.strip()}".rstrip()))
