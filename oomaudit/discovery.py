@@ -106,7 +106,7 @@ def file_hosts(paths: list[str], readers: dict[str, Reader], settings: Settings,
     ``errors``."""
     hosts: dict[tuple[int, str], Host] = {}
     fs = fs or Tree(Path("/"), JAIL)
-    recognise = Recogniser(readers, errors)
+    recognise = Recogniser(readers, errors, fs)
     for real, reader in _walk(paths, recognise, notices, fs):
         governing = configs.for_file(real) if configs else settings
         profile = governing.profile_for(real)

@@ -19,40 +19,39 @@ from pathlib import Path
 AVAILABLE = "-available"
 
 
-def in_force(path: Path, mains: tuple[str, ...]) -> bool:
+def in_force(fs, path: Path, mains: tuple[str, ...]) -> bool:
     """False for a file of a ``KIND-available`` folder that ``KIND-enabled`` beside it does
     not link, when the repository holds that folder or one of the ``mains`` (the main
-    files, which include the enabled folder only)."""
+    files, which include the enabled folder only). ``fs``: the host's Tree."""
     folder = path.parent
     if not folder.name.endswith(AVAILABLE):
         return True
     enabled = folder.parent / (folder.name[:-len(AVAILABLE)] + "-enabled")
     try:
-        names = os.listdir(enabled)
+        names = fs.listdir(enabled)
     except OSError:  # no enabled folder: the main file decides, when there is one
-        return not any((folder.parent / main).is_file() for main in mains)
-    return any(_links(enabled / name, folder.name, path.name) for name in names)
+        return not any(fs.is_file(folder.parent / main) for main in mains)
+    return any(_links(fs, enabled / name, folder.name, path.name) for name in names)
 
 
-def files_in_force(paths: Iterable[Path], mains: tuple[str, ...]) -> list[Path]:
+def files_in_force(fs, paths: Iterable[Path], mains: tuple[str, ...]) -> list[Path]:
     """The given files in force, each once: an enabled link and the file it links to are
     one file, named by the link (the path the program reads it through)."""
     kept, seen = [], set()
     for path in sorted(paths, key=lambda p: p.parent.name.endswith(AVAILABLE)):
-        real = os.path.realpath(path)
-        if real not in seen and in_force(path, mains):
+        real = fs.identity(path)
+        if real not in seen and in_force(fs, path, mains):
             seen.add(real)
             kept.append(path)
     return kept
 
 
-def _links(entry: Path, folder: str, name: str) -> bool:
+def _links(fs, entry: Path, folder: str, name: str) -> bool:
     """``entry`` is a symlink to ``FOLDER/NAME``: a2enmod's relative link
     (``../mods-available/x.conf``) or an absolute one (``/etc/nginx/sites-available/x``),
     which in a repository points at the host's path, not at the file beside it. A copy is
     no link: the enabled folder's own file is what is read."""
-    try:
-        target = os.readlink(entry)
-    except OSError:
+    target = fs.readlink(entry)
+    if target is None:
         return False
     return Path(os.path.normpath(target)).parts[-2:] == (folder, name)

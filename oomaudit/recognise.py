@@ -12,6 +12,7 @@ import os
 import re
 
 from . import templates
+from .confine import JAIL, Tree
 from .reading import SNIFF_BYTES, Reader, looks_binary
 
 # A template (fstab.j2, my.cnf.erb) is not the file it renders to: never recognised by name,
@@ -39,8 +40,10 @@ class Recogniser:
     sniffer raises, is named in ``errors`` once and recognised by name only from then on:
     one plugin's bug must not end the walk of a repository."""
 
-    def __init__(self, readers: dict[str, Reader], errors: list[str] | None = None):
+    def __init__(self, readers: dict[str, Reader], errors: list[str] | None = None,
+                 fs: Tree | None = None):
         self.readers = list(readers.values())
+        self.fs = fs or Tree("/", JAIL)  # the repository's: a chart's Chart.yaml is in it
         self.errors = [] if errors is None else errors
         # A pattern without "/" is about the file's name, one with "/" about its path: two
         # regexes, each with one group per reader (r<index>) around its patterns'
@@ -161,7 +164,7 @@ class Recogniser:
             if parts[i] == "templates":
                 chart = "/".join(parts[:i]) or "."
                 if chart not in self._charts:
-                    self._charts[chart] = os.path.isfile(os.path.join(chart, "Chart.yaml"))
+                    self._charts[chart] = self.fs.is_file(os.path.join(chart, "Chart.yaml"))
                 if self._charts[chart]:
                     return True
         return False

@@ -118,7 +118,8 @@ def _repository_tops(host) -> list[Path]:
     main file includes the one, then the other), the ``.conf`` stands for the module: one
     module, judged once, its MPM named by the file. A file given twice (an enabled link
     and the file it links to) is one file, named by the link httpd reads it through."""
-    docs = files_in_force((d.source.path for d in host.documents(PLUGIN)), ("apache2.conf",))
+    docs = files_in_force(host.fs, (d.source.path for d in host.documents(PLUGIN)),
+                          ("apache2.conf",))
     given = set(docs)
     docs = [d for d in docs if d.suffix != ".load" or d.with_suffix(".conf") not in given]
     included: set[str] = set()

@@ -26,7 +26,7 @@ def configs(host) -> list[NginxConfig]:
         loader = nginx.Loader(host, READER)
         sources = {doc.source.path: doc.source for doc in host.documents(PLUGIN)}
         loaded = [loader.load(sources[path])
-                  for path in files_in_force(sources, ("nginx.conf",))]
+                  for path in files_in_force(host.fs, sources, ("nginx.conf",))]
         included = {id(s) for c in loaded for s in c.files[1:]}
         host.cache["nginx"] = [c for c in loaded if id(c.source) not in included]
     return host.cache["nginx"]

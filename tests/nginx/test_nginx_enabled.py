@@ -10,6 +10,7 @@ from pathlib import Path
 
 from conftest import assert_no_traceback
 
+from oomaudit.confine import JAIL, Tree
 from oomaudit.enabled import in_force
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures/debian-sites"
@@ -53,9 +54,10 @@ def test_links_as_nginx_postinst_and_an_operator_write_them(tmp_path):
     os.symlink("/etc/nginx/sites-available/default", enabled / "default")
     os.symlink("../sites-available/shop", enabled / "shop")
     (enabled / "blog").write_text("server {}\n")
-    assert [n for n in ("default", "shop", "blog", "old") if in_force(available / n, ())] == \
-        ["default", "shop"]
+    fs = Tree(tmp_path, JAIL)
+    assert [n for n in ("default", "shop", "blog", "old") if in_force(fs, available / n, ())] \
+        == ["default", "shop"]
     shutil.rmtree(enabled)
-    assert in_force(available / "old", ("nginx.conf",))  # only sites-available: fragments
+    assert in_force(fs, available / "old", ("nginx.conf",))  # only sites-available: fragments
     (tmp_path / "nginx/nginx.conf").write_text("events {}\n")
-    assert not in_force(available / "old", ("nginx.conf",))  # the main file decides
+    assert not in_force(fs, available / "old", ("nginx.conf",))  # the main file decides
