@@ -7,6 +7,7 @@ keeps the finding the same finding, and a fix shows as that fingerprint gone.
 """
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -43,6 +44,7 @@ def fingerprint(rule: str, host: str, path: str, key: str) -> str:
     return _sha256()(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
+@functools.cache  # a failed import searches sys.path again each time: once, not per finding
 def _sha256():
     """SHA-256 from CPython's own built-in module where there is one (``_sha256`` to 3.11,
     ``_sha2`` from 3.12), else hashlib's: importing hashlib loads OpenSSL's ``_hashlib``,

@@ -89,6 +89,8 @@ class Source(Record):
         self.inside = inside
         self.reader = reader
         self.problems: list[Finding] = []  # CONF findings of reading it (see problem())
+        self._problem_keys: set[tuple] = set()  # problem()'s "once": (rule, line, message)
+        self._keyed = 0  # how many of self.problems are in _problem_keys
         self._suppressions: list[Suppression] | None = None  # parsed on first ask
         # oomaudit/templates.py: why the file is a template and not read (""), else the
         # lines whose placeholders a template engine fills (line -> the setting) and the
@@ -114,10 +116,13 @@ class Source(Record):
         """Record a CONF finding (CONF001 syntax/value, CONF002 include) at ``line``, once:
         a file that several configurations include is read for each of them. ``key`` is
         what it is about (the setting, the directive, the include): see ``Finding.key``."""
-        if not any(p.rule == rule and p.line == line and p.message == message
-                   for p in self.problems):
+        keys = self._problem_keys  # a set, not a scan of the list: a file may have 100k
+        keys.update((p.rule, p.line, p.message) for p in self.problems[self._keyed:])
+        if (rule, line, message) not in keys:
+            keys.add((rule, line, message))
             self.problems.append(Finding(rule, message, self.display, line, evidence or [], fix,
                                          key=key))
+        self._keyed = len(self.problems)
 
     def suppressions(self) -> list[Suppression]:
         """Inline ``oomaudit: ignore[ID,...] reason`` in this format's comments."""
