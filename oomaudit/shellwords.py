@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 _BLANKS = re.compile(r"[ \t\r\n]*")
-_PART = re.compile(r"""([^ \t\r\n'"\\]+)|'([^']*)'|"((?:[^"\\]|\\.)*)"|\\(.)""", re.S)
+_PART = re.compile(r"""([^ \t\r\n'"\\]+)|'([^']*)'|"([^"\\]*(?:\\.[^"\\]*)*)"|\\(.)""", re.S)
 _IN_DOUBLE = re.compile(r'\\(["\\])')
 
 
