@@ -7,8 +7,8 @@
 1. ``pool-lines``: one PHP-FPM pool file of N lines (``check``)
 2. ``pools-in-file``: one file of N pools (``check``); ``pool-includes``: ``scan --root`` of
    a tree whose php-fpm.conf includes N pool files
-3. ``mysql-units``: N ``mysql.service`` units (each with a MemoryMax=) plus N my.cnf,
-   one host (``check``)
+3. ``mysql-units``: N ``mysql.service`` units (each with a MemoryMax=) plus the N option
+   files they name, one host (``check``)
 4. ``host-profiles``: N host folders with one ``[[hosts]]`` profile each (``check``);
    ``--big`` adds 4,000 hosts as a third size
 6. ``budget-root``: ``budget --root`` of a tree with N pools, N units and N compose projects
@@ -72,9 +72,11 @@ def pool_includes(work: Path, n: int) -> list[str]:
 
 
 def mysql_units(work: Path, n: int) -> list[str]:
+    """Each unit names its own option file (--defaults-file), as a fleet's units do: the
+    ledger entry it is held to is that file's (SYSTEMD007)."""
     for i in range(n):
         write(work / f"db{i:05d}/mysql.service", UNIT.format(n=i))
-        write(work / f"db{i:05d}/my.cnf", MYCNF.format(n=128 + i % 64))
+        write(work / f"db{i:05d}/etc/mysql/{i}.cnf", MYCNF.format(n=128 + i % 64))
     return ["check", str(work)]
 
 

@@ -11,7 +11,7 @@ from oomaudit import Evidence, Finding, Severity
 from oomaudit.units import format_size
 
 from .dropins import dropin_fix
-from .services import belongs, services_of
+from .services import services_of
 from .units import units_of
 
 # What systemd does once the kernel OOM-kills a process of the unit (systemd.service(5)
@@ -86,23 +86,70 @@ def _limit(unit, ram):
     return None
 
 
+class _LedgerIndex:
+    """The ledger's consumers looked up by what a unit names, built once per rule run: a
+    host with a unit per service would otherwise scan the whole ledger for every unit.
+    Each lookup gives ledger positions, so that what it finds keeps the ledger's order."""
+
+    def __init__(self, consumers):
+        self.consumers = consumers
+        self.size = len(consumers)  # the ledger is filled before the rules run; if not, anew
+        self.services: dict[str, list[int]] = {}  # "postgresql" and "postgresql 15/main"
+        self.files: dict[str, list[int]] = {}  # source's text before each ":" (path:line)
+        self.tails: dict[str, list[int]] = {}  # "/"-suffixes of "/path": what ends with it
+        self.heads: dict[str, list[int]] = {}  # how's text before each ":"
+        for n, c in enumerate(consumers):
+            words = c.service.split(" ")
+            for end in range(1, len(words) + 1):
+                self.services.setdefault(" ".join(words[:end]), []).append(n)
+            for at in (i for i, ch in enumerate(c.source) if ch == ":"):
+                self.files.setdefault(c.source[:at], []).append(n)
+            slashed = "/" + c.source.rpartition(":")[0]
+            for at in (i for i, ch in enumerate(slashed) if ch == "/"):
+                self.tails.setdefault(slashed[at:], []).append(n)
+            for at in (i for i, ch in enumerate(c.how) if ch == ":"):
+                self.heads.setdefault(c.how[:at], []).append(n)
+
+    def of(self, service: str) -> set[int]:
+        """The consumers that belong to the service (``belongs``)."""
+        return set(self.services.get(service, ()))
+
+    def own(self, files, named, names) -> set[int]:
+        """Consumers whose source is in one of ``files``, whose file ends with a path of
+        ``named``, or whose arithmetic starts with one of ``names`` and a colon."""
+        found: set[int] = set()
+        for table, keys in ((self.files, files), (self.tails, named), (self.heads, names)):
+            for key in keys:
+                found.update(table.get(key, ()))
+        return found
+
+
+def _index(host) -> _LedgerIndex:
+    index = host.cache.get("systemd.ledger-index")
+    consumers = host.ledger.consumers
+    if index is None or index.consumers is not consumers or index.size != len(consumers):
+        index = host.cache["systemd.ledger-index"] = _LedgerIndex(consumers)
+    return index
+
+
 def _worst(host, unit):
     """(service, why, worst bytes, its consumers) for the first service the unit runs
     that the ledger holds. A consumer that names the unit or one of its files (a JVM
     started by its ExecStart), or whose file ExecStart names (``redis-server
-    /etc/redis/redis.conf``), is the unit's own; a ``postgresql@15-main`` instance is its
+    /etc/redis/redis.conf``, ``mysqld --defaults-file=/etc/mysql/db2.cnf``), is the unit's own; a ``postgresql@15-main`` instance is its
     own cluster (``postgresql 15/main``) when the ledger names it; otherwise the smallest."""
-    files = tuple(f"{f.display}:" for f in unit.files())
-    named = tuple(w for _, a in unit.values("ExecStart") for w in a.value.split()
-                  if w.startswith("/") and not w.endswith("/"))
+    index = _index(host)
+    files = [f.display for f in unit.files()]
+    named = [p for _, a in unit.values("ExecStart") for w in a.value.split()
+             for p in (w.partition("=")[2] if w.startswith("-") else w,)  # --defaults-file=
+             if p.startswith("/") and not p.endswith("/")]
+    own_anywhere = index.own(files, named, unit.names)
     for service, why in services_of(unit):
-        consumers = [c for c in host.ledger.consumers if belongs(c.service, service)]
-        if not consumers:
+        belonging = index.of(service)
+        if not belonging:
             continue
-        own = [c for c in consumers if c.source.startswith(files) or
-               ("/" + c.source.rpartition(":")[0]).endswith(named) or
-               any(c.how.startswith(f"{name}:") for name in unit.names)]
-        consumers = own or consumers
+        chosen = (belonging & own_anywhere) or belonging
+        consumers = [index.consumers[n] for n in sorted(chosen)]
         instance = unit.name.partition("@")[2].rsplit(".", 1)[0]
         if instance:
             cluster = [c for c in consumers if c.service.endswith(" " + instance.replace(

@@ -159,6 +159,28 @@ def test_two_servers_the_unit_names_its_own_or_the_smallest_is_compared(oomaudit
     assert "which of the 2 redis consumers" in json.dumps(finding["evidence"])
 
 
+def test_each_mysql_unit_is_held_to_the_option_file_it_names(oomaudit, tmp_path):
+    """Units of one host, each running mysqld --defaults-file=ITS_FILE: each finding is
+    about its own server's worst case and lists that one alone."""
+    sizes = {"db1": "6G", "db2": "1G", "db3": "3G"}
+    for name, pool in sizes.items():
+        write(tmp_path, f"etc/mysql/{name}.cnf", f"[mysqld]\ninnodb_buffer_pool_size = {pool}\n"
+                                                 "max_connections = 10\n")
+        write(tmp_path, f"etc/systemd/system/mysql-{name}.service",
+              f"[Service]\nExecStart=/usr/sbin/mysqld --defaults-file=/etc/mysql/{name}.cnf\n"
+              "MemoryMax=512M\n")
+    proc = oomaudit("check", "--ram", "16G", "--format", "json", "--select", "SYSTEMD007",
+                    ".", cwd=tmp_path)
+    assert_no_traceback(proc)
+    findings = {f["message"].split(":")[0]: f for f in json.loads(proc.stdout)["findings"]}
+    assert set(findings) == {"mysql-db1.service", "mysql-db2.service", "mysql-db3.service"}
+    for name, pool in sizes.items():
+        finding = findings[f"mysql-{name}.service"]
+        worst = [e for e in finding["evidence"] if e["what"].startswith("mysql worst case")]
+        assert [e["source"].rpartition(":")[0] for e in worst] == [f"etc/mysql/{name}.cnf"]
+        assert f"({pool[0]}." in finding["message"].split("worst case")[1]
+
+
 def test_debians_redis_and_memcached_units(oomaudit, tmp_path):
     """The units and configs Debian's redis-server and memcached packages install, on a
     4 GiB profile: no limit, so quiet; a MemoryMax drop-in under the configured size is
