@@ -8,6 +8,9 @@ What each mode can honestly know:
 * config repo (``check``): fstab text only; absolute paths name nothing here, so
   existence and mode are not checked and SWAP002/SWAP003 stay silent.
 
+Each tmpfs the fstab mounts at boot goes into the memory ledger (``tmpfs``: its size=, or
+why it is not counted).
+
 This package's ``__init__`` only registers (it is what the entry point names, and every
 run imports it); the code lives beside it, imported when there is work: ``document`` (the
 reader's parse), ``active`` (/proc/swaps), ``places`` (where a swap area is on this host)
@@ -32,6 +35,15 @@ def oomaudit_collect(host):
     from .active import collect
 
     collect(host)
+
+
+@hookimpl
+def oomaudit_budget(host):
+    documents = host.documents(READER.name)
+    if documents:
+        from .tmpfs import add_to_ledger
+
+        add_to_ledger(host, documents)
 
 
 @hookimpl
