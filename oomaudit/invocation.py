@@ -167,7 +167,7 @@ def _klog_window(args, hosts: list[Host]):
     if last:
         from .logcursor import Cursor, state_dir
 
-        cursor = Cursor.open(state_dir(args.state_dir), "scan")
+        cursor = Cursor.load(state_dir(args.state_dir), "scan")
     for host in hosts:
         host.cache["klog.window"] = window
         if cursor is not None:

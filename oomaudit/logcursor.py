@@ -30,7 +30,6 @@ search that finds it again, so they are read together.
 """
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import os
@@ -38,10 +37,10 @@ import re
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO
 
 import stringzilla as sz
 
+from .confine import Tree
 from .errors import UsageError
 from .logsources import (
     LOG_GLOBS,
@@ -50,10 +49,13 @@ from .logsources import (
     Tried,
     file_stream,
     journal,
+    live_tree,
+    open_log,
     read_events,
     ring_buffer,
     rotations,
 )
+from .parsers.kernlog_event import OomEvent
 from .record import Record
 
 STATE_ENV = "OOMAUDIT_STATE_DIR"
@@ -85,7 +87,7 @@ class Cursor(Record):
         self.previous = max((_when(v["saved_at"]) for v in positions.values()), default=None)
 
     @classmethod
-    def open(cls, directory: Path, command: str, option: str = "--state-dir") -> Cursor:
+    def load(cls, directory: Path, command: str, option: str = "--state-dir") -> Cursor:
         """The state of ``command`` in ``directory``, which is created (0700) if missing;
         a folder that cannot be created or written is a UsageError before any log is read."""
         try:
@@ -171,37 +173,37 @@ def _now() -> str:
 # -- reading ---------------------------------------------------------------------------
 def since_last(cursor: Cursor, first: datetime | None, *, files: list[Path] = (),
                log_dir: Path | None = None, live: bool = False,
-               display: Callable[[Path], str] = str) -> LogScan:
+               display: Callable[[Path], str] = str,
+               sink: Callable[[OomEvent], None] | None = None, fs: Tree | None = None
+               ) -> LogScan:
     """The kills after the saved positions: of the named ``files`` (each with its rotations
     beside it), of the current log in ``log_dir`` (``kern.log``, else ``messages``), and on
     the ``live`` host the journal first (then the files, then the ring buffer). A source
     without a saved position is read from ``first`` (None: whole). The new positions are in
-    ``cursor.positions``, for ``commit``; ``display`` names a file in reports."""
+    ``cursor.positions``, for ``commit``; ``display`` names a file in reports; ``sink``
+    takes each event as it is read (see ``read_events``); ``fs`` is the host's filesystem
+    (a tree under ``--root``: its logs are resolved inside it)."""
+    fs = fs or live_tree()
     tried: list[Tried] = []
     if live:
-        found = _journal(cursor, first, tried)
+        found = _journal(cursor, first, tried, sink)
         if found is not None:
             return found
     currents = list(files)
     if log_dir is not None:
-        current = _current_log(log_dir)
+        current = _current_log(log_dir, fs)
         if current is not None:
             currents.append(current)
         elif not live:
             tried.append(Tried(f"{log_dir}/kern.log*, {log_dir}/messages*", "absent",
                                "no kernel log files"))
     if live and not currents:
-        return _ring(cursor, first, tried)
+        return _ring(cursor, first, tried, sink)
     scan = LogScan(tried=tried)
     for current in currents:
         ends: list[dict] = []
-        for stream, since in _file_plan(cursor, current, first, ends, display):
-            part = read_events([stream], since)
-            scan.events += part.events
-            scan.undated += part.undated
-            scan.older += part.older
-            scan.panics += part.panics
-            scan.tried += part.tried
+        for stream, since in _file_plan(cursor, current, first, ends, display, fs):
+            scan.add(read_events([stream], since, sink=sink))
         # where the newest data read ends (a new kern.log may still be empty); a file that
         # could not be read is read again next time
         kept = [end for end in ends if end["offset"]] or ends[-1:]
@@ -210,7 +212,8 @@ def since_last(cursor: Cursor, first: datetime | None, *, files: list[Path] = ()
     return scan
 
 
-def _journal(cursor: Cursor, first: datetime | None, tried: list[Tried]) -> LogScan | None:
+def _journal(cursor: Cursor, first: datetime | None, tried: list[Tried],
+             sink: Callable[[OomEvent], None] | None) -> LogScan | None:
     saved = cursor.positions.get("journal")
     stream = journal(first, tried, saved["cursor"] if saved else None, show_cursor=True)
     if stream is None:
@@ -222,7 +225,7 @@ def _journal(cursor: Cursor, first: datetime | None, tried: list[Tried]) -> LogS
         command["it"] = opener()
         return command["it"]
     stream.opener = keep
-    scan = read_events([stream], None if saved else first, tried)
+    scan = read_events([stream], None if saved else first, tried, sink)
     found = _CURSOR_LINE.search(command["it"].tail) if "it" in command else None
     if found and _JOURNAL_CURSOR.fullmatch(found.group(1).decode("ascii", "replace")):
         cursor.positions["journal"] = {"cursor": found.group(1).decode("ascii"),
@@ -237,13 +240,14 @@ def _boot_id() -> str:
         return ""
 
 
-def _ring(cursor: Cursor, first: datetime | None, tried: list[Tried]) -> LogScan:
+def _ring(cursor: Cursor, first: datetime | None, tried: list[Tried],
+          sink: Callable[[OomEvent], None] | None) -> LogScan:
     """The ring buffer after the saved record time of this boot (a new boot: all of it)."""
     import io
 
     stream = ring_buffer(tried)
     if stream is None:
-        return read_events([], None, tried)
+        return read_events([], None, tried, sink)
     with stream.opener() as fh:
         data = fh.read()
     saved = cursor.positions.get("kmsg")
@@ -256,7 +260,7 @@ def _ring(cursor: Cursor, first: datetime | None, tried: list[Tried]) -> LogScan
     last = max(stamps, default=saved["usec"] if same_boot else 0)
     body = b"".join(lines)
     stream.opener = lambda: io.BytesIO(body)
-    scan = read_events([stream], None if saved else first, tried)
+    scan = read_events([stream], None if saved else first, tried, sink)
     if boot:
         cursor.positions["kmsg"] = {"boot_id": boot, "usec": last, "saved_at": _now()}
     return scan
@@ -267,35 +271,36 @@ def _usec(line: bytes) -> int:
     return int(found.group(1)) * 1_000_000 + int(found.group(2)) if found else -1
 
 
-def _current_log(folder: Path) -> Path | None:
+def _current_log(folder: Path, fs: Tree) -> Path | None:
     """The log the syslog daemon writes now: ``kern.log``, else ``messages`` (as
     ``log_files`` chooses, by the first pattern anything matches)."""
     for pattern in LOG_GLOBS:
         base = folder / pattern.rstrip("*")
-        if rotations(base):
+        if rotations(base, fs):
             return base
     return None
 
 
 # -- one log file and its rotations ------------------------------------------------------
 def _file_plan(cursor: Cursor, current: Path, first: datetime | None, ends: list[dict],
-               display: Callable[[Path], str]) -> list[tuple[Stream, datetime | None]]:
+               display: Callable[[Path], str], fs: Tree
+               ) -> list[tuple[Stream, datetime | None]]:
     """What to read of ``current`` and its rotations, each stream with the time before which
     its kills are not reported (None: all of it). Each file read appends where it ended
     to ``ends``, oldest first."""
-    files = rotations(current)
+    files = rotations(current, fs)
     saved = cursor.positions.get(os.path.abspath(current))
     plan = [(path, 0, 0) for path in files]  # no position: every file, from the window on
     since = first
     if saved is not None:
         since = None
-        found = _find(files, saved) if saved["offset"] else None
+        found = _find(files, saved, fs) if saved["offset"] else None
         if not saved["offset"]:  # every file was empty: all there is now is new
             pass
         elif found is not None:
             plan = [(files[found], saved["offset"], saved["lines"])] + plan[found + 1:]
-        elif any(_same_inode(path, saved) for path in files):
-            index = next(i for i, path in enumerate(files) if _same_inode(path, saved))
+        elif any(_same_inode(path, saved, fs) for path in files):
+            index = next(i for i, path in enumerate(files) if _same_inode(path, saved, fs))
             cursor.notices.append(f"{display(current)}: truncated or rewritten since the "
                                   "last run: read again from its start")
             plan = plan[index:]
@@ -304,26 +309,27 @@ def _file_plan(cursor: Cursor, current: Path, first: datetime | None, ends: list
             cursor.notices.append(f"{display(current)}: the position saved at "
                                   f"{saved['saved_at']} is in no log kept now (rotated away "
                                   "or replaced): the kills logged since then are reported")
-    return [(_stream(path, display(path), offset, lines, ends), since)
+    return [(_stream(path, display(path), offset, lines, ends, fs), since)
             for path, offset, lines in plan]
 
 
-def _same_inode(path: Path, saved: dict) -> bool:
+def _same_inode(path: Path, saved: dict, fs: Tree) -> bool:
     try:
-        st = path.stat()
-    except OSError:
+        st = fs.stat(path)
+    except (OSError, ValueError):
         return False
     return (st.st_dev, st.st_ino) == (saved["dev"], saved["ino"])
 
 
-def _find(files: list[Path], saved: dict) -> int | None:
+def _find(files: list[Path], saved: dict, fs: Tree) -> int | None:
     """Which file holds the saved position, renamed or compressed since: its first bytes
     match and it is long enough (the same inode is tried first)."""
-    order = sorted(range(len(files)), key=lambda i: (not _same_inode(files[i], saved), -i))
+    order = sorted(range(len(files)),
+                   key=lambda i: (not _same_inode(files[i], saved, fs), -i))
     for i in order:
         path = files[i]
         try:
-            with _open(path) as fh:
+            with open_log(path, fs) as fh:
                 if hashlib.sha256(fh.read(saved["head_len"])).hexdigest() != saved["head"]:
                     continue
                 if not _gz(path) and os.fstat(fh.fileno()).st_size < saved["offset"]:
@@ -338,20 +344,17 @@ def _gz(path: Path) -> bool:
     return path.name.endswith(".gz")
 
 
-def _open(path: Path) -> IO[bytes]:
-    return gzip.open(path, "rb") if _gz(path) else open(path, "rb")
-
-
-def _stream(path: Path, label: str, offset: int, lines: int, ends: list[dict]) -> Stream:
+def _stream(path: Path, label: str, offset: int, lines: int, ends: list[dict],
+            fs: Tree) -> Stream:
     """A stream of ``path`` from ``offset`` (uncompressed bytes) that appends where it
     ended to ``ends`` once read."""
-    stream = file_stream(path, label)
+    stream = file_stream(path, label, fs)
     stream.lines_before = lines
 
     def opener():
-        fh = _open(path)
+        fh = open_log(path, fs)
         try:
-            return _Tracked(fh, path, offset, lines, ends)
+            return _Tracked(fh, path, offset, lines, ends, fs)
         except BaseException:
             fh.close()
             raise
@@ -364,12 +367,12 @@ class _Tracked:
     was opened (a line still being written, and what comes later, is read next time), a
     compressed rotation to its end. Closed after a whole read, it appends its position."""
 
-    def __init__(self, fh, path: Path, offset: int, lines: int, ends: list[dict]):
+    def __init__(self, fh, path: Path, offset: int, lines: int, ends: list[dict], fs: Tree):
         self.fh, self.ends = fh, ends
         self.stat = os.fstat(fh.fileno())
         self.pos, self.lines = offset, lines
         if _gz(path):
-            with gzip.open(path, "rb") as head:
+            with open_log(path, fs) as head:
                 self.head = head.read(HEAD)
             remaining = offset
             while remaining > 0:

@@ -11,8 +11,15 @@ sources are tried in order of preference:
    for the boots before this one when the journal is not there.
 
 Every source tried is reported with what happened (read, absent, or unreadable and
-which group or capability would help). Only these fixed commands are ever run, by
-absolute path and with a fixed environment (no PATH or pager of the caller's).
+which group or capability would help). Only these fixed commands are ever run, by an
+absolute path found once in the system's folders (never the caller's PATH) and with a
+fixed environment: nothing the caller set (locale, time zone, pager, colours, systemd's
+log settings) changes what they print.
+
+Log files are found and opened through the host's ``confine.Tree`` (under ``--root``,
+``var/log/kern.log`` is resolved inside the tree) and judged on the open descriptor by
+``open_log``: a FIFO, a device or a link to ``/proc/kmsg`` where a log is expected is
+refused, named, and never read.
 
 One concern over 300 lines: choosing and opening the sources of one host's kernel log,
 each with the reference time it needs to date its lines and the record of what became of
@@ -22,22 +29,29 @@ resuming where a run stopped is :mod:`oomaudit.logcursor`, built on these source
 from __future__ import annotations
 
 import contextlib
+import errno
+import functools
 import os
 import re
+import stat
 import sys
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO
 
+from . import confine
+from .confine import Tree
+from .host import printable, terminal
 from .parsers.kernlog import KernlogParser
 from .parsers.kernlog_event import OomEvent
 from .parsers.kernlog_scan import scan
 from .record import Record
 
 JOURNAL_ARGS = ("--no-pager", "-o", "json", "_TRANSPORT=kernel")
-COMMAND_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C.UTF-8",
-               "SYSTEMD_PAGER": "", "SYSTEMD_COLORS": "0"}
+SYSTEM_BIN = "/usr/bin:/bin:/usr/sbin:/sbin"
+COMMAND_ENV = {"PATH": SYSTEM_BIN, "LC_ALL": "C", "TZ": "UTC", "SYSTEMD_PAGER": "",
+               "SYSTEMD_COLORS": "0"}  # the whole environment: nothing is inherited
 LOG_GLOBS = ("kern.log*", "messages*")  # the first that matches anything wins
 _ROTATION = re.compile(r"\.(\d+)(?:\.gz)?$|-(\d{8})(?:\.gz)?$")
 _SUFFIX = re.compile(r"\.\d+(?:\.gz)?|-\d{8}(?:\.gz)?")
@@ -51,13 +65,15 @@ class Stream(Record):
 
     def __init__(self, label: str, opener: Callable[[], IO[bytes]],
                  reference: datetime | None = None, boot_time: float | None = None,
-                 until: datetime | None = None, lines_before: int = 0):
+                 until: datetime | None = None, lines_before: int = 0,
+                 hint: Callable[[], str] | None = None):
         self.label = label
         self.opener = opener
         self.reference = reference
         self.boot_time = boot_time
         self.until = until
         self.lines_before = lines_before  # a stream opened past the start: lines skipped
+        self.hint = hint  # who may read it, for a permission denied
 
 
 class Tried(Record):
@@ -73,17 +89,30 @@ class Tried(Record):
 
 
 class LogScan(Record):
-    """What ``read_events`` found: the OOM kills kept, how many were undated or dropped by
-    ``--since``, the OOM panics, and every source tried (the unreadable ones: ``errors``)."""
+    """What ``read_events`` found: the OOM kills kept (unless a sink took them), how many
+    were undated or dropped by ``--since``, the OOM panics (the first ``MAX_PANICS`` of
+    ``panic_count``), and every source tried (the unreadable ones: ``errors``)."""
+
+    MAX_PANICS = 100
 
     def __init__(self, events: list[OomEvent] | None = None, undated: int = 0, older: int = 0,
                  panics: list[tuple[str, str, int]] | None = None,
-                 tried: list[Tried] | None = None):
+                 tried: list[Tried] | None = None, panic_count: int = 0):
         self.events = [] if events is None else events
         self.undated = undated  # events kept although their time is unknown (--since cannot apply)
         self.older = older  # events dropped by --since
         self.panics = [] if panics is None else panics  # message, where, line
+        self.panic_count = panic_count
         self.tried = [] if tried is None else tried
+
+    def add(self, part: LogScan) -> None:
+        """Another read's counts and sources (its events went to the same sink)."""
+        self.events += part.events
+        self.undated += part.undated
+        self.older += part.older
+        self.panics += part.panics[:self.MAX_PANICS - len(self.panics)]
+        self.panic_count += part.panic_count
+        self.tried += part.tried
 
     @property
     def errors(self) -> list[Tried]:
@@ -91,22 +120,72 @@ class LogScan(Record):
 
 
 # -- streams ---------------------------------------------------------------------------
-def _open_log(path: Path) -> IO[bytes]:
-    if path.name.endswith(".gz"):
-        import gzip
-        return gzip.open(path, "rb")
-    return open(path, "rb")
+@functools.cache
+def live_tree() -> Tree:
+    """The live host's filesystem, for the logs ``oomaudit logs`` reads without a host."""
+    return Tree(Path("/"), confine.LIVE)
 
 
-def _mtime(path: Path) -> datetime | None:
+def open_log(path: Path, fs: Tree | None = None) -> IO[bytes]:
+    """A kernel log file, opened the one way: through the Tree (resolved inside its root,
+    ``O_NONBLOCK | O_NOCTTY``, a link that changed under us refused), then judged by
+    ``fstat`` on the open descriptor, before any read: what is not a regular file (a FIFO,
+    a device, a socket, a folder) or is a file of ``/proc`` or ``/sys`` (a link to
+    ``/proc/kmsg``, whose reads block and take records from the syslog daemon) is refused
+    with an OSError naming why. So no log path can hang a run.
+
+    Logs are streamed in bounded memory rather than read whole, so ``Tree.read`` and its
+    cap do not fit; this is the streaming open ``confine.Tree`` lacks, and moves there."""
+    fs = fs or live_tree()
+    fd = fs._open(path)
     try:
-        return datetime.fromtimestamp(path.stat().st_mtime).astimezone()
-    except OSError:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise confine.Refused(errno.EISDIR, "not a regular file (a folder)", path)
+        if not stat.S_ISREG(info.st_mode):
+            raise confine.not_regular(path)
+        if fs.kind == confine.LIVE and info.st_dev in fs._pseudo_devices():
+            raise confine.Refused(errno.EINVAL, "a file of /proc or /sys, not a log", path)
+        raw = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    if not path.name.endswith(".gz"):
+        return raw
+    import gzip
+    compressed = gzip.GzipFile(fileobj=raw, mode="rb")
+    compressed.myfileobj = raw  # closed with it, as gzip.open(name) closes what it opened
+    return compressed
+
+
+def check_log(path: Path) -> None:
+    """A log named on the command line, opened and closed before anything is read: a
+    UsageError naming it when it is missing or no log ("not a regular file (FIFO, socket
+    or device)"). One this user may not read is left to ``read_events``, which says who
+    may."""
+    from .errors import UsageError
+    try:
+        open_log(path).close()
+    except PermissionError:
+        pass
+    except OSError as exc:
+        why = "no such file" if isinstance(exc, FileNotFoundError) else (
+            exc.strerror or str(exc)).lower()
+        raise UsageError(f"{terminal(str(path))}: {why}") from None
+
+
+def _mtime(path: Path, fs: Tree) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(fs.stat(path).st_mtime).astimezone()
+    except (OSError, ValueError, OverflowError):
         return None
 
 
-def file_stream(path: Path, label: str | None = None) -> Stream:
-    return Stream(label or str(path), lambda: _open_log(path), _mtime(path))
+def file_stream(path: Path, label: str | None = None, fs: Tree | None = None) -> Stream:
+    """A log file of the tree ``fs`` (default: the live host's), named ``label``."""
+    fs = fs or live_tree()
+    return Stream(label or printable(str(path)), lambda: open_log(path, fs), _mtime(path, fs),
+                  hint=lambda: _permission_hint(path, fs))
 
 
 def stdin_stream() -> Stream:
@@ -126,24 +205,31 @@ def rotation_order(paths: list[Path]) -> list[Path]:
     return sorted(paths, key=key)
 
 
-def rotations(current: Path) -> list[Path]:
+def rotations(current: Path, fs: Tree | None = None) -> list[Path]:
     """``current`` and its rotations beside it (``kern.log.1``, ``kern.log.2.gz``,
-    ``messages-20260201``), oldest first; ``current`` last when it exists."""
+    ``messages-20260201``), oldest first; ``current`` last when it exists. Anything but a
+    folder counts: a FIFO by a log's name is refused, and named, when it is opened."""
+    fs = fs or live_tree()
     prefix = current.name
     try:
-        names = os.listdir(current.parent)
+        names = fs.listdir(current.parent)
     except OSError:
         return []
     found = [current.parent / n for n in names if n == prefix or n.startswith(prefix) and
              _SUFFIX.fullmatch(n[len(prefix):])]
-    return rotation_order([p for p in found if p.is_file()])
+    return rotation_order([p for p in found if not fs.is_dir(p)])
 
 
-def log_files(folder: Path) -> list[Path]:
+def log_files(folder: Path, fs: Tree | None = None) -> list[Path]:
     """``kern.log*`` in ``folder``, else ``messages*`` (a host with both logs kernel lines to
-    both: reading both would count each kill twice)."""
+    both: reading both would count each kill twice); anything but a folder, as
+    ``rotations``."""
+    fs = fs or live_tree()
     for pattern in LOG_GLOBS:
-        found = [p for p in folder.glob(pattern) if p.is_file()]
+        try:
+            found = fs.glob(folder / pattern)
+        except OSError:
+            return []
         if found:
             return rotation_order(found)
     return []
@@ -152,7 +238,7 @@ def log_files(folder: Path) -> list[Path]:
 # -- the live host ---------------------------------------------------------------------
 def boot_time() -> float | None:
     try:
-        for line in Path("/proc/stat").read_text().splitlines():
+        for line in confine.read_live("/proc/stat").splitlines():
             if line.startswith("btime "):
                 return float(line.split()[1])
     except (OSError, ValueError, IndexError):
@@ -160,11 +246,11 @@ def boot_time() -> float | None:
     return None
 
 
-def _permission_hint(path: Path) -> str:
+def _permission_hint(path: Path, fs: Tree) -> str:
     """Which group would let this user read ``path`` (Debian: kern.log is root:adm 0640)."""
     try:
-        st = path.stat()
-    except OSError:
+        st = fs.stat(path)
+    except (OSError, ValueError):
         return "run as root"
     if st.st_mode & 0o040:
         import grp
@@ -176,10 +262,13 @@ def _permission_hint(path: Path) -> str:
     return "readable by root only"
 
 
+@functools.cache
 def program(name: str) -> str | None:
-    """A system program by absolute path (never through the caller's PATH)."""
-    return next((f"{d}/{name}" for d in ("/usr/bin", "/bin", "/usr/sbin", "/sbin")
-                 if os.access(f"{d}/{name}", os.X_OK)), None)
+    """A system program by absolute path, looked up once in the system's folders (never
+    through the caller's PATH, where any folder may come first)."""
+    import shutil
+
+    return shutil.which(name, path=SYSTEM_BIN)
 
 
 def journal(since: datetime | None, tried: list[Tried], after: str | None = None,
@@ -195,8 +284,9 @@ def journal(since: datetime | None, tried: list[Tried], after: str | None = None
         tried.append(Tried(label, "absent", "journalctl is not installed"))
         return None
     command = [path, *JOURNAL_ARGS]
-    if since is not None and after is None:
-        command.append("--since=" + since.astimezone().strftime("%Y-%m-%d %H:%M:%S"))
+    if since is not None and after is None:  # in UTC, said so: the child's TZ is fixed
+        command.append("--since=" + since.astimezone(timezone.utc).strftime(
+            "%Y-%m-%d %H:%M:%S UTC"))
     try:
         probe = subprocess.run([*command, "-n", "1"], capture_output=True, text=True,
                                timeout=30, check=False, env=COMMAND_ENV)
@@ -216,7 +306,7 @@ def journal(since: datetime | None, tried: list[Tried], after: str | None = None
                            f"exit status {probe.returncode}"))
         return None
     if not probe.stdout.strip():
-        running = os.path.exists("/run/systemd/journal/socket")
+        running = confine.live_exists("/run/systemd/journal/socket")
         why = ("no journal files" if "No journal files" in err or not running
                else "no kernel records in the window")
         if not running:
@@ -270,7 +360,7 @@ def read_kmsg(path: str = "/dev/kmsg") -> bytes:
     import errno
 
     out = []
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    fd = live_tree()._open(path)  # O_NONBLOCK: reading stops at the end of the buffer
     try:
         while True:
             try:
@@ -338,11 +428,7 @@ def live_streams(since: datetime | None, log_dir: Path = Path("/var/log")
     if not files:
         tried.append(Tried(f"{log_dir}/kern.log*, {log_dir}/messages*", "absent",
                            "no syslog daemon writes kernel messages to files here"))
-    for path in files:
-        if not os.access(path, os.R_OK):
-            tried.append(Tried(str(path), "unreadable", "permission denied; " +
-                               _permission_hint(path)))
-            continue
+    for path in files:  # one this user may not read is named when read_events opens it
         stream = file_stream(path)
         if ring and boot:  # the ring buffer has this boot; files add the boots before
             stream.until = datetime.fromtimestamp(boot, timezone.utc)
@@ -354,38 +440,50 @@ def live_streams(since: datetime | None, log_dir: Path = Path("/var/log")
 
 # -- reading ---------------------------------------------------------------------------
 def read_events(streams: list[Stream], since: datetime | None,
-                tried: list[Tried] | None = None) -> LogScan:
+                tried: list[Tried] | None = None,
+                sink: Callable[[OomEvent], None] | None = None) -> LogScan:
     """Every OOM event of ``streams`` at or after ``since`` (undated events are kept and
-    counted); a stream that fails midway is reported, and the others are still read."""
+    counted), each given to ``sink`` as it is read (default: kept in ``events``); a stream
+    that fails midway is reported beside the events read before, and the others are
+    still read."""
     result = LogScan(tried=list(tried or []))
+    give = sink or result.events.append
     for stream in streams:
+        parser = KernlogParser(stream.label, stream.reference, stream.boot_time)
+        kept = 0
         try:
-            parser = KernlogParser(stream.label, stream.reference, stream.boot_time)
             with stream.opener() as fh:
-                events = list(_events(fh, parser, stream.lines_before))
+                for event in _events(fh, parser, stream.lines_before):
+                    if _in_window(result, stream, since, event):
+                        give(event)
+                        kept += 1
         except PermissionError:
-            path = Path(stream.label)
-            result.tried.append(Tried(stream.label, "unreadable",
-                                      "permission denied; " + _permission_hint(path)))
+            result.tried.append(Tried(stream.label, "unreadable", "permission denied; " + (
+                stream.hint() if stream.hint else "run as root")))
             continue
         except (OSError, EOFError, ValueError) as exc:  # missing, corrupt .gz, ...
             why = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
             result.tried.append(Tried(stream.label, "unreadable", why))
             continue
-        kept = 0
-        for event in events:
-            if event.time is None:
-                result.undated += 1
-            elif stream.until is not None and event.time >= stream.until:
-                continue
-            elif since is not None and event.time < since:
-                result.older += 1
-                continue
-            result.events.append(event)
-            kept += 1
-        result.panics.extend((m, stream.label, line) for m, _, line in parser.panics)
+        result.add(LogScan(panics=[(m, stream.label, line) for m, _, line in parser.panics],
+                           panic_count=parser.panic_count))
         result.tried.append(Tried(stream.label, "read", f"{kept} OOM kill(s)"))
     return result
+
+
+def _in_window(result: LogScan, stream: Stream, since: datetime | None,
+               event: OomEvent) -> bool:
+    """Whether ``event`` is reported: undated ones are (and counted), those another source
+    has (``until``) are not, nor those before ``since`` (counted older)."""
+    if event.time is None:
+        result.undated += 1
+        return True
+    if stream.until is not None and event.time >= stream.until:
+        return False
+    if since is not None and event.time < since:
+        result.older += 1
+        return False
+    return True
 
 
 def _events(fh: IO[bytes], parser: KernlogParser, lines_before: int) -> Iterator[OomEvent]:

@@ -1,15 +1,16 @@
 """``oomaudit logs``: OOM kills found in kernel logs, as a text summary or JSON.
 
 The JSON shape is documented by ``oomaudit/logs.schema.json`` (``schema_version`` 1);
-exit codes: 0 no kill in the window, 1 kills found, 2 a named file could not be read,
+it is written as the logs are read, so memory stays flat however many kills there are.
+Exit codes: 0 no kill in the window, 1 kills found, 2 a named file could not be read,
 no live source could be read, or a usage error.
 """
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections import Counter, deque
 from datetime import datetime, timedelta, timezone
-from typing import NamedTuple
+from typing import IO, NamedTuple
 
 from . import __version__
 from .errors import UsageError
@@ -55,42 +56,73 @@ def kb(value: int | None) -> str:
     return "?" if value is None else format_size(value * 1024)
 
 
-def groups(events: list[OomEvent]) -> list[dict]:
-    """Kills per process name, most frequent first: count, last seen, largest anon-rss,
-    and the memory cgroups the victims were in."""
-    by_name: dict[str, list[OomEvent]] = {}
-    for event in events:
-        by_name.setdefault(event.process or f"pid {event.pid}", []).append(event)
-    rows = []
-    for name, items in by_name.items():
-        dated = [e for e in items if e.time]
-        last = max(dated, key=lambda e: e.time) if dated else items[-1]
-        anon = [e.anon_rss_kb for e in items if e.anon_rss_kb is not None]
-        memcgs = Counter(e.memcg for e in items if e.memcg)
-        rows.append({"process": name, "count": len(items),
-                     "last_seen": last.time.isoformat() if last.time else None,
-                     "last_seen_printed": last.timestamp,
-                     "max_anon_rss_kb": max(anon) if anon else None,
-                     "memcgs": [m for m, _ in memcgs.most_common()],
-                     "memcg_kills": sum(1 for e in items if e.scope == "memcg")})
-    rows.sort(key=lambda r: (-r["count"], r["process"]))
-    return rows
+class Kills:
+    """Every kill read, aggregated as it comes, in memory bounded whatever their number:
+    the count, one row per process name (at most ``MAX_GROUPS``; later names are counted
+    as "(other processes)", each row with its first ``MAX_MEMCGS`` cgroups) and the latest
+    ``sample`` events, which the text view lists (JSON writes each event as it comes)."""
 
+    MAX_GROUPS = 1000
+    MAX_MEMCGS = 16
+    OTHERS = "(other processes)"
 
-def summary_line(scan: LogScan, window: Window) -> str:
-    kills = len(scan.events)
-    if not kills:
-        return f"no OOM kills {window.label}"
-    parts = []
-    for row in groups(scan.events):
-        text = f"{row['process']} ×{row['count']}"
-        if row["max_anon_rss_kb"]:
-            text += f" (anon-rss {kb(row['max_anon_rss_kb'])})"
-        if row["memcgs"]:
-            text += f" in {row['memcgs'][0]}"
-        parts.append(text)
-    plural = "kill" if kills == 1 else "kills"
-    return f"{kills} OOM {plural} {window.label}: " + ", ".join(parts)
+    def __init__(self, sample: int = 100):
+        self.count = 0
+        self.rows: dict[str, dict] = {}
+        self.latest: deque[OomEvent] = deque(maxlen=sample)
+
+    def add(self, event: OomEvent) -> None:
+        self.count += 1
+        self.latest.append(event)
+        name = event.process or f"pid {event.pid}"
+        row = self.rows.get(name)
+        if row is None:
+            if len(self.rows) >= self.MAX_GROUPS:
+                name = self.OTHERS
+                row = self.rows.get(name)
+            if row is None:
+                row = self.rows[name] = {"process": name, "count": 0, "dated": None,
+                                         "printed": None, "max_anon_rss_kb": None,
+                                         "memcgs": Counter(), "memcg_kills": 0}
+        row["count"] += 1
+        if event.time and (row["dated"] is None or event.time > row["dated"][0]):
+            row["dated"] = (event.time, event.timestamp)
+        row["printed"] = event.timestamp
+        if event.anon_rss_kb is not None:
+            row["max_anon_rss_kb"] = max(row["max_anon_rss_kb"] or 0, event.anon_rss_kb)
+        memcgs = row["memcgs"]
+        if event.memcg and (event.memcg in memcgs or len(memcgs) < self.MAX_MEMCGS):
+            memcgs[event.memcg] += 1
+        row["memcg_kills"] += event.scope == "memcg"
+
+    def groups(self) -> list[dict]:
+        """Kills per process name, most frequent first: count, last seen (the latest dated
+        kill, else the last one read), largest anon-rss, and the victims' memory cgroups."""
+        out = []
+        for row in self.rows.values():
+            when, printed = row["dated"] or (None, row["printed"])
+            out.append({"process": row["process"], "count": row["count"],
+                        "last_seen": when.isoformat() if when else None,
+                        "last_seen_printed": printed,
+                        "max_anon_rss_kb": row["max_anon_rss_kb"],
+                        "memcgs": [m for m, _ in row["memcgs"].most_common()],
+                        "memcg_kills": row["memcg_kills"]})
+        out.sort(key=lambda r: (-r["count"], r["process"]))
+        return out
+
+    def summary_line(self, window: Window) -> str:
+        if not self.count:
+            return f"no OOM kills {window.label}"
+        parts = []
+        for row in self.groups():
+            text = f"{row['process']} ×{row['count']}"
+            if row["max_anon_rss_kb"]:
+                text += f" (anon-rss {kb(row['max_anon_rss_kb'])})"
+            if row["memcgs"]:
+                text += f" in {row['memcgs'][0]}"
+            parts.append(text)
+        plural = "kill" if self.count == 1 else "kills"
+        return f"{self.count} OOM {plural} {window.label}: " + ", ".join(parts)
 
 
 def _when(event: OomEvent) -> str:
@@ -146,37 +178,64 @@ def event_text(event: OomEvent) -> list[str]:
     return lines
 
 
-def render_text(scan: LogScan, window: Window) -> str:
-    out = [summary_line(scan, window)]
+def render_text(kills: Kills, scan: LogScan, window: Window) -> str:
+    out = [kills.summary_line(window)]
     if scan.undated:
         out.append(f"  ({scan.undated} of them without an absolute time: kept, as --since "
                    "cannot apply to them)")
     if scan.older:
         out.append(f"  ({scan.older} older kill(s) outside the window not shown: "
                    "--since all shows them)")
-    for event in scan.events:
+    if kills.count > len(kills.latest):
+        out.append(f"  (the latest {len(kills.latest)} listed; the summary counts every "
+                   "one, --format json lists every one)")
+    for event in kills.latest:
         out.append("")
         out.extend(event_text(event))
     if scan.panics:
         out.append("")
         out.extend(f"OOM panic: {m} (at {src}:{line})" for m, src, line in scan.panics)
+        if scan.panic_count > len(scan.panics):
+            out.append(f"({scan.panic_count - len(scan.panics)} more OOM panics not listed)")
     out.append("")
     out.append("sources: " + "; ".join(str(t) for t in scan.tried))
     return "\n".join(map(terminal, out)) + "\n"  # names from a log or a file name
 
 
-def render_json(scan: LogScan, window: Window) -> str:
-    import json
-    data = {
-        "schema_version": SCHEMA_VERSION,
-        "tool": {"name": "oomaudit", "version": __version__},
-        "since": window.start.isoformat() if window.start else None,
-        "summary": {"kills": len(scan.events), "undated": scan.undated, "older": scan.older,
-                    "panics": len(scan.panics), "text": summary_line(scan, window),
-                    "by_process": groups(scan.events)},
-        "events": [e.to_json() for e in scan.events],
-        "panics": [{"message": m, "source": s, "line": n} for m, s, n in scan.panics],
-        "sources": [{"label": t.label, "status": t.status, "detail": t.detail}
-                    for t in scan.tried],
-    }
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+class JsonWriter:
+    """``--format json`` written as the kills are read: the head, each event on a line of
+    its own as it comes (a consumer of a pipe sees it at once; memory does not grow with the
+    kills), then the panics, the sources and the summary, which need the whole read."""
+
+    def __init__(self, out: IO[str], window: Window):
+        import json
+
+        self.out = out
+        self.window = window
+        self.kills = Kills(sample=0)
+        self.encode = json.JSONEncoder(ensure_ascii=False).encode  # the C encoder
+        head = {"schema_version": SCHEMA_VERSION,
+                "tool": {"name": "oomaudit", "version": __version__},
+                "since": window.start.isoformat() if window.start else None}
+        out.write(json.dumps(head, indent=2)[:-2] + ',\n  "events": [')
+
+    def add(self, event: OomEvent) -> None:
+        self.out.write(("\n    " if not self.kills.count else ",\n    ")
+                       + self.encode(event.to_json()))
+        self.out.flush()
+        self.kills.add(event)
+
+    def close(self, scan: LogScan) -> None:
+        import json
+
+        kills = self.kills
+        tail = {
+            "panics": [{"message": m, "source": s, "line": n} for m, s, n in scan.panics],
+            "sources": [{"label": t.label, "status": t.status, "detail": t.detail}
+                        for t in scan.tried],
+            "summary": {"kills": kills.count, "undated": scan.undated, "older": scan.older,
+                        "panics": scan.panic_count, "text": kills.summary_line(self.window),
+                        "by_process": kills.groups()},
+        }
+        body = json.dumps(tail, indent=2, ensure_ascii=False)
+        self.out.write(("\n  ]," if kills.count else "],") + body[1:] + "\n")

@@ -4,9 +4,12 @@ write through here; it imports nothing of the engine, so importing it costs no p
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 from .errors import UsageError
 
@@ -28,23 +31,31 @@ def wants_color(args: argparse.Namespace, to_file: bool | None = None) -> bool:
 
 
 def write(text: str, output: str | None, option: str = "--output") -> None:
-    """Write the report whole or not at all: a temporary file renamed into place. A device
-    or FIFO (``-o /dev/null``, ``-o /dev/stdout``) is written to, never replaced, and a
-    symlink is followed, as a shell redirection would. ``-`` is standard output. ``option``
-    names the file in errors (``--write-baseline``).
+    """Write the report whole or not at all (see ``report_file``)."""
+    with report_file(output, option) as fh:
+        fh.write(text)
+
+
+@contextlib.contextmanager
+def report_file(output: str | None, option: str = "--output") -> Iterator[IO[str]]:
+    """Where a report is written, as it is made (``oomaudit logs`` streams its events):
+    whole or not at all, a temporary file renamed into place when the block ends without
+    an exception. A device or FIFO (``-o /dev/null``, ``-o /dev/stdout``) is written to,
+    never replaced, and a symlink is followed, as a shell redirection would. ``-`` or None
+    is standard output. ``option`` names the file in errors (``--write-baseline``).
 
     oomaudit runs as root from a timer: the temporary name is unpredictable and created with
     ``O_EXCL | O_NOFOLLOW`` (a link planted at it cannot make root write elsewhere, and two
     runs writing one report never collide), and a report that exists keeps its mode and
     owner (node_exporter, another user, still reads it); a new one gets the umask's."""
     if not output or output == "-":
-        sys.stdout.write(text)
+        yield sys.stdout
         return
     target = Path(os.path.realpath(output))
     if target.exists() and not target.is_file():
         try:
             with open(target, "w", encoding="utf-8") as fh:
-                fh.write(text)
+                yield fh
         except OSError as exc:
             raise UsageError(f"{option} {output}: {exc.strerror or exc}") from None
         return
@@ -67,11 +78,14 @@ def write(text: str, output: str | None, option: str = "--output") -> None:
                         os.fchown(fd, old.st_uid, old.st_gid)
                     except PermissionError:  # not root: the file becomes the writer's
                         pass
-            fh.write(text)
+            yield fh
         os.replace(tmp, target)
     except OSError as exc:
         tmp.unlink(missing_ok=True)  # ours: O_EXCL made it
         raise UsageError(f"{option} {output}: {exc.strerror or exc}") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def print_errors(errors: list[str]) -> None:

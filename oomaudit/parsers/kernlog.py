@@ -57,6 +57,7 @@ from .logframe import NO_STAMP, Stamp, journal_record, parse_stamp
 
 TAIL_LINES = 50  # after a kill, watch this many lines for the reaper and group kills
 MAX_REPORT_LINES = 20_000  # a header without a kill stops pinning line-by-line parsing
+MAX_PANICS = 100  # panic lines kept (all are counted): bounded memory on any input
 # What a line must hold to mean anything to ``_line`` (besides a task-table row): a fast
 # scanner feeds only lines holding one of these and hands the lines between over at once
 # (``skip``). "oom-kill" covers "invoked oom-killer" and "oom-kill:".
@@ -117,7 +118,8 @@ class KernlogParser:
         self.report: _Report | None = None
         self.tail = 0
         self.selection_candidate: tuple[str, int] | None = None
-        self.panics: list[tuple[str, Stamp, int]] = []
+        self.panics: list[tuple[str, Stamp, int]] = []  # the first MAX_PANICS
+        self.panic_count = 0
 
     @property
     def wants_all(self) -> bool:
@@ -244,7 +246,10 @@ class KernlogParser:
         elif "Kernel panic" in line:
             match = PANIC.search(line)
             if match:
-                self.panics.append((match[0], self._stamp(line, match.start(), None), lineno))
+                self.panic_count += 1
+                if len(self.panics) < MAX_PANICS:
+                    self.panics.append((match[0], self._stamp(line, match.start(), None),
+                                        lineno))
 
     def _select(self, match: re.Match, line: str, lineno: int, out: list[OomEvent]) -> None:
         """A selection line. Outside a report it only counts when its Killed line follows

@@ -50,15 +50,15 @@ def events_of(host) -> list[OomEvent]:
         from oomaudit.logcursor import since_last
 
         scan = since_last(cursor, since, log_dir=host.resolve("/var/log"), live=host.live,
-                          display=host.display)
+                          display=host.display, fs=host.fs)
         for problem in scan.errors:
             host.note_unreadable(problem.label, problem.detail)
         events = scan.events
     else:
         if host.mode == ROOT:
             folder = host.resolve("/var/log")
-            streams = [file_stream(p, host.display(p)) for p in log_files(folder)] \
-                if folder is not None else []
+            streams = [file_stream(p, host.display(p), host.fs)
+                       for p in log_files(folder, host.fs)] if folder is not None else []
             tried: list[Tried] = []
         else:
             streams, tried = live_streams(since)

@@ -53,9 +53,9 @@ def test_permission_hint_names_the_files_group(tmp_path):
     log.write_bytes(KILL)
     log.chmod(0o640)
     group = grp.getgrgid(log.stat().st_gid).gr_name
-    assert f"readable by group '{group}'" in logsources._permission_hint(log)
+    assert f"readable by group '{group}'" in logsources._permission_hint(log, logsources.live_tree())
     log.chmod(0o600)
-    assert logsources._permission_hint(log) == "readable by root only"
+    assert logsources._permission_hint(log, logsources.live_tree()) == "readable by root only"
 
 
 def test_live_files_cover_the_boots_before_the_ring_buffer(tmp_path):

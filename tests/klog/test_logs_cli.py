@@ -234,6 +234,6 @@ def test_mangled_input_never_gives_a_traceback(oomaudit, tmp_path):
     assert folder.returncode == 2 and "not a regular file" in folder.stderr
     (tmp_path / "a.log").symlink_to(tmp_path / "b.log")
     (tmp_path / "b.log").symlink_to(tmp_path / "a.log")
-    loop = oomaudit("logs", "a.log")
-    assert loop.returncode == 2 and loop.stderr == (
-        "oomaudit: error: a.log: too many levels of symbolic links\n")
+    loop = oomaudit("logs", "a.log")  # the wording of a loop is confine.py's
+    assert loop.returncode == 2 and loop.stderr.startswith("oomaudit: error: a.log: ")
+    assert loop.stderr.count("\n") == 1

@@ -121,7 +121,7 @@ def test_copytruncate_and_truncation_start_again(oomaudit, tmp_path):
 def test_a_position_in_no_kept_log_falls_back_to_the_time_of_the_previous_run(tmp_path):
     log = tmp_path / "kern.log"
     log.write_text(kill(1))
-    cursor = Cursor.open(tmp_path / "state", "logs")
+    cursor = Cursor.load(tmp_path / "state", "logs")
     assert [e.pid for e in since_last(cursor, None, files=[log]).events] == [1]
     cursor.positions[str(log)]["saved_at"] = "2026-01-01T00:00:00+00:00"
     cursor.commit()
@@ -130,7 +130,7 @@ def test_a_position_in_no_kept_log_falls_back_to_the_time_of_the_previous_run(tm
                    " anon-rss:1kB, file-rss:0kB\n"
                    "[Mon Feb  2 10:00:00 2026] Out of memory: Killed process 8 (new) total-vm:1kB,"
                    " anon-rss:1kB, file-rss:0kB\n")
-    cursor = Cursor.open(tmp_path / "state", "logs")
+    cursor = Cursor.load(tmp_path / "state", "logs")
     scan = since_last(cursor, None, files=[log])
     assert [e.pid for e in scan.events] == [8] and scan.older == 1
     assert "is in no log kept now" in cursor.notices[0]
@@ -141,7 +141,7 @@ def test_a_line_still_being_written_is_read_next_time(tmp_path):
     line = kill(9)
     before = noise(2)
     log.write_text(before + line[:60])
-    cursor = Cursor.open(tmp_path / "state", "logs")
+    cursor = Cursor.load(tmp_path / "state", "logs")
     assert since_last(cursor, None, files=[log]).events == []
     assert cursor.positions[str(log)]["offset"] == len(before)
     with open(log, "a") as fh:
@@ -219,7 +219,7 @@ def test_any_json_in_the_state_file_loads_or_is_a_notice(data):
     with tempfile.TemporaryDirectory() as folder:
         state = Path(folder, "logs-cursor.json")
         state.write_text(json.dumps({"version": 1, "positions": {"/k": data}}))
-        cursor = Cursor.open(Path(folder), "logs")
+        cursor = Cursor.load(Path(folder), "logs")
         log = Path(folder, "kern.log")
         log.write_text(kill(1))
         since_last(cursor, None, files=[log])  # never raises
@@ -295,7 +295,7 @@ def test_rotations_lose_and_repeat_nothing(ops):
             elif op in ("rotate", "rotate-gz", "copytruncate") and log.exists():
                 _rotate(root, op == "rotate-gz", op == "copytruncate")
             elif op == "run":
-                cursor = Cursor.open(root / "state", "logs")
+                cursor = Cursor.load(root / "state", "logs")
                 scan = since_last(cursor, None, files=[log])
                 assert not scan.errors
                 reported += [e.pid for e in scan.events]
@@ -335,18 +335,18 @@ def test_the_journal_cursor_with_the_real_journalctl(tmp_path, monkeypatch):
     _journal_file(remote, tmp_path, "a", ["e1000e: eth0 link up", line], 1)
     monkeypatch.setattr(logsources, "JOURNAL_ARGS",
                         (f"--directory={tmp_path / 'journal'}", *logsources.JOURNAL_ARGS))
-    cursor = Cursor.open(tmp_path / "state", "logs")
+    cursor = Cursor.load(tmp_path / "state", "logs")
     scan = since_last(cursor, None, live=True)
     assert [e.pid for e in scan.events] == [1]
     assert scan.tried[-1].label.startswith("journalctl")
     saved = cursor.positions["journal"]["cursor"]
     assert logcursor._JOURNAL_CURSOR.fullmatch(saved)
     cursor.commit()
-    cursor = Cursor.open(tmp_path / "state", "logs")
+    cursor = Cursor.load(tmp_path / "state", "logs")
     assert since_last(cursor, None, live=True).events == []
     _journal_file(remote, tmp_path, "b", [line.replace("process 1 ", "process 2 ")], 10)
     cursor.commit()
-    cursor = Cursor.open(tmp_path / "state", "logs")
+    cursor = Cursor.load(tmp_path / "state", "logs")
     assert [e.pid for e in since_last(cursor, None, live=True).events] == [2]
     assert cursor.positions["journal"]["cursor"] != saved
 
@@ -363,7 +363,7 @@ def test_the_ring_buffer_resumes_after_the_last_record_of_this_boot(tmp_path, mo
     monkeypatch.setattr(logcursor, "_boot_id", lambda: "boot-1")
     empty = tmp_path / "empty"
     empty.mkdir()
-    cursor = Cursor.open(tmp_path / "state", "logs")
+    cursor = Cursor.load(tmp_path / "state", "logs")
     assert [e.pid for e in since_last(cursor, None, live=True, log_dir=empty).events] == [1]
     assert cursor.positions["kmsg"]["usec"] == 100_000_001
     ring.append(b"[  200.000000] Out of memory: Killed process 2 (b) total-vm:1kB, "
