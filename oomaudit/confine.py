@@ -377,12 +377,24 @@ def _why(path, exc: OSError) -> OSError:
 def read_live(path: str, limit: int = 1 << 20) -> str:
     """A file of the live host's ``/proc`` or ``/sys`` (``/proc/meminfo``, a process's
     ``status``): these are not audited files but the kernel's own answers, read without
-    blocking and without following a link out of them. OSError as ``open`` raises it."""
+    blocking and without following a link out of them. OSError as ``open`` raises it.
+
+    Read in 16 KiB steps to the end (or ``limit``): the kernel hands these files out a page
+    or so per ``read(2)``, and asking for a megabyte at once makes Python allocate and free
+    one per file (a live scan reads five per process)."""
     fd = os.open(path, _OPEN)
     try:
-        return os.read(fd, limit).decode("utf-8", errors="replace")
+        chunks = []
+        got = 0
+        while got < limit:
+            chunk = os.read(fd, min(16384, limit - got))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            got += len(chunk)
     finally:
         os.close(fd)
+    return b"".join(chunks).decode("utf-8", errors="replace")
 
 
 def live_exists(path: str) -> bool:
