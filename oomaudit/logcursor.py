@@ -42,17 +42,16 @@ import stringzilla as sz
 
 from .confine import Tree
 from .errors import UsageError
+from .livelog import journal, ring_buffer
 from .logsources import (
     LOG_GLOBS,
     LogScan,
     Stream,
     Tried,
     file_stream,
-    journal,
     live_tree,
     open_log,
     read_events,
-    ring_buffer,
     rotations,
 )
 from .parsers.kernlog_event import OomEvent

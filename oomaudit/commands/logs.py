@@ -36,7 +36,9 @@ def logs(args: argparse.Namespace) -> int:
             return logsources.read_events(streams, window.start, [], sink)
     else:
         def read(sink):
-            streams, tried = logsources.live_streams(window.start)
+            from ..livelog import live_streams
+
+            streams, tried = live_streams(window.start)
             return logsources.read_events(streams, window.start, tried, sink)
     if args.format == "json":
         with report_file(args.output) as out:

@@ -12,7 +12,8 @@ import re
 from datetime import datetime, timedelta, timezone
 
 from oomaudit.host import FILES, ROOT, Table
-from oomaudit.logsources import Tried, file_stream, live_streams, log_files, read_events
+from oomaudit.livelog import live_streams
+from oomaudit.logsources import Tried, file_stream, log_files, read_events
 from oomaudit.parsers.kernlog import parse_lines, split_lines
 from oomaudit.parsers.kernlog_event import OomEvent
 from oomaudit.reading import Source

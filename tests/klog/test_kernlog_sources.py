@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from oomaudit import logsources
+from oomaudit import livelog, logsources
 from oomaudit.logsources import file_stream, log_files, read_events, rotation_order
 
 KILL = (b"Nov 20 09:00:01 h kernel: Out of memory: Killed process 7 (mysqld) total-vm:1kB, "
@@ -53,14 +53,15 @@ def test_permission_hint_names_the_files_group(tmp_path):
     log.write_bytes(KILL)
     log.chmod(0o640)
     group = grp.getgrgid(log.stat().st_gid).gr_name
-    assert f"readable by group '{group}'" in logsources._permission_hint(log, logsources.live_tree())
+    live = logsources.live_tree()
+    assert f"readable by group '{group}'" in logsources._permission_hint(log, live)
     log.chmod(0o600)
-    assert logsources._permission_hint(log, logsources.live_tree()) == "readable by root only"
+    assert logsources._permission_hint(log, live) == "readable by root only"
 
 
 def test_live_files_cover_the_boots_before_the_ring_buffer(tmp_path):
     (tmp_path / "kern.log").write_bytes(KILL)
-    streams, tried = logsources.live_streams(None, log_dir=tmp_path)
+    streams, tried = livelog.live_streams(None, log_dir=tmp_path)
     if any(t.label.startswith("journalctl") and t.status == "read" for t in tried) or \
             (streams and streams[0].label.startswith("journalctl")):
         pytest.skip("this machine keeps a journal: it alone is read")
@@ -75,6 +76,6 @@ def test_live_files_cover_the_boots_before_the_ring_buffer(tmp_path):
 
 @pytest.mark.skipif(not os.access("/dev/kmsg", os.R_OK), reason="/dev/kmsg not readable here")
 def test_kmsg_records_become_dmesg_lines():
-    data = logsources.read_kmsg()
+    data = livelog.read_kmsg()
     first = data.split(b"\n", 1)[0]
     assert first.startswith(b"[") and b"] " in first

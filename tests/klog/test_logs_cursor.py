@@ -19,7 +19,7 @@ from conftest import IN_CI, assert_no_traceback, need_shared
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from oomaudit import logcursor, logsources
+from oomaudit import livelog, logcursor
 from oomaudit.logcursor import Cursor, since_last
 
 SCHEMA = json.loads(resources.files("oomaudit").joinpath("logs.schema.json").read_text())
@@ -328,13 +328,13 @@ def _journal_file(remote: str, folder: Path, name: str, messages: list[str], fir
 
 def test_the_journal_cursor_with_the_real_journalctl(tmp_path, monkeypatch):
     remote = _journal_remote()
-    if logsources.program("journalctl") is None:
+    if livelog.program("journalctl") is None:
         pytest.skip("journalctl not installed") if not IN_CI else pytest.fail("no journalctl")
     (tmp_path / "journal").mkdir()
     line = kill(1).split("kernel: ", 1)[1].strip()
     _journal_file(remote, tmp_path, "a", ["e1000e: eth0 link up", line], 1)
-    monkeypatch.setattr(logsources, "JOURNAL_ARGS",
-                        (f"--directory={tmp_path / 'journal'}", *logsources.JOURNAL_ARGS))
+    monkeypatch.setattr(livelog, "JOURNAL_ARGS",
+                        (f"--directory={tmp_path / 'journal'}", *livelog.JOURNAL_ARGS))
     cursor = Cursor.load(tmp_path / "state", "logs")
     scan = since_last(cursor, None, live=True)
     assert [e.pid for e in scan.events] == [1]
@@ -357,7 +357,7 @@ def test_the_ring_buffer_resumes_after_the_last_record_of_this_boot(tmp_path, mo
 
     def ring_buffer(tried):
         data = b"".join(ring)
-        return logsources.Stream("/dev/kmsg (this boot)", lambda: __import__("io").BytesIO(data))
+        return livelog.Stream("/dev/kmsg (this boot)", lambda: __import__("io").BytesIO(data))
     monkeypatch.setattr(logcursor, "ring_buffer", ring_buffer)
     monkeypatch.setattr(logcursor, "journal", lambda *a, **k: None)
     monkeypatch.setattr(logcursor, "_boot_id", lambda: "boot-1")
