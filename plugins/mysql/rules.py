@@ -138,31 +138,36 @@ def _culprit(server: Server, worst: WorstCase):
 
 
 def _fit(worst: WorstCase, ram: int, web: bool) -> str:
-    """max_connections that fits beside the server buffers, else a smaller buffer pool."""
+    """max_connections that fits beside the server buffers, else a smaller buffer pool (the
+    one MYSQL001 proposes) when that brings the worst case within RAM."""
     room = ram - worst.server_bytes
     fits = room // worst.thread_bytes if worst.thread_bytes and room > 0 else 0
     if fits >= 10:
         return (f"max_connections = {fits}   # {format_size(room)} left after the server "
                 f"buffers / {format_size(worst.thread_bytes)} per connection")
     smaller, how = fitting_pool(worst, ram, web)
-    if smaller >= CHUNK:
+    if worst.total - _pool(worst) + smaller <= ram:
         return f"innodb_buffer_pool_size = {_size_text(smaller)}   # {how}"
     return "lower max_connections and the per-thread buffers, or give the host more RAM"
 
 
+def _pool(worst: WorstCase) -> int:
+    return next((t.bytes for t in worst.server if t.name == "innodb_buffer_pool_size"), 0)
+
+
 def fitting_pool(worst: WorstCase, ram: int, web: bool) -> tuple[int, str]:
     """The innodb_buffer_pool_size MYSQL001 and MYSQL002 both propose, so that they never
-    disagree: at most 70% of RAM (50% beside a web tier), and, when the worst case exceeds
-    RAM, small enough that it comes to 70% of RAM with the other buffers; whole chunks."""
+    disagree: at most 70% of RAM (50% beside a web tier), and, when MySQLTuner's worst case
+    exceeds RAM, small enough that it comes to 70% of RAM with the other buffers, unless
+    those alone leave no whole chunk for it; in whole chunks, never below one."""
     share = 0.5 if web else 0.7
-    pool = next((t.bytes for t in worst.server if t.name == "innodb_buffer_pool_size"), 0)
-    others = worst.total - pool
-    by_share = int(ram * share) // CHUNK * CHUNK
+    others = worst.total - _pool(worst)
+    by_share = max(int(ram * share) // CHUNK * CHUNK, CHUNK)
     by_worst = (ram * 7 // 10 - others) // CHUNK * CHUNK
-    if worst.total > ram and by_worst < by_share:
+    if worst.total > ram and CHUNK <= by_worst < by_share:
         return by_worst, (f"70% of RAM minus the other buffers ({format_size(others)}), in "
                           "whole 128 MiB chunks")
-    return max(by_share, CHUNK), f"{share:.0%} of {format_size(ram)}, in whole 128 MiB chunks"
+    return by_share, f"{share:.0%} of {format_size(ram)}, in whole 128 MiB chunks"
 
 
 def check_mysql003(host):
