@@ -16,6 +16,9 @@ import re
 from ..record import Record
 
 _NAME = re.compile(r"[_A-Za-z][_A-Za-z0-9]*")
+_PLAIN = re.compile(r"[^$]+")  # text copied as it is
+_PLAIN_NESTED = re.compile(r"[^$}]+")  # ... inside a default, up to its closing brace
+MAX_NESTING = 64  # defaults inside defaults: deeper is refused (recursion, not compose's limit)
 
 
 class TemplateError(ValueError):
@@ -38,25 +41,32 @@ def interpolate(text: str, env: dict[str, str]) -> Interpolated:
     return result
 
 
+def _shown(text: str) -> str:
+    """The value in a message: its start, a value may be megabytes."""
+    return repr(text if len(text) <= 80 else text[:80] + "...")
+
+
 def _expand(text: str, env: dict[str, str], out: Interpolated, pos: int,
-            nested: bool = False) -> tuple[str, int]:
-    """Expand from ``pos``; inside a default (``nested``) stop at the closing brace."""
+            nested: int = 0) -> tuple[str, int]:
+    """Expand from ``pos``; inside a default (``nested`` levels deep) stop at the closing
+    brace. Runs of plain text are copied whole: a long value costs a regex, not a loop."""
     parts: list[str] = []
+    plain = _PLAIN_NESTED if nested else _PLAIN
     while pos < len(text):
-        char = text[pos]
-        if nested and char == "}":
-            return "".join(parts), pos
-        if char != "$":
-            parts.append(char)
-            pos += 1
+        run = plain.match(text, pos)
+        if run:
+            parts.append(run.group())
+            pos = run.end()
             continue
+        if text[pos] == "}":  # only stops a nested run
+            return "".join(parts), pos
         following = text[pos + 1:pos + 2]
         if following == "$":
             parts.append("$")
             pos += 2
             continue
         if following == "{":
-            value, pos = _braced(text, env, out, pos + 2)
+            value, pos = _braced(text, env, out, pos + 2, nested)
             parts.append(value)
             continue
         m = _NAME.match(text, pos + 1)
@@ -67,7 +77,7 @@ def _expand(text: str, env: dict[str, str], out: Interpolated, pos: int,
             parts.append("$")
             pos += 1
     if nested:
-        raise TemplateError(f"invalid interpolation format for {text!r}: missing '}}'")
+        raise TemplateError(f"invalid interpolation format for {_shown(text)}: missing '}}'")
     return "".join(parts), pos
 
 
@@ -78,17 +88,21 @@ def _lookup(name: str, env: dict[str, str], out: Interpolated) -> str:
     return env[name]
 
 
-def _braced(text: str, env: dict[str, str], out: Interpolated, pos: int) -> tuple[str, int]:
+def _braced(text: str, env: dict[str, str], out: Interpolated, pos: int,
+            nested: int = 0) -> tuple[str, int]:
     m = _NAME.match(text, pos)
     if not m:
-        raise TemplateError(f"invalid interpolation format for {text!r}")
+        raise TemplateError(f"invalid interpolation format for {_shown(text)}")
     name, pos = m.group(), m.end()
     op = next((o for o in (":-", ":?", ":+", "-", "?", "+") if text.startswith(o, pos)), "")
     if not op:
         if text[pos:pos + 1] != "}":
-            raise TemplateError(f"invalid interpolation format for {text!r}")
+            raise TemplateError(f"invalid interpolation format for {_shown(text)}")
         return _lookup(name, env, out), pos + 1
-    arg, end = _expand(text, env, out, pos + len(op), nested=True)
+    if nested >= MAX_NESTING:
+        raise TemplateError(f"interpolation nested deeper than {MAX_NESTING} defaults in "
+                            f"{_shown(text)}")
+    arg, end = _expand(text, env, out, pos + len(op), nested + 1)
     is_set = name in env
     if not is_set and not op.endswith("?"):
         out.unset.append(name)  # the value is the default's, unless the deployer sets it

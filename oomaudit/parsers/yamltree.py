@@ -4,8 +4,10 @@ PyYAML's safe loader still *expands* aliases: ten anchors of ten aliases each (t
 "billion laughs") become 10^9 objects, and a recursive anchor never ends. So we do not
 use its constructor: we build the tree from PyYAML's event stream (C parser when
 libyaml is there), share an anchored value wherever an alias names it (never copied),
-and count each node's *expanded* size as we go. A document whose expansion passes
-``MAX_EXPANDED`` nodes, a file of more than ``MAX_NODES`` real nodes, nesting deeper
+and count each node's *expanded* size as we go, in nodes and in bytes of text. A document
+whose expansion passes ``MAX_EXPANDED`` nodes or ``MAX_EXPANDED_BYTES`` (one long string
+named by a thousand aliases is few nodes, but every reader that walks the tree would
+build gigabytes of text from it), a file of more than ``MAX_NODES`` real nodes, nesting deeper
 than ``MAX_DEPTH``, a recursive or undefined alias and a duplicate key are
 :class:`YamlError` with a line, as Go's yaml.v3 (docker compose) and kubectl refuse
 them. Scalars are typed as PyYAML's YAML 1.1 resolver types them; ``<<`` merge keys
@@ -22,6 +24,7 @@ from ..record import Record
 
 MAX_NODES = 500_000  # real nodes in one file: ~50 MB of Python objects, a few seconds
 MAX_EXPANDED = 1_000_000  # nodes of one document once every alias is expanded
+MAX_EXPANDED_BYTES = 64 << 20  # text of one document (keys and scalars) likewise: 4 files' cap
 MAX_DEPTH = 400  # nothing we read nests deeper; deeper trees would exhaust recursion
 
 
@@ -39,6 +42,7 @@ class Map(dict):
     lines: dict
     tags: dict
     weight: int = 1
+    size: int = 0  # bytes of the text of its keys and scalars, every alias expanded
 
 
 class Seq(list):
@@ -48,6 +52,7 @@ class Seq(list):
     lines: list
     tags: dict
     weight: int = 1
+    size: int = 0
 
 
 class Document(Record):
@@ -168,7 +173,7 @@ class _Builder:
 
     def _add(self, frame: list, value: Any, tag: str | None, line: int) -> None:
         container = frame[0]
-        weight = getattr(value, "weight", 1)
+        weight, size = getattr(value, "weight", 1), _size(value)
         if isinstance(container, Seq):
             container.append(value)
             container.lines.append(line)
@@ -193,10 +198,10 @@ class _Builder:
                 container.lines[key] = key_line
                 if tag:
                     container.tags[key] = tag
+            size += _size(key)
         container.weight += weight
-        if container.weight > MAX_EXPANDED:
-            raise YamlError(f"aliases expand to more than {MAX_EXPANDED} nodes "
-                            "(a \"billion laughs\" document): not read", line)
+        container.size += size
+        _check_expansion(container, line)
 
     @staticmethod
     def _merge(mapping: Map) -> None:
@@ -218,12 +223,28 @@ class _Builder:
                     if key in source.tags:
                         mapping.tags[key] = source.tags[key]
                     mapping.weight += getattr(value, "weight", 1)
-        if mapping.weight > MAX_EXPANDED:
-            raise YamlError(f"aliases expand to more than {MAX_EXPANDED} nodes: not read",
-                            mapping.line)
+                    mapping.size += _size(key) + _size(value)
+        _check_expansion(mapping, mapping.line)
 
 
 _NOKEY = object()
+
+
+def _size(value: Any) -> int:
+    """Bytes a value stands for once expanded: a collection's keys and scalars, a string's
+    length, 8 for any other scalar."""
+    if isinstance(value, (Map, Seq)):
+        return value.size
+    return len(value) if isinstance(value, (str, bytes)) else 8
+
+
+def _check_expansion(container: Map | Seq, line: int) -> None:
+    if container.weight > MAX_EXPANDED:
+        raise YamlError(f"aliases expand to more than {MAX_EXPANDED} nodes "
+                        "(a \"billion laughs\" document): not read", line)
+    if container.size > MAX_EXPANDED_BYTES:
+        raise YamlError(f"aliases expand to more than {MAX_EXPANDED_BYTES >> 20} MiB of text "
+                        "(a long string repeated by aliases): not read", line)
 
 
 def _message(exc) -> str:
