@@ -95,7 +95,8 @@ def _identity(fs, real: Path) -> tuple[int, int] | None:
 def file_hosts(paths: list[str], readers: dict[str, Reader], settings: Settings,
                declared: dict[str, Fact], notices: list[str],
                errors: list[str] | None = None, configs: Configs | None = None,
-               root: Path | None = None, fs: Tree | None = None) -> list[Host]:
+               root: Path | None = None, fs: Tree | None = None,
+               progress=None) -> list[Host]:
     """Hosts for ``oomaudit check``: for each config that governs some of the files (the
     closest one per file with ``configs``, else ``settings`` for all), one host per host
     profile that has files, plus one for the files no profile claims (with only the
@@ -119,6 +120,8 @@ def file_hosts(paths: list[str], readers: dict[str, Reader], settings: Settings,
             host.facts.update(declared)
         host.files.append((reader, real))
     if recognise.templates:  # once for the run, however many there are
+        if progress is not None:
+            progress.found_file()
         notices.append(skipped_notice([(printable(path), fmt, printable(why))
                                        for path, (fmt, why) in recognise.templates.items()]))
     names = Counter(host.name for host in hosts.values())

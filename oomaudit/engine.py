@@ -47,9 +47,11 @@ class Registry(Record):
         return cls(plugins, dict(sorted(rules.items())), readers, reporters)
 
 
-def parse_files(host: Host, plugins: Plugins) -> None:
+def parse_files(host: Host, plugins: Plugins, progress=None) -> None:
     """Read and parse every discovered file; a reader that raises is a plugin error."""
     for reader, path in host.files:
+        if progress is not None:
+            progress.read_file()
         source = host.read(path, reader)
         if source is None or reader is None:  # unreadable: host.read noted CONF003
             continue
@@ -66,25 +68,27 @@ def parse_files(host: Host, plugins: Plugins) -> None:
         host.docs.setdefault(reader.name, []).append(document)
 
 
-def prepare(host: Host, plugins: Plugins) -> None:
+def prepare(host: Host, plugins: Plugins, progress=None) -> None:
     """Everything before the rules: parsed files, live facts, the filled ledger."""
-    parse_files(host, plugins)
+    parse_files(host, plugins, progress)
     if host.live:
         plugins.call_each("oomaudit_collect", host)
     plugins.call_each("oomaudit_budget", host)
 
 
 def audit(registry: Registry, hosts: list[Host], settings: Settings, command: str,
-          target: str, root: Path | None = None) -> Report:
+          target: str, root: Path | None = None, progress=None) -> Report:
     """Run every selected rule on every host. ``settings`` are the run's (fail-on); what
     to run and how to judge it comes from each host's own (``check`` gives each file its
     closest config). ``root`` is what a config repository's paths are relative to in
     fingerprints (a tree's and the live host's are their own root)."""
     plugins = registry.plugins
     report = Report(command, target, __version__, settings.fail_on)
+    if progress is not None:  # oomaudit.progress: a line on a terminal for a long run
+        progress.hosts = len(hosts)
     for host in hosts:
         local = host.settings or settings
-        prepare(host, plugins)
+        prepare(host, plugins, progress)
         templated = {s.display: s for s in host.sources.values() if s.templated}
         for rule in [r for r in registry.rules.values() if local.rule_selected(r.id)]:
             unread = host.unread_by(rule.reads)  # a source it needed that could not be read
@@ -103,7 +107,9 @@ def audit(registry: Registry, hosts: list[Host], settings: Settings, command: st
             host.name, host.mode, host.label,
             {k: (f.value, f.source) for k, f in host.facts.items()},
             [c._asdict() for c in host.ledger.consumers], dict(host.tables)))
-        _unused_suppressions(host, local, report)
+        _unused_suppressions(host, local, report, report.runs[first_run:])
+        if progress is not None:
+            progress.host_done()
     report.notices += templates.notices([s for h in hosts for s in h.sources.values()])
     report.errors[:0] = plugins.errors
     report.findings.sort(key=lambda hf: (hf[1].path or "", hf[1].line or 0, hf[1].rule))

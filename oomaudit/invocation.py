@@ -56,7 +56,8 @@ def _declared(args: argparse.Namespace) -> dict[str, Fact]:
             for key in ("ram", "swap") if getattr(args, key) is not None}
 
 
-def hosts_for(args, registry: Registry, notices: list[str]) -> tuple[list[Host], Settings, str]:
+def hosts_for(args, registry: Registry, notices: list[str],
+              progress=None) -> tuple[list[Host], Settings, str]:
     """The hosts to audit, the run's settings and the report's target: the PATHs given,
     grouped by host profile (each file under its closest config unless --config), else
     the tree of --root or this host."""
@@ -79,7 +80,8 @@ def hosts_for(args, registry: Registry, notices: list[str]) -> tuple[list[Host],
         repository = repository_root(paths, settings.path)
         hosts = file_hosts(paths, registry.readers, settings, _declared(args), notices,
                            registry.plugins.errors, configs, repository,
-                           Tree(jail_for(paths, repository), JAIL, settings.max_file_size))
+                           Tree(jail_for(paths, repository), JAIL, settings.max_file_size),
+                           progress)
         if configs:
             notices += _run_level(configs, settings)
         if getattr(args, "facts", None):
@@ -135,14 +137,17 @@ def audited(args, registry: Registry, command: str, root: Path | None = None):
     noticed on the way. ``root``: what paths are relative to in fingerprints (default: the
     repository of the checked paths). Returns (report, hosts, settings, log cursor or None)."""
     from .engine import audit
+    from .progress import Progress
 
     notices: list[str] = []
-    hosts, settings, target = hosts_for(args, registry, notices)
+    progress = Progress.for_run(getattr(args, "quiet", False))
+    hosts, settings, target = hosts_for(args, registry, notices, progress)
     every = {id(s): s for s in (settings, *(h.settings for h in hosts))}.values()
     _check_patterns(args, list(every), registry, notices)
     cursor = _klog_window(args, hosts)
     report = audit(registry, hosts, settings, command, target,
-                   root or fingerprint_root(args, settings))
+                   root or fingerprint_root(args, settings), progress)
+    progress.clear()
     report.notices[:0] = notices
     if cursor is not None:
         report.notices += cursor.notices
