@@ -107,7 +107,7 @@ def audit(registry: Registry, hosts: list[Host], settings: Settings, command: st
             host.name, host.mode, host.label,
             {k: (f.value, f.source) for k, f in host.facts.items()},
             [c._asdict() for c in host.ledger.consumers], dict(host.tables)))
-        _unused_suppressions(host, local, report, report.runs[first_run:])
+        _unused_suppressions(host, local, report)
         if progress is not None:
             progress.host_done()
     report.notices += templates.notices([s for h in hosts for s in h.sources.values()])
