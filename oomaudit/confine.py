@@ -77,10 +77,15 @@ class Tree:
     def inside(self, path: str | os.PathLike, cwd: str = "/") -> Path:
         """Where ``path`` as the audited system names it (``/etc/mysql/conf.d``, or relative
         to ``cwd`` inside it) is on this machine: a chroot's resolution, clamped at the root.
-        Raises OSError(ELOOP) on a symlink loop."""
+        A symlink loop on the way gives the path as written under the root: reading it then
+        fails with ELOOP, a CONF003 naming it, instead of every caller's own error."""
         if self.kind == LIVE:
             return Path(os.path.normpath(os.path.join(cwd, path)))
-        return Path(self._walk(self._base, PurePosixPath(cwd, path).parts, clamp=True))
+        parts = PurePosixPath(cwd, path).parts
+        try:
+            return Path(self._walk(self._base, parts, clamp=True))
+        except OSError:
+            return Path(self._base, os.path.normpath("/".join(parts)).lstrip("/"))
 
     def real(self, path: str | os.PathLike) -> str:
         """``path`` (a real path, absolute or relative to the working directory) with every

@@ -206,6 +206,18 @@ def _root_cases():
         _link(root, "var/log/syslog", "/proc/kmsg")
         _link(root, "etc/nginx/nginx.conf", "/dev/zero")
 
+    def link_loops(root, out):
+        """A loop where a glob or a folder listing meets it ends the scan as no error."""
+        _link(root, "etc/mysql/conf.d/self.cnf", "self.cnf")
+        _link(root, "etc/mysql/conf.d/loop", ".")
+        _put(root, "etc/mysql/my.cnf", "[mysqld]\n!includedir /etc/mysql/conf.d/\n")
+        _link(root, "etc/php/8.2/fpm/pool.d/a.conf", "b.conf")
+        _link(root, "etc/php/8.2/fpm/pool.d/b.conf", "a.conf")
+        _link(root, "etc/systemd/system/x.service.d", "../../systemd/system")
+        _link(root, "etc/sysctl.d/99.conf", "/etc/sysctl.d/99.conf")
+        _link(root, "etc/apache2/conf-enabled", "/etc/apache2")
+        _put(root, "etc/apache2/apache2.conf", "IncludeOptional conf-enabled/*.conf\n")
+
     def folders_that_climb(root, out):
         _link(root, "etc/systemd/system/x.service.d", "../../../../outside")
         _put(root, "etc/systemd/system/x.service", "[Service]\nExecStart=/bin/true\n")
