@@ -25,6 +25,8 @@ from oomaudit.parsers.mysql_values import DEFAULT_FLAVOUR, Flavour, settings
 from oomaudit.parsers.pgguc import PAGE, InvalidValue, defaults, evaluate
 from oomaudit.units import format_size
 
+from .pgmounted import SHARE, mounted_config
+
 
 class Arg(NamedTuple):
     """One word of a container's command line, or one environment variable's value, with
@@ -78,7 +80,7 @@ def needs(host, image: str, args: list[Arg], env: dict[str, Arg], mounts: list[M
         found += _mysql(host, vendor, name, tag, args, env, mounts, reader)
     if name in ("postgres", "postgresql", "postgis", "timescaledb", "pgvector") or \
             name.startswith("postgresql-"):
-        found += _postgres(args, env, vendor)
+        found += _postgres(host, args, env, vendor, mounts)
     if name in ("redis", "redis-stack-server", "redis-stack", "valkey"):
         found += _redis(args)
     if name == "memcached":
@@ -166,7 +168,8 @@ def _mysqld_flags(args: list[Arg]) -> list[mycnf.Option]:
 
 # -- PostgreSQL --------------------------------------------------------------------------
 
-def _postgres(args: list[Arg], env: dict[str, Arg], vendor: str) -> list[Need]:
+def _postgres(host, args: list[Arg], env: dict[str, Arg], vendor: str,
+              mounts: list[Mount]) -> list[Need]:  # a mounted postgresql.conf: all of it
     candidates = []
     for index, arg in enumerate(args):
         text = arg.text
@@ -176,6 +179,11 @@ def _postgres(args: list[Arg], env: dict[str, Arg], vendor: str) -> list[Need]:
             candidates.append((text[2:], arg))
         elif text.startswith("--") and "=" in text:
             candidates.append((text[2:], arg))
+    mounted = mounted_config(host, candidates, env, mounts)
+    if mounted:
+        shown, nbytes, path, line, spell = mounted
+        return [Need("PostgreSQL worst case", shown, "worst case", nbytes, path, line, SHARE,
+                     spell)]
     if "POSTGRESQL_SHARED_BUFFERS" in env and vendor in ("centos", "sclorg", "rhel8", "rhel9"):
         arg = env["POSTGRESQL_SHARED_BUFFERS"]
         candidates.insert(0, (f"shared_buffers={arg.text}", arg))

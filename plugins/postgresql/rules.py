@@ -7,11 +7,8 @@ from oomaudit import Evidence, Finding
 from oomaudit.parsers.pgcluster import PgConfig
 from oomaudit.units import format_size
 
-from .budget import MB, pg_size, sum_text, worst_case
 from .clusters import Cluster, clusters, service_name
-
-PGTUNE = "pgtune (le0pard/pgtune): shared_buffers = RAM/4, " \
-         "work_mem = (RAM - shared_buffers) / ((max_connections + max_worker_processes) x 3)"
+from .worstcase import MB, fit, pg_size, sum_text, worst_case
 
 
 def _where(config: PgConfig, name: str) -> tuple[str, int | None]:
@@ -70,36 +67,6 @@ def check_pg002(host):
             f"{format_size(ram.value)} by {format_size(total - ram.value)}",
             path, line, evidence=evidence + _live_evidence(cluster),
             fix=fit(config, ram.value), key=service_name(config))
-
-
-def fit(config: PgConfig, ram: int) -> str:
-    """Settings in pgtune's spirit that bring the worst case under ``ram``."""
-    shared = min(config.bytes("shared_buffers"), ram // 4 // MB * MB)
-    workers = int(config.value("autovacuum_max_workers"))
-    vacuum = config.bytes("autovacuum_work_mem")
-    # pgtune's RAM/16, and never more than a quarter of RAM for all workers together
-    vacuum_cap = max(min(ram // 16, ram // 4 // workers) // MB * MB, MB)
-    lines = []
-    if shared < config.bytes("shared_buffers"):
-        lines.append(f"shared_buffers = {pg_size(shared)}")
-    if vacuum > vacuum_cap:
-        vacuum = vacuum_cap
-        lines.append(f"autovacuum_work_mem = {pg_size(vacuum)}")
-    conns = int(config.value("max_connections"))
-    multiplier = config.value("hash_mem_multiplier")
-    left = ram - shared - workers * vacuum
-    pgtune = (ram - shared) // ((conns + int(config.value("max_worker_processes"))) * 3)
-    work = min(pgtune, int(left / (conns * multiplier))) // 1024 * 1024
-    if work >= 4 * MB:  # pgtune's floor: less spills even simple sorts to disk
-        if work < config.bytes("work_mem"):
-            lines.append(f"work_mem = {pg_size(work)}")
-    else:
-        work = 4 * MB
-        fitting = max(int(left / (work * multiplier)), 1)
-        lines.append("work_mem = 4MB")
-        lines.append(f"max_connections = {fitting}    # put a pooler such as PgBouncer "
-                     "in front for more clients")
-    return "\n".join(lines) + f"\n# {PGTUNE}"
 
 
 def _live_evidence(cluster: Cluster) -> list[Evidence]:
