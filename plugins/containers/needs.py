@@ -25,7 +25,7 @@ from oomaudit.parsers.mysql_values import DEFAULT_FLAVOUR, Flavour, settings
 from oomaudit.parsers.pgguc import PAGE, InvalidValue, defaults, evaluate
 from oomaudit.units import format_size
 
-from .pgmounted import SHARE, mounted_config
+from .pgmounted import mounted_config
 
 
 class Arg(NamedTuple):
@@ -181,9 +181,7 @@ def _postgres(host, args: list[Arg], env: dict[str, Arg], vendor: str,
             candidates.append((text[2:], arg))
     mounted = mounted_config(host, candidates, env, mounts)
     if mounted:
-        shown, nbytes, path, line, spell = mounted
-        return [Need("PostgreSQL worst case", shown, "worst case", nbytes, path, line, SHARE,
-                     spell)]
+        return [Need("PostgreSQL worst case", mounted[0], "worst case", *mounted[1:])]
     if "POSTGRESQL_SHARED_BUFFERS" in env and vendor in ("centos", "sclorg", "rhel8", "rhel9"):
         arg = env["POSTGRESQL_SHARED_BUFFERS"]
         candidates.insert(0, (f"shared_buffers={arg.text}", arg))

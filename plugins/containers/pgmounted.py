@@ -15,7 +15,7 @@ SHARE = 0.9  # of the limit: the rest for the postmaster, its page tables, the s
 
 
 def mounted_config(host, flags: list[tuple[str, object]], env: dict, mounts: list):
-    """(setting as shown, worst case in bytes, compose file, line, spell) of the
+    """(setting as shown, worst case in bytes, compose file, line, share, spell) of the
     postgresql.conf mounted where the server reads it, or None. ``flags``: (``name=value``,
     Arg) of the command line's ``-c``/``--`` settings; ``spell`` gives the settings that fit
     a size."""
@@ -41,4 +41,4 @@ def mounted_config(host, flags: list[tuple[str, object]], env: dict, mounts: lis
         return f"in {source.display}: {', '.join(line for line in lines if line) or 'as it is'}"
 
     return (f"{sum_text(terms)} ({source.display}, read as {mount.target})",
-            sum(t.bytes for t in terms), mount.path, mount.line, spell)
+            sum(t.bytes for t in terms), mount.path, mount.line, SHARE, spell)
