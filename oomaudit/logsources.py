@@ -151,8 +151,8 @@ def check_log(path: Path) -> None:
     except PermissionError:
         pass
     except OSError as exc:
-        why = "no such file" if isinstance(exc, FileNotFoundError) else (
-            exc.strerror or str(exc)).lower()
+        why = "no such file" if isinstance(exc, FileNotFoundError) else exc.strerror \
+            if isinstance(exc, confine.Refused) else (exc.strerror or str(exc)).lower()
         raise UsageError(f"{terminal(str(path))}: {why}") from None
 
 

@@ -13,7 +13,8 @@ from datetime import datetime, timedelta, timezone
 
 from oomaudit.host import FILES, ROOT, Table
 from oomaudit.livelog import live_streams
-from oomaudit.logsources import Tried, file_stream, log_files, read_events
+from oomaudit.logsources import LogScan, Tried, file_stream, log_files, read_events
+from oomaudit.model import MissingFact
 from oomaudit.parsers.kernlog import parse_lines, split_lines
 from oomaudit.parsers.kernlog_event import OomEvent
 from oomaudit.reading import Source
@@ -38,8 +39,14 @@ def looks_like_kernlog(head: str) -> bool:
 def events_of(host) -> list[OomEvent]:
     """The host's OOM events in the window (``scan --since``: ``klog.window`` in the host's
     cache; 30 days otherwise), or after the saved position (``--since last``: the cursor
-    in ``klog.cursor``), read once per host."""
+    in ``klog.cursor``), read once per host.
+
+    Each source that could not be read is a CONF003 naming it; when none could be read
+    and one was there (an unprivileged scan: the journal, ``/dev/kmsg`` and ``kern.log``
+    all need a group or a capability), MissingFact: the rules are skipped, not passed."""
     if CACHE in host.cache:
+        if isinstance(host.cache[CACHE], MissingFact):
+            raise host.cache[CACHE]
         return host.cache[CACHE]
     window = host.cache.get("klog.window")
     since = window.start if window else datetime.now(timezone.utc) - WINDOW
@@ -52,9 +59,7 @@ def events_of(host) -> list[OomEvent]:
 
         scan = since_last(cursor, since, log_dir=host.resolve("/var/log"), live=host.live,
                           display=host.display, fs=host.fs)
-        for problem in scan.errors:
-            host.note_unreadable(problem.label, problem.detail)
-        events = scan.events
+        events = _kept(host, scan)
     else:
         if host.mode == ROOT:
             folder = host.resolve("/var/log")
@@ -63,13 +68,36 @@ def events_of(host) -> list[OomEvent]:
             tried: list[Tried] = []
         else:
             streams, tried = live_streams(since)
-        scan = read_events(streams, since, tried)
-        for problem in scan.errors:
-            host.note_unreadable(problem.label, problem.detail)
-        events = scan.events
+        events = _kept(host, read_events(streams, since, tried))
     host.cache[CACHE] = events
     _tabulate(host, events)
     return events
+
+
+def read_ahead(host) -> None:
+    """Read the host's kernel log before its rules run, when a KLOG rule will (the budget
+    hook): the CONF rules, which report the sources that could not be read, run first."""
+    settings = host.settings
+    if host.mode == FILES or settings is not None and not any(
+            settings.rule_selected(rule) for rule in ("KLOG001", "KLOG002")):
+        return
+    try:
+        events_of(host)
+    except MissingFact:  # kept in the cache: the rules are skipped with it
+        pass
+
+
+def _kept(host, scan: LogScan) -> list[OomEvent]:
+    """The events read, after naming each source that could not be read (CONF003); when
+    nothing could be read, MissingFact (kept in the cache, so both rules skip)."""
+    for problem in scan.errors:
+        host.note_unreadable(problem.label, problem.detail)
+    if scan.errors and not any(t.status == "read" for t in scan.tried):
+        unread = MissingFact("the kernel log", "no source of it could be read ("
+                             + "; ".join(str(t) for t in scan.errors) + ")")
+        host.cache[CACHE] = unread
+        raise unread
+    return scan.events
 
 
 def _tabulate(host, events: list[OomEvent]) -> None:
