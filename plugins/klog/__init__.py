@@ -34,6 +34,15 @@ def oomaudit_readers():
 
 
 @hookimpl
+def oomaudit_budget(host):
+    # the kernel log is read before the rules, when a KLOG rule will run: a source that
+    # cannot be read is a CONF003, and the CONF rules run before KLOG's
+    from .events import read_ahead
+
+    read_ahead(host)
+
+
+@hookimpl
 def oomaudit_rules():
     # In a config repository the events are the kernlog files given, nothing else.
     return make_rules(checks_in(RULES, "KLOG001", "KLOG002"), "klog.toml", reads=(KERNLOG,))
