@@ -138,8 +138,8 @@ class Recogniser:
         if looks_binary(head[:SNIFF_BYTES]):
             return None
         text = head[:SNIFF_BYTES].decode("utf-8", errors="replace")
-        named = templates.suffix(relpath)
-        if named:  # my.cnf.j2: the format of the name it renders to, else of its text
+        if relpath.endswith(TEMPLATE_SUFFIXES):  # my.cnf.j2: the format of the name it
+            named = templates.suffix(relpath)  # renders to, else of its text
             self._skip(relpath, self.by_name(relpath[:-len(named)]) or self._sniff(text), named)
             return None
         reader = self._sniff(text)
