@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 
 from .host import printable
-from .model import Finding
+from .model import Evidence, Finding
 from .reading import Reader, Source
 
 # A file named for its engine renders to the name without the suffix.
@@ -133,8 +133,14 @@ def hold_back(findings: list[Finding], sources: dict[str, Source]) -> list[Findi
         if source is not None and held_back(finding, source.templated):
             if not finding.rule.startswith("CONF"):  # not the placeholder's own "bad value"
                 source.held.append(finding.rule)
-        else:
-            kept.append(finding)
+            continue
+        # a finding kept on, or counting from, a templated file says what it could not see
+        # (HOST002 sums a my.cnf whose buffer pool a template fills in)
+        finding.evidence = finding.evidence + [
+            Evidence(f"templated, not judged: {_settings(s.templated)}", shown)
+            for shown, s in sources.items() if shown == finding.path or any(
+                e.source == shown or e.source.startswith(f"{shown}:") for e in finding.evidence)]
+        kept.append(finding)
     return kept
 
 
@@ -172,9 +178,12 @@ def skipped_notice(skipped: list[tuple[str, str, str]]) -> str:
             f"they render to (render, then check the result): {_some(files)}")
 
 
+def _settings(templated: dict[int, str]) -> str:
+    return _some([f"{key} (line {line})" for line, key in templated.items()])
+
+
 def templated_notice(shown: str, templated: dict[int, str], held: list[str]) -> str:
     """What a file whose placeholders fill values left unjudged."""
-    settings = [f"{key} (line {line})" for line, key in templated.items()]
     said = f"; held back: {', '.join(dict.fromkeys(held))}" if held else ""
-    return f"{shown}: templated, not judged: {_some(settings)}{said}"
+    return f"{shown}: templated, not judged: {_settings(templated)}{said}"
 

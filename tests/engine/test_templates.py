@@ -55,6 +55,12 @@ def test_a_repository_of_templates(oomaudit):
            "listen (line 10)" in report["notices"]
     assert "ansible/roles/db/templates/my.cnf: templated, not judged: innodb_buffer_pool_size " \
            "(line 9), server_id (line 11); held back: MYSQL002, MYSQL003" in report["notices"]
+    # the ledger counts that my.cnf with the server's default buffer pool: HOST002, which
+    # sums it, says what it could not see
+    host002 = next(f for f in report["findings"] if f["rule"] == "HOST002")
+    assert {"what": "templated, not judged: innodb_buffer_pool_size (line 9), server_id "
+                    "(line 11)", "source": "ansible/roles/db/templates/my.cnf"} \
+        in host002["evidence"]
 
 
 @pytest.mark.parametrize("path", sorted(SKIPPED))
