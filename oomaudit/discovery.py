@@ -21,6 +21,9 @@ from .templates import skipped_notice
 
 SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".tox",
              ".mypy_cache", ".pytest_cache", ".ruff_cache"}
+# A name linked to /dev/null is masked (systemd's units and drop-ins, its sysctl.d and
+# tmpfiles.d): nothing is read through it, so nor do we.
+MASK = "/dev/null"
 
 
 def system_host(root: Path | None, readers: dict[str, Reader], settings: Settings,
@@ -51,10 +54,8 @@ def _glob_inside(host: Host, pattern: str) -> list[Path]:
     directory is resolved inside the root. A directory the audit may not list is a CONF003
     ("run as root"), and a file behind one is kept for reading to say the same."""
     found: list[Path] = []
-    # A name a folder lists that links to /dev/null is masked (systemd's units, its
-    # sysctl.d and tmpfiles.d): nothing is read through it, so nor do we.
     fs = host.fs
-    null = _identity(fs, fs.inside("/dev/null"))
+    null = _identity(fs, fs.inside(MASK))  # what a masked name leads to, links followed
 
     def walk(inside: str, parts: tuple[str, ...], matched: bool = False) -> None:
         if not parts:  # a named path is read whatever it is; a match only when no folder
@@ -166,6 +167,8 @@ def _walk(paths: list[str], recognise: Recogniser, notices: list[str], fs: Tree)
             yield from ((Path(folder), None) for folder in unlisted)
         elif os.path.normpath(given) in seen:
             continue
+        elif fs.readlink(path) == MASK:
+            notices.append(f"{printable(given)}: masked (a link to {MASK}): nothing to read")
         else:
             seen.add(os.path.normpath(given))
             try:
@@ -198,6 +201,8 @@ def _tree(folder: str, recognise: Recogniser, unlisted: list[str], fs: Tree):
                 subfolders.append(path)
             continue
         reader = recognise.by_name(path)
+        if reader is not None and fs.readlink(path) == MASK:
+            continue  # masked: nothing to read (the systemd plugin lists its masks itself)
         if reader is None and recognise.sniffs:
             try:
                 reader = recognise.by_content(fs.read(path, SNIFF_BYTES), path)

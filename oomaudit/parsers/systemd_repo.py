@@ -38,7 +38,8 @@ def tree_root(path: str) -> str:
 def from_files(files: list[tuple[str, UnitFile]]) -> UnitSet:
     """Units of a config repository from ``(relative path, parsed file)`` pairs. Files merge
     only with files of the same tree (:func:`tree_root`): two repositories' ``mysql.service``
-    in one folder are two units."""
+    in one folder are two units. A ``masked`` file (a link to /dev/null) masks its name as
+    on a host: a unit so masked loads nothing, a drop-in hides its name in later folders."""
     trees: dict[str, list[tuple[str, UnitFile]]] = {}
     for relpath, unit_file in files:
         path = logical_path(relpath)
@@ -61,7 +62,8 @@ def _merge_tree(files: list[tuple[str, UnitFile]]) -> dict[str, Unit]:
         best = fragments.get(owner)
         if best is None or _priority(path) < best[0]:
             fragments[owner] = (_priority(path), unit_file)
-    units = {name: Unit(name, unit_file) for name, (_prio, unit_file) in fragments.items()}
+    units = {name: Unit(name, None if unit_file.masked else unit_file, masked=unit_file.masked)
+             for name, (_prio, unit_file) in fragments.items()}
     for name in list(units):
         add_instance(units, name)
     for owner, _prio, _file in dropins:

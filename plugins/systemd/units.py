@@ -12,9 +12,9 @@ from pathlib import Path
 
 from oomaudit.confine import read_live
 from oomaudit.host import FILES, LIVE
-from oomaudit.parsers.systemd import AUDITED_KEYS, TYPE_SECTIONS, parse_unit
-from oomaudit.parsers.systemd_names import logical_path, owner_of, unit_type
-from oomaudit.parsers.systemd_repo import from_files
+from oomaudit.parsers.systemd import AUDITED_KEYS, TYPE_SECTIONS, UnitText, parse_unit
+from oomaudit.parsers.systemd_names import SEARCH_PATH, logical_path, owner_of, unit_type
+from oomaudit.parsers.systemd_repo import from_files, tree_root
 from oomaudit.parsers.systemd_tree import from_tree
 from oomaudit.parsers.systemd_units import UnitFile, UnitSet, file_issues
 from oomaudit.reading import Source
@@ -64,7 +64,8 @@ def units_of(host) -> UnitSet:
     parsed = {doc.source.path: doc for doc in host.documents(PLUGIN)
               if getattr(doc, "source", None) is not None}
     if host.mode == FILES:
-        units = from_files([(doc.display, doc) for doc in parsed.values()])
+        units = from_files([(doc.display, doc) for doc in parsed.values()] +
+                           _masks(host, parsed))
     else:
         def read(real: Path, inside: str) -> UnitFile | None:
             if real not in parsed:
@@ -76,6 +77,27 @@ def units_of(host) -> UnitSet:
         units = from_tree(host.fs, read, _known_instances(host))
     host.cache[CACHE] = units
     return units
+
+
+def _masks(host, parsed: dict) -> list[tuple[str, UnitFile]]:
+    """A repository's masked units: the links to /dev/null in the unit folders of the
+    trees its unit files lie in (discovery reads nothing through them), each a masked file
+    for the merge, so that a unit masked in etc/systemd/system loads nothing it holds."""
+    found = []
+    for root in sorted({tree_root(str(path)) for path in parsed}):
+        for folder in SEARCH_PATH:
+            real = Path(root or ".", folder.lstrip("/"))  # relative: the working directory's
+            try:
+                names = host.fs.listdir(real)
+            except OSError:  # the tree has no such folder
+                continue
+            for name in names:
+                path = real / name
+                if unit_type(name) and host.fs.readlink(path) == "/dev/null":
+                    shown = host.display(path)
+                    found.append((shown, UnitFile(shown, f"{folder}/{name}", UnitText(),
+                                                  unit_type(name), masked=True)))
+    return found
 
 
 def _known_instances(host) -> tuple[str, ...]:
