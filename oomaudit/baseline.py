@@ -19,6 +19,7 @@ from pathlib import Path
 from .errors import UsageError
 from .fingerprint import relative
 from .host import terminal
+from .jsonout import dumps
 from .report import FAILED, PASSED, Report
 
 SCHEMA_VERSION = 1
@@ -67,7 +68,7 @@ def render(report: Report) -> str:
     entries.sort(key=lambda e: (e["path"], e["rule"], e["host"], e["fingerprint"]))
     document = {"schema_version": SCHEMA_VERSION, "kind": KIND,
                 "tool": {"name": "oomaudit", "version": report.version}, "findings": entries}
-    return json.dumps(document, indent=2) + "\n"
+    return dumps(document)
 
 
 def load(path: Path, named: str) -> list[dict]:

@@ -7,12 +7,12 @@ a value cannot become a link, an image, a heading, a table cell or a mention.
 """
 from __future__ import annotations
 
-import json
 import re
 import time
 
 from .diff import Diff, HostChange, ServiceChange
 from .host import terminal
+from .jsonout import dumps
 from .units import format_size
 
 SCHEMA_VERSION = 1
@@ -146,7 +146,7 @@ def as_dict(diff: Diff) -> dict:
 
 
 def json_view(diff: Diff, color: bool) -> str:
-    return json.dumps(as_dict(diff), indent=2) + "\n"
+    return dumps(as_dict(diff))
 
 
 # -- markdown ---------------------------------------------------------------------------

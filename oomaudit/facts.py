@@ -26,6 +26,7 @@ from pathlib import Path
 from . import __version__
 from .errors import UsageError
 from .host import Fact, Host, Measured, printable, terminal
+from .jsonout import dumps
 from .record import Record
 
 SCHEMA_VERSION = 1
@@ -65,7 +66,7 @@ def build(host: Host, notices: list[str]) -> dict:
 
 
 def render(data: dict) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return dumps(data)
 
 
 # -- reading ---------------------------------------------------------------------------

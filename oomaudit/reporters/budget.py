@@ -13,11 +13,11 @@ escaped (``host.terminal``) before it reaches a terminal.
 """
 from __future__ import annotations
 
-import json
 import string
 import time
 
 from ..host import terminal
+from ..jsonout import dumps
 from ..report import Report
 from ..units import format_size
 
@@ -230,7 +230,7 @@ def json_view(report: Report, color: bool) -> str:
             "consumers": h.ledger, "total": total,
             "left": None if ram is None else ram - total,
             "verdict": verdicts.get(h.name)})
-    return json.dumps({
+    return dumps({
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "oomaudit", "version": report.version},
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -240,4 +240,4 @@ def json_view(report: Report, color: bool) -> str:
         "errors": list(report.errors),
         "notices": list(report.notices),
         "exit_code": report.exit_code(),
-    }, indent=2) + "\n"
+    })

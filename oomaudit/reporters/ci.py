@@ -1,5 +1,5 @@
 """What the CI formats (SARIF, GitHub, GitLab) share: where a finding is, as a forge resolves
-it, and text every consumer accepts.
+it (their JSON is ``oomaudit.jsonout``'s, as every JSON oomaudit writes).
 
 A forge shows a result only in a file of the repository, by a path relative to its root:
 the root fingerprints use (``Report.roots``), so that an alert keeps its place and its
@@ -11,10 +11,7 @@ file and GitLab requires a path for every entry.
 """
 from __future__ import annotations
 
-import json
-
 from ..fingerprint import relative
-from ..host import printable
 from ..report import Report
 
 
@@ -27,7 +24,3 @@ def place(report: Report, host: str, finding) -> tuple[str, int | None] | None:
     return (relative(where[0], root, cwd), where[1]) if where else None
 
 
-def dumps(document: object) -> str:
-    """JSON in strict UTF-8: nothing escaped by hand, no lone surrogate, no byte order mark
-    (GitLab refuses one)."""
-    return printable(json.dumps(document, indent=2, ensure_ascii=False)) + "\n"

@@ -8,9 +8,10 @@ it, and a host that has no file at all is named in place of a path.
 """
 from __future__ import annotations
 
+from ..jsonout import dumps
 from ..model import Severity
 from ..report import Report
-from .ci import dumps, place
+from .ci import place
 
 SEVERITIES = {Severity.CRITICAL: "blocker", Severity.HIGH: "critical", Severity.MEDIUM: "major",
               Severity.LOW: "minor", Severity.INFO: "info"}

@@ -2,9 +2,9 @@
 on any change a consumer could notice."""
 from __future__ import annotations
 
-import json
 import time
 
+from ..jsonout import dumps
 from ..report import SKIPPED, Report
 
 SCHEMA_VERSION = 2
@@ -54,4 +54,4 @@ def as_dict(report: Report) -> dict:
 
 
 def render(report: Report, color: bool) -> str:
-    return json.dumps(as_dict(report), indent=2) + "\n"
+    return dumps(as_dict(report))

@@ -5,13 +5,32 @@ the host and what the finding is about (its key, else its file), with ``file`` a
 ``line``: tools that read one result per case (GitLab's test report among them) then
 show every finding, and the suite's ``failures`` count them. A rule that found nothing on
 a host is one passed case, so a dashboard shows what was checked; a skipped rule (fact
-unknown) is a skipped case; a crashed rule is an error case.
+unknown, a file it reads unreadable) is a skipped case; a crashed rule is an error case.
+
+Every text goes through ``_xml``: XML 1.0 cannot carry most C0 controls even as ``&#27;``
+(a parser refuses the whole report), nor lone surrogates, which a file name that is not
+UTF-8 gives. They are written as the visible escapes the text report shows (``\\x1b``), and
+undecodable bytes as U+FFFD (``host.printable``).
 """
 from __future__ import annotations
 
+import re
+
 from junit_xml import TestCase, TestSuite, to_xml_report_string
 
+from ..host import printable
 from ..report import ERROR, SKIPPED, Report
+
+# what XML 1.0 forbids (its Char production), lone surrogates aside: printable() takes those
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _xml(text: object) -> str | None:
+    """``text`` as XML 1.0 can carry it (None stays None: an absent attribute)."""
+    if text is None:
+        return None
+    text = printable(str(text))
+    return _NOT_XML.sub(lambda m: ascii(m.group())[1:-1], text)
 
 
 def render(report: Report, color: bool) -> str:
@@ -21,32 +40,32 @@ def render(report: Report, color: bool) -> str:
     suites: dict[str, list[TestCase]] = {}
     for run in report.runs:
         rule = run.rule
-        classname = f"oomaudit.{rule.plugin}.{run.host}"
+        classname = _xml(f"oomaudit.{rule.plugin}.{run.host}")
         findings = found.pop((run.host, rule.id), [])
         cases = suites.setdefault(rule.plugin, [])
         cases.extend(_failed(run.host, f, classname) for f in findings)
         if not findings:
-            case = TestCase(f"{rule.id} {rule.title}", classname=classname)
+            case = TestCase(_xml(f"{rule.id} {rule.title}"), classname=classname)
             if run.status == SKIPPED:
-                case.add_skipped_info(run.detail)
+                case.add_skipped_info(_xml(run.detail))
             elif run.status == ERROR:
-                case.add_error_info(run.detail)
+                case.add_error_info(_xml(run.detail))
             cases.append(case)
     for (host, _), findings in found.items():  # a rule that reported under another id
         for f in findings:
             suites.setdefault(f.plugin, []).append(
-                _failed(host, f, f"oomaudit.{f.plugin}.{host}"))
+                _failed(host, f, _xml(f"oomaudit.{f.plugin}.{host}")))
     for error in report.errors:
         if not any(error == r.detail for r in report.runs):
             case = TestCase("plugin error", classname="oomaudit.engine")
-            case.add_error_info(error)
+            case.add_error_info(_xml(error))
             suites.setdefault("engine", []).append(case)
     if not suites:  # CI tools reject an empty report: say that nothing was checked
         case = TestCase("no rules checked", classname="oomaudit")
         case.add_skipped_info("no rule was selected or no plugin provided rules")
         suites["oomaudit"] = [case]
     xml = to_xml_report_string(
-        [TestSuite(f"oomaudit.{name}", cases) for name, cases in suites.items()])
+        [TestSuite(_xml(f"oomaudit.{name}"), cases) for name, cases in suites.items()])
     return xml if xml.endswith("\n") else xml + "\n"
 
 
@@ -57,9 +76,9 @@ def _failed(host: str, f, classname: str) -> TestCase:
     about = " in ".join(part for part in (f.key, f.path) if part) or "the host"
     repeat = f.fingerprint.partition("#")[2]
     name = f"{f.rule} {host}: {about}" + (f" #{repeat}" if repeat else "")
-    case = TestCase(name, classname=classname, file=f.path, line=f.line)
+    case = TestCase(_xml(name), classname=classname, file=_xml(f.path), line=f.line)
     body = "\n".join([f"{f.location}: {f.rule} {f.severity.label} {f.message}"]
                      + [f"evidence: {e}" for e in f.evidence]
                      + ([f"fix: {f.fix}"] if f.fix else []))
-    case.add_failure_info(f"{f.severity.label}: {f.message}", body)
+    case.add_failure_info(_xml(f"{f.severity.label}: {f.message}"), _xml(body))
     return case

@@ -16,9 +16,10 @@ from urllib.parse import quote
 
 from .. import fingerprint
 from ..host import printable
+from ..jsonout import dumps
 from ..model import Severity
 from ..report import SKIPPED, Report
-from .ci import dumps, place
+from .ci import place
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVELS = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning",

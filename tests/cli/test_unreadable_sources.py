@@ -56,7 +56,8 @@ def test_rules_of_an_unreadable_file_are_skipped_naming_it_in_json(oomaudit, tmp
 def test_a_rule_that_found_something_in_the_readable_files_fails(oomaudit, tmp_path):
     report = json.loads(_run(oomaudit, tmp_path, "json")["json"])
     runs = {r["rule"]: r for r in report["rules"]}
-    panic = [f["rule"] for f in report["findings"] if f["path"] == "tree/etc/sysctl.d/20-panic.conf"]
+    panic = [f["rule"] for f in report["findings"]
+             if f["path"] == "tree/etc/sysctl.d/20-panic.conf"]
     assert panic and all(runs[rule]["status"] == "failed" for rule in panic)
     others = [r for r in report["rules"] if r["plugin"] == "sysctl" and r["rule"] not in panic]
     assert others and all(r["status"] == "skipped" for r in others)
