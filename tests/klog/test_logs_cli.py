@@ -237,3 +237,57 @@ def test_mangled_input_never_gives_a_traceback(oomaudit, tmp_path):
     loop = oomaudit("logs", "a.log")  # the wording of a loop is confine.py's
     assert loop.returncode == 2 and loop.stderr.startswith("oomaudit: error: a.log: ")
     assert loop.stderr.count("\n") == 1
+
+
+# -- streaming: memory does not grow with the kills --------------------------------------
+def test_json_events_are_written_as_they_are_read(tmp_path):
+    """A kill is on stdout while the log is still being written: nothing waits for the end."""
+    import select
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "oomaudit", "logs", "-", "--format", "json"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=tmp_path)
+    try:
+        proc.stdin.write((kill(4242, "mysqld", 1000) + "\n" + "e1000e: link up\n" * 60).encode())
+        proc.stdin.flush()  # the report is over (its tail of 50 lines), the input is not
+        seen = b""
+        while b'"pid": 4242' not in seen:
+            ready, _, _ = select.select([proc.stdout], [], [], 30)
+            assert ready, f"no event 30 s after it was written: {seen!r}"
+            seen += proc.stdout.read1(65536)
+        assert proc.poll() is None  # still reading
+    finally:
+        proc.stdin.close()
+        rest = proc.stdout.read()
+        proc.wait(timeout=30)
+    data = json.loads(seen + rest)
+    jsonschema.validate(data, SCHEMA)
+    assert [e["pid"] for e in data["events"]] == [4242] and data["summary"]["kills"] == 1
+
+
+def test_many_kills_are_counted_and_text_lists_the_latest(oomaudit):
+    log = "".join(kill(n, f"worker{n % 3}", 1000 + n) + "\n" for n in range(1, 251))
+    text = oomaudit("logs", "-", input=log)
+    assert text.returncode == 1
+    lines = text.stdout.splitlines()
+    assert lines[0].startswith("250 OOM kills in all logs read: worker1 ×84 (anon-rss 1.2 MiB), "
+                               "worker0 ×83")
+    assert "  (the latest 100 listed; the summary counts every one, --format json lists " \
+           "every one)" in lines
+    listed = [line for line in lines if "  killed worker" in line]
+    assert len(listed) == 100 and "(pid 250, uid 33)" in listed[-1]
+    data = json.loads(oomaudit("logs", "-", "--format", "json", input=log).stdout)
+    jsonschema.validate(data, SCHEMA)
+    assert [e["pid"] for e in data["events"]] == list(range(1, 251))
+    assert sum(row["count"] for row in data["summary"]["by_process"]) == 250
+
+
+def test_process_names_past_the_limit_are_counted_together(oomaudit):
+    from oomaudit.logview import Kills
+
+    log = "".join(kill(n, f"p{n}", 1000) + "\n" for n in range(1, Kills.MAX_GROUPS + 51))
+    data = json.loads(oomaudit("logs", "-", "--format", "json", input=log).stdout)
+    rows = data["summary"]["by_process"]
+    assert len(rows) == Kills.MAX_GROUPS + 1 and data["summary"]["kills"] == 1050
+    assert [r["count"] for r in rows if r["process"] == "(other processes)"] == [50]
