@@ -42,17 +42,18 @@ def system_host(root: Path | None, readers: dict[str, Reader], settings: Setting
     for reader in readers.values():
         seen: set[Path] = set()  # globs that overlap (redis.conf, *.conf) name a file once
         for pattern in reader.system_paths:
-            for real in _glob_inside(host, pattern):
+            for real in _glob_inside(host, pattern, reader.name):
                 if real not in seen:
                     seen.add(real)
                     host.files.append((reader, real))
     return host
 
 
-def _glob_inside(host: Host, pattern: str) -> list[Path]:
+def _glob_inside(host: Host, pattern: str, reader: str) -> list[Path]:
     """Glob ``pattern`` (relative to ``/``) inside the host's root as a chroot would: each
     directory is resolved inside the root. A directory the audit may not list is a CONF003
-    ("run as root"), and a file behind one is kept for reading to say the same."""
+    ("run as root") that skips the rules reading ``reader``'s files (``Host.unreadable``),
+    and a file behind one is kept for reading to say the same."""
     found: list[Path] = []
     fs = host.fs
     null = _identity(fs, fs.inside(MASK))  # what a masked name leads to, links followed
@@ -71,7 +72,8 @@ def _glob_inside(host: Host, pattern: str) -> list[Path]:
         try:
             names = fs.listdir(folder)
         except PermissionError:
-            host.note_denied(host.display(folder))
+            shown = host.display(folder)
+            host.unreadable(reader, shown, "permission denied; run as root to audit it", shown)
             return
         except OSError:  # absent, or not a directory: nothing of this format there
             return

@@ -328,6 +328,8 @@ def test_tree_with_folders_only_root_may_enter_is_a_partial_audit_not_an_error(w
     assert unread == ["image/etc/mysql/my.cnf", "image/etc/sysctl.d"], unread
     skipped = {r["rule"]: r["detail"] for r in report["rules"] if r["status"] == "skipped"}
     assert "could not read image/etc/mysql/my.cnf (permission denied" in skipped["MYSQL001"]
+    # a folder the audit could not list skips the rules of the files it would hold
+    assert "could not read image/etc/sysctl.d (permission denied" in skipped["SYSCTL003"]
     assert "SWAP001" not in skipped  # what could be read was still audited
 
 
