@@ -222,12 +222,13 @@ class Loader:
             self.config.server_root = root
 
     def locate(self, inside: str) -> Path | None:
-        """Where a server path is. In a repository (``real_root`` given) only paths below
-        the current ServerRoot are known: they sit below the folder taken for it."""
+        """Where a server path is. In a repository (``real_root`` given) paths below the
+        current ServerRoot sit below the folder taken for it; others are where the host
+        tree the repository holds has them (``Host.resolve``), if it holds one."""
         if self.real_root is None:
             return self._locate(inside)
         rel = posixpath.relpath(inside, self.config.server_root)
-        return None if rel.startswith("..") else self.real_root / rel
+        return self._locate(inside) if rel.startswith("..") else self.real_root / rel
 
     def _absolute(self, path: str) -> str:
         """``ap_server_root_relative``: relative paths hang off ServerRoot."""
