@@ -8,6 +8,7 @@ repository from the unit files it was given (:mod:`oomaudit.parsers.systemd_repo
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from oomaudit.confine import read_live
@@ -64,8 +65,12 @@ def units_of(host) -> UnitSet:
     parsed = {doc.source.path: doc for doc in host.documents(PLUGIN)
               if getattr(doc, "source", None) is not None}
     if host.mode == FILES:
-        units = from_files([(doc.display, doc) for doc in parsed.values()] +
-                           _masks(host, parsed))
+        aliases = _aliases(host, parsed)
+        units = from_files([(doc.display, doc) for path, doc in parsed.items()
+                            if path not in aliases] + _masks(host, parsed))
+        for path, (root, target) in aliases.items():
+            unit = units.units.get(f"{root}/{target}") or units.units[target]
+            unit.aliases.append(path.name)
     else:
         def read(real: Path, inside: str) -> UnitFile | None:
             if real not in parsed:
@@ -77,6 +82,21 @@ def units_of(host) -> UnitSet:
         units = from_tree(host.fs, read, _known_instances(host))
     host.cache[CACHE] = units
     return units
+
+
+def _aliases(host, parsed: dict) -> dict[Path, tuple[str, str]]:
+    """A repository's unit files that link to another unit of the same type it holds
+    (Debian's mysql.service -> mariadb.service): aliases of that unit, as systemd reads
+    them, not units of their own; each with its tree and the unit it names."""
+    held = {(tree_root(str(path)), path.name) for path in parsed}
+    found = {}
+    for path in parsed:
+        target = os.path.basename((host.fs.readlink(path) or "").rstrip("/"))
+        root = tree_root(str(path))
+        if target not in ("", path.name) and unit_type(target) == unit_type(path.name) \
+                and (root, target) in held:
+            found[path] = (root, target)
+    return found
 
 
 def _masks(host, parsed: dict) -> list[tuple[str, UnitFile]]:

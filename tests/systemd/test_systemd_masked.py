@@ -1,7 +1,8 @@
 """A unit masked by a symlink to /dev/null is masked, not an unreadable file: a live scan of
 a Debian host (cryptdisks.service, hwclock.service, x11-common.service ... -> /dev/null)
 once said "CONF003 could not read /dev/null" and skipped every rule reading units, and so
-did a check of a repository holding such a link (etckeeper commits them)."""
+did a check of a repository holding such a link (etckeeper commits them). A link to another
+unit's name is an alias of it (Debian's mysql.service -> mariadb.service), one unit."""
 from __future__ import annotations
 
 import json
@@ -76,3 +77,16 @@ def test_a_mask_given_by_name_is_said_to_be_one(oomaudit, tmp_path):
     assert report["findings"] == []
     assert "etc/systemd/system/mariadb.service: masked (a link to /dev/null): nothing to " \
            "read" in report["notices"]
+
+
+def test_a_repository_alias_is_its_unit_once(oomaudit, tmp_path):
+    """mariadb-server ships mysql.service and mysqld.service as links to mariadb.service:
+    one unit under three names (three SYSTEMD005 before), as systemd loads it."""
+    units = tmp_path / "lib/systemd/system"
+    units.mkdir(parents=True)
+    (units / "mariadb.service").write_text("[Service]\nExecStart=/usr/sbin/mariadbd\n")
+    os.symlink("mariadb.service", units / "mysql.service")
+    os.symlink("mariadb.service", units / "mysqld.service")
+    report = _audit(oomaudit, tmp_path, ".")
+    assert [(f["rule"], f["path"]) for f in report["findings"]] == [
+        ("SYSTEMD005", "lib/systemd/system/mariadb.service")]
