@@ -2,8 +2,9 @@
 
 A *server* is what one httpd reads: on a host, Debian's /etc/apache2/apache2.conf (with
 the variables of /etc/apache2/envvars) or RHEL's /etc/httpd/conf/httpd.conf, or, live,
-the ``-d``/``-f``/``-D`` of a running httpd; in a config repository, each file that no
-other given file includes. Its configuration is built as httpd builds it
+the ``-d``/``-f``/``-D`` of a running httpd; in a config repository, each file in force
+that no other given file includes (of Debian's ``*-available`` folders, what ``*-enabled``
+links: ``oomaudit.enabled``). Its configuration is built as httpd builds it
 (``oomaudit.parsers.apache_loader``), its MPM limits as the MPM clamps them
 (``oomaudit.parsers.apache_mpm``), and its worst case (processes at full load x memory
 per process) goes into the host's memory ledger.

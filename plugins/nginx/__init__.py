@@ -3,8 +3,9 @@ workers in the memory ledger.
 
 nginx has no rule of its own here: its workers are small and event-driven, so
 ``worker_processes`` x ``worker_connections`` bounds connections, not memory. What goes
-into the ledger is ``worker_processes`` (``auto`` = this host's CPU count, known only on
-a live host) x one worker's memory: the measured average RSS of the live workers, else a
+into the ledger, for each main file (one with an ``events`` block: a site or a snippet
+alone runs no workers), is ``worker_processes`` (``auto`` = this host's CPU count, known
+only on a live host) x one worker's memory: the measured average RSS of the live workers, else a
 16 MiB estimate (an idle worker is a few MiB, mostly shared with the master; busy
 connections add their buffers). With ``auto`` offline the count is unknown and nginx is
 left out of the ledger rather than guessed.
