@@ -12,8 +12,8 @@ This module only registers (it is what the entry point names, and every run impo
 it); the code lives beside it, imported when there is work: ``units`` (the host's merged
 units and the CONF findings on their lines), ``dropins`` (the drop-in every fix writes),
 ``oomscore`` (SYSTEMD001-004, OOMScoreAdjust), ``caps`` (SYSTEMD005-006, memory caps),
-``limits`` (SYSTEMD007, a cap below the service inside) and ``services`` (which ledger
-service a unit runs).
+``limits`` (SYSTEMD007, a cap below the service inside; the caps the ledger counts) and
+``services`` (which ledger service a unit runs).
 """
 from __future__ import annotations
 
@@ -45,9 +45,11 @@ def oomaudit_budget(host):
     repository has only the unit files it was given, and without any the merge is empty."""
     if host.given_none_of(PLUGIN):
         return
+    from .limits import caps
     from .units import budget
 
     budget(host)
+    host.ledger.capped_by(lambda: caps(host))  # once the other plugins filled the ledger
 
 
 @hookimpl

@@ -75,6 +75,28 @@ def check_systemd007(host):
             key=f"{unit.name}: {key}")
 
 
+def caps(host):
+    """(consumer, bytes, why) for each service a unit's hard limit caps (MemoryMax=, cgroup
+    v1's MemoryLimit=): the kernel keeps the unit within it, so the host gives that service
+    at most the limit, whatever its settings reserve (SYSTEMD007 judges those against the
+    limit). Only a consumer the unit surely runs: the one of its service, or its own by
+    file; MemoryHigh= throttles but caps nothing."""
+    ram = host.fact("ram")
+    ram = ram.value if ram else None
+    for unit in units_of(host).loaded():
+        if unit.kind != "service" or unit.is_template:
+            continue
+        limit = _limit(unit, ram)
+        if limit is None or limit[0] == "MemoryHigh":
+            continue
+        key, setting, nbytes = limit
+        found = _worst(host, unit)
+        if found is not None and len(found[3]) == 1:
+            a = setting.assignment
+            yield found[3][0], nbytes, (f"{key}={a.value} of {unit.name} "
+                                        f"({setting.file.display}:{a.line})")
+
+
 def _limit(unit, ram):
     """(key, setting, bytes) of the limit that kills (MemoryMax, else the v1 MemoryLimit),
     else MemoryHigh; None when none is set or a percentage cannot be resolved."""
@@ -136,8 +158,9 @@ def _worst(host, unit):
     """(service, why, worst bytes, its consumers) for the first service the unit runs
     that the ledger holds. A consumer that names the unit or one of its files (a JVM
     started by its ExecStart), or whose file ExecStart names (``redis-server
-    /etc/redis/redis.conf``, ``mysqld --defaults-file=/etc/mysql/db2.cnf``), is the unit's own; a ``postgresql@15-main`` instance is its
-    own cluster (``postgresql 15/main``) when the ledger names it; otherwise the smallest."""
+    /etc/redis/redis.conf``, ``mysqld --defaults-file=/etc/mysql/db2.cnf``), is the unit's
+    own; a ``postgresql@15-main`` instance is its own cluster (``postgresql 15/main``) when
+    the ledger names it; otherwise the smallest."""
     index = _index(host)
     files = [f.display for f in unit.files()]
     named = [p for _, a in unit.values("ExecStart") for w in a.value.split()

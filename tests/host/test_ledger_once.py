@@ -85,6 +85,25 @@ def test_the_same_configs_outside_a_container_are_counted(oomaudit, tmp_path):
     assert {"mysql", "php-fpm"} <= services and any(s.startswith("postgresql") for s in services)
 
 
+def test_a_units_memorymax_caps_its_server_in_the_ledger(oomaudit, tmp_path):
+    """Debian's mariadb.service with a MemoryMax= drop-in, and a my.cnf sized for a bigger
+    host: the kernel keeps MariaDB within 2 GiB, so the ledger counts 2 GiB (and says why);
+    SYSTEMD007 judges the worst case against the limit, and HOST002 has nothing to add."""
+    write(tmp_path, {
+        "etc/systemd/system/mariadb.service": "[Unit]\nDescription=MariaDB\n[Service]\n"
+                                              "Type=notify\nExecStart=/usr/sbin/mariadbd "
+                                              "$MYSQLD_OPTS\n",
+        "etc/systemd/system/mariadb.service.d/memory.conf": "[Service]\nMemoryMax=2G\n",
+        "etc/mysql/my.cnf": "[mysqld]\ninnodb_buffer_pool_size = 4G\nmax_connections = 151\n"})
+    found = report(oomaudit, "check", tmp_path, "--ram", "4G")
+    [mysql] = [c for h in found["hosts"] for c in h["ledger"] if c["service"] == "mysql"]
+    assert mysql["bytes"] == 2048 * MiB
+    assert mysql["how"].endswith("; 4.7 GiB at worst, capped: MemoryMax=2G of mariadb.service "
+                                 "(etc/systemd/system/mariadb.service.d/memory.conf:2)")
+    rules = {f["rule"] for f in found["findings"]}
+    assert "SYSTEMD007" in rules and "HOST002" not in rules
+
+
 def test_overlapping_system_paths_name_a_file_once(tmp_path):
     """A reader naming etc/redis/redis.conf and etc/redis/*.conf reads redis.conf once: twice
     would be two instances in the ledger."""
