@@ -36,10 +36,24 @@ def _sizes(rss_at: int) -> re.Pattern:
                       + _GAP + r"(\d{1,20})(?!\S)")
 
 
-def _rows_of(pids: set[int], columns: int) -> re.Pattern:
-    """The whole rows of a few pids: an integer per column after the pid, then the name."""
-    return re.compile(r"\[[^\S\n]*0*(" + "|".join(map(str, sorted(pids))) + r")\]"
-                      + (_GAP + r"(-?\d{1,20})") * (columns - 1) + _GAP + r"(\S.*)")
+@lru_cache(maxsize=32)
+def _whole(columns: int) -> re.Pattern:
+    """A whole row: an integer per column after the pid, then the name."""
+    return re.compile(r"\[[^\S\n]*(\d{1,10})\]" + (_GAP + r"(-?\d{1,20})") * (columns - 1)
+                      + _GAP + r"(\S.*)")
+
+
+def _row_of(text: str, pid: int, columns: int) -> tuple[str, ...] | None:
+    """The last whole row of ``pid``: its ``pid]`` found from the end, each checked with the
+    one pattern of the table (no regex compiled per pid: that cost more than the rest)."""
+    key, pattern = f"{pid}]", _whole(columns)
+    end = len(text)
+    while (at := text.rfind(key, 0, end)) >= 0:
+        end = at + len(key) - 1
+        found = pattern.match(text, text.rfind("[", 0, at + 1))
+        if found and int(found[1]) == pid:
+            return found.groups()
+    return None
 
 
 class Table:
@@ -77,11 +91,9 @@ class Table:
             top = sorted(table.items(), key=itemgetter(1), reverse=True)[:TOP_USERS]
             self._read = (len(self.parts), text, top, {})
         _, text, top, whole = self._read
-        wanted = {pid for pid, _ in top} | ({victim} if victim is not None else set())
-        if wanted - whole.keys():
-            for row in _rows_of(wanted - whole.keys(), len(self.columns)).findall(text):
-                whole[int(row[0])] = row  # a pid printed twice: its last row
-            whole.update((pid, None) for pid in wanted - whole.keys())
+        for pid in [pid for pid, _ in top] + ([victim] if victim is not None else []):
+            if pid not in whole:
+                whole[pid] = _row_of(text, pid, len(self.columns))
         return (whole.get(victim) if victim is not None else None,
                 [{"pid": pid, "process": whole[pid][-1].strip() if whole[pid] else "",
                   "rss_pages": rss} for pid, rss in top])
