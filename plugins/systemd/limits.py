@@ -24,20 +24,22 @@ _POLICIES = {
 }
 
 
-def check_systemd007(host):
+def _limited(host):
+    """(unit, (key, setting, bytes), (service, why, worst, consumers)) for each service unit
+    with a memory limit (``_limit``) that runs a service of the ledger (``_worst``)."""
     ram = host.fact("ram")
     ram = ram.value if ram else None
     for unit in units_of(host).loaded():
         if unit.kind != "service" or unit.is_template:
             continue
         limit = _limit(unit, ram)
-        if limit is None:
-            continue
-        key, setting, nbytes = limit
-        found = _worst(host, unit)
-        if found is None:
-            continue
-        service, why, worst, consumers = found
+        found = _worst(host, unit) if limit is not None else None
+        if found is not None:
+            yield unit, limit, found
+
+
+def check_systemd007(host):
+    for unit, (key, setting, nbytes), (service, why, worst, consumers) in _limited(host):
         if worst <= nbytes:
             continue
         a = setting.assignment
@@ -81,20 +83,11 @@ def caps(host):
     at most the limit, whatever its settings reserve (SYSTEMD007 judges those against the
     limit). Only a consumer the unit surely runs: the one of its service, or its own by
     file; MemoryHigh= throttles but caps nothing."""
-    ram = host.fact("ram")
-    ram = ram.value if ram else None
-    for unit in units_of(host).loaded():
-        if unit.kind != "service" or unit.is_template:
-            continue
-        limit = _limit(unit, ram)
-        if limit is None or limit[0] == "MemoryHigh":
-            continue
-        key, setting, nbytes = limit
-        found = _worst(host, unit)
-        if found is not None and len(found[3]) == 1:
+    for unit, (key, setting, nbytes), (_, _, _, consumers) in _limited(host):
+        if key != "MemoryHigh" and len(consumers) == 1:
             a = setting.assignment
-            yield found[3][0], nbytes, (f"{key}={a.value} of {unit.name} "
-                                        f"({setting.file.display}:{a.line})")
+            yield consumers[0], nbytes, (f"{key}={a.value} of {unit.name} "
+                                         f"({setting.file.display}:{a.line})")
 
 
 def _limit(unit, ram):
