@@ -12,6 +12,7 @@ the files of a project and its services (this module), the located, merged tree
 """
 from __future__ import annotations
 
+import math
 import posixpath
 import re
 from pathlib import Path
@@ -41,6 +42,8 @@ def ram_in_bytes(text: str) -> int:
     size = float(number)
     if size < 0:
         raise bad
+    if size == math.inf:  # ParseFloat's ERANGE: "1e400", or digits past float's range
+        raise ValueError(f'strconv.ParseFloat: parsing "{number[:40]}": value out of range')
     suffix = suffix.lower()
     if suffix in ("", "b"):
         return int(size)

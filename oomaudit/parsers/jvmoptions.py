@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from oomaudit.cnumbers import digits as c_digits
 from oomaudit.reading import Source
 
 INT_MAX = 2**31 - 1  # Integer.parseInt's bound
@@ -45,8 +46,8 @@ def _bounds(start: str | None, dash: str | None, end: str | None) -> tuple[int, 
     """(low, high) of a version prefix; None when the launcher refuses it."""
     if start is None:
         return 0, INT_MAX
-    low = int(start)
-    high = low if dash is None else INT_MAX if end is None else int(end)
+    low = c_digits(start)
+    high = low if dash is None else INT_MAX if end is None else c_digits(end)
     if low > INT_MAX or high > INT_MAX or high < low:
         return None
     return low, high

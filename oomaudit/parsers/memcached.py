@@ -19,6 +19,7 @@ import re
 from typing import NamedTuple
 
 from oomaudit import shellwords
+from oomaudit.cnumbers import digits as c_digits
 from oomaudit.reading import Source
 
 MiB = 1 << 20
@@ -109,7 +110,7 @@ def atoi(text: str) -> int:
     """glibc's ``atoi``: ``(int) strtol(text, NULL, 10)``: leading blanks, a sign, digits,
     the rest ignored; strtol saturates at the long's range, the cast to int wraps."""
     match = re.match(r"[ \t\n\v\f\r]*([+-]?)([0-9]*)", text)
-    value = int(match.group(2) or "0")
+    value = c_digits(match.group(2))
     value = -value if match.group(1) == "-" else value
     value = max(min(value, _LONG - 1), -_LONG)
     value &= 0xFFFFFFFF

@@ -18,6 +18,7 @@ import re
 from functools import cache
 from typing import NamedTuple
 
+from ..cnumbers import digits as c_digits
 from .mariadb_options import MARIADB_10_11
 
 U64 = (1 << 64) - 1
@@ -176,7 +177,7 @@ def _strtoull(text: str) -> tuple[int | None, int]:
     m = re.match(r"[ \t\n\v\f\r]*([+-]?)([0-9]+)", text)
     if not m:
         return 0, 0
-    value = int(m.group(2))
+    value = c_digits(m.group(2))
     if value > U64:
         return None, m.end()
     return (-value) & U64 if m.group(1) == "-" else value, m.end()

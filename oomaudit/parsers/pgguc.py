@@ -25,6 +25,8 @@ import math
 import re
 from typing import NamedTuple
 
+from ..cnumbers import digits as c_digits
+
 INT_MAX = (1 << 31) - 1
 MAX_BACKENDS = 262143
 _C_SPACE = " \t\n\v\f\r"
@@ -147,7 +149,7 @@ def c_strtol(text: str) -> tuple[int | None, int, bool]:
     if not m:
         return None, 0, False
     hexa, octal, decimal = m.group(2), m.group(3), m.group(4)
-    value = int(hexa, 16) if hexa else int(octal, 8) if octal else int(decimal)
+    value = c_digits(hexa, 16) if hexa else c_digits(octal, 8) if octal else c_digits(decimal)
     if m.group(1) == "-":
         value = -value
     overflow = not _LONG_MIN <= value <= _LONG_MAX

@@ -25,6 +25,7 @@ import re
 from collections.abc import Mapping
 from typing import NamedTuple
 
+from ..cnumbers import digits as c_digits
 from ..record import Record
 from .zendini import IniSyntaxError, parse_line
 
@@ -150,7 +151,7 @@ def fpm_integer(text: str) -> int | None:
     if not re.fullmatch(r"-?[0-9]*", text):
         return None
     digits = text.lstrip("-")
-    value = int(digits) * (-1 if text.startswith("-") else 1) if digits else 0
+    value = c_digits(digits) * (-1 if text.startswith("-") else 1) if digits else 0
     value = max(min(value, 2**63 - 1), -2**63) & 0xFFFFFFFF  # strtol, then int
     return value - (1 << 32) if value & 0x80000000 else value
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
+from ..cnumbers import digits as c_digits
+
 DECIMAL = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15,
            "E": 18}
 BINARY = {"Ki": 10, "Mi": 20, "Gi": 30, "Ti": 40, "Pi": 50, "Ei": 60}
@@ -81,7 +83,7 @@ def _interpret(suffix: str) -> tuple[int, int, str]:
         body = digits[1:] if digits[:1] in "+-" else digits
         if not body or not set(body) <= _DIGITS:
             raise QuantityError(SUFFIX)
-        parsed = int(digits)
+        parsed = c_digits(body) * (-1 if digits[:1] == "-" else 1)
         if not -MAX_INT64 - 1 <= parsed <= MAX_INT64:
             raise QuantityError(SUFFIX)  # strconv.ParseInt: value out of range
         return 10, (parsed + (1 << 31)) % (1 << 32) - (1 << 31), "DecimalExponent"
@@ -96,11 +98,11 @@ def parse(text: str) -> Fraction:
         return Fraction(0)
     positive, value, num, denom, suffix = _scan(text)
     base, exponent, fmt = _interpret(suffix)
-    digits = int(num + denom)
+    digits, places = _significant(num + denom, len(denom))
     if fmt == "BinarySI":
-        amount = Fraction(digits << exponent, 10 ** len(denom))
+        amount = Fraction(digits << exponent) / Fraction(10) ** places
     else:
-        scale = exponent - len(denom)
+        scale = exponent - places
         fast = 18 - len(num + denom) >= 0 and scale >= -9
         if not fast and not any(c in _DIGITS for c in value):
             raise QuantityError(NUMERIC)  # inf.Dec.SetString of a bare sign or point
@@ -115,6 +117,18 @@ def parse(text: str) -> Fraction:
     if fmt == "BinarySI" and amount > MAX_INT64:
         amount = Fraction(MAX_INT64)
     return amount if positive else -amount
+
+
+def _significant(text: str, places: int, keep: int = 60) -> tuple[int, int]:
+    """(digits, decimal places) of a number written as ``text`` with ``places`` after the
+    point: exact to ``keep`` significant digits, the rest kept as one sticky digit (1 when
+    any was not 0), so rounding up to nanos and saturating still see them. Thousands of
+    digits never reach ``int()`` (its 4300-digit limit, and its quadratic time)."""
+    significant = text.lstrip("0")
+    if len(significant) <= keep:
+        return int(significant or "0"), places
+    sticky = "1" if significant[keep:].strip("0") else "0"
+    return int(significant[:keep] + sticky), places - (len(significant) - keep - 1)
 
 
 def to_bytes(text: str) -> int:

@@ -9,6 +9,8 @@ lets the product wrap, reads no digits at all as 0 (``maxmemory kb`` is 0 bytes)
 """
 from __future__ import annotations
 
+from ..cnumbers import digits as c_digits
+
 # C's isspace() in the C locale, and the blanks that end an unquoted argument (sds.c)
 _SPACE = frozenset(" \t\n\v\f\r")
 _ENDS = frozenset(" \n\r\t")
@@ -104,7 +106,7 @@ def memory(text: str) -> int | None:
     unit = lower(text[digits:])
     if unit not in MEMORY_UNITS or digits >= 128:
         return None
-    value = min(int(text[:digits] or "0"), _ULL - 1)
+    value = min(c_digits(text[:digits]), _ULL - 1)
     return value * MEMORY_UNITS[unit] % _ULL
 
 
@@ -133,7 +135,7 @@ def _strtoll(text: str) -> int | None:
     digits = body[1:] if body[:1] in "+-" and body else body
     if not digits or not digits.isascii() or not digits.isdigit():
         return None
-    return max(-LLONG_MAX - 1, min(LLONG_MAX, sign * int(digits)))
+    return max(-LLONG_MAX - 1, min(LLONG_MAX, sign * c_digits(digits)))
 
 
 def save_params(args: tuple[str, ...]) -> list[tuple[int, int]] | None:

@@ -39,6 +39,7 @@ import fnmatch
 import re
 from typing import NamedTuple
 
+from ..cnumbers import digits as c_digits
 from ..record import Record
 
 PROCPS, SYSTEMD = "procps", "systemd"
@@ -264,11 +265,11 @@ def kernel_int(value: str) -> int | None:
         return None
     digits = m.group(2)
     if digits[:2].lower() == "0x":
-        number = int(digits, 16)
+        number = c_digits(digits[2:], 16)
     elif digits.startswith("0"):
-        number = int(digits, 8)
+        number = c_digits(digits, 8)
     else:
-        number = int(digits)
+        number = c_digits(digits)
     if number >= 1 << 64:
         return None  # strtoul overflows: ERANGE
     return -number if m.group(1) else number

@@ -19,6 +19,7 @@ import re
 from collections.abc import Mapping
 from typing import NamedTuple
 
+from ..cnumbers import digits as c_digits
 from ..record import Record
 
 # LABEL_CHAR: [^=\n\r\t;&|^$~(){}!"[\]\x00]
@@ -421,9 +422,9 @@ def quantity(text: str) -> int | None:
     sign, digits, unit = m.groups()
     prefix = digits[1:2].lower()
     if prefix in ("x", "o", "b"):
-        number = int(digits[2:], {"x": 16, "o": 8, "b": 2}[prefix])
+        number = c_digits(digits[2:], {"x": 16, "o": 8, "b": 2}[prefix])
     else:
-        number = int(digits, 8 if digits.startswith("0") else 10)
+        number = c_digits(digits, 8 if digits.startswith("0") else 10)
     value = number * {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[unit.lower()]
     return -value if sign == "-" else value
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from oomaudit.cnumbers import digits as c_digits
 from oomaudit.units import format_size
 
 MIB = 1 << 20
@@ -97,8 +98,8 @@ def _value(name: str, match: re.Match) -> int | float | bool:
     if name.endswith("Percentage"):
         return float(match.group(1))
     if name.endswith("Fraction"):
-        return int(match.group(1))
-    return int(match.group(1)) << _SHIFT[match.group(2).lower()]
+        return c_digits(match.group(1))
+    return c_digits(match.group(1)) << _SHIFT[match.group(2).lower()]
 
 
 def read_options(words: list[Word]) -> Options:

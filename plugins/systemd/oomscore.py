@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from oomaudit import Evidence, Finding, MissingFact
+from oomaudit.cnumbers import digits as c_digits
 from oomaudit.config import DEFAULT_CRITICAL
 from oomaudit.parsers.systemd_units import UnitSet, file_issues
 from oomaudit.units import format_size
@@ -139,8 +140,8 @@ def check_systemd003(host):
 
 def _suggest(value: str) -> str:
     """The integer the author most likely meant, inside -1000..1000 (never -1000 itself)."""
-    m = re.match(r"\s*([+-]?\d+)", value)
-    number = int(m.group(1)) if m else -500
+    m = re.match(r"\s*([+-]?)(\d+)", value)
+    number = (-1 if m.group(1) == "-" else 1) * c_digits(m.group(2)) if m else -500
     return str(max(-900, min(1000, number)))
 
 
