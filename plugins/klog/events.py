@@ -3,8 +3,9 @@
 Where they come from depends on the mode (see the package's docstring): the kernlog files
 given in a config repository, a tree's ``var/log``, or the live host's sources
 (oomaudit.logsources), from a ``--since`` window or where the previous run stopped
-(``--since last``, oomaudit.logcursor). The kills are also tabulated by process for the
-reporters that count them (Prometheus, a fleet's ranking).
+(``--since last``, oomaudit.logcursor), aggregated as they are read (``kills``). They
+are also tabulated by process for the reporters that count them (Prometheus, a fleet's
+ranking).
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from oomaudit.parsers.kernlog_event import OomEvent
 from oomaudit.reading import Source
 
 from .constants import KERNLOG
+from .kills import HostKills
 
 CACHE = "klog.events"
 TABLE = "oom_kills"  # read by the Prometheus reporter, oomaudit facts and the fleet
@@ -36,10 +38,10 @@ def looks_like_kernlog(head: str) -> bool:
     return SNIFF.search(head) is not None
 
 
-def events_of(host) -> list[OomEvent]:
-    """The host's OOM events in the window (``scan --since``: ``klog.window`` in the host's
+def events_of(host) -> HostKills:
+    """The host's OOM kills in the window (``scan --since``: ``klog.window`` in the host's
     cache; 30 days otherwise), or after the saved position (``--since last``: the cursor
-    in ``klog.cursor``), read once per host.
+    in ``klog.cursor``), read once per host and aggregated as they are read.
 
     Each source that could not be read is a CONF003 naming it; when none could be read
     and one was there (an unprivileged scan: the journal, ``/dev/kmsg`` and ``kern.log``
@@ -51,15 +53,17 @@ def events_of(host) -> list[OomEvent]:
     window = host.cache.get("klog.window")
     since = window.start if window else datetime.now(timezone.utc) - WINDOW
     cursor = host.cache.get("klog.cursor")
+    kills = HostKills()
     if host.mode == FILES:
-        events = [e for doc in host.documents(KERNLOG) for e in doc
-                  if e.time is None or since is None or e.time >= since]
+        for event in (e for doc in host.documents(KERNLOG) for e in doc):
+            if event.time is None or since is None or event.time >= since:
+                kills.add(event)
     elif cursor is not None:
         from oomaudit.logcursor import since_last
 
-        scan = since_last(cursor, since, log_dir=host.resolve("/var/log"), live=host.live,
-                          display=host.display, fs=host.fs)
-        events = _kept(host, scan)
+        _kept(host, since_last(cursor, since, log_dir=host.resolve("/var/log"),
+                               live=host.live, display=host.display, fs=host.fs,
+                               sink=kills.add))
     else:
         if host.mode == ROOT:
             folder = host.resolve("/var/log")
@@ -68,10 +72,10 @@ def events_of(host) -> list[OomEvent]:
             tried: list[Tried] = []
         else:
             streams, tried = live_streams(since)
-        events = _kept(host, read_events(streams, since, tried))
-    host.cache[CACHE] = events
-    _tabulate(host, events)
-    return events
+        _kept(host, read_events(streams, since, tried, kills.add))
+    host.cache[CACHE] = kills
+    _tabulate(host, kills)
+    return kills
 
 
 def read_ahead(host) -> None:
@@ -87,9 +91,9 @@ def read_ahead(host) -> None:
         pass
 
 
-def _kept(host, scan: LogScan) -> list[OomEvent]:
-    """The events read, after naming each source that could not be read (CONF003); when
-    nothing could be read, MissingFact (kept in the cache, so both rules skip)."""
+def _kept(host, scan: LogScan) -> None:
+    """Name each source that could not be read (CONF003); when nothing could be read,
+    MissingFact (kept in the cache, so both rules skip)."""
     for problem in scan.errors:
         host.note_unreadable(problem.label, problem.detail)
     if scan.errors and not any(t.status == "read" for t in scan.tried):
@@ -97,23 +101,17 @@ def _kept(host, scan: LogScan) -> list[OomEvent]:
                              + "; ".join(str(t) for t in scan.errors) + ")")
         host.cache[CACHE] = unread
         raise unread
-    return scan.events
 
 
-def _tabulate(host, events: list[OomEvent]) -> None:
+def _tabulate(host, kills: HostKills) -> None:
     """The window's kills by victim process as a report table: what Prometheus'
     oomaudit_oom_kills and a fleet's ranking read, instead of parsing KLOG001's message."""
-    rows: dict[str, list] = {}
-    for event in events:
-        process = event.process or f"pid {event.pid}"
-        row = rows.setdefault(process, [process, 0, "undated"])
-        row[1] += 1
-        if event.time is not None:
-            when = event.time.astimezone(timezone.utc).isoformat(timespec="seconds")
-            row[2] = when if row[2] == "undated" else max(row[2], when)
+    rows = [[process, victim.count, victim.last.time.astimezone(timezone.utc).isoformat(
+                timespec="seconds") if victim.last.time else "undated"]
+            for process, victim in kills.victims.items()]
     if rows:
         host.tables[TABLE] = Table("OOM kills by process",
-                                   ["process", "kills", "last kill"], list(rows.values()))
+                                   ["process", "kills", "last kill"], rows)
 
 
 def span(host) -> str:

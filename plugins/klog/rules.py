@@ -9,8 +9,6 @@ quotes the unit's MemoryMax from the systemd plugin's merged units when it has t
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from oomaudit.plugins.systemd.constants import CACHE as SYSTEMD_UNITS
 
 from oomaudit import Evidence, Finding
@@ -20,6 +18,7 @@ from oomaudit.snippets import snippet
 from oomaudit.units import format_size
 
 from .events import events_of, span
+from .kills import Victim, unit_of
 
 # victim comm -> the service name plugins use in the ledger
 _SERVICES = (
@@ -37,14 +36,6 @@ def service_of(process: str) -> str:
         if any(process.startswith(n) for n in names):
             return service
     return process
-
-
-def unit_of(cgroup: str | None) -> str | None:
-    """The systemd unit or container scope a cgroup path ends in."""
-    for part in reversed((cgroup or "").split("/")):
-        if part.endswith((".service", ".scope")):
-            return part
-    return None
 
 
 def _location(host, event: OomEvent) -> tuple[str | None, int | None]:
@@ -72,11 +63,9 @@ def _kill_evidence(event: OomEvent) -> Evidence:
                     + (f" ({sizes})" if sizes else "") + trigger, where)
 
 
-def _unit_for(host, process: str, events: list[OomEvent]) -> str | None:
-    for event in reversed(events):
-        unit = unit_of(event.memcg)
-        if unit:
-            return unit
+def _unit_for(host, process: str, victim: Victim) -> str | None:
+    if victim.unit:
+        return victim.unit
     if host.live:
         from oomaudit.processes import processes
         for proc in processes(host):
@@ -86,17 +75,14 @@ def _unit_for(host, process: str, events: list[OomEvent]) -> str | None:
 
 
 def check_klog001(host):
-    by_process: dict[str, list[OomEvent]] = {}
-    for event in events_of(host):
-        by_process.setdefault(event.process or f"pid {event.pid}", []).append(event)
-    for process, events in by_process.items():
+    for process, victim in events_of(host).victims.items():
         service = service_of(process)
-        last = max(events, key=lambda e: (e.time is not None, e.time or datetime.min.replace(
-            tzinfo=timezone.utc), e.line))
-        unit = _unit_for(host, process, events)
-        evidence = [_kill_evidence(e) for e in events[-5:]]
-        if len(events) > 5:
-            evidence.insert(0, Evidence(f"{len(events) - 5} earlier kill(s) not listed"))
+        last = victim.last
+        unit = _unit_for(host, process, victim)
+        evidence = [_kill_evidence(e) for e in victim.recent]
+        if victim.count > len(victim.recent):
+            evidence.insert(0, Evidence(f"{victim.count - len(victim.recent)} earlier kill(s) "
+                                        "not listed"))
         if unit:
             evidence.append(Evidence(f"runs in {unit}", f"cgroup {last.memcg}" if last.memcg
                                      else "live: /proc/PID/cgroup"))
@@ -113,7 +99,7 @@ def check_klog001(host):
         if ram and consumers:
             evidence.append(Evidence(f"RAM {format_size(ram.value)}", ram.source))
         path, line = _location(host, last)
-        times = "once" if len(events) == 1 else f"{len(events)}x"
+        times = "once" if victim.count == 1 else f"{victim.count}x"
         yield Finding(
             "KLOG001",
             f"{process} killed by the OOM killer {times} {span(host)}, last "
@@ -159,17 +145,7 @@ def _unit_limit(host, unit: str | None):
 
 
 def check_klog002(host):
-    seen = set()
-    for event in events_of(host):
-        if event.scope != "memcg":
-            continue
-        cgroup = event.oom_memcg or event.memcg
-        key = (cgroup, event.process)
-        if key in seen:
-            continue
-        seen.add(key)
-        count = sum(1 for e in events_of(host) if e.scope == "memcg"
-                    and (e.oom_memcg or e.memcg) == cgroup and e.process == event.process)
+    for (cgroup, _), (event, count) in events_of(host).cgroups.items():
         limit = (f"limit {format_size(event.memcg_limit_kb * 1024)}"
                  if event.memcg_limit_kb is not None else "limit not printed")
         evidence = [_kill_evidence(event),

@@ -192,6 +192,7 @@ def test_check_mode_sniffs_a_log_and_fires_klog002_only_for_memcg(oomaudit, tmp_
 def test_klog001_cites_the_ledger_of_the_killed_service(tmp_path):
     """The engine-agnostic tie: a victim's service meets its ledger consumer (any plugin's)."""
     from oomaudit.plugins.klog import events, rules
+    from oomaudit.plugins.klog.kills import HostKills
 
     from oomaudit.host import Fact
     from oomaudit.parsers.kernlog_event import OomEvent
@@ -201,9 +202,10 @@ def test_klog001_cites_the_ledger_of_the_killed_service(tmp_path):
     host.ledger.add("mysql", 6 << 30, "innodb_buffer_pool_size 6 GiB", "etc/mysql/my.cnf:2",
                     "mysql")
     host.ledger.add("php-fpm", 1 << 30, "pm.max_children 16 x 64 MiB", "www.conf:9", "php")
-    host.cache[events.CACHE] = [
-        OomEvent(pid=n, process="mariadbd", anon_rss_kb=3_456_780, source="kern.log", line=n,
-                 memcg="/system.slice/mariadb.service") for n in (4, 9)]
+    kills = host.cache[events.CACHE] = HostKills()
+    for n in (4, 9):
+        kills.add(OomEvent(pid=n, process="mariadbd", anon_rss_kb=3_456_780, source="kern.log",
+                           line=n, memcg="/system.slice/mariadb.service"))
     [finding] = list(rules.check_klog001(host))
     assert finding.message.startswith("mariadbd killed by the OOM killer 2x in 30 days")
     assert "(mariadb.service); see the MYSQL findings" in finding.message
@@ -291,3 +293,26 @@ def test_process_names_past_the_limit_are_counted_together(oomaudit):
     rows = data["summary"]["by_process"]
     assert len(rows) == Kills.MAX_GROUPS + 1 and data["summary"]["kills"] == 1050
     assert [r["count"] for r in rows if r["process"] == "(other processes)"] == [50]
+
+
+def test_klog_rules_read_many_kills_in_bounded_memory(oomaudit, tmp_path):
+    """The rules hold counts, the last five kills and the latest per victim, not each kill:
+    a tree's 3,000 kills are one KLOG001 with every kill counted, one KLOG002 per cgroup."""
+    now = datetime.now()
+    log = "".join(
+        syslog(now, "oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,mems_allowed"
+                    f"=0,oom_memcg=/app{n % 2}.service,task_memcg=/app{n % 2}.service,task=worker,"
+                    f"pid={n},uid=1") + syslog(now, kill(n, "worker", 1000 + n,
+                                                         "Memory cgroup out of memory"))
+        for n in range(1, 3001))
+    root = _tree(tmp_path, log)
+    found = _findings(oomaudit("scan", "--root", root, "--ram", "8G", "--select", "KLOG",
+                               "--format", "json"))
+    [k1] = [f for f in found if f["rule"] == "KLOG001"]
+    assert k1["message"].startswith("worker killed by the OOM killer 3000x in 30 days")
+    assert k1["evidence"][0]["what"] == "2995 earlier kill(s) not listed"
+    assert k1["line"] == 6000 and "pid 3000 worker" in k1["evidence"][5]["what"]
+    k2 = sorted(f["message"] for f in found if f["rule"] == "KLOG002")
+    assert k2 == ["worker killed 1500x by a memory-cgroup OOM: /app0.service hit its limit "
+                  "not printed", "worker killed 1500x by a memory-cgroup OOM: /app1.service "
+                  "hit its limit not printed"]
