@@ -33,6 +33,7 @@ from .apache_config import STATIC_MODULES, Config, Directive, Module, Problem
 from .apache_include import MAX_INCLUDE_DEPTH, IncludeFiles, Missing
 from .apache_syntax import ConfigFile, Line, getword, resolve_env
 
+MAX_NESTING = 200  # conditional sections inside each other (httpd: its C stack's depth)
 HTTPD_VERSION = (2, 4, 62)  # for <IfVersion> when the installed version is unknown
 CANONICAL = {"<ifmodule": "<IfModule", "<ifdefine": "<IfDefine", "<iffile": "<IfFile",
              "<ifversion": "<IfVersion", "<ifdirective": "<IfDirective",
@@ -87,6 +88,7 @@ class Loader:
         self.defines: set[str] = set(self.start_defines)
         self.variables: dict[str, str] = {}
         self.stack: list[Path] = []
+        self._nesting = 0  # conditional sections open (_condition)
         self.last_include = 0
         for symbol in self.assume:
             self.config.modules[symbol] = Module(symbol, "", "assumed")
@@ -249,10 +251,15 @@ class Loader:
         word, _ = getword(arg[1:] if negate else arg)
         if not word:
             self._fail(source, line.number, f"{name}> directive requires additional arguments")
+        self._nesting += 1
+        if self._nesting > MAX_NESTING:  # httpd recurses in C; we stop before Python does
+            self._fail(source, line.number, f"{name}> sections nested deeper than "
+                                            f"{MAX_NESTING}: not read")
         if self._test(name, word, arg) != negate:
             self._body(frame, name, sections)
         else:
             self._soak(frame, line, name)
+        self._nesting -= 1
 
     def _test(self, name: str, word: str, arg: str) -> bool:
         if name == "<IfModule":
@@ -282,24 +289,26 @@ class Loader:
 
     def _soak(self, frame: Frame, start: Line, name: str) -> None:
         """``ap_soak_end_container``: skip to the matching end tag, checking only that
-        nested sections close in order; no variable is substituted here."""
+        nested sections close in order; no variable is substituted here. httpd recurses
+        into each nested section; a list of the open ones does the same at any depth."""
         source = frame.file.source
-        while True:
+        names = [name]
+        while names:
             line = frame.next()
             if line is None:
                 self._fail(source, start.number,
-                           f"Expected </{name[1:]}> before end of configuration")
+                           f"Expected </{names[-1][1:]}> before end of configuration")
             word, rest = getword(line.text)
             if not word.startswith("<"):
                 continue
             if word[1:2] == "/":
                 seen = word[:-1]
-                if seen[2:].lower() != name[1:].lower():
-                    self._fail(source, start.number,
-                               f"Expected </{name[1:]}> but saw {seen}>")
-                return
-            nested = word[:-1] if not rest and word.endswith(">") else word
-            self._soak(frame, start, nested)  # errors name the soaked section's line
+                if seen[2:].lower() != names[-1][1:].lower():
+                    self._fail(source, start.number,  # errors name the soaked section's line
+                               f"Expected </{names[-1][1:]}> but saw {seen}>")
+                names.pop()
+                continue
+            names.append(word[:-1] if not rest and word.endswith(">") else word)
 
     # -- includes ------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from ..model import Finding, Severity
 from ..record import Record
 
+MAX_BLOCKS = 200  # blocks inside blocks; nginx recurses in C, we stop before Python does
 MAX_DEPTH = 32  # nginx has no limit (a loop ends in "Too many open files"); we stop here
 DEFAULTS = {"worker_processes": "1", "worker_connections": "512"}
 _LUA_BLOCK = re.compile(r"^[a-z_]+_by_lua_block$")
@@ -204,6 +205,7 @@ class Loader:
     def load(self, source) -> NginxConfig:
         config = NginxConfig(source)
         self.prefix = str(source.inside or source.path).rsplit("/", 1)[0] or "/"
+        self._open = 0  # blocks open, across includes
         try:
             config.directives = self._file(config, source, "main", 1)
         except NginxError:
@@ -242,8 +244,13 @@ class Loader:
                     tokens.skip_lua()
                     directive.block = []
                 else:
+                    self._open += 1
+                    if self._open > MAX_BLOCKS:
+                        raise NginxError(tokens.line, f"blocks nested deeper than {MAX_BLOCKS}"
+                                                      " (oomaudit's limit): not read")
                     directive.block = self._block(config, source, tokens, directive.name,
                                                   depth, inside=True)
+                    self._open -= 1
             result.append(directive)
             if directive.name == "include" and kind == OK:
                 result.extend(self._include(config, directive, context, depth))
