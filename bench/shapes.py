@@ -152,7 +152,7 @@ def main() -> int:
             times = measure(name, sizes, args.repeat, work)
             ratio = times[1] / times[0]
             worst |= ratio > 4.5
-            shown = " -> ".join(f"{s} {t:.2f} s" for s, t in zip(sizes, times))
+            shown = " -> ".join(f"{s} {t:.2f} s" for s, t in zip(sizes, times, strict=True))
             print(f"{name:<14} {shown:<40} 4N/N = {ratio:5.2f}x (target <= 4.5x) "
                   f"{'ok' if ratio <= 4.5 else 'OVER TARGET'}", flush=True)
     finally:

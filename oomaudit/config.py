@@ -21,36 +21,12 @@ from pathlib import Path
 from .confine import JAIL, LIVE, MAX_BYTES, Tree
 from .errors import UsageError
 from .model import Severity
+from .profiles import EACH_FACTS, HostProfile, ProfileIndex
 from .record import Record
 from .units import parse_size
 
 CONFIG_NAMES = (".oomaudit.toml", "pyproject.toml")
 DEFAULT_CRITICAL = ["ssh", "sshd"]
-
-
-class HostProfile(Record):
-    """A host of a config repository: the files under ``paths`` belong to a machine with
-    this RAM and swap (``hosts/db1/**`` is an 8 GiB database server)."""
-
-    def __init__(self, name: str, paths: list[str], ram: int | None, swap: int | None,
-                 source: str, role: str = "", process_sizes: dict[str, int] | None = None,
-                 facts: Path | None = None):
-        self.name = name
-        self.paths = paths
-        self.ram = ram
-        self.swap = swap
-        self.source = source  # file:line of the [[hosts]] table
-        self.role = role
-        # declared size of one process of a service ("php-fpm" = one pool child), for rules
-        # that would otherwise estimate it from the config: process-sizes = { php-fpm = "80M" }
-        self.process_sizes = {} if process_sizes is None else process_sizes
-        # facts = "db1.json": what `oomaudit facts` measured on the host (relative to the
-        # config file); its RAM, swap and process sizes win over ram, swap, process-sizes
-        self.facts = facts
-
-    def matches(self, relpath: str) -> bool:
-        return any(fnmatch.fnmatchcase(relpath, p) or fnmatch.fnmatchcase(relpath + "/", p)
-                   for p in self.paths)
 
 
 class Settings(Record):
@@ -73,6 +49,7 @@ class Settings(Record):
         self.hosts: list[HostProfile] = []
         self.written: set[str] = set()  # the keys the file sets (not the defaults)
         self.baseline: Path | None = None  # baseline = "...", from the config file's folder
+        self._index: ProfileIndex | None = None  # the host profiles, indexed on first use
         # a larger audited file is not read (CONF003 naming it and the cap): confine.py
         self.max_file_size = MAX_BYTES
 
@@ -89,15 +66,18 @@ class Settings(Record):
                    for glob, ids in self.per_path_ignores.items())
 
     def profile_for(self, path: Path) -> HostProfile | None:
-        if not self.hosts:  # the usual case: no realpath() per file of a repository
+        """The first ``[[hosts]]`` table, in file order, that claims the file (for an
+        ``each`` table, the host of the folder it is in)."""
+        if not self.hosts:  # the usual case: no identity() per file of a repository
             return None
-        rel = relative(path, self.base)
-        return next((h for h in self.hosts if h.matches(rel)), None)
+        if self._index is None or self._index.size != len(self.hosts):
+            self._index = ProfileIndex(self.hosts, _fs.identity(self.base), _fs.is_file)
+        return self._index.find(relative(path, self.base, self._index.base))
 
 
-def relative(path: Path, base: Path) -> str:
+def relative(path: Path, base: Path, real_base: str | None = None) -> str:
     try:
-        return Path(_fs.identity(path)).relative_to(_fs.identity(base)).as_posix()
+        return Path(_fs.identity(path)).relative_to(real_base or _fs.identity(base)).as_posix()
     except ValueError:
         return path.as_posix()
 
@@ -221,11 +201,30 @@ def load(path: Path) -> Settings:
         where = f"{path}:{m.group(1)}" if m else str(path)
         msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
         raise UsageError(f"{where}: invalid TOML: {msg}") from None
+    except (ValueError, RecursionError) as exc:  # tomllib's int() and its recursive descent
+        raise UsageError(_beyond_toml(path, text, exc)) from None
     if path.name == "pyproject.toml":
         data = data.get("tool", {}).get("oomaudit", {})
         if not isinstance(data, dict):
             raise UsageError(f"{path}: [tool.oomaudit] must be a table")
     return _settings(data, path, text)
+
+
+def _beyond_toml(path: Path, text: str, exc: Exception) -> str:
+    """What tomllib could not hold, at its line: an integer past Python's 4300 digits, or
+    arrays and tables nested past its recursion."""
+    if isinstance(exc, RecursionError):
+        depth = 0
+        for number, line in enumerate(text.split("\n"), 1):
+            opens = line.count("[") + line.count("{")
+            if depth + opens > 100:  # within this line at the latest
+                break
+            depth += opens - line.count("]") - line.count("}")
+        return f"{path}:{number}: arrays or tables nested too deep (more than 100 levels)"
+    m = re.search(r"[0-9_]{4000,}", text)
+    line = text.count("\n", 0, m.start()) + 1 if m else None
+    where = f"{path}:{line}" if line else str(path)
+    return f"{where}: a number with more digits than any setting takes (4000 or more)"
 
 
 class _Checker:
@@ -274,7 +273,7 @@ class _Checker:
 _TOP_KEYS = {"select", "ignore", "per-path-ignores", "severity", "fail-on",
              "critical-services", "hosts", "memory-alert-percent", "swap-alert-percent",
              "baseline", "max-file-size"}
-_HOST_KEYS = {"name", "paths", "ram", "swap", "role", "process-sizes", "facts"}
+_HOST_KEYS = {"name", "paths", "each", "ram", "swap", "role", "process-sizes", "facts"}
 
 
 def _settings(data: dict, path: Path, text: str) -> Settings:
@@ -346,9 +345,11 @@ def _profile(table: dict, index: int, line: int, check: _Checker) -> HostProfile
         if key not in _HOST_KEYS:
             raise check.fail(key, f"unknown key '{key}' in [[hosts]] "
                                   f"(known: {', '.join(sorted(_HOST_KEYS))})", line)
+    each = _each(table, line, check)
     paths = check.strings(table, "paths", line)
-    if not paths:
-        raise UsageError(f"{check.path}:{line}: [[hosts]] needs 'paths', e.g. [\"hosts/db1/**\"]")
+    if not paths and not each:
+        raise UsageError(f"{check.path}:{line}: [[hosts]] needs 'paths', e.g. [\"hosts/db1/**\"], "
+                         "or 'each', e.g. \"hosts/*\" (a host per folder)")
     sizes = {}
     for key in ("ram", "swap"):
         value = table.get(key)
@@ -366,10 +367,36 @@ def _profile(table: dict, index: int, line: int, check: _Checker) -> HostProfile
     if facts is not None and (not isinstance(facts, str) or not facts.strip()):
         raise check.fail("facts", "'facts' must be the file 'oomaudit facts' wrote, e.g. "
                                   "\"facts/db1.json\"", line)
+    if each:  # a host per folder, named after it; facts = the file in each folder
+        return HostProfile(f"each {each}", [], sizes["ram"], sizes["swap"],
+                           f"{check.path}:{line}", table.get("role", ""),
+                           _process_sizes(table, line, check), Path(facts or EACH_FACTS),
+                           each, check.path.parent)
     name = table.get("name") or paths[0].split("/**")[0].rstrip("/*") or f"hosts[{index}]"
     return HostProfile(name, paths, sizes["ram"], sizes["swap"], f"{check.path}:{line}",
                        table.get("role", ""), _process_sizes(table, line, check),
                        check.path.parent / facts if facts else None)
+
+
+def _each(table: dict, line: int, check: _Checker) -> str:
+    """``each = "hosts/*"``: a folder pattern below the config's folder, matched one
+    component at a time; '' when the table has none."""
+    if "each" not in table:
+        return ""
+    each = table["each"]
+    example = "e.g. \"hosts/*\": every folder in hosts/ is a host"
+    if not isinstance(each, str) or not each.strip("/"):
+        raise check.fail("each", f"'each' must be a folder pattern, {example}", line)
+    parts = each.rstrip("/").split("/")
+    if each.startswith("/") or any(p in ("", ".", "..", "**") for p in parts):
+        raise check.fail("each", f"'each' is relative to this file's folder, one name or "
+                                 f"pattern per folder level (no '/' first, no '.', '..' or "
+                                 f"'**'), not {each!r}: {example}", line)
+    for key, why in (("paths", "its hosts' files are those in each folder"),
+                     ("name", "each host is named after its folder")):
+        if key in table:
+            raise check.fail(key, f"[[hosts]] with 'each' takes no '{key}': {why}", line)
+    return each.rstrip("/")
 
 
 def _process_sizes(table: dict, line: int, check: _Checker) -> dict[str, int]:

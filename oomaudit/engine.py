@@ -90,6 +90,8 @@ def audit(registry: Registry, hosts: list[Host], settings: Settings, command: st
         local = host.settings or settings
         prepare(host, plugins, progress)
         templated = {s.display: s for s in host.sources.values() if s.templated}
+        by_display = {s.display: s for s in host.sources.values()}  # where suppressions are
+        first_run = len(report.runs)  # this host's runs follow: no scan of every host's
         for rule in [r for r in registry.rules.values() if local.rule_selected(r.id)]:
             unread = host.unread_by(rule.reads)  # a source it needed that could not be read
             if rule.reads and host.given_none_of(*rule.reads):
@@ -102,12 +104,13 @@ def audit(registry: Registry, hosts: list[Host], settings: Settings, command: st
                 findings = templates.hold_back(findings, templated)
             for finding in findings:
                 _settle(finding, rule, local)
-            report.findings.extend((host.name, f) for f in _keep(findings, host, local, report))
+            report.findings.extend((host.name, f)
+                                   for f in _keep(findings, by_display, local, report))
         report.hosts.append(HostFacts(
             host.name, host.mode, host.label,
             {k: (f.value, f.source) for k, f in host.facts.items()},
-            host.ledger.entries(), dict(host.tables)))
-        _unused_suppressions(host, local, report)
+            [c._asdict() for c in host.ledger.consumers], dict(host.tables)))
+        _unused_suppressions(host, local, report, report.runs[first_run:])
         if progress is not None:
             progress.host_done()
     report.notices += templates.notices([s for h in hosts for s in h.sources.values()])
@@ -198,8 +201,7 @@ def _settle(finding: Finding, rule: Rule, settings: Settings) -> None:
     finding.docs = f"oomaudit explain {finding.rule}"
 
 
-def _keep(findings: list[Finding], host: Host, settings: Settings, report: Report):
-    by_display = {s.display: s for s in host.sources.values()}
+def _keep(findings: list[Finding], by_display: dict, settings: Settings, report: Report):
     for finding in findings:
         if finding.path and settings.ignored_at(finding.rule, Path(finding.path)):
             report.suppressed += 1
@@ -215,14 +217,15 @@ def _keep(findings: list[Finding], host: Host, settings: Settings, report: Repor
         yield finding
 
 
-def _unused_suppressions(host: Host, settings: Settings, report: Report) -> None:
+def _unused_suppressions(host: Host, settings: Settings, report: Report,
+                         runs: list[RuleRun]) -> None:
     """Like ruff's RUF100: a suppression for a rule that ran and found nothing there is stale.
 
     A suppression naming a rule that did not get to run on this host (skipped for a
     missing fact, or crashed) is not called stale: it may well be needed once it runs.
+    ``runs`` are the host's own (a fleet's report holds every host's).
     """
-    not_run = [r.rule.id for r in report.runs
-               if r.host == host.name and r.status in (SKIPPED, ERROR)]
+    not_run = [r.rule.id for r in runs if r.status in (SKIPPED, ERROR)]
     for source in host.sources.values():
         for s in source.suppressions():
             if s.used or any(rule.startswith(i) for rule in not_run for i in s.ids):

@@ -216,6 +216,17 @@ BAD = [
     ("zero ram", '[[hosts]]\npaths = ["*"]\nswap = 0\nram = "0G"\n', 4, "ram must be above 0"),
     ("host name not text", '[[hosts]]\npaths = ["*"]\nname = 5\n', 3,
      "'name' must be a string"),
+    ("each not text", 'fail-on = "low"\n[[hosts]]\neach = ["hosts/*"]\n', 3,
+     "'each' must be a folder pattern"),
+    ("each absolute", '[[hosts]]\nram = "1G"\neach = "/srv/hosts/*"\n', 3,
+     "'each' is relative to this file's folder"),
+    ("each recursive", '[[hosts]]\neach = "hosts/**"\n', 2, "no '/' first, no '.', '..' or '**'"),
+    ("each climbs", '[[hosts]]\npaths = ["a/**"]\n[[hosts]]\neach = "../hosts/*"\n', 4,
+     "not '../hosts/*'"),
+    ("each with paths", '[[hosts]]\neach = "hosts/*"\npaths = ["hosts/**"]\n', 3,
+     "[[hosts]] with 'each' takes no 'paths'"),
+    ("each with a name", '[[hosts]]\neach = "hosts/*"\nram = "2G"\nname = "web"\n', 4,
+     "each host is named after its folder"),
 ]
 
 

@@ -1,0 +1,161 @@
+"""``[[hosts]] each = "hosts/*"``: one table for a fleet of host folders, each folder its own
+host named after it, the table's values as defaults and the folder's facts.json over them;
+and the host-profile index, which must pick the table a first-match scan would pick."""
+from __future__ import annotations
+
+import fnmatch
+import json
+from pathlib import Path
+
+from engine_stub import json_report
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from oomaudit.profiles import HostProfile, ProfileIndex
+
+MY_CNF = "[mysqld]\ninnodb_buffer_pool_size = {pool}M\nmax_connections = {conns}\n"
+FSTAB = "UUID=0a1b-{n} / ext4 errors=remount-ro 0 1\n/swapfile none swap sw 0 0\n"
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def facts_with_ram(oomaudit, tmp_path: Path, ram: int) -> str:
+    """What ``oomaudit facts`` wrote on a host, with the RAM a test wants."""
+    proc = oomaudit("facts", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    data["ram"]["value"] = ram
+    return json.dumps(data)
+
+
+def fleet(oomaudit, tmp_path: Path, hosts: int) -> tuple[Path, list[str]]:
+    """A repository of ``hosts`` folders laid out like their hosts' /etc: a MySQL server
+    whose worst case fits some RAM and not other, an fstab, and on every tenth host the
+    facts `oomaudit facts` measured there (1 GiB)."""
+    repo = tmp_path / "repo"
+    facts = facts_with_ram(oomaudit, tmp_path, 1 << 30)
+    names = []
+    for n in range(hosts):
+        name = f"host{n:03d}"
+        names.append(name)
+        write(repo / f"hosts/{name}/etc/mysql/my.cnf",
+              MY_CNF.format(pool=256 * (1 + n % 12), conns=50 + n))
+        write(repo / f"hosts/{name}/etc/fstab", FSTAB.format(n=n))
+        if n % 10 == 3:
+            write(repo / f"hosts/{name}/facts.json", facts)
+    write(repo / "README.md", "the fleet\n")
+    return repo, names
+
+
+def report_of(oomaudit, repo: Path) -> dict:
+    proc = oomaudit("check", ".", "--format", "json", cwd=repo)
+    report = json_report(proc)
+    assert not report["errors"], report["errors"]
+    return report
+
+
+def comparable(report: dict, config: Path) -> dict:
+    """The report without the one thing that must differ: the config line a host's facts
+    name as their source (one table, or that host's own)."""
+    text = json.dumps({k: report[k] for k in ("findings", "hosts", "notices", "rules")})
+    for n in range(len(config.read_text().splitlines()), 0, -1):
+        text = text.replace(f"{config}:{n}", f"{config}:LINE")
+    return json.loads(text)
+
+
+def test_one_each_table_gives_the_findings_of_a_table_per_host(oomaudit, tmp_path):
+    """Issue 18.6's done-when: 100 host folders, one `each` table against 100 explicit
+    [[hosts]] tables (each with its folder's facts file where there is one)."""
+    repo, names = fleet(oomaudit, tmp_path, 100)
+    config = repo / ".oomaudit.toml"
+    config.write_text('[[hosts]]\neach = "hosts/*"\nram = "4GiB"\nswap = "1GiB"\n')
+    each = report_of(oomaudit, repo)
+    config.write_text("".join(
+        f'[[hosts]]\npaths = ["hosts/{name}/**"]\nram = "4GiB"\nswap = "1GiB"\n'
+        + (f'facts = "hosts/{name}/facts.json"\n' if (repo / f"hosts/{name}/facts.json")
+           .exists() else "") + "\n" for name in names))
+    explicit = report_of(oomaudit, repo)
+    assert comparable(each, config) == comparable(explicit, config)
+    # and it is a fleet: a host per folder, each judged on its own RAM
+    assert [h["name"] for h in each["hosts"]] == [f"hosts/{name}" for name in names]
+    rams = {h["name"]: h["facts"]["ram"]["value"] for h in each["hosts"]}
+    assert rams["hosts/host003"] == 1 << 30 and rams["hosts/host004"] == 4 << 30
+    assert {f["host"] for f in each["findings"] if f["rule"] == "MYSQL001"} >= {
+        "hosts/host003", "hosts/host011"}
+
+
+def test_each_host_is_named_after_its_folder_with_the_tables_values(oomaudit, tmp_path):
+    repo = tmp_path / "repo"
+    write(repo / ".oomaudit.toml", '[[hosts]]\npaths = ["hosts/db9/**"]\nram = "32G"\n\n'
+                                   '[[hosts]]\neach = "hosts/*"\nram = "2G"\nrole = "web"\n')
+    write(repo / "hosts/db9/etc/mysql/my.cnf", MY_CNF.format(pool=4096, conns=10))
+    write(repo / "hosts/web1/etc/mysql/my.cnf", MY_CNF.format(pool=4096, conns=10))
+    write(repo / "hosts/notes.cnf", MY_CNF.format(pool=4096, conns=10))  # in no host folder
+    report = report_of(oomaudit, repo)
+    facts = {h["name"]: h["facts"] for h in report["hosts"]}
+    assert set(facts) == {"hosts/db9", "hosts/web1", "default"}  # the first table wins
+    config = repo / ".oomaudit.toml"
+    assert facts["hosts/web1"]["ram"] == {
+        "value": 2 << 30, "source": f"host profile 'hosts/web1' {config}:5"}
+    assert facts["hosts/db9"]["ram"]["value"] == 32 << 30 and facts["default"] == {}
+    mysql = {f["host"] for f in report["findings"] if f["rule"] == "MYSQL001"}
+    assert mysql == {"hosts/web1"}  # 4 GiB of buffers: above 2 GiB, not 32
+
+
+def test_each_reads_the_facts_file_the_table_names(oomaudit, tmp_path):
+    repo = tmp_path / "repo"
+    write(repo / ".oomaudit.toml",
+          '[[hosts]]\neach = "dc/*/hosts/*"\nram = "64G"\nfacts = "measured/facts.json"\n')
+    write(repo / "dc/eu/hosts/a/etc/mysql/my.cnf", MY_CNF.format(pool=4096, conns=10))
+    write(repo / "dc/eu/hosts/a/measured/facts.json", facts_with_ram(oomaudit, tmp_path, 1 << 30))
+    write(repo / "dc/us/hosts/b/etc/mysql/my.cnf", MY_CNF.format(pool=4096, conns=10))
+    report = report_of(oomaudit, repo)
+    rams = {h["name"]: h["facts"]["ram"] for h in report["hosts"]}
+    assert rams["dc/eu/hosts/a"]["value"] == 1 << 30
+    assert "measured/facts.json" in rams["dc/eu/hosts/a"]["source"]
+    assert rams["dc/us/hosts/b"]["value"] == 64 << 30
+
+
+# -- the index picks what trying every table in order picks ------------------------------
+
+def first_match(profiles: list[HostProfile], rel: str) -> HostProfile | None:
+    for profile in profiles:
+        if profile.each:
+            host = profile.host_in(rel, lambda path: False)
+            if host is not None:
+                return host
+        elif profile.matches(rel):
+            return profile
+    return None
+
+
+NAME = st.sampled_from(["hosts", "db1", "db12", "web", "a", "etc"])
+GLOB = NAME | st.sampled_from(["*", "db*", "?eb", "[dw]*", "**"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(tables=st.lists(st.tuples(st.booleans(), st.lists(GLOB, min_size=1, max_size=3),
+                                 st.sampled_from(["", "/**", "/*", "*"])), min_size=1,
+                       max_size=6),
+       paths=st.lists(st.lists(NAME, min_size=1, max_size=4), min_size=1, max_size=8))
+def test_the_index_finds_the_first_table_that_claims_a_file(tables, paths):
+    profiles = []
+    for n, (each, parts, tail) in enumerate(tables):
+        pattern = "/".join(parts)
+        if each and "**" not in parts:
+            profiles.append(HostProfile(f"each{n}", [], None, None, f"x:{n}",
+                                        facts=Path("facts.json"), each=pattern,
+                                        base=Path("/repo")))
+        else:
+            profiles.append(HostProfile(f"t{n}", [pattern + tail], None, None, f"x:{n}"))
+    index = ProfileIndex(profiles, "/repo", lambda path: False)
+    for parts in paths:
+        rel = "/".join(parts)
+        want, got = first_match(profiles, rel), index.find(rel)
+        assert (want and want.name) == (got and got.name), (rel, [p.paths or p.each
+                                                                  for p in profiles])
+    assert fnmatch.fnmatchcase("a/b", "*")  # fnmatch's * crosses /: what the index relies on
