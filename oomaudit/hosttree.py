@@ -48,8 +48,11 @@ def in_tree(tree: Path, path: str, relative_to: str, fs: Tree) -> Path | None:
     """Where ``path`` (absolute, or relative to ``relative_to`` on the host) is in ``tree``,
     as a chroot would find it, spelt as ``tree`` is; None when the repository (``fs``, the
     host's confined view of it) does not hold it (for a glob pattern: the folder before its
-    first wildcard)."""
-    real = Tree(tree, CHROOT).inside(path, relative_to)
+    first wildcard), or when the repository's symlinks go round in circles."""
+    try:
+        real = Tree(tree, CHROOT).inside(path, relative_to)
+    except OSError:  # ELOOP
+        return None
     probe = real
     while _WILDCARD.search(str(probe)) and probe != probe.parent:
         probe = probe.parent

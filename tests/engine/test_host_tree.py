@@ -10,16 +10,18 @@ of its own: that finding is reported on the next line (RAM 4 GiB)."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
 
 import pytest
 from conftest import assert_no_traceback
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from oomaudit.hosttree import host_tree
+from oomaudit.confine import JAIL, Tree
+from oomaudit.hosttree import host_tree, in_tree
 
 TREE = Path(__file__).resolve().parent / "fixtures" / "host-tree"
 RULES = ("HTTPD", "PG", "CONF", "HOST002")
@@ -117,3 +119,24 @@ def test_the_tree_is_what_comes_before_etc(prefix, rest, absolute):
     top = prefix[:-2] if prefix[-2:] == ["usr", "local"] else \
         prefix[:-1] if prefix[-1:] == ["usr"] else prefix
     assert host_tree([path]) == Path("/" if absolute else ".", *top)
+
+
+PARTS = st.sampled_from(["etc", "..", ".", "", "php", "*.conf", "link", "loop", "out", "x"])
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(parts=st.lists(PARTS, max_size=8), cwd=st.sampled_from(["/", "/etc", "/etc/php"]))
+def test_an_include_never_leads_out_of_the_tree(tmp_path, parts, cwd):
+    """Whatever a hostile config names (.., links to / and out of the tree, loops): a path
+    inside the tree, or None; never an exception."""
+    repo = tmp_path / "repo"
+    tree = repo / "hosts" / "web1"
+    if not repo.exists():
+        (tree / "etc" / "php").mkdir(parents=True)
+        (tree / "etc" / "php" / "x").write_text("")
+        (tree / "etc" / "link").symlink_to("/etc")  # absolute: the tree's own /etc
+        (tree / "etc" / "out").symlink_to("../../../..")  # relative, out of the tree
+        (tree / "etc" / "loop").symlink_to("loop")
+    found = in_tree(tree, "/" + "/".join(parts), cwd, Tree(repo, JAIL))
+    assert found is None or os.path.abspath(found).startswith(str(tree) + "/") or \
+        os.path.abspath(found) == str(tree)
