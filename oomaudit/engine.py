@@ -109,7 +109,7 @@ def audit(registry: Registry, hosts: list[Host], settings: Settings, command: st
         report.hosts.append(HostFacts(
             host.name, host.mode, host.label,
             {k: (f.value, f.source) for k, f in host.facts.items()},
-            [c._asdict() for c in host.ledger.consumers], dict(host.tables)))
+            host.ledger.entries(), dict(host.tables)))
         _unused_suppressions(host, local, report, report.runs[first_run:])
         if progress is not None:
             progress.host_done()

@@ -24,20 +24,22 @@ _POLICIES = {
 }
 
 
-def check_systemd007(host):
+def _limited(host):
+    """(unit, (key, setting, bytes), (service, why, worst, consumers)) for each service unit
+    with a memory limit (``_limit``) that runs a service of the ledger (``_worst``)."""
     ram = host.fact("ram")
     ram = ram.value if ram else None
     for unit in units_of(host).loaded():
         if unit.kind != "service" or unit.is_template:
             continue
         limit = _limit(unit, ram)
-        if limit is None:
-            continue
-        key, setting, nbytes = limit
-        found = _worst(host, unit)
-        if found is None:
-            continue
-        service, why, worst, consumers = found
+        found = _worst(host, unit) if limit is not None else None
+        if found is not None:
+            yield unit, limit, found
+
+
+def check_systemd007(host):
+    for unit, (key, setting, nbytes), (service, why, worst, consumers) in _limited(host):
         if worst <= nbytes:
             continue
         a = setting.assignment
@@ -73,6 +75,19 @@ def check_systemd007(host):
                 f"case fits in {format_size(nbytes)}",
             severity=Severity.MEDIUM if key == "MemoryHigh" else None,
             key=f"{unit.name}: {key}")
+
+
+def caps(host):
+    """(consumer, bytes, why) for each service a unit's hard limit caps (MemoryMax=, cgroup
+    v1's MemoryLimit=): the kernel keeps the unit within it, so the host gives that service
+    at most the limit, whatever its settings reserve (SYSTEMD007 judges those against the
+    limit). Only a consumer the unit surely runs: the one of its service, or its own by
+    file; MemoryHigh= throttles but caps nothing."""
+    for unit, (key, setting, nbytes), (_, _, _, consumers) in _limited(host):
+        if key != "MemoryHigh" and len(consumers) == 1:
+            a = setting.assignment
+            yield consumers[0], nbytes, (f"{key}={a.value} of {unit.name} "
+                                         f"({setting.file.display}:{a.line})")
 
 
 def _limit(unit, ram):
