@@ -1,17 +1,29 @@
 #!/usr/bin/env python3
-"""``oomaudit logs`` over a generated 1 GiB kernel log with 100 OOM reports among ordinary
-kernel noise, against ``grep -c 'Killed process'`` over the same file in the same run.
+"""``oomaudit logs`` against ``grep -c 'Killed process'`` over the same generated log, in
+the same run, and its peak RSS as the number of kills grows.
 
-    python bench/bench_logs.py [--size-mib 1024] [--reports 100] [--repeat 3] [--dir /tmp]
+    python bench/bench_logs.py [--sparse-mib 1024] [--dense-mib 256] [--dense-reports 10000]
+                               [--kills 10000,2000000] [--repeat 3] [--dir /tmp]
+                               [--only sparse,dense,kills]
 
-Targets: wall time <= 2x grep's, peak RSS of the oomaudit process <= 64 MiB (the parser
-streams: one chunk and one report in memory). The file is deleted afterwards.
+The logs are built at run time from the real OOM reports in ``../shared/oom-logs`` (each
+line framed as rsyslog writes it, pids varied; never committed), among ordinary kernel
+noise:
+
+- sparse: 100 reports in 1 GiB (a busy host's year of kern.log);
+- dense: 10,000 reports in 256 MiB (a host in an OOM loop: ~26 KiB a report, most of it
+  the reports themselves, task tables and all);
+- kills: N kills, each the summary and Killed lines of a real report, at 10,000 and
+  2,000,000: peak RSS must not grow with N (``oomaudit logs`` streams).
+
+Targets: sparse and dense <= 2x grep's wall time and <= 64 MiB; kills <= 64 MiB at every
+N, for both output formats. The files are deleted afterwards.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import os
+import re
 import resource
 import statistics
 import subprocess
@@ -20,6 +32,7 @@ import tempfile
 import time
 from pathlib import Path
 
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "oom-logs"
 NOISE = (
     "EXT4-fs (nvme0n1p2): mounted filesystem {u} ro with ordered data mode. Quota mode: none.",
     "e1000e 0000:00:1f.6 eno1: NIC Link is Up 1000 Mbps Full Duplex, Flow Control: Rx/Tx",
@@ -34,70 +47,71 @@ NOISE = (
     "perf: interrupt took too long (2503 > 2500), lowering kernel.perf_event_max_sample_rate",
     "memory: page allocation stalls for 10012ms, order:0, mode:0x14200ca(GFP_HIGHUSER_MOVABLE)",
 )
+_VICTIM = re.compile(r"(Killed process |reaped process |unable to reap pid:|,pid=)(\d+)")
 
 
-def line(seconds: float, message: str) -> str:
+def prefix(seconds: float) -> str:
     return f"Nov 27 10:{int(seconds) // 60 % 60:02d}:{int(seconds) % 60:02d} db1 kernel: " \
-           f"[{seconds:12.6f}] {message}\n"
+           f"[{seconds:12.6f}] "
 
 
 def noise_block(target: int) -> bytes:
     """About ``target`` bytes of ordinary kernel lines, varied enough to be realistic."""
     out, size, n = [], 0, 0
     while size < target:
-        text = line(n * 0.013, NOISE[n % len(NOISE)].format(n=n % 97, u=n % 13, t=1700000000 + n))
+        text = prefix(n * 0.013) + NOISE[n % len(NOISE)].format(
+            n=n % 97, u=n % 13, t=1700000000 + n) + "\n"
         out.append(text)
         size += len(text)
         n += 1
     return "".join(out).encode()
 
 
-def report(k: int) -> bytes:
-    """One OOM report as a 6.x kernel prints it: header, table, summary, kill, reaper."""
-    t = 10_000.0 + k
-    pid = 40_000 + k
-    rows = [line(t, f"[{p:7d}] {1000 + p % 7:5d} {p:5d} {100000 + p:8d} {1000 + p * 3:8d} "
-                    f"{65536:8d} {0:8d}             0 worker{p % 5}") for p in range(100, 140)]
-    rows.append(line(t, f"[{pid:7d}]   111 {pid:5d}  1141972   864195  7200768        0"
-                        "             0 mysqld"))
-    lines = [
-        line(t, "php-fpm8.2 invoked oom-killer: gfp_mask=0x140cca(GFP_HIGHUSER_MOVABLE|__GFP_"
-                "COMP), order=0, oom_score_adj=0"),
-        line(t, "CPU: 1 PID: 901 Comm: php-fpm8.2 Not tainted 6.1.0-18-amd64 #1 Debian"),
-        line(t, "Mem-Info:"),
-        line(t, "Free swap  = 0kB"),
-        line(t, "Total swap = 0kB"),
-        line(t, "Tasks state (memory values in pages):"),
-        line(t, "[  pid  ]   uid  tgid total_vm      rss pgtables_bytes swapents oom_score_adj "
-                "name"),
-        *rows,
-        line(t, "oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=/,mems_allowed=0,"
-                f"global_oom,task_memcg=/system.slice/mariadb.service,task=mysqld,pid={pid},"
-                "uid=111"),
-        line(t, f"Out of memory: Killed process {pid} (mysqld) total-vm:4567888kB, "
-                "anon-rss:3456780kB, file-rss:0kB, shmem-rss:0kB, UID:111 pgtables:7032kB "
-                "oom_score_adj:0"),
-        line(t, f"oom_reaper: reaped process {pid} (mysqld), now anon-rss:0kB, file-rss:0kB, "
-                "shmem-rss:0kB"),
-    ]
-    return "".join(lines).encode()
+def real_reports() -> list[list[str]]:
+    """The lines of each real report of ../shared/oom-logs (comments left out)."""
+    if not SHARED.is_dir():
+        sys.exit(f"{SHARED} not found: the logs are built from its real reports")
+    return [[line for line in path.read_text().splitlines() if not line.startswith("#")]
+            for path in sorted(SHARED.glob("*.log"))]
 
 
-def generate(path: Path, size: int, reports: int) -> None:
-    """Noise blocks written back to back with a report between every size/reports bytes."""
+def framed(lines: list[str], k: int) -> bytes:
+    """Report ``k``: its lines as rsyslog frames them, the victim's pid made unique."""
+    start = prefix(10_000.0 + k)
+    pid = str(1_000_000 + k)
+    return "".join(start + _VICTIM.sub(lambda m: m.group(1) + pid, line) + "\n"
+                   for line in lines).encode()
+
+
+def generate(path: Path, size: int, reports: int) -> int:
+    """``reports`` real reports spread evenly through ``size`` bytes of noise."""
+    found = real_reports()
     block = noise_block(1 << 20)
-    every = size // reports
-    written, next_report, done = 0, every // 2, 0
+    every = size / reports
+    written = 0
     with open(path, "wb", buffering=1 << 20) as fh:
-        while written < size:
-            fh.write(block)
-            written += len(block)
-            while done < reports and written >= next_report:
-                data = report(done)
-                fh.write(data)
-                written += len(data)
-                done += 1
-                next_report += every
+        for k in range(reports):
+            report = framed(found[k % len(found)], k)
+            gap = int(every * (k + 1)) - written - len(report)
+            while gap > 0:  # whole noise lines up to the report's place
+                chunk = block[:min(gap, len(block))]
+                chunk = chunk[:chunk.rfind(b"\n") + 1] or block[:block.find(b"\n") + 1]
+                fh.write(chunk)
+                written += len(chunk)
+                gap -= len(chunk)
+            fh.write(report)
+            written += len(report)
+    return reports
+
+
+def generate_kills(path: Path, kills: int) -> int:
+    """``kills`` kills: each the oom-kill summary and Killed line of a real report."""
+    found = [[line for line in report if "oom-kill:" in line or "Killed process" in line]
+             for report in real_reports()]
+    with open(path, "wb", buffering=1 << 20) as fh:
+        for k in range(kills):
+            fh.write(framed(found[k % len(found)], k))
+    return kills
 
 
 def _cpu() -> float:
@@ -105,10 +119,10 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def timed(cmd: list[str], repeat: int) -> tuple[float, float, subprocess.CompletedProcess]:
-    """Median wall time and median CPU time (user + sys) of ``repeat``
-    runs, after one warm-up run for the page cache. CPU time is what to compare on a
-    machine busy with other work, where wall time mostly measures the queue."""
+def timed(cmd: list[str], repeat: int) -> tuple[float, float, str]:
+    """Median wall and CPU time (user + sys) of ``repeat`` runs after one warm-up run for
+    the page cache, and the last run's stdout. CPU time is what to compare on a machine
+    busy with other work, where wall time mostly measures the queue."""
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     walls, cpus = [], []
     for _ in range(repeat):
@@ -116,17 +130,32 @@ def timed(cmd: list[str], repeat: int) -> tuple[float, float, subprocess.Complet
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         walls.append(time.perf_counter() - start)
         cpus.append(_cpu() - cpu)
-    return statistics.median(walls), statistics.median(cpus), proc
+    return statistics.median(walls), statistics.median(cpus), proc.stdout
 
 
-def peak_rss_mib(cmd: list[str]) -> float:
-    """Peak RSS of ``cmd`` alone: measured in a fresh child so no other process counts."""
-    probe = ("import resource, subprocess, sys\n"
-             "subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, check=False)\n"
-             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n")
-    out = subprocess.run([sys.executable, "-c", probe, *cmd], capture_output=True, text=True,
-                         check=True).stdout
-    return int(out.split()[-1]) / 1024  # ru_maxrss is KiB on Linux
+_PROBE = """
+import os, subprocess, sys
+proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.PIPE)
+tail = b""
+while chunk := proc.stdout.read(1 << 20):  # as it comes: 2 M events are gigabytes
+    tail = (tail + chunk)[-(1 << 16):]
+_, _, usage = os.wait4(proc.pid, 0)
+proc.returncode = 0
+sys.stderr.write(f"{usage.ru_maxrss} {usage.ru_utime + usage.ru_stime}\\n")
+sys.stdout.buffer.write(tail)
+"""
+
+
+def once(cmd: list[str]) -> tuple[float, float, float, bytes]:
+    """One run of ``cmd`` alone: wall and CPU seconds, its peak RSS in MiB and the last
+    64 KiB of its stdout. Started by a small probe process: a child forked from this one,
+    which holds the generated data, would count this process's pages as its own peak."""
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", _PROBE, *cmd], capture_output=True,
+                          check=True)
+    wall = time.perf_counter() - start
+    rss, cpu = proc.stderr.split()[-2:]
+    return wall, float(cpu), int(rss) / 1024, proc.stdout
 
 
 def oomaudit_cmd() -> list[str]:
@@ -134,35 +163,68 @@ def oomaudit_cmd() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "oomaudit"]
 
 
+def against_grep(name: str, log: Path, events: int, repeat: int) -> bool:
+    """One log: oomaudit logs --format json vs grep -c, time and peak RSS."""
+    grep_s, grep_cpu, grep_out = timed(["grep", "-c", "Killed process", str(log)], repeat)
+    cmd = [*oomaudit_cmd(), "logs", "--since", "all", "--format", "json", str(log)]
+    ours_s, ours_cpu, _ = timed(cmd, repeat)
+    _, _, rss, tail = once(cmd)
+    found = re.search(rb'"kills": (\d+)', tail)
+    found = int(found.group(1)) if found else None
+    size = log.stat().st_size / (1 << 20)
+    ratio, cpu_ratio = ours_s / grep_s, ours_cpu / max(grep_cpu, 1e-3)
+    ok = ratio <= 2 and rss <= 64 and found == events
+    print(f"{name:6} {size:6.0f} MiB {events:>9,} kills  grep {grep_s:6.2f} s "
+          f"({grep_cpu:5.2f} CPU, {grep_out.strip()} lines)  oomaudit {ours_s:6.2f} s "
+          f"({ours_cpu:5.2f} CPU, {found} events)  {ratio:5.2f}x wall {cpu_ratio:5.2f}x CPU "
+          f"(<= 2x)  {rss:5.1f} MiB (<= 64)  {'PASS' if ok else 'FAIL'}")
+    return ok
+
+
+def kills_rss(log: Path, kills: int) -> bool:
+    """Peak RSS of oomaudit logs over ``kills`` kills, JSON (every event) and text."""
+    ok = True
+    for form in ("json", "text"):
+        cmd = [*oomaudit_cmd(), "logs", "--since", "all", "--format", form, str(log)]
+        wall, cpu, rss, tail = once(cmd)
+        counted = re.search(rb'"kills": (\d+)', tail)  # JSON's summary comes last
+        good = rss <= 64 and (form == "text" or bool(counted) and int(counted[1]) == kills)
+        ok &= good
+        print(f"kills  {log.stat().st_size / (1 << 20):6.0f} MiB {kills:>9,} kills  "
+              f"--format {form:4}: {wall:7.2f} s ({cpu:6.2f} CPU, "
+              f"{cpu / kills * 1e6:5.1f} us a kill)  peak RSS {rss:5.1f} MiB (<= 64)  "
+              f"{'PASS' if good else 'FAIL'}")
+    return ok
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size-mib", type=int, default=1024)
-    parser.add_argument("--reports", type=int, default=100)
+    parser.add_argument("--sparse-mib", type=int, default=1024)
+    parser.add_argument("--sparse-reports", type=int, default=100)
+    parser.add_argument("--dense-mib", type=int, default=256)
+    parser.add_argument("--dense-reports", type=int, default=10_000)
+    parser.add_argument("--kills", default="10000,2000000",
+                        help="numbers of kills for the memory run, comma-separated")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--dir", default=None, help="where to write the log (default: $TMPDIR)")
+    parser.add_argument("--only", default="sparse,dense,kills")
+    parser.add_argument("--dir", default=None, help="where to write the logs (default: $TMPDIR)")
     args = parser.parse_args()
+    only = set(args.only.split(","))
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    print(f"machine: {cpus} CPUs, load average {os.getloadavg()[0]:.1f}; reports from {SHARED}")
+    ok = True
     with tempfile.TemporaryDirectory(dir=args.dir) as folder:
         log = Path(folder) / "kern.log"
-        start = time.perf_counter()
-        generate(log, args.size_mib << 20, args.reports)
-        size = log.stat().st_size
-        print(f"generated {size / (1 << 20):.0f} MiB with {args.reports} OOM reports "
-              f"in {time.perf_counter() - start:.1f} s")
-        grep_s, grep_cpu, grep = timed(["grep", "-c", "Killed process", str(log)], args.repeat)
-        ours_cmd = [*oomaudit_cmd(), "logs", "--since", "all", "--format", "json", str(log)]
-        ours_s, ours_cpu, ours = timed(ours_cmd, args.repeat)
-        rss = peak_rss_mib(ours_cmd)
-        found = json.loads(ours.stdout)["summary"]["kills"] if ours.stdout else None
-        os.sync()
-    ratio = ours_s / grep_s
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    print(f"machine: {cpus} CPUs, load average {os.getloadavg()[0]:.1f}")
-    print(f"grep -c 'Killed process': {grep_s:.2f} s wall, {grep_cpu:.2f} s CPU "
-          f"({grep.stdout.strip()} lines)")
-    print(f"oomaudit logs:            {ours_s:.2f} s wall, {ours_cpu:.2f} s CPU ({found} events)")
-    print(f"ratio: {ratio:.2f}x grep wall (target <= 2x), {ours_cpu / grep_cpu:.2f}x grep CPU")
-    print(f"oomaudit peak RSS:        {rss:.1f} MiB (target <= 64 MiB)")
-    ok = ratio <= 2 and rss <= 64 and found == args.reports
+        for name, size, reports in (("sparse", args.sparse_mib, args.sparse_reports),
+                                    ("dense", args.dense_mib, args.dense_reports)):
+            if name in only:
+                generate(log, size << 20, reports)
+                ok &= against_grep(name, log, reports, args.repeat)
+        if "kills" in only:
+            for kills in (int(n) for n in args.kills.split(",")):
+                generate_kills(log, kills)
+                ok &= kills_rss(log, kills)
+        log.unlink(missing_ok=True)
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1
 

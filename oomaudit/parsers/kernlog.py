@@ -53,7 +53,7 @@ from .kernlog_printk import (
     VICTIM_ADJ,
 )
 from .kernlog_table import Table
-from .logframe import NO_STAMP, Stamp, journal_record, parse_stamp
+from .logframe import NO_STAMP, Stamp, journal_message, journal_record, parse_stamp
 
 TAIL_LINES = 50  # after a kill, watch this many lines for the reaper and group kills
 MAX_REPORT_LINES = 20_000  # a header without a kill stops pinning line-by-line parsing
@@ -80,7 +80,6 @@ def _int(text: str | None) -> int | None:
         return None
 
 
-
 class _Report(Record):
     """What one OOM invocation has printed so far, before (and just after) its kill."""
 
@@ -94,7 +93,7 @@ class _Report(Record):
         self.oom_memcg: str | None = None
         self.cpuset_summary: dict[str, str] | None = None
         self.summary_line: int = 0
-        self.summary_stamp: Stamp = NO_STAMP
+        self.summary_stamp: Stamp | str = NO_STAMP  # the text before it until needed
         self.usage: tuple[int, int, int] | None = None
         self.swap: dict[str, int] = {}
         self.table: Table | None = None  # from the task table's header on
@@ -178,7 +177,7 @@ class KernlogParser:
             if inside < count:
                 text = "\n".join(text.split("\n")[:inside])
             if '"MESSAGE"' in text:  # journal records: their messages are the lines
-                text = "\n".join(_message(line) for line in text.split("\n"))
+                text = "\n".join(map(journal_message, text.split("\n")))
             report.table.add(text.replace("\r", ""))
         return self._finish() if inside < count else []
 
@@ -296,7 +295,8 @@ class KernlogParser:
         if "oom_memcg" in fields:
             report.oom_memcg = fields["oom_memcg"] or None
         report.summary_line = lineno
-        report.summary_stamp = self._stamp(line, match.start(), stamp)
+        # dated only for a summary without its kill: the kill's own line dates it otherwise
+        report.summary_stamp = stamp if stamp is not None else line[:match.start()]
 
     def _reaper(self, line: str) -> None:
         done, failed = REAPED.search(line), UNREAPED.search(line)
@@ -340,11 +340,14 @@ class KernlogParser:
             event.partial = True
         uid = (comm["uid"] if comm and comm["uid"] else None) or _first(UID, fields)
         event.uid = _int(uid)
-        event.total_vm_kb = _kb(_first(KB["total-vm"], fields) or _first(KB["vsz"], fields))
-        event.anon_rss_kb = _kb(_first(KB["anon-rss"], fields))
-        event.file_rss_kb = _kb(_first(KB["file-rss"], fields))
-        event.shmem_rss_kb = _kb(_first(KB["shmem-rss"], fields))
-        event.pgtables_kb = _kb(_first(KB["pgtables"], fields))
+        sizes: dict[str, str] = {}
+        for key, value in KB.findall(fields):  # one pass; the first of each counts
+            sizes.setdefault(key, value)
+        event.total_vm_kb = _kb(sizes.get("total-vm") or sizes.get("vsz"))
+        event.anon_rss_kb = _kb(sizes.get("anon-rss"))
+        event.file_rss_kb = _kb(sizes.get("file-rss"))
+        event.shmem_rss_kb = _kb(sizes.get("shmem-rss"))
+        event.pgtables_kb = _kb(sizes.get("pgtables"))
         event.oom_score_adj = _int(_first(VICTIM_ADJ, fields))
         tail = fields.rstrip()
         if tail and not (tail[-1].isdigit() or tail.endswith(("kB", ".", ")"))):
@@ -403,6 +406,8 @@ class KernlogParser:
         fields = report.cpuset_summary
         if fields and _int(fields.get("pid")) is not None:
             stamp = report.summary_stamp
+            if isinstance(stamp, str):
+                stamp = parse_stamp(stamp, self.reference, self.boot_time)
             event = OomEvent(pid=_int(fields.get("pid")), process=fields.get("task") or None,
                              uid=_int(fields.get("uid")), source=self.source,
                              line=report.summary_line, timestamp=stamp.printed,
@@ -410,14 +415,6 @@ class KernlogParser:
             self._context(report, event, None)
             return [event]
         return []
-
-
-def _message(line: str) -> str:
-    if line.startswith("{") and '"MESSAGE"' in line:
-        record = journal_record(line)
-        if record:
-            return record[0]
-    return line
 
 
 def _selection(match: re.Match) -> tuple[int, str, int, str]:

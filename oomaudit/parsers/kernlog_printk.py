@@ -45,8 +45,7 @@ KILLED = re.compile(r"(?:(?P<msg>Out of [Mm]emory(?: \(oom_kill_allocating_task\
                     r" out of memory|No available memory[^:]{0,20}): )?Killed process (?P<pid>\d+)"
                     r"(?P<rest>(?:(?!Killed process).)*)")
 COMM = re.compile(r",?\s*(?:UID:?\s*(?P<uid>\d+),?\s*)?\((?P<comm>.{0,64}?)\)(?=[\s,.]|$)")
-KB = {key: re.compile(key + r":(\d[\d,]*)kB") for key in
-       ("total-vm", "vsz", "anon-rss", "file-rss", "shmem-rss", "pgtables")}
+KB = re.compile(r"(total-vm|vsz|anon-rss|file-rss|shmem-rss|pgtables):(\d[\d,]*)kB")
 UID = re.compile(r"\bUID[: ]\s*(\d+)")
 VICTIM_ADJ = re.compile(r"oom_score_adj:(-?\d+)")
 

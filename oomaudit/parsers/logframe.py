@@ -156,3 +156,12 @@ def journal_record(line: str) -> tuple[str, Stamp] | None:
         uptime = int(monotonic) / 1e6
     printed = absolute.isoformat() if absolute else uptime
     return message, Stamp(printed, uptime, absolute)
+
+
+def journal_message(line: str) -> str:
+    """A ``journalctl -o json`` line's message; any other line as it is."""
+    if line.startswith("{") and '"MESSAGE"' in line:
+        record = journal_record(line)
+        if record:
+            return record[0]
+    return line
