@@ -13,8 +13,7 @@ after it (a header after a kill starts the next report); ``oom_reaper`` lines, "
 victim ... is already exiting", and "Kernel panic ... no killable processes" are not
 kills (a panic is counted apart); kB values as printed, digit separators ignored.
 
-:func:`~oomaudit.parsers.kernlog_scan.scan` feeds a large log to this parser only the
-lines that matter; :func:`parse_lines` feeds every line and is its reference behaviour.
+``kernlog_scan.scan`` feeds only the lines that matter; ``parse_lines``, the reference, all.
 
 The module is over 300 lines because it is one concern, one state machine: what a line
 means depends on the report it falls in (a selection before its kill, a header before or
@@ -158,20 +157,25 @@ class KernlogParser:
         """Inside a report whose task table started: lines between markers may be rows."""
         return self.report is not None and self.report.table is not None
 
+    @property
+    def room(self) -> int:
+        """Lines the report takes before it ends (its tail after a kill, else its budget)."""
+        report = self.report
+        if report is None:
+            return 0
+        return max(self.tail, 1) - 1 if report.killed else max(MAX_REPORT_LINES - report.lines, 0)
+
     def skip(self, count: int, text: str | None = None) -> list[OomEvent]:
         """``count`` lines that hold no marker, at once: what ``feed`` does with each of
-        them (count the report's lines, end it after its tail) without a call per line.
-        ``text``, their text without the last newline, is needed when ``wants_rows``."""
+        them (count the report's lines, end it after its tail) without a call per line;
+        ``text`` (their first ``room`` lines, at least) when ``wants_rows``."""
         self.selection_candidate = None
         report = self.report
         if report is None or count <= 0:
             return []
+        inside = min(count, self.room)
         if report.killed:
-            inside = count if self.tail > count else max(self.tail, 1) - 1
             self.tail -= count
-        else:
-            inside = count if report.lines + count <= MAX_REPORT_LINES else \
-                max(MAX_REPORT_LINES - report.lines, 0)
         report.lines += count
         if text is not None and report.table is not None and inside:
             if inside < count:

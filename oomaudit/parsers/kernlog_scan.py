@@ -74,7 +74,7 @@ def scan(stream: IO[bytes], parser: KernlogParser, lines_before: int = 0) -> Ite
             if inside and start > pos:  # lines without a marker, at once
                 ends = buf[start - 1] == 10  # else the stream's last line, unfinished
                 count = sz.count(buf, b"\n", pos, start) + (not ends)
-                text = buf[pos:start - ends].decode("utf-8", "replace") \
+                text = _rows_text(buf, pos, start, count, parser.room) \
                     if parser.wants_rows else None
                 lineno += count
                 yield from parser.skip(count, text)
@@ -104,6 +104,20 @@ def scan(stream: IO[bytes], parser: KernlogParser, lines_before: int = 0) -> Ite
         buf[:filled - last] = buf[last:filled]
         filled -= last
     yield from parser.close()
+
+
+def _rows_text(buf, pos: int, start: int, count: int, room: int) -> str:
+    """The lines of ``buf[pos:start]`` that the report takes (its ``room``; a report that
+    ends in a run of noise does not decode the megabytes after it), without the last
+    newline."""
+    stop = start
+    if room < count:
+        stop = pos
+        for _ in range(room):
+            stop = buf.find(b"\n", stop, start) + 1
+    if stop > pos and buf[stop - 1] == 10:
+        stop -= 1
+    return buf[pos:stop].decode("utf-8", "replace")
 
 
 def _line_end(buf, pos: int, end: int) -> int:
