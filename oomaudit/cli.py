@@ -49,6 +49,32 @@ def _ram(value: str) -> int:
     return size
 
 
+def _since(value: str) -> str:
+    """``--since`` checked as it is given: a span or date out of range (``99999999999d``,
+    ``0001-01-01``, 5000 digits) is then this option's usage error, not an internal error
+    once the audit has run. The text is kept; the command reads it."""
+    if value.strip().lower() == "last":
+        return value
+    from .logview import parse_since
+
+    try:
+        parse_since(value)
+    except UsageError as exc:  # its words, after argparse's "argument --since: "
+        raise argparse.ArgumentTypeError(_shown(str(exc).removeprefix("--since "))) from None
+    except (OverflowError, ValueError):
+        raise argparse.ArgumentTypeError(
+            f"{_shown(value)} is out of range: a date from year 2 to 9999, or a span that "
+            "reaches no earlier (e.g. 30d, 12h, 2w)") from None
+    return value
+
+
+def _shown(text: str) -> str:
+    """A value in an error: escaped for the terminal, its start if it is long."""
+    from .host import terminal
+
+    return terminal(text if len(text) <= 120 else text[:120] + "...")
+
+
 def _columns() -> int:
     """The terminal's width as ``shutil.get_terminal_size`` tells it: $COLUMNS, else the
     terminal of stdout, else 80."""
@@ -169,7 +195,7 @@ def _scan(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--root", metavar="DIR",
                         help="audit an offline tree laid out like / (image, rootfs, config repo)")
     logs = parser.add_argument_group("kernel logs (KLOG rules)")
-    logs.add_argument("--since", metavar="WHEN",
+    logs.add_argument("--since", metavar="WHEN", type=_since,
                       help="OOM kills since WHEN: 30d (default), 12h, 2w, a date, all, or last "
                            "(only those the previous --since last scan did not report: for a "
                            "periodic scan)")
@@ -214,7 +240,7 @@ def _logs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="*", metavar="FILE",
                         help="kernel log files (plain or .gz), '-' for stdin; none: this host's "
                              "journal, /dev/kmsg or dmesg, /var/log/kern.log*, messages*")
-    parser.add_argument("--since", metavar="WHEN",
+    parser.add_argument("--since", metavar="WHEN", type=_since,
                         help="only kills since WHEN: 30d, 12h, 2w, a date, all, or last (those "
                              "not reported by the previous --since last run); default: all of "
                              "a FILE given, 30d of this host's logs")

@@ -201,11 +201,30 @@ def load(path: Path) -> Settings:
         where = f"{path}:{m.group(1)}" if m else str(path)
         msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
         raise UsageError(f"{where}: invalid TOML: {msg}") from None
+    except (ValueError, RecursionError) as exc:  # tomllib's int() and its recursive descent
+        raise UsageError(_beyond_toml(path, text, exc)) from None
     if path.name == "pyproject.toml":
         data = data.get("tool", {}).get("oomaudit", {})
         if not isinstance(data, dict):
             raise UsageError(f"{path}: [tool.oomaudit] must be a table")
     return _settings(data, path, text)
+
+
+def _beyond_toml(path: Path, text: str, exc: Exception) -> str:
+    """What tomllib could not hold, at its line: an integer past Python's 4300 digits, or
+    arrays and tables nested past its recursion."""
+    if isinstance(exc, RecursionError):
+        depth, deep = 0, 1
+        for deep, line in enumerate(text.split("\n"), 1):  # noqa: B007 (the line it stops at)
+            opens = line.count("[") + line.count("{")
+            if depth + opens > 100:  # within this line at the latest
+                break
+            depth += opens - line.count("]") - line.count("}")
+        return f"{path}:{deep}: arrays or tables nested too deep (more than 100 levels)"
+    m = re.search(r"[0-9_]{4000,}", text)
+    line = text.count("\n", 0, m.start()) + 1 if m else None
+    where = f"{path}:{line}" if line else str(path)
+    return f"{where}: a number with more digits than any setting takes (4000 or more)"
 
 
 class _Checker:
