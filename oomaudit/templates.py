@@ -32,6 +32,7 @@ SUFFIXES = (".j2", ".jinja", ".jinja2", ".erb", ".epp", ".tmpl", ".tpl", ".gotmp
             ".template", ".mustache", ".hbs", ".ftl")
 STAND_IN = "TEMPLATED"  # what a value placeholder reads as
 _SHOWN = 10  # files or settings a notice names before "and N more"
+_LONGEST = 60  # characters of a file's own text a notice repeats (a line may be 16 MiB)
 
 # Any marker: a Jinja/Go/Mustache/Helm {{, a Jinja {%, ERB/EPP <%, FreeMarker <# and </#,
 # ${ (envsubst, FreeMarker) and sed's %%NAME%%.
@@ -46,6 +47,7 @@ _VALUE = re.compile(r"\{\{.*?(?:\}\}|$)|<%-?=.*?(?:-?%>|$)|\$\{[^}\n]*(?:\}|$)|"
                     r"%%[A-Z_][A-Z0-9_]*%%")
 _KEY = re.compile(r"[\s\"'-]*([A-Za-z_][\w.\-]*)\s*[=:\s]")  # the setting a line sets
 _ANSIBLE_MANAGED = re.compile(r"\s*\{\{-?\s*ansible_managed\b")  # renders to a comment
+_WORD = re.compile(r"[\w.\-]+")  # a setting's name, as a finding's words hold it
 
 
 def suffix(relpath: str) -> str:
@@ -76,7 +78,7 @@ def shaping(text: str, reader: Reader) -> str:
             return control.group().strip()
         whole = _VALUE.fullmatch(line.strip())
         if whole and not _ANSIBLE_MANAGED.match(line):  # it may render to any lines
-            return whole.group()
+            return whole.group()[:_LONGEST]
     return ""
 
 
@@ -106,7 +108,7 @@ def fill(source: Source, reader: Reader) -> dict[int, str]:
             continue
         key = _KEY.match(line)
         named = key and key.end(1) <= found[0].start()
-        templated[number] = key.group(1) if named else line.strip()
+        templated[number] = (key.group(1) if named else line.strip())[:_LONGEST]
         starts = {m.start() for m in found}
         lines[number - 1] = _VALUE.sub(
             lambda m, starts=starts: STAND_IN if m.start() in starts else m.group(), line)
@@ -150,10 +152,8 @@ def held_back(finding: Finding, templated: dict[int, str]) -> bool:
     the program's default for it)."""
     if finding.line in templated:
         return True
-    said = " ".join([finding.message, *(e.what for e in finding.evidence)])
-    return STAND_IN in said or any(
-        re.search(rf"(?<![\w.\-]){re.escape(key)}(?![\w.\-])", said)
-        for key in set(templated.values()))
+    said = set(_WORD.findall(" ".join([finding.message, *(e.what for e in finding.evidence)])))
+    return not said.isdisjoint(templated.values()) or any(STAND_IN in word for word in said)
 
 
 def _some(items: list[str]) -> str:

@@ -170,3 +170,16 @@ def test_any_text_keeps_its_lines(text):
     templated = templates.fill(source, reader)
     assert source.text.count("\n") == text.count("\n")
     assert all(1 <= n <= text.count("\n") + 1 for n in templated)
+
+
+def test_a_hostile_template_costs_linear_time_and_short_notices(readers, oomaudit, tmp_path):
+    """20,000 templated settings and a 1 MB placeholder: read and held back at once, and the
+    notice repeats no more than a few words of what the file holds."""
+    lines = ["[mysqld]", "max_connections = 5000", f"x = {{{{ {'a' * 1_000_000} }}}}"]
+    lines += [f"k{n} = {{{{ v{n} }}}}" for n in range(20_000)]
+    (tmp_path / "my.cnf").write_text("\n".join(lines) + "\n")
+    proc = oomaudit("check", "my.cnf", "--ram", "1G", "--format", "json", cwd=tmp_path)
+    report = json.loads(proc.stdout)
+    (notice,) = [n for n in report["notices"] if "templated" in n]
+    assert notice.startswith("my.cnf: templated, not judged: x (line 3), k0 (line 4)")
+    assert notice.endswith("and 19991 more; held back: MYSQL002") and len(notice) < 400
