@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -50,6 +52,27 @@ def oomaudit(tmp_path):
                               cwd=cwd or tmp_path, env=full_env, input=input,
                               capture_output=True, text=True, timeout=120)
     return run
+
+
+def as_nobody() -> list[str]:
+    """The command prefix that runs a program as nobody: files root may read and nobody may
+    not are how tests make a source unreadable (root reads everything)."""
+    if os.geteuid() != 0:
+        return []  # already unprivileged: chmod 000 is enough
+    if shutil.which("setpriv"):
+        return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    if shutil.which("runuser"):
+        return ["runuser", "-u", "nobody", "--"]
+    pytest.skip("running as root without setpriv or runuser: cannot test unreadable files")
+
+
+@pytest.fixture
+def world_dir():
+    """A folder the unprivileged user may enter (pytest's tmp_path is root-only)."""
+    folder = Path(tempfile.mkdtemp(prefix="oomaudit-test-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder)
 
 
 def assert_no_traceback(proc: subprocess.CompletedProcess) -> None:

@@ -5,14 +5,12 @@ from __future__ import annotations
 import os
 import pty
 import select
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import IN_CI
+from conftest import IN_CI, as_nobody
 from engine_stub import assert_no_traceback, json_report, one_line_error, stub_env
 
 
@@ -212,25 +210,6 @@ def test_fifo_is_not_read(tmp_path):
 
 
 # -- unreadable files: run as an unprivileged user (root reads everything) -----------------
-
-def as_nobody() -> list[str]:
-    if os.geteuid() != 0:
-        return []  # already unprivileged: chmod 000 is enough
-    if shutil.which("setpriv"):
-        return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
-    if shutil.which("runuser"):
-        return ["runuser", "-u", "nobody", "--"]
-    pytest.skip("running as root without setpriv or runuser: cannot test unreadable files")
-
-
-@pytest.fixture
-def world_dir():
-    """A folder the unprivileged user may enter (pytest's tmp_path is root-only)."""
-    folder = Path(tempfile.mkdtemp(prefix="oomaudit-cli-"))
-    folder.chmod(0o755)
-    yield folder
-    shutil.rmtree(folder)
-
 
 def run_unprivileged(folder: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, **stub_env(), "NO_COLOR": "1", "HOME": str(folder)}

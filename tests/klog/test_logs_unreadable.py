@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import assert_no_traceback
+from conftest import IN_CI, as_nobody, assert_no_traceback
 
 KILL = "Out of memory: Killed process {pid} ({name}) total-vm:1kB, anon-rss:1kB, file-rss:0kB\n"
 
@@ -20,7 +18,8 @@ def run(*args: str, cwd: Path, user: list[str] = ()) -> subprocess.CompletedProc
     """The real CLI with a hang guard: a FIFO opened for reading would block forever."""
     proc = subprocess.run([*user, sys.executable, "-m", "oomaudit", *args], cwd=cwd,
                           capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "NO_COLOR": "1", "HOME": str(cwd)})
+                          env={**os.environ, "NO_COLOR": "1", "HOME": str(cwd),
+                               "OOMAUDIT_SYSTEM_CONFIG": str(cwd / "no-system-config.toml")})
     assert_no_traceback(proc)
     return proc
 
@@ -97,24 +96,13 @@ def test_a_log_that_was_read_keeps_the_rules_running(tmp_path):
 # -- unprivileged: the journal, /dev/kmsg and kern.log need a group or a capability ---------
 def _nobody(folder: Path) -> list[str]:
     """How to run as nobody, or a skip (outside CI) when this Python cannot be run so."""
-    if os.geteuid() != 0:
-        return []
-    tool = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] \
-        if shutil.which("setpriv") else ["runuser", "-u", "nobody", "--"]
-    probe = subprocess.run([*tool, sys.executable, "-c", "import oomaudit"], cwd=folder,
+    user = as_nobody()
+    probe = subprocess.run([*user, sys.executable, "-c", "import oomaudit"], cwd=folder,
                            capture_output=True, text=True, timeout=60)
     if probe.returncode != 0:  # e.g. a Python under root's 0700 home
-        (pytest.fail if os.environ.get("CI") == "true" else pytest.skip)(
+        (pytest.fail if IN_CI else pytest.skip)(
             f"the unprivileged user cannot run this Python: {probe.stderr.strip()[:200]}")
-    return tool
-
-
-@pytest.fixture
-def world_dir():
-    folder = Path(tempfile.mkdtemp(prefix="oomaudit-klog-"))
-    folder.chmod(0o755)
-    yield folder
-    shutil.rmtree(folder)
+    return user
 
 
 def test_unprivileged_tree_scan_names_the_log_and_skips_the_rules(world_dir):
