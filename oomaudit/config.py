@@ -354,8 +354,7 @@ def _profile(table: dict, index: int, line: int, check: _Checker) -> HostProfile
     for key in ("ram", "swap"):
         value = table.get(key)
         try:
-            sizes[key] = None if value is None else (
-                value if type(value) is int and value >= 0 else parse_size(str(value)))
+            sizes[key] = None if value is None else parse_size(str(value))  # ints too: 16 EiB
         except ValueError as exc:
             raise check.fail(key, str(exc), line) from None
     if sizes["ram"] == 0:
@@ -407,7 +406,7 @@ def _process_sizes(table: dict, line: int, check: _Checker) -> dict[str, int]:
     sizes = {}
     for service, value in declared.items():
         try:
-            sizes[service] = value if type(value) is int and value > 0 else parse_size(str(value))
+            sizes[service] = parse_size(str(value))  # an integer too: above 16 EiB is refused
         except ValueError as exc:
             raise check.fail("process-sizes", f"process-sizes.{service}: {exc}", line) from None
         if sizes[service] <= 0:

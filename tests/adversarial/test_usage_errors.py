@@ -83,3 +83,14 @@ def test_facts_file_beyond_json_is_a_usage_error(tmp_path, case):
     (tmp_path / "fstab").write_text("/swapfile none swap sw 0 0\n")
     error = one_usage_error(run(tmp_path, "check", "--facts", "facts.json", str(tmp_path)))
     assert "facts.json" in error
+
+
+@pytest.mark.parametrize("table", ["ram = {}", "swap = {}", "process-sizes = {{ mysql = {} }}"])
+def test_integer_sizes_in_config_are_bounded_like_written_ones(tmp_path, table):
+    """An integer of bytes above 16 EiB is refused like '16E' written out, with its line."""
+    ram = [] if table.startswith("ram") else ["ram = '4G'"]
+    lines = ["[[hosts]]", "name = 'a'", "paths = ['**']", *ram, table.format("9" * 30)]
+    (tmp_path / ".oomaudit.toml").write_text("\n".join(lines) + "\n")
+    (tmp_path / "fstab").write_text("/swapfile none swap sw 0 0\n")
+    error = one_usage_error(run(tmp_path, "check", str(tmp_path)))
+    assert ".oomaudit.toml:" in error and "16 EiB" in error
