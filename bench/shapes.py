@@ -23,10 +23,11 @@ import os
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench import FSTAB, oomaudit_cmd
 
 POOL_HEAD = "[www]\nuser = www-data\nlisten = /run/php/www.sock\npm = static\n" \
             "pm.max_children = 5\npm.max_requests = 500\n"
@@ -37,12 +38,6 @@ UNIT = "[Unit]\nDescription=db {n}\n\n[Service]\nExecStart=/usr/sbin/mysqld " \
        "--defaults-file=/etc/mysql/{n}.cnf\nMemoryMax=64M\n"
 UNIT_ROOT = "[Service]\nExecStart=/usr/bin/worker{n}\nMemoryMax=1G\n"
 COMPOSE = "services:\n  app{n}:\n    image: nginx\n    mem_limit: 64m\n"
-FSTAB = "UUID=0a1b-{n} / ext4 errors=remount-ro 0 1\n/swapfile none swap sw 0 0\n"
-
-
-def oomaudit_cmd() -> list[str]:
-    script = Path(sys.executable).with_name("oomaudit")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "oomaudit"]
 
 
 def write(path: Path, text: str) -> None:
@@ -63,6 +58,7 @@ def pools_in_file(work: Path, n: int) -> list[str]:
 
 
 def pool_includes(work: Path, n: int) -> list[str]:
+    """php-fpm.conf including pool.d/*.conf, and N pool files there."""
     fpm = work / "etc/php/8.2/fpm"
     write(fpm / "php-fpm.conf", "[global]\npid = /run/php/fpm.pid\n"
                                 "include=/etc/php/8.2/fpm/pool.d/*.conf\n")
@@ -92,11 +88,8 @@ def host_profiles(work: Path, n: int) -> list[str]:
 
 
 def budget_root(work: Path, n: int) -> list[str]:
-    fpm = work / "etc/php/8.2/fpm"
-    write(fpm / "php-fpm.conf", "[global]\npid = /run/php/fpm.pid\n"
-                                "include=/etc/php/8.2/fpm/pool.d/*.conf\n")
+    pool_includes(work, n)
     for i in range(n):
-        write(fpm / f"pool.d/p{i:05d}.conf", POOL.format(name=f"p{i}"))
         write(work / f"etc/systemd/system/worker{i:05d}.service", UNIT_ROOT.format(n=i))
         write(work / f"srv/app{i:05d}/compose.yml", COMPOSE.format(n=i))
     return ["budget", "--root", str(work)]
