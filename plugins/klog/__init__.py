@@ -35,8 +35,13 @@ def oomaudit_readers():
 
 @hookimpl
 def oomaudit_budget(host):
-    # the kernel log is read before the rules, when a KLOG rule will run: a source that
-    # cannot be read is a CONF003, and the CONF rules run before KLOG's
+    # the kernel log of a live host or a tree is read before the rules, when a KLOG rule
+    # will run: a source that cannot be read is a CONF003, and the CONF rules run first.
+    # A config repository (no root) has its log files read as documents already.
+    settings = host.settings
+    if host.root is None or settings is not None and not any(
+            settings.rule_selected(rule) for rule in ("KLOG001", "KLOG002")):
+        return
     from .events import read_ahead
 
     read_ahead(host)

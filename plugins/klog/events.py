@@ -79,12 +79,9 @@ def events_of(host) -> HostKills:
 
 
 def read_ahead(host) -> None:
-    """Read the host's kernel log before its rules run, when a KLOG rule will (the budget
-    hook): the CONF rules, which report the sources that could not be read, run first."""
-    settings = host.settings
-    if host.mode == FILES or settings is not None and not any(
-            settings.rule_selected(rule) for rule in ("KLOG001", "KLOG002")):
-        return
+    """Read the kernel log of a live host or a tree before its rules run (the budget hook,
+    when a KLOG rule will): the CONF rules, which report the sources that could not be
+    read, run first."""
     try:
         events_of(host)
     except MissingFact:  # kept in the cache: the rules are skipped with it
