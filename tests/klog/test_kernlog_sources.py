@@ -79,3 +79,20 @@ def test_kmsg_records_become_dmesg_lines():
     data = livelog.read_kmsg()
     first = data.split(b"\n", 1)[0]
     assert first.startswith(b"[") and b"] " in first
+
+
+def test_live_sources_never_run_a_program_from_the_callers_path(oomaudit, tmp_path):
+    """journalctl and dmesg come from the system's folders, whatever PATH says first."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    for name in ("journalctl", "dmesg"):
+        script = fake / name
+        script.write_text(f"#!/bin/sh\ntouch {tmp_path}/ran-{name}\n"
+                          "echo 'Out of memory: Killed process 1 (planted)'\n")
+        script.chmod(0o755)
+    proc = oomaudit("logs", "--format", "json", env={
+        "PATH": f"{fake}:{os.environ['PATH']}", "TZ": "Asia/Tokyo", "SYSTEMD_PAGER": "cat"})
+    assert list(tmp_path.glob("ran-*")) == [] and "planted" not in proc.stdout
+    for name in ("journalctl", "dmesg"):
+        found = livelog.program(name)
+        assert found is None or os.path.dirname(found) in livelog.SYSTEM_BIN.split(":")
