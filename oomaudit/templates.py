@@ -76,9 +76,10 @@ def shaping(text: str, reader: Reader) -> str:
         control = _CONTROL.search(line)
         if control and not any(line.startswith(e, control.start()) for e in reader.expands):
             return control.group().strip()
-        whole = _VALUE.fullmatch(line.strip())
-        if whole and not _ANSIBLE_MANAGED.match(line):  # it may render to any lines
-            return whole.group()[:_LONGEST]
+        text = line.strip()
+        whole = _VALUE.match(text)  # the first placeholder, to its end: all of the line?
+        if whole and whole.end() == len(text) and not _ANSIBLE_MANAGED.match(line):
+            return text[:_LONGEST]  # it may render to any lines
     return ""
 
 
