@@ -23,6 +23,10 @@ socket or device)", "symbolic link to outside the repository"), so callers keep 
 ``except OSError`` they had. ``tests/test_architecture.py`` checks that no other module
 of oomaudit or the built-in plugins opens, lists, globs or stats a path itself.
 
+One concern over 300 lines: the boundary between the audit and the filesystem it audits
+(resolving, listing, testing and opening are one check each, and a module that held one of
+them apart would be a way around the others).
+
 The tree is assumed not to change while it is audited (an image, a checkout); the
 resolution is a read of the tree, and the final open refuses a symlink it did not expect
 (``O_NOFOLLOW``).
@@ -400,6 +404,11 @@ def read_live(path: str, limit: int = 1 << 20) -> str:
     finally:
         os.close(fd)
     return b"".join(chunks).decode("utf-8", errors="replace")
+
+
+def live_pids() -> list[int]:
+    """The live host's process IDs, from /proc's listing."""
+    return sorted(int(name) for name in os.listdir("/proc") if name.isdigit())
 
 
 def live_exists(path: str) -> bool:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from typing import NamedTuple
 
-from .confine import read_live
+from .confine import live_pids, read_live
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 _COMM_MAX = 15  # TASK_COMM_LEN - 1: a longer name is cut in /proc/PID/stat
@@ -64,7 +64,7 @@ def _snapshot() -> tuple[list[Proc], int]:
     """Every process of /proc, in PID order; the count of those whose files this user may
     not read. A process that ends while read is left out, as psutil leaves it out."""
     result, denied = [], 0
-    for entry in sorted(int(name) for name in os.listdir("/proc") if name.isdigit()):
+    for entry in live_pids():
         try:
             proc, hidden = _process(entry)
         except (FileNotFoundError, ProcessLookupError, ValueError, IndexError):
