@@ -27,6 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..confine import LIVE, Tree
+from ..includes import IncludeBudget
 from ..reading import Source
 from ..record import Record
 from .apache_config import STATIC_MODULES, Config, Directive, Module, Problem
@@ -89,6 +90,7 @@ class Loader:
         self.variables: dict[str, str] = {}
         self.stack: list[Path] = []
         self._nesting = 0  # conditional sections open (_condition)
+        self.budget = IncludeBudget()
         self.last_include = 0
         for symbol in self.assume:
             self.config.modules[symbol] = Module(symbol, "", "assumed")
@@ -100,9 +102,15 @@ class Loader:
 
     # -- files ---------------------------------------------------------------------------
 
-    def _file(self, real: Path, wanted_by: str, top_level: bool = False) -> None:
+    def _file(self, real: Path, wanted_by: str, top_level: bool = False,
+              includer: tuple[Source, Line] | None = None) -> None:
         parsed = self.read(real, wanted_by)
         if parsed is None:  # unreadable (the host noted it, CONF003): read on without it
+            return
+        spent = includer and self.budget.admit(len(parsed.source.text))
+        if spent:
+            source, line = includer
+            source.problem("CONF002", line.number, f"Include: {spent}", key=line.text)
             return
         self.config.files.append(real)
         self.config.sources.append(parsed.source)
@@ -330,7 +338,11 @@ class Loader:
                                f"stops with \"Exceeded maximum include depth of "
                                f"{MAX_INCLUDE_DEPTH}, There appears to be a recursion.\"",
                                "CONF002")
-                self._file(real, where)
+                if self.budget.spent:
+                    source.problem("CONF002", line.number, f"Include: {self.budget.spent}",
+                                   key=line.text)
+                    return
+                self._file(real, where, includer=(source, line))
         except Missing as missing:
             self._fail(source, line.number, f"{missing}: httpd refuses to start", "CONF002")
 

@@ -25,6 +25,7 @@ import stat
 from pathlib import Path
 from typing import NamedTuple
 
+from ..includes import IncludeBudget
 from ..reading import Source
 from ..record import Record
 
@@ -236,6 +237,7 @@ class Loader:
         """An error in a top-level file aborts the server; in an included file it only ends
         that file (my_default.c ignores what the recursive read returns)."""
         config = ServerConfig(list(tops))
+        self.budget = IncludeBudget()
         for top in tops:
             if not self._read(top, config, 0, (), ""):
                 break
@@ -305,7 +307,8 @@ class Loader:
                 return True
             if target in chain:
                 self._cycle(parsed, item, path, chain[chain.index(target):])
-            self._read(target, config, depth + 1, chain, where)
+            if not self._over(parsed, item, path, target, where):
+                self._read(target, config, depth + 1, chain, where)
             return True
         if target is None:
             return True
@@ -326,8 +329,23 @@ class Loader:
             if child in chain:
                 self._cycle(parsed, item, posixpath.join(path, name),
                             chain[chain.index(child):])
+            if self._over(parsed, item, path, child, where):
+                break
             self._read(child, config, depth + 1, chain, where)
         return True
+
+    def _over(self, parsed: OptionFile, item: Item, path: str, target: Path,
+              where: str) -> bool:
+        """Charge an included file to the configuration's include budget; past it, a
+        CONF002 at the include names the cap and the file is not read."""
+        included = self.budget.spent or self.option_file(target, where)
+        spent = self.budget.spent or self.budget.admit(
+            len(included.source.text) if included is not None else 0)
+        if spent:
+            self._problem(parsed.source, "CONF002", item.line, f"!{item.kind} {path}: {spent}",
+                          "fewer files through includes (each is read once per include)",
+                          f"!{item.kind} {path}")
+        return bool(spent)
 
     def _cycle(self, parsed: OptionFile, item: Item, path: str, loop: tuple) -> None:
         """Reported where the loop first closes; going round again is the same loop."""

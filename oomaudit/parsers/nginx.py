@@ -18,6 +18,7 @@ import glob
 import re
 from pathlib import Path
 
+from ..includes import IncludeBudget
 from ..model import Finding, Severity
 from ..record import Record
 
@@ -206,6 +207,7 @@ class Loader:
         config = NginxConfig(source)
         self.prefix = str(source.inside or source.path).rsplit("/", 1)[0] or "/"
         self._open = 0  # blocks open, across includes
+        self.budget = IncludeBudget()
         try:
             config.directives = self._file(config, source, "main", 1)
         except NginxError:
@@ -311,10 +313,17 @@ class Loader:
             raise NginxError(d.line, "missing include", noted=True)
         found = []
         for path in paths:
+            if self.budget.spent:
+                break
             source = self.host.read(Path(path), self.reader, d.where)
             if source is None:
                 raise NginxError(d.line, "unreadable include", noted=True)
+            if self.budget.admit(len(source.text)):
+                break
             found.extend(self._file(config, source, context, depth + 1))
+        if self.budget.spent:
+            d.source.problem("CONF002", d.line, f"include {pattern}: {self.budget.spent}",
+                             key=f"include {pattern}")
         return found
 
 

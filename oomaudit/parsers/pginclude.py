@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from ..host import FILES
+from ..includes import IncludeBudget
 from ..model import Finding, Severity
 from ..snippets import snippet
 from . import pgguc
@@ -65,6 +66,7 @@ class Loader:
         self.host, self.reader = host, reader
         self.files: list = []
         self.items: list[Item] = []
+        self.budget = IncludeBudget()
 
     def read_file(self, inside: str, source=None, depth: int = 0) -> bool:
         """Read one file already resolved and opened (``source``) and what it includes."""
@@ -115,13 +117,28 @@ class Loader:
                 return self._fail(source, line, f'could not open configuration file '
                                                 f'"{inside}": No such file or directory', key)
             return True  # include_if_exists: "skipping missing configuration file"
-        return self.read_included(real, inside, f"{source.display}:{line}", depth)
+        return self.read_included(real, inside, f"{source.display}:{line}", depth,
+                                  (source, line, key))
 
-    def read_included(self, real: Path, inside: str, wanted_by: str, depth: int) -> bool:
+    def read_included(self, real: Path, inside: str, wanted_by: str, depth: int,
+                      includer: tuple | None = None) -> bool:
+        """``includer`` (source, line, key) of an include line: it is charged to the
+        configuration's include budget, and past it, named there (CONF002)."""
+        if includer and self.budget.spent:
+            return self._over(*includer)
         included = self.host.read(real, self.reader, wanted_by)
         if included is None:  # unreadable or not a file: host noted why
             return False
+        if includer and self.budget.admit(len(included.text)):
+            return self._over(*includer)
         return self.read_file(inside, included, depth)
+
+    def _over(self, source, line: int, key: str) -> bool:
+        """Past the include budget: named at the include; the server would read on, and
+        so does the rest of this file (True: no reason the server refuses to start)."""
+        note(source, "CONF002", line, self.budget.spent,
+             fix="fewer files through includes (each is read once per include)", key=key)
+        return True
 
     def _directory(self, name: str, calling: str, source, line: int, depth: int) -> bool:
         key = f"include_dir {name}"
@@ -166,7 +183,8 @@ class Loader:
             if child == calling:
                 return self._fail(source, line, f'configuration file recursion in "{calling}"',
                                   key)
-            if not self.read_included(path, child, f"{source.display}:{line}", depth):
+            if not self.read_included(path, child, f"{source.display}:{line}", depth,
+                                      (source, line, key)):
                 return False
         return True
 

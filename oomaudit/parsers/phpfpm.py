@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from typing import NamedTuple
 
 from ..cnumbers import digits as c_digits
+from ..includes import IncludeBudget
 from ..record import Record
 from .zendini import IniSyntaxError, parse_line
 
@@ -202,6 +203,7 @@ class Loader:
     def load(self, source, prefix: str = DEFAULT_PREFIX) -> FpmConfig:
         config = FpmConfig(source, prefix)
         self._pool: Pool | None = None
+        self.budget = IncludeBudget()
         self._read(config, source, depth=1)
         return config
 
@@ -308,10 +310,14 @@ class Loader:
                                key=f"include={pattern}")
                 config.failed = True
                 return False
-            included = self.host.read(path, self.reader, where)
-            if included is None:
+            included = None if self.budget.spent else self.host.read(path, self.reader, where)
+            if not self.budget.spent and included is None:
                 config.failed = True
                 return False
+            if self.budget.spent or self.budget.admit(len(included.text)):
+                source.problem("CONF002", line, f"include={pattern}: {self.budget.spent}",
+                               key=f"include={pattern}")  # php-fpm reads on; so do we
+                return True
             if not self._read(config, included, depth + 1):
                 return False
         return True
