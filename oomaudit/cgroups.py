@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .confine import read_live
+from .procfs import read_live
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 V2_FILES = {"max": "memory.max", "high": "memory.high", "swap": "memory.swap.max"}

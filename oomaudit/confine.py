@@ -383,39 +383,6 @@ def _why(path, exc: OSError) -> OSError:
     return exc
 
 
-def read_live(path: str, limit: int = 1 << 20) -> str:
-    """A file of the live host's ``/proc`` or ``/sys`` (``/proc/meminfo``, a process's
-    ``status``): these are not audited files but the kernel's own answers, read without
-    blocking and without following a link out of them. OSError as ``open`` raises it.
-
-    Read in 16 KiB steps to the end (or ``limit``): the kernel hands these files out a page
-    or so per ``read(2)``, and asking for a megabyte at once makes Python allocate and free
-    one per file (a live scan reads five per process)."""
-    fd = os.open(path, _OPEN)
-    try:
-        chunks = []
-        got = 0
-        while got < limit:
-            chunk = os.read(fd, min(16384, limit - got))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            got += len(chunk)
-    finally:
-        os.close(fd)
-    return b"".join(chunks).decode("utf-8", errors="replace")
-
-
-def live_pids() -> list[int]:
-    """The live host's process IDs, from /proc's listing."""
-    return sorted(int(name) for name in os.listdir("/proc") if name.isdigit())
-
-
-def live_exists(path: str) -> bool:
-    """Whether a marker of the live host exists (``/.dockerenv``, ``/dev/disk``)."""
-    return os.path.lexists(path)
-
-
 def inside_path(root: Path, real: Path) -> str:
     """The path as the audited system sees it: ``ROOT/etc/fstab`` -> ``/etc/fstab``."""
     try:
@@ -439,9 +406,3 @@ def jail_for(targets: list[str], repository: Path) -> Path:
 def _size(nbytes: int) -> str:
     return f"{nbytes >> 20} MiB" if nbytes >= 1 << 20 and not nbytes & ((1 << 20) - 1) \
         else f"{nbytes} bytes"
-
-
-def live_link(path: str) -> str:
-    """Where a link of the live host's ``/proc`` points (``/proc/PID/exe``); read, not
-    followed. OSError as ``readlink`` raises it."""
-    return os.readlink(path)

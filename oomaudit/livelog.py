@@ -19,7 +19,7 @@ import os
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import confine
+from . import procfs
 from .logsources import Stream, Tried, file_stream, live_tree, log_files
 
 JOURNAL_ARGS = ("--no-pager", "-o", "json", "_TRANSPORT=kernel")
@@ -30,7 +30,7 @@ COMMAND_ENV = {"PATH": SYSTEM_BIN, "LC_ALL": "C", "TZ": "UTC", "SYSTEMD_PAGER": 
 
 def boot_time() -> float | None:
     try:
-        for line in confine.read_live("/proc/stat").splitlines():
+        for line in procfs.read_live("/proc/stat").splitlines():
             if line.startswith("btime "):
                 return float(line.split()[1])
     except (OSError, ValueError, IndexError):
@@ -82,7 +82,7 @@ def journal(since: datetime | None, tried: list[Tried], after: str | None = None
                            f"exit status {probe.returncode}"))
         return None
     if not probe.stdout.strip():
-        running = confine.live_exists("/run/systemd/journal/socket")
+        running = procfs.live_exists("/run/systemd/journal/socket")
         why = ("no journal files" if "No journal files" in err or not running
                else "no kernel records in the window")
         if not running:

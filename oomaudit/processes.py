@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from typing import NamedTuple
 
-from .confine import live_pids, read_live
+from .procfs import live_pids, read_live
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 _COMM_MAX = 15  # TASK_COMM_LEN - 1: a longer name is cut in /proc/PID/stat

@@ -7,10 +7,10 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from oomaudit.confine import read_live
 from oomaudit.host import FILES, Measured
 from oomaudit.parsers.apache_config import Module
 from oomaudit.parsers.apache_mpm import Limits
+from oomaudit.procfs import read_live
 from oomaudit.record import Record
 from oomaudit.units import format_size
 

@@ -8,9 +8,9 @@ import os
 import re
 
 from oomaudit import cgroups
-from oomaudit.confine import live_exists, read_live
 from oomaudit.host import Fact, Table
 from oomaudit.processes import processes
+from oomaudit.procfs import live_exists, read_live
 from oomaudit.units import format_size
 
 _CONTAINER_CGROUP = re.compile(r"(docker|containerd|libpod|kubepods|crio|lxc)", re.I)

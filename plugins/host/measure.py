@@ -8,8 +8,8 @@ import os
 import psutil
 
 from oomaudit.cgroups import cgroup_limit
-from oomaudit.confine import read_live
 from oomaudit.host import Fact
+from oomaudit.procfs import read_live
 from oomaudit.units import format_size
 
 

@@ -2,7 +2,7 @@
 CommitLimit both use it)."""
 from __future__ import annotations
 
-from oomaudit.confine import read_live
+from oomaudit.procfs import read_live
 
 MEMINFO = "/proc/meminfo"
 

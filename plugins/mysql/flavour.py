@@ -10,9 +10,9 @@ import os
 import re
 from pathlib import Path
 
-from oomaudit.confine import live_link
 from oomaudit.host import FILES
 from oomaudit.parsers.mysql_values import DEFAULT_FLAVOUR, Flavour
+from oomaudit.procfs import live_link
 
 from .optionfiles import loader
 

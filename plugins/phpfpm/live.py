@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import re
 
-from oomaudit.confine import read_live
 from oomaudit.host import Measured
 from oomaudit.processes import processes
+from oomaudit.procfs import read_live
 
 from .configs import FpmFile
 from .constants import PLUGIN, READER, SERVICE

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from oomaudit.confine import read_live
 from oomaudit.host import Fact
 from oomaudit.parsers.fstab import unescape
+from oomaudit.procfs import read_live
 from oomaudit.units import format_size
 
 from .constants import PROC_SWAPS

@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from oomaudit.confine import live_exists
 from oomaudit.host import LIVE, ROOT, Host
 from oomaudit.parsers.fstab import FstabEntry
+from oomaudit.procfs import live_exists
 
 # Swap that systemd or a distribution service sets up without an fstab line.
 ZRAM_CONFIGS = ("/etc/systemd/zram-generator.conf", "/usr/lib/systemd/zram-generator.conf")

@@ -6,10 +6,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from oomaudit.confine import read_live
 from oomaudit.host import FILES
 from oomaudit.parsers import sysctl as fmt
 from oomaudit.parsers.sysctl import PROCPS, SYSTEMD, Merged
+from oomaudit.procfs import read_live
 from oomaudit.record import Record
 
 from .constants import READER

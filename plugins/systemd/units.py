@@ -11,13 +11,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from oomaudit.confine import read_live
 from oomaudit.host import FILES, LIVE
 from oomaudit.parsers.systemd import AUDITED_KEYS, TYPE_SECTIONS, UnitText, parse_unit
 from oomaudit.parsers.systemd_names import SEARCH_PATH, logical_path, owner_of, unit_type
 from oomaudit.parsers.systemd_repo import from_files, tree_root
 from oomaudit.parsers.systemd_tree import from_tree
 from oomaudit.parsers.systemd_units import UnitFile, UnitSet, file_issues
+from oomaudit.procfs import read_live
 from oomaudit.reading import Source
 from oomaudit.snippets import snippet
 

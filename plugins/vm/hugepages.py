@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 
 from oomaudit import shellwords
-from oomaudit.confine import read_live
 from oomaudit.host import Fact
+from oomaudit.procfs import read_live
 
 ENABLED = "/sys/kernel/mm/transparent_hugepage/enabled"
 MODES = ("always", "madvise", "never")

@@ -9,10 +9,10 @@ from typing import NamedTuple
 from oomaudit.plugins.sysctl.kernel import Policy, Setting, live_meminfo, replay
 from oomaudit.plugins.sysctl.policies import persisted
 
-from oomaudit.confine import read_live
 from oomaudit.host import FILES, Fact
 from oomaudit.parsers import sysctl as fmt
 from oomaudit.parsers.sysctl import PROCPS, display_name
+from oomaudit.procfs import read_live
 
 from .constants import LIMITS
 
