@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .model import Evidence, Finding
+from .model import Evidence, Finding, Severity
 from .record import Record
 from .refs import Lazy
 
@@ -112,7 +112,8 @@ class Source(Record):
         return lines[line - 1].strip() if line and 0 < line <= len(lines) else ""
 
     def problem(self, rule: str, line: int | None, message: str, fix: str = "",
-                evidence: list[Evidence] | None = None, key: str = "") -> None:
+                evidence: list[Evidence] | None = None, key: str = "",
+                severity: Severity | None = None) -> None:
         """Record a CONF finding (CONF001 syntax/value, CONF002 include) at ``line``, once:
         a file that several configurations include is read for each of them. ``key`` is
         what it is about (the setting, the directive, the include): see ``Finding.key``."""
@@ -121,7 +122,7 @@ class Source(Record):
         if (rule, line, message) not in keys:
             keys.add((rule, line, message))
             self.problems.append(Finding(rule, message, self.display, line, evidence or [], fix,
-                                         key=key))
+                                         severity=severity, key=key))
         self._keyed = len(self.problems)
 
     def suppressions(self) -> list[Suppression]:

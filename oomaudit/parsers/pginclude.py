@@ -23,7 +23,7 @@ from typing import NamedTuple
 
 from ..host import FILES
 from ..includes import IncludeBudget
-from ..model import Finding, Severity
+from ..model import Severity
 from ..snippets import snippet
 from . import pgguc
 from .pgconf import parse_text
@@ -35,11 +35,7 @@ def note(source, rule: str, line: int, message: str, fix: str = "",
          severity: Severity | None = None, key: str = "") -> None:
     """A problem on ``source``, once: a conf.d file is read for every cluster including it.
     ``key``: the parameter or include it is about (see ``Finding.key``)."""
-    if any(f.rule == rule and f.line == line and f.message == message
-           for f in source.problems):
-        return
-    source.problems.append(Finding(rule, message, source.display, line, fix=fix,
-                                   severity=severity, key=key))
+    source.problem(rule, line, message, fix, key=key, severity=severity)
 
 
 class Item(NamedTuple):
