@@ -39,7 +39,8 @@ class HostProfile(Record):
         # that would otherwise estimate it from the config: process-sizes = { php-fpm = "80M" }
         self.process_sizes = {} if process_sizes is None else process_sizes
         # facts = "db1.json": what `oomaudit facts` measured on the host (relative to the
-        # config file); its RAM, swap and process sizes win over ram, swap, process-sizes
+        # config file; in an each table, to each folder, and only where the folder has it);
+        # its RAM, swap and process sizes win over ram, swap, process-sizes
         self.facts = facts
 
     def matches(self, relpath: str) -> bool:
