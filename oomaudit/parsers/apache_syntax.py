@@ -46,21 +46,20 @@ def logical_lines(text: str) -> list[Line]:
     ends_with_newline = text.endswith("\n")
     if ends_with_newline:
         physical.pop()
-    number, pending = 0, None
+    number, pending = 0, None  # pending: the pieces of a continued line (joined once)
     for index, raw in enumerate(physical):
         number += 1
         has_newline = index < len(physical) - 1 or ends_with_newline
         piece = raw[:-1] if has_newline and raw.endswith("\r") else raw
-        joined = (pending or "") + piece
         if has_newline and piece.endswith("\\"):
-            pending = joined[:-1]
+            pending = [] if pending is None else pending
+            pending.append(piece[:-1])
             continue
-        if not has_newline:
-            joined = (pending or "") + raw
+        joined = "".join(pending or ()) + (piece if has_newline else raw)
         pending = None
         lines.append(Line(number, joined.strip(SPACE)))
     if pending is not None:  # EOF after a continuation: getstr was called once more
-        lines.append(Line(number + 1, pending.strip(SPACE)))
+        lines.append(Line(number + 1, "".join(pending).strip(SPACE)))
     return lines
 
 

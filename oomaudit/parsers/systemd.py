@@ -96,7 +96,9 @@ def parse_unit(text: str, unit_type: str | None = "service",
     result = UnitText()
     sections = sections or known_sections(unit_type)
     state = {"section": None, "ignored": False, "bom_seen": False}
-    continuation: str | None = None
+    # the pieces of a continued line, joined once it ends: joining at each piece would copy
+    # the line so far every time (quadratic in a value continued over many lines)
+    continuation: list[str] | None = None
     number = 0
     for number, raw in enumerate(split_lines(text), 1):
         head = raw.lstrip(WHITESPACE)
@@ -106,15 +108,17 @@ def parse_unit(text: str, unit_type: str | None = "service",
         if not state["bom_seen"] and line.startswith(BOM):
             line = line[len(BOM):]
             state["bom_seen"] = True
-        joined = line if continuation is None else continuation + line
-        if _odd_backslashes(joined):
-            continuation = joined[:-1] + " "
+        # a continuation ends in " ", so the joined line's trailing backslashes are this one's
+        if _odd_backslashes(line):
+            continuation = [] if continuation is None else continuation
+            continuation.append(line[:-1] + " ")
             continue
+        joined = line if continuation is None else "".join(continuation) + line
         continuation = None
         if not _parse_line(joined, number, sections, state, result):
             return result
     if continuation is not None:
-        _parse_line(continuation, number + 1, sections, state, result)
+        _parse_line("".join(continuation), number + 1, sections, state, result)
     return result
 
 
