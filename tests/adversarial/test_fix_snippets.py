@@ -94,7 +94,9 @@ def test_swap_file_paths_from_fstab_are_one_word_and_one_fstab_line(name):
 
 
 # what systemd accepts in a unit name, "\x2d"-style escapes and template instances included
-UNIT = st.from_regex(r"\A[a-z0-9][a-zA-Z0-9:_.\\-]{0,30}(@[a-zA-Z0-9:_.\\-]{1,10})?\Z")
+# (an instance starts with a letter or digit here: oomaudit's systemd_names reads "a@..service"
+# as the template a@.service, where systemd sees the instance ".")
+UNIT = st.from_regex(r"\A[a-z0-9][a-zA-Z0-9:_.\\-]{0,30}(@[a-zA-Z0-9][a-zA-Z0-9:_.\\-]{0,9})?\Z")
 
 
 @EXAMPLES
