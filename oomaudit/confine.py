@@ -265,10 +265,13 @@ class Tree:
         (php-fpm, nginx, Apache, redis): each component with ``*?[`` is matched against a
         listing, names starting with a dot only by a pattern starting with one, results in
         byte order. Folders are left out unless ``folders``; an absent or unlistable folder
-        matches nothing. A link out of a repository raises ``Refused`` (and is recorded)."""
+        matches nothing. A link out of a repository raises ``Refused``. The root's own path
+        is literal (a tree in ``/tmp/run[1]/`` holds no pattern the program would see)."""
         text = self._absolute(pattern)
         parts = text.split("/")[1:]
-        magic = next((i for i, part in enumerate(parts) if _MAGIC & set(part)), None)
+        literal = self._top.count("/") if text.startswith(self._top + "/") else 0
+        magic = next((i for i, part in enumerate(parts)
+                      if i >= literal and _MAGIC & set(part)), None)
         if magic is None:
             return [Path(text)] if self.exists(text) and (folders or not self.is_dir(text)) \
                 else []

@@ -127,6 +127,14 @@ def test_glob_matches_as_glob3_does(tmp_path):
     assert fs.glob(tmp_path / "*.conf", folders=True)[-1] == tmp_path / "d.conf"
 
 
+def test_the_roots_own_path_is_no_pattern(tmp_path):
+    root = tmp_path / "run[1]*?"
+    (root / "conf.d").mkdir(parents=True)
+    (root / "conf.d/a.conf").write_text("")
+    assert Tree(root, CHROOT).glob(root / "conf.d/*.conf") == [root / "conf.d/a.conf"]
+    assert Tree(root, JAIL).glob(root / "conf.d/a.conf") == [root / "conf.d/a.conf"]
+
+
 def test_glob_of_an_absent_folder_matches_nothing(tmp_path):
     assert Tree(tmp_path, JAIL).glob(tmp_path / "none/*.conf") == []
 
