@@ -124,6 +124,8 @@ def _repository_tops(host) -> list[Path]:
     docs = [d for d in docs if d.suffix != ".load" or d.with_suffix(".conf") not in given]
     included: set[str] = set()
     for doc in docs:
+        if host.fs.real(doc) in included:  # read already, with what it includes: not a top
+            continue  # (loading each link of an include chain again read it n x 128 deep)
         root, inside = _repository_root(doc)
         config = _loader(host, None, (), (), root).load(doc, inside)
         included |= {host.fs.real(p) for p in config.files[1:]}
