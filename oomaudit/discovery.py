@@ -6,13 +6,14 @@ recognises each file by name, then by content, and groups them by host profile.
 """
 from __future__ import annotations
 
+import errno
 import fnmatch
 import os
 from collections import Counter
 from pathlib import Path
 
 from .config import Configs, Settings
-from .confine import FOLDER, JAIL, OTHER, Tree
+from .confine import FOLDER, JAIL, OTHER, Refused, Tree
 from .host import FILES, LIVE, ROOT, Fact, Host, printable
 from .hosttree import host_tree
 from .reading import SNIFF_BYTES, Reader
@@ -217,10 +218,16 @@ def _tree(folder: str, recognise: Recogniser, unlisted: list[str], fs: Tree):
 
 
 def identify(path: Path, recognise: Recogniser, fs: Tree) -> Reader | None:
-    """The reader for one file: by name first (cheap), then by its first 4 KiB.
-    Raises OSError when the file has to be sniffed and cannot be read."""
+    """The reader for one file: by name first (cheap), then by its first 4 KiB. Raises
+    OSError when the file has to be sniffed and cannot be read; what is no regular file (a
+    FIFO, a device) has no content to sniff: no config, whatever its name."""
     reader = recognise.by_name(path.as_posix())
     if reader or not recognise.sniffs:
         return reader
-    # OSError goes to the caller
-    return recognise.by_content(fs.read(path, SNIFF_BYTES), path.as_posix())
+    try:
+        head = fs.read(path, SNIFF_BYTES)
+    except Refused as exc:
+        if exc.errno == errno.EINVAL:  # not a regular file: nothing any reader reads
+            return None
+        raise
+    return recognise.by_content(head, path.as_posix())
