@@ -123,9 +123,9 @@ def file_hosts(paths: list[str], readers: dict[str, Reader], settings: Settings,
                 _apply_profile(host, profile)
             host.facts.update(declared)
         host.files.append((reader, real))
-    if recognise.templates:  # once for the run, however many there are
         if progress is not None:
             progress.found_file()
+    if recognise.templates:  # once for the run, however many there are
         notices.append(skipped_notice([(printable(path), fmt, printable(why))
                                        for path, (fmt, why) in recognise.templates.items()]))
     names = Counter(host.name for host in hosts.values())
