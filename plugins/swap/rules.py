@@ -184,7 +184,7 @@ def check_swap002(host: Host):
 def _file_mode_finding(host: Host, real: Path, what: str, path: str | None,
                        line: int | None, origin: str) -> Finding | None:
     try:
-        st = real.stat()
+        st = host.fs.stat(real)
     except OSError:
         return None
     if not stat.S_ISREG(st.st_mode) or not st.st_mode & 0o077:
