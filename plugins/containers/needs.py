@@ -11,21 +11,21 @@ Redis' ``maxmemory``, memcached's ``-m``, mongod's ``--wiredTigerCacheSizeGB`` a
 ``--max-old-space-size`` (``NODE_OPTIONS``, then node's own options, as the node plugin
 reads them). The official ``mysql``/``postgres`` images read no such variables
 (``POSTGRES_SHARED_BUFFERS`` set on them does nothing), so none is invented here.
+
+One concern: what a container's own settings reserve, each program's short part here
+and its reading in that program's parsers, imported only for an image that runs it.
 """
 from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from oomaudit.plugins.jvm.heap import Heap, Word, fitting_heap, read_options
-
-from oomaudit.parsers import memcached, mycnf, redis_values
-from oomaudit.parsers.mysql_values import DEFAULT_FLAVOUR, Flavour, settings
-from oomaudit.parsers.pgguc import PAGE, InvalidValue, defaults, evaluate
 from oomaudit.units import format_size
 
-from .pgmounted import mounted_config
+if TYPE_CHECKING:  # each program's parsers are imported by the image that runs it
+    from oomaudit.parsers import mycnf
+    from oomaudit.parsers.mysql_values import Flavour
 
 
 class Arg(NamedTuple):
@@ -100,6 +100,8 @@ MYSQL_DIRS = ("/etc/mysql/conf.d", "/etc/mysql/mariadb.conf.d", "/etc/mysql/mysq
 
 
 def flavour_of(name: str, tag: str) -> Flavour:
+    from oomaudit.parsers.mysql_values import DEFAULT_FLAVOUR, Flavour
+
     m = re.match(r"(\d+)(?:\.(\d+))?", tag)
     mariadb = name == "mariadb"
     if m:
@@ -112,6 +114,9 @@ def flavour_of(name: str, tag: str) -> Flavour:
 
 
 def _mysql(host, vendor, name, tag, args, env, mounts, reader) -> list[Need]:
+    from oomaudit.parsers import mycnf
+    from oomaudit.parsers.mysql_values import settings
+
     flavour = flavour_of(name, tag)
     options: list[mycnf.Option] = []
     files = _mounted_cnf(host.fs, mounts)
@@ -153,6 +158,8 @@ def _mounted_cnf(fs, mounts: list[Mount]) -> list[Path]:
 
 def _mysqld_flags(args: list[Arg]) -> list[mycnf.Option]:
     """``--name=value`` and ``--name value`` as mysqld's my_getopt takes them."""
+    from oomaudit.parsers.mycnf import Option
+
     options = []
     for index, arg in enumerate(args):
         if not arg.text.startswith("--"):
@@ -162,7 +169,7 @@ def _mysqld_flags(args: list[Arg]) -> list[mycnf.Option]:
             value = args[index + 1].text
         elif not sep:
             continue
-        options.append(mycnf.Option(name, value, arg.text, arg.path, arg.line, COMMAND_LINE))
+        options.append(Option(name, value, arg.text, arg.path, arg.line, COMMAND_LINE))
     return options
 
 
@@ -170,6 +177,10 @@ def _mysqld_flags(args: list[Arg]) -> list[mycnf.Option]:
 
 def _postgres(host, args: list[Arg], env: dict[str, Arg], vendor: str,
               mounts: list[Mount]) -> list[Need]:  # a mounted postgresql.conf: all of it
+    from oomaudit.parsers.pgguc import PAGE, InvalidValue, defaults, evaluate
+
+    from .pgmounted import mounted_config
+
     candidates = []
     for index, arg in enumerate(args):
         text = arg.text
@@ -205,6 +216,8 @@ def _redis(args: list[Arg]) -> list[Need]:
     found = None
     for index, arg in enumerate(args):
         if arg.text.lower() == "--maxmemory" and index + 1 < len(args):
+            from oomaudit.parsers import redis_values
+
             value = args[index + 1]
             number = redis_values.memory(value.text)  # as redis-server reads the option
             if number:
@@ -218,6 +231,8 @@ def _redis(args: list[Arg]) -> list[Need]:
 def _memcached(args: list[Arg]) -> list[Need]:
     """An explicit ``-m`` as memcached's getopt and atoi read it (the image's entrypoint
     runs memcached with the words after the program's name, or all of them)."""
+    from oomaudit.parsers import memcached
+
     start = next((i for i, a in enumerate(args) if a.text.startswith("-")), len(args))
     words = [a.text for a in args[start:]]
     options, error, _ = memcached.getopt(words)
@@ -255,6 +270,9 @@ def _mongod(args: list[Arg]) -> list[Need]:
 def _node(args: list[Arg], env: dict[str, Arg]) -> list[Need]:
     """V8's heap limit from the last ``--max-old-space-size``: NODE_OPTIONS first, then the
     options of a command line that runs node (any image: NODE_OPTIONS reaches every node)."""
+    if "NODE_OPTIONS" not in env and not any(  # node.heap comes with a node to read
+            a.text.rsplit("/", 1)[-1] in ("node", "nodejs") for a in args):
+        return []
     from oomaudit.plugins.node.heap import YOUNG, Word, node_options, old_space
 
     words = [Word(w, env["NODE_OPTIONS"]) for w in env["NODE_OPTIONS"].text.split()] \
@@ -289,6 +307,10 @@ def _jvm(args: list[Arg], env: dict[str, Arg]) -> list[Need]:
     pairs += [(a.text, a) for a in args]
     if "_JAVA_OPTIONS" in env:
         pairs += [(w, env["_JAVA_OPTIONS"]) for w in env["_JAVA_OPTIONS"].text.split()]
+    if not any(text.startswith(("-Xmx", "-XX:MaxHeapSize=")) for text, _ in pairs):
+        return []  # no heap given (jvm.heap's MaxHeapSize words): its reader is not needed
+    from oomaudit.plugins.jvm.heap import Heap, Word, fitting_heap, read_options
+
     given = read_options([Word(text, str(i)) for i, (text, _) in enumerate(pairs)]).get(
         "MaxHeapSize")
     if given is None or not given.value:
