@@ -89,6 +89,7 @@ class Loader:
         self.defines: set[str] = set(self.start_defines)
         self.variables: dict[str, str] = {}
         self.stack: list[Path] = []
+        self._reading: set[str] = set()  # the stack's files, looked up at every include
         self._nesting = 0  # conditional sections open (_condition)
         self.budget = IncludeBudget()
         self.last_include = 0
@@ -116,6 +117,7 @@ class Loader:
         self.config.sources.append(parsed.source)
         self.config.includes.append((0 if top_level else self.last_include, str(real)))
         self.stack.append(self.fs.real(real))
+        self._reading.add(str(self.stack[-1]))
         try:
             frame = Frame(parsed)
             opened: list[tuple[str, Line]] = []
@@ -130,7 +132,7 @@ class Loader:
                     f"{parsed.source.display}:{ln.number}: {n}> was not closed."
                     for n, ln in reversed(opened)))
         finally:
-            self.stack.pop()
+            self._reading.discard(str(self.stack.pop()))
 
     def _fail(self, source: Source, line: int | None, message: str, rule: str = "CONF001"):
         self.config.fatal = Problem(rule, source, line, message)
@@ -331,7 +333,7 @@ class Loader:
         files = IncludeFiles(self.fs, self.locate, self.strict, self.config.unresolved, where)
         try:
             for real, shown in files.expand(inside, optional):
-                if self.fs.real(real) in self.stack:
+                if str(self.fs.real(real)) in self._reading:
                     self._fail(source, line.number,
                                f"include cycle: {shown} is already being read "
                                f"({' -> '.join(str(p) for p in [*self.stack, real])}); httpd "
