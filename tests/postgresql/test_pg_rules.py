@@ -163,9 +163,12 @@ def test_realworld_corpus(oomaudit):
     assert {"PG001", "PG002"} <= by_file["psvampa__benchmarking_postgresql_overindexing__"
                                          "postgresql.auto.conf"]
     assert "PG002" in by_file["alex7six__Infostart_October_2024__postgresql.auto.conf"]
-    # %%PLACEHOLDER%% values are a syntax error to the server
-    assert "CONF001" in by_file["xlvisuals__provision-ubuntu-server__etc__postgresql__18__"
-                                "main__postgresql.conf"]
+    # %%PLACEHOLDER%% values are sed's template (issue 14.1): a syntax error to the server,
+    # but what renders there is not known: no CONF001 on them, the notice names them
+    xlvisuals = "xlvisuals__provision-ubuntu-server__etc__postgresql__18__main__postgresql.conf"
+    assert "CONF001" not in by_file.get(xlvisuals, set())
+    assert any(n.startswith(f"{folder / xlvisuals}: templated, not judged: max_connections "
+                            "(line 65), shared_buffers (line 132)") for n in report["notices"])
     templates = need_shared("realworld", "ansible")
     _, found = findings(oomaudit, templates, "--ram", "4G")
     assert not [f for f in found if f[0].startswith("PG")]
