@@ -20,6 +20,9 @@ from .reading import SNIFF_BYTES, Reader, looks_binary
 # (oomaudit/templates.py): the skipped ones of a format we read are named in ``templates``.
 TEMPLATE_SUFFIXES = templates.SUFFIXES
 _NOTHING = re.compile("(?!)")
+# Names and heads answered pattern by pattern, hint by hint, before the joined regexes are
+# compiled: compiling those costs a one-file pre-commit run more than all its matching.
+EARLY = 16
 
 
 def _is_wild(pattern: str) -> bool:
@@ -50,6 +53,10 @@ class Recogniser:
         # alternatives, compiled when first needed (most of a small run's cost otherwise).
         self._names: re.Pattern | None = None
         self._paths: re.Pattern | None = None
+        self._patterns = {kind: [(r, p, *_literal_ends(p)) for r in self.readers
+                                 for p in r.file_patterns if ("/" in p) is kind]
+                          for kind in (False, True)}  # by whether a pattern is a path's
+        self._looked = self._sniffed = 0  # answers given without the joined regexes
         # A path must end with the literal text after a path pattern's last wildcard
         # (".cnf" of "*/mysql/*.cnf"): most files of a repository are ruled out by that.
         self._path_ends = tuple(_literal_ends(p)[1]
@@ -78,6 +85,15 @@ class Recogniser:
             wild += [(p, *_literal_ends(p)) for p in patterns if _is_wild(p)]
         return plain
 
+    def _claim(self, path: bool, text: str) -> Reader | None:
+        """The first reader (registration order) with a pattern matching ``text``, as the
+        joined regex finds it; fnmatch compiles only patterns whose literal ends fit."""
+        for reader, pattern, head, tail in self._patterns[path]:
+            if text.startswith(head) and text.endswith(tail) and (
+                    text == pattern if head == pattern else fnmatch.fnmatchcase(text, pattern)):
+                return reader
+        return None
+
     def _join(self, wanted) -> re.Pattern:
         groups = []
         for i, reader in enumerate(self.readers):
@@ -102,6 +118,24 @@ class Recogniser:
                         self._drop(reader, f"its sniff_hint is no regex ({exc})")
         return self._any_hint
 
+    def _hint(self, reader: Reader) -> re.Pattern | None:
+        """The reader's own hint (re's cache compiles it once); None, and the reader dropped,
+        when it is no regex."""
+        try:
+            return re.compile(reader.sniff_hint, re.M)
+        except re.error as exc:
+            self._drop(reader, f"its sniff_hint is no regex ({exc})")
+            return None
+
+    def _hinted(self, text: str) -> bool:
+        """Whether some sniffer may take ``text``: hint by hint for the first heads (each
+        compiled alone, reused by ``_sniff``), by one joined search afterwards."""
+        if self._any_hint is None and self._sniffed < EARLY:
+            self._sniffed += 1
+            return any(not reader.sniff_hint or (hint := self._hint(reader)) is not None
+                       and hint.search(text) for reader in list(self._sniffers))
+        return self._hint_filter().search(text) is not None
+
     def _drop(self, reader: Reader, why: str) -> None:
         self._sniffers.remove(reader)
         self.errors.append(f"reader '{reader.name}' (plugin '{reader.plugin}'): {why}; its "
@@ -114,6 +148,10 @@ class Recogniser:
         name = relpath.rsplit("/", 1)[-1]
         if name in self._plain:
             return self._plain[name]
+        if self._names is None and self._looked < EARLY:
+            self._looked += 1
+            return self._claim(False, name) or (self._claim(True, relpath) if relpath.endswith(
+                self._path_ends) else None)
         if self._names is None:
             self._names = self._join(lambda p: "/" not in p)
         tries = [(self._names, name)]
@@ -170,11 +208,12 @@ class Recogniser:
         return False
 
     def _sniff(self, text: str) -> Reader | None:
-        if self._hint_filter().search(text) is None:
+        if not self._hinted(text):
             return None
         text = templates.neutral(text)
         for reader in list(self._sniffers):  # re's cache compiles each hint once, if ever
-            if reader.sniff_hint and not re.search(reader.sniff_hint, text, re.M):
+            if reader.sniff_hint and ((hint := self._hint(reader)) is None
+                                      or not hint.search(text)):
                 continue
             try:
                 if reader.sniff(text):

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from oomaudit.engine import Registry
 from oomaudit.manager import load_plugins
 from oomaudit.reading import SNIFF_BYTES, Reader
-from oomaudit.recognise import TEMPLATE_SUFFIXES, Recogniser
+from oomaudit.recognise import EARLY, TEMPLATE_SUFFIXES, Recogniser
 
 
 @pytest.fixture(scope="module")
@@ -103,6 +103,37 @@ _PIECES = st.sampled_from(["fstab", "my", ".cnf", ".conf", "kern.log", ".1", "ht
 def test_by_name_agrees_with_fnmatch_in_registration_order(readers, relpath):
     """A plainly named file skips the regex: that shortcut must give what the patterns say."""
     assert Recogniser(readers).by_name(relpath) is _first_claim(list(readers.values()), relpath)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(_PIECES, min_size=1, max_size=6).map("".join), min_size=EARLY + 1,
+                max_size=EARLY + 12))
+def test_by_name_agrees_before_and_after_the_joined_regex(readers, relpaths):
+    """The first names are matched pattern by pattern, the rest by the joined regex: one
+    answer either way."""
+    recognise = Recogniser(readers)
+    for relpath in relpaths:
+        assert recognise.by_name(relpath) is _first_claim(list(readers.values()), relpath)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.lists(st.one_of(_LINE, st.text(max_size=40)), max_size=12).map(
+    lambda lines: "\n".join(lines) + "\n"), min_size=EARLY + 1, max_size=EARLY + 8))
+def test_by_content_agrees_before_and_after_the_joined_hints(readers, heads):
+    shared = Recogniser(readers)  # past EARLY heads it searches the joined hints
+    for head in heads:
+        alone = Recogniser(readers).by_content(head.encode())  # hint by hint
+        assert shared.by_content(head.encode()) is alone
+
+
+def test_one_file_compiles_no_joined_regex(readers):
+    """A pre-commit run on one manifest: compiling every reader's patterns and hints into
+    one regex each cost more than the rest of recognising it."""
+    recognise = Recogniser(readers)
+    assert recognise.by_name("k8s/deployment.yaml") is None
+    assert recognise.by_content(b"apiVersion: apps/v1\nkind: Deployment\n").name == "kubernetes"
+    assert recognise._names is None and recognise._paths is None
+    assert recognise._any_hint is None
 
 
 def test_an_earlier_readers_wildcard_beats_a_later_readers_literal_name():
