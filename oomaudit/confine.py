@@ -38,6 +38,7 @@ import fnmatch
 import os
 import stat
 from pathlib import Path, PurePosixPath
+from typing import IO
 
 MAX_BYTES = 16 << 20  # configs are small; anything larger is not read (CONF003)
 MAX_SYMLINKS = 40  # the kernel's limit before ELOOP
@@ -314,13 +315,7 @@ class Tree:
         over the cap (``limit`` None), each as an OSError naming why."""
         fd = self._open(path)
         try:
-            info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode):
-                if stat.S_ISDIR(info.st_mode):
-                    raise IsADirectoryError(errno.EISDIR, "is a directory", str(path))
-                raise not_regular(path)
-            if self.kind == LIVE and info.st_dev in self._pseudo_devices():
-                raise Refused(errno.EINVAL, "a file of /proc or /sys, not a config", path)
+            info = self._judged(fd, path, "config")
             if limit is None and info.st_size > self.cap:
                 raise Refused(errno.EFBIG, f"larger than {_size(self.cap)}, not read", path)
             if limit is not None:  # a regular file's read returns all it asks up to its end
@@ -337,6 +332,29 @@ class Tree:
         if limit is None and len(data) > self.cap:  # grew, or a size fstat does not know
             raise Refused(errno.EFBIG, f"larger than {_size(self.cap)}, not read", path)
         return data
+
+    def open_stream(self, path, kind: str) -> IO[bytes]:
+        """A regular file to read as a stream, in bounded memory and so without the cap (a
+        kernel log of gigabytes), refused as ``read`` refuses: ``kind`` names what was
+        expected ("log") in the refusal of a /proc file."""
+        fd = self._open(path)
+        try:
+            self._judged(fd, path, kind)
+            return os.fdopen(fd, "rb")
+        except BaseException:
+            os.close(fd)
+            raise
+
+    def _judged(self, fd: int, path, kind: str) -> os.stat_result:
+        """``fstat`` of the open descriptor, before any read: a regular file, not of /proc."""
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            if stat.S_ISDIR(info.st_mode):
+                raise IsADirectoryError(errno.EISDIR, "not a regular file (a folder)", str(path))
+            raise not_regular(path)
+        if self.kind == LIVE and info.st_dev in self._pseudo_devices():
+            raise Refused(errno.EINVAL, f"a file of /proc or /sys, not a {kind}", path)
+        return info
 
     def read_text(self, path) -> str:
         """``read`` decoded as config programs see bytes: valid UTF-8 kept, the rest
@@ -355,7 +373,7 @@ class Tree:
             return os.open(f"{folder.rstrip('/')}/{name}", flags)
         except OSError as exc:
             if exc.errno != errno.ELOOP:
-                raise _why(path, exc) from None
+                raise _why(path, exc, flags) from None
         return self._opened(path, self._walk(folder, (name,), clamp=self.kind == CHROOT),
                             flags | os.O_NOFOLLOW)
 
@@ -364,7 +382,7 @@ class Tree:
         try:
             return os.open(real, flags)
         except OSError as exc:
-            raise _why(path, exc) from None
+            raise _why(path, exc, flags) from None
 
     def _pseudo_devices(self) -> set[int]:
         if self._pseudo is None:
@@ -377,9 +395,9 @@ class Tree:
         return self._pseudo
 
 
-def _why(path, exc: OSError) -> OSError:
+def _why(path, exc: OSError, flags: int) -> OSError:
     """An open's error in a CONF003's words where ours are clearer."""
-    if exc.errno == errno.ELOOP:  # a link where the resolution found none: it changed
+    if exc.errno == errno.ELOOP and flags & os.O_NOFOLLOW:  # a link where we resolved none
         return Refused(errno.ELOOP, "a symbolic link that changed while read", path)
     if exc.errno == errno.ENXIO:  # a socket, or a FIFO with no writer under O_NONBLOCK
         return not_regular(path)

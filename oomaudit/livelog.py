@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import procfs
-from .logsources import Stream, Tried, file_stream, live_tree, log_files
+from .logsources import Stream, Tried, file_stream, log_files
 
 JOURNAL_ARGS = ("--no-pager", "-o", "json", "_TRANSPORT=kernel")
 SYSTEM_BIN = "/usr/bin:/bin:/usr/sbin:/sbin"
@@ -136,7 +136,7 @@ def read_kmsg(path: str = "/dev/kmsg") -> bytes:
     import errno
 
     out = []
-    fd = live_tree()._open(path)  # O_NONBLOCK: reading stops at the end of the buffer
+    fd = procfs.open_device(path)  # O_NONBLOCK: reading stops at the end of the buffer
     try:
         while True:
             try:

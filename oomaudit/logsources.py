@@ -15,11 +15,8 @@ are; resuming where a run stopped is :mod:`oomaudit.logcursor`, built on these s
 from __future__ import annotations
 
 import contextlib
-import errno
 import functools
-import os
 import re
-import stat
 import sys
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -116,22 +113,8 @@ def open_log(path: Path, fs: Tree | None = None) -> IO[bytes]:
     ``/proc/kmsg``, whose reads block and take records from the syslog daemon) is refused
     with an OSError naming why. So no log path can hang a run.
 
-    Logs are streamed in bounded memory rather than read whole, so ``Tree.read`` and its
-    cap do not fit; this is the streaming open ``confine.Tree`` lacks, and moves there."""
-    fs = fs or live_tree()
-    fd = fs._open(path)
-    try:
-        info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):
-            raise confine.Refused(errno.EISDIR, "not a regular file (a folder)", path)
-        if not stat.S_ISREG(info.st_mode):
-            raise confine.not_regular(path)
-        if fs.kind == confine.LIVE and info.st_dev in fs._pseudo_devices():
-            raise confine.Refused(errno.EINVAL, "a file of /proc or /sys, not a log", path)
-        raw = os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
+    Logs are streamed in bounded memory rather than read whole (``Tree.open_stream``)."""
+    raw = (fs or live_tree()).open_stream(path, "log")
     if not path.name.endswith(".gz"):
         return raw
     import gzip

@@ -36,6 +36,12 @@ def read_live(path: str, limit: int = 1 << 20) -> str:
     return b"".join(chunks).decode("utf-8", errors="replace")
 
 
+def open_device(path: str) -> int:
+    """A descriptor on a live kernel device (``/dev/kmsg``), non-blocking: its reads stop
+    at the end of what it holds instead of waiting for the next message."""
+    return os.open(path, _OPEN)
+
+
 def live_pids() -> list[int]:
     """The live host's process IDs, from /proc's listing."""
     return sorted(int(name) for name in os.listdir("/proc") if name.isdigit())
