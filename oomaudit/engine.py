@@ -47,6 +47,13 @@ class Registry(Record):
         return cls(plugins, dict(sorted(rules.items())), readers, reporters)
 
 
+def _in_order(rules: list[Rule]) -> list[Rule]:
+    """The rules in id order, but the CONF rules last: they report what reading met, and
+    other rules read too (an include a server's rules follow, a log read lazily), so a
+    problem met there is still reported, whatever plugin met it."""
+    return sorted(rules, key=lambda rule: rule.plugin == "conf")
+
+
 def parse_files(host: Host, plugins: Plugins, progress=None) -> None:
     """Read and parse every discovered file; a reader that raises is a plugin error."""
     for reader, path in host.files:
@@ -92,7 +99,7 @@ def audit(registry: Registry, hosts: list[Host], settings: Settings, command: st
         templated = {s.display: s for s in host.sources.values() if s.templated}
         by_display = {s.display: s for s in host.sources.values()}  # where suppressions are
         first_run = len(report.runs)  # this host's runs follow: no scan of every host's
-        for rule in [r for r in registry.rules.values() if local.rule_selected(r.id)]:
+        for rule in _in_order([r for r in registry.rules.values() if local.rule_selected(r.id)]):
             unread = host.unread_by(rule.reads)  # a source it needed that could not be read
             if rule.reads and host.given_none_of(*rule.reads):
                 report.runs.append(RuleRun(rule, host.name, SKIPPED, unread) if unread else

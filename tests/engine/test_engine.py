@@ -228,3 +228,19 @@ def test_plugin_that_fails_to_import_is_named_in_one_line(oomaudit, tmp_path):
     proc = oomaudit("rules", "--no-plugins", env=env)  # third-party plugins switched off
     assert proc.returncode == 0 and proc.stderr == "" and "STUB001" not in proc.stdout
 
+
+
+def test_what_a_rule_could_not_read_is_reported_whatever_its_id(tmp_path):
+    """A rule that reads as it runs (an include, a lazily read log) and meets an unreadable
+    source notes a CONF003: it is reported though the CONF rules sort before its id."""
+    late = types.ModuleType("late")
+
+    def check(host):
+        host.note_unreadable("live: /dev/kmsg", "permission denied")
+        return []
+    late.oomaudit_rules = hookimpl(specname="oomaudit_rules")(
+        lambda: [Rule("ZZZ001", "reads as it runs", Severity.LOW, check)])
+    reg = registry(("late", late))
+    report = audit(reg, hosts(tmp_path, "warn x\n", reg=reg), Settings(), "check", "t")
+    assert [f.message for _, f in report.findings if f.rule == "CONF003"] == [
+        "could not read live: /dev/kmsg: permission denied"]
