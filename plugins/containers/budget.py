@@ -3,17 +3,23 @@ times its replicas (or, unlimited, at what the service inside reserves).
 """
 from __future__ import annotations
 
-from oomaudit.parsers.compose_tree import Problem
-
-from .kubernetes import kube_containers
-from .projects import report_problem, services
-from .services import limits, replicas, service_needs
+from .constants import COMPOSE, KUBERNETES
 
 
 def budget(host):
     """Read everything before the rules run (the CONF rules report what reading found),
-    then put each compose service in the ledger."""
-    kube_containers(host)
+    then put each compose service in the ledger. Each format's code comes with its files."""
+    if host.documents(KUBERNETES):
+        from .kubernetes import kube_containers
+
+        kube_containers(host)
+    if not host.documents(COMPOSE):
+        return
+    from oomaudit.parsers.compose_tree import Problem
+
+    from .projects import report_problem, services
+    from .services import limits, replicas, service_needs
+
     for _, service in services(host):
         limit, reservation = limits(service)
         for size in (limit, reservation):

@@ -1,17 +1,21 @@
 """CONTAINER001-003 checked: memory limits of compose services and Kubernetes containers,
-and the service inside against the limit it was given.
+and the service inside against the limit it was given. Each side's reading is imported by
+the checks of that side (a compose file's run needs no Kubernetes code, and the reverse).
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from oomaudit import Evidence, Finding
-from oomaudit.parsers import kube
 from oomaudit.snippets import snippet
 from oomaudit.units import format_size
 
-from .kubernetes import KubeContainer, describe, kube_containers
+from .constants import COMPOSE, KUBERNETES
 from .needs import Arg, needs
-from .projects import services
-from .services import Limit, limits, service_needs
+
+if TYPE_CHECKING:
+    from .kubernetes import KubeContainer
+    from .services import Limit
 
 
 def _unset_note(limit: Limit) -> list[Evidence]:
@@ -25,6 +29,9 @@ def _unset_note(limit: Limit) -> list[Evidence]:
 
 
 def check_container001(host):
+    from .projects import services
+    from .services import limits, service_needs
+
     for _, service in services(host):
         limit, _ = limits(service)
         if limit.bytes or limit.error:  # an invalid size is CONF001 (see budget)
@@ -62,6 +69,16 @@ def _limit_text(nbytes: int, kube_units: bool = False) -> str:
 
 
 def check_container003(host):
+    yield from _compose_check003(host)
+    yield from _kube_check003(host)
+
+
+def _compose_check003(host):
+    if not host.documents(COMPOSE):
+        return
+    from .projects import services
+    from .services import limits, service_needs
+
     for _, service in services(host):
         limit, reservation = limits(service)
         if limit.bytes and reservation.bytes and reservation.bytes > limit.bytes:
@@ -82,7 +99,6 @@ def check_container003(host):
                 yield _over_limit(need, limit.bytes, limit.shown, limit.leaf.where,
                                   f"service '{service.name}'",
                                   f"{limit.key}: {_limit_text(_fit(need))}", service.name)
-    yield from _kube_check003(host)
 
 
 def _over_limit(need, limit: int, shown: str, where: str, who: str, limit_fix: str,
@@ -103,6 +119,8 @@ def _over_limit(need, limit: int, shown: str, where: str, who: str, limit_fix: s
 
 
 def check_container002(host):
+    from .kubernetes import describe, kube_containers
+
     for item in kube_containers(host):
         c = item.container
         if "CONTAINER002" in c.ignored or item.limit or \
@@ -128,6 +146,12 @@ def check_container002(host):
 
 
 def _kube_check003(host):
+    if not host.documents(KUBERNETES):
+        return
+    from oomaudit.parsers import kube
+
+    from .kubernetes import describe, kube_containers
+
     for item in kube_containers(host):
         c = item.container
         if "CONTAINER003" in c.ignored:

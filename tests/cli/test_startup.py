@@ -89,3 +89,25 @@ def test_help_still_wraps_at_the_terminal_width(oomaudit):
         assert proc.returncode == 0 and lines
         assert max(map(len, lines)) <= columns - 2
         assert max(map(len, lines)) > columns - 30  # filled, not wrapped at 80
+
+
+def test_a_compose_file_and_a_manifest_import_their_own_side_alone(tmp_path):
+    """A compose file's check imports no Kubernetes code and a manifest's no compose code;
+    neither imports a database's parsers for an image that runs none (needs.py)."""
+    (tmp_path / "compose.yaml").write_text("services:\n  web:\n    image: nginx:1.27\n"
+                                           "    mem_limit: 256m\n")
+    (tmp_path / "pod.yaml").write_text("apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n"
+                                       "spec:\n  containers:\n  - name: web\n    image: nginx\n"
+                                       "    resources:\n      limits:\n        memory: 256Mi\n")
+    compose = imported(tmp_path, "check", "--format", "json", "--exit-zero", "compose.yaml")
+    manifest = imported(tmp_path, "check", "--format", "json", "--exit-zero", "pod.yaml")
+    assert "oomaudit.parsers.compose" in compose and "oomaudit.parsers.kube" in manifest
+    assert compose & {"oomaudit.parsers.kube", "fractions", "decimal"} == set()
+    assert manifest & {"oomaudit.parsers.compose", "oomaudit.plugins.containers.projects"} == set()
+    for modules in (compose, manifest):
+        assert {m for m in modules if m.startswith(("oomaudit.parsers.my", "oomaudit.parsers.pg",
+                                                    "oomaudit.parsers.redis",
+                                                    "oomaudit.parsers.memcached"))} == set()
+        assert "oomaudit.plugins.node.heap" not in modules
+    # (a compose file's has the JVM's: Elasticsearch looks for nodes among its services)
+    assert "oomaudit.plugins.jvm.heap" not in manifest
