@@ -150,7 +150,7 @@ def test_plugin_fills_the_memory_ledger(venv, tree):
     proc = venv.oomaudit("scan", "--root", tree, "--ram", "4G", "--select", "HOST002,KEYDB001",
                          "--format", "json")
     [finding] = json.loads(proc.stdout)["findings"]
-    assert finding["rule"] == "HOST002" and "keydb: 6.0 GiB" in finding["evidence"][0]["what"]
+    assert finding["rule"] == "HOST002" and "keydb: 6.0 GiB" in finding["evidence"][1]["what"]
 
 
 @slow
