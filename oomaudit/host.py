@@ -100,8 +100,11 @@ class Host(Record):
         # every read of this host's files goes through it (confine.py): a repository's is
         # given by discovery, confined to the repository
         cap = getattr(settings, "max_file_size", confine.MAX_BYTES)
-        self.fs = fs or (Tree(Path("/"), confine.LIVE, cap) if mode == LIVE else
-                         Tree(root, confine.CHROOT, cap) if mode == ROOT and root is not None
+        # (a live host's root is /; one given another root, as tests build one, is that tree)
+        rooted = root is not None and str(root) != "/"
+        self.fs = fs or (Tree(root, confine.CHROOT, cap) if mode == ROOT and root is not None
+                         or mode == LIVE and rooted else
+                         Tree(Path("/"), confine.LIVE, cap) if mode == LIVE
                          else Tree(Path("/"), confine.JAIL, cap))
         self.settings = settings  # oomaudit.config.Settings
         self.facts: dict[str, Fact] = {}

@@ -4,6 +4,7 @@ now: the policies the rules judge on a live host or a tree."""
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 from oomaudit.host import FILES
@@ -57,8 +58,14 @@ def file_order(host) -> dict[str, list[tuple[str, Path]]]:
     seen: set[Path] = set()
     null = host.fs.inside("/dev/null")
     for folder in DIRS:
-        real_dir = _resolve(host, folder)
-        if real_dir is None or real_dir in seen or not host.fs.is_dir(real_dir):
+        real_dir = host.fs.inside(folder)
+        try:
+            if real_dir in seen or not stat.S_ISDIR(host.fs.stat(real_dir).st_mode):
+                continue
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except OSError as exc:  # a link loop, a folder we may not search
+            host.note_unreadable(folder, exc.strerror or str(exc), folder)
             continue
         seen.add(real_dir)
         try:
@@ -74,26 +81,18 @@ def file_order(host) -> dict[str, list[tuple[str, Path]]]:
             if len(name) < 5 or not name.endswith(".conf"):
                 continue
             inside = f"{folder}/{name}"
-            real = _resolve(host, inside)
+            real = host.fs.inside(inside)
             real = None if real == null else real  # masked: read as empty
             order[PROCPS].setdefault(name, (inside, real))
             if not name.startswith(".") and not host.fs.is_dir(real_dir / name):
                 order[SYSTEMD].setdefault(name, (inside, real))
     result = {d: [order[d][n] for n in sorted(order[d], key=os.fsencode)]
               for d in fmt.DIALECTS}
-    conf = _resolve(host, SYSCTL_CONF)
-    if conf is not None and host.fs.is_file(conf):
+    conf = host.fs.inside(SYSCTL_CONF)
+    if host.fs.is_file(conf):
         result[PROCPS].append((SYSCTL_CONF, conf))
     return result
 
-
-def _resolve(host, inside: str) -> Path | None:
-    """The real path of ``inside`` on this host; None (and CONF003) for a symlink loop."""
-    try:
-        return host.fs.inside(inside)
-    except OSError as exc:
-        host.note_unreadable(inside, exc.strerror or str(exc), inside)
-        return None
 
 
 def boot_dialect(host) -> tuple[str, str]:
