@@ -178,11 +178,31 @@ class Tree:
                     here = self._base
                 elif (rest := self._below_top(target)) is not None:
                     here, target = self._base, rest
+                elif (tree := self._host_tree(here, target)) is not None:
+                    here = tree  # /etc/alternatives/my.cnf in the host tree around the link
                 else:
                     raise Refused(errno.EXDEV, "symbolic link to outside the repository "
                                                f"({target}), not followed", candidate)
             pending.extend(reversed(PurePosixPath(target).parts))
         return here
+
+    def _host_tree(self, here: str, target: str) -> str | None:
+        """In a repository laid out like a host (etckeeper's /etc, ``hosts/web1/etc/``), an
+        absolute link names the host's path (Debian's ``my.cnf`` -> ``/etc/alternatives/
+        my.cnf``): it is read in the nearest folder above the link that holds the target's
+        first folder, the host tree, as the host would read it. None when no folder of the
+        repository does."""
+        first = target.lstrip("/").split("/", 1)[0]
+        if not first or first == "..":
+            return None
+        folder = here
+        while True:
+            if os.path.isdir(f"{folder.rstrip('/')}/{first}") and \
+                    not os.path.islink(f"{folder.rstrip('/')}/{first}"):
+                return folder
+            if folder == self._base or len(folder) <= len(self._base):
+                return None
+            folder = folder.rpartition("/")[0] or "/"
 
     def _below_top(self, target: str) -> str | None:
         """An absolute link target's part below the root ("" for the root), or None."""

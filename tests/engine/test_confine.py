@@ -83,6 +83,24 @@ def test_a_repository_follows_its_own_links(tmp_path):
     assert fs.listdir(repo / "host2") == ["pool.conf"]
 
 
+def test_an_absolute_link_in_a_host_tree_is_read_in_that_tree(tmp_path):
+    """Debian's /etc/mysql/my.cnf -> /etc/alternatives/my.cnf, kept by etckeeper or in a
+    fleet's hosts/web1/etc: read where the host would read it, inside the repository."""
+    repo = tmp_path / "repo"
+    (repo / "hosts/web1/etc/mysql").mkdir(parents=True)
+    (repo / "hosts/web1/etc/alternatives").mkdir()
+    (repo / "hosts/web1/etc/alternatives/my.cnf").write_text("[mysqld]\n")
+    (repo / "hosts/web1/etc/mysql/my.cnf").symlink_to("/etc/alternatives/my.cnf")
+    (repo / "hosts/web1/etc/mysql/shadow").symlink_to("/etc/shadow")
+    (repo / "hosts/web1/etc/mysql/home").symlink_to("/root/.my.cnf")
+    fs = Tree(repo, JAIL)
+    assert fs.read(repo / "hosts/web1/etc/mysql/my.cnf") == b"[mysqld]\n"
+    with pytest.raises(FileNotFoundError):  # the host tree's /etc/shadow: not there
+        fs.read(repo / "hosts/web1/etc/mysql/shadow")
+    with pytest.raises(Refused):  # no folder of the repository holds a root/
+        fs.read(repo / "hosts/web1/etc/mysql/home")
+
+
 @pytest.mark.parametrize("kind", [LIVE, CHROOT, JAIL])
 def test_a_fifo_is_refused_without_blocking(tmp_path, kind):
     os.mkfifo(tmp_path / "kern.log")
