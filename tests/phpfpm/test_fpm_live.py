@@ -11,7 +11,8 @@ from conftest import assert_no_traceback
 
 def test_live_pool_is_sized_from_its_running_workers(oomaudit, running_pool):
     config, pids = running_pool
-    proc = oomaudit("scan", "--ram", "16M", "--select", "FPM001", "--format", "json")
+    # RAM below what two workers take: FPM001 fires, and its evidence shows their size
+    proc = oomaudit("scan", "--ram", "4M", "--select", "FPM001", "--format", "json")
     assert_no_traceback(proc)
     report = json.loads(proc.stdout)
     ours = [f for f in report["findings"] if "pool oomtest" in f["message"]]
