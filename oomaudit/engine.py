@@ -118,6 +118,7 @@ def audit(registry: Registry, hosts: list[Host], settings: Settings, command: st
             {k: (f.value, f.source) for k, f in host.facts.items()},
             host.ledger.entries(), dict(host.tables)))
         _unused_suppressions(host, local, report, report.runs[first_run:])
+        _release(host)
         if progress is not None:
             progress.host_done()
     report.notices += templates.notices([s for h in hosts for s in h.sources.values()])
@@ -132,6 +133,17 @@ def audit(registry: Registry, hosts: list[Host], settings: Settings, command: st
     report.host_places = {h.name: where for h in hosts
                           if h.name in homeless and (where := _host_place(h))}
     return report
+
+
+def _release(host: Host) -> None:
+    """Once its rules ran, a host's documents, caches and file texts go: a fleet's
+    repository is audited host by host in the memory of one. The report keeps its own
+    (findings, ledger entries, tables); what is read of a host afterwards is its files'
+    names and template notes (baseline, the output guard, templates.notices)."""
+    host.docs.clear()
+    host.cache.clear()
+    for source in host.sources.values():
+        source.text = ""
 
 
 def _host_place(host: Host) -> tuple[str, int | None] | None:

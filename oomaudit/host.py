@@ -145,6 +145,15 @@ class Host(Record):
         """Parsed documents of one format, in discovery order."""
         return self.docs.get(reader, [])
 
+    def document_of(self, source: Source, reader: str) -> Any:
+        """The document reader ``reader`` made of ``source`` while parsing the host's files,
+        or None: a loader following includes parses a file discovery gave it once, not twice."""
+        key = f"documents.{reader}"
+        if key not in self.cache:  # the documents hold their sources: ids stay theirs
+            self.cache[key] = {id(getattr(doc, "source", None)): doc
+                               for doc in self.docs.get(reader, ())}
+        return self.cache[key].get(id(source))
+
     def given_none_of(self, *readers: str) -> bool:
         """A config repository (``check``) sees only the files it was given: True when no
         file of these formats was among them, so work that starts from them has none.

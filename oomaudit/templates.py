@@ -97,6 +97,8 @@ def fill(source: Source, reader: Reader) -> dict[int, str]:
     """Make the value placeholders of ``source`` read as ``STAND_IN``; the lines that held
     one, each with the setting it sets (or its text when it names none)."""
     templated: dict[int, str] = {}
+    if _MARKER.search(source.text) is None:  # most files: one search, no line split
+        return templated
     lines = source.text.split("\n")
     for number, line in enumerate(lines, 1):
         if _commented(line, reader):

@@ -246,7 +246,9 @@ class Loader:
     def option_file(self, real: Path, wanted_by: str = "") -> OptionFile | None:
         if real not in self.parsed:
             source = self.host.read(real, self.reader, wanted_by)
-            self.parsed[real] = parse_file(source) if source is not None else None
+            self.parsed[real] = None if source is None else (
+                self.host.document_of(source, getattr(self.reader, "name", "")) or
+                parse_file(source))
         return self.parsed[real]
 
     def _read(self, real: Path, config: ServerConfig, depth: int, chain: tuple,

@@ -147,7 +147,8 @@ def _loader(host, env: Path | None, defines, assume, real_root: Path | None,
     def read(real: Path, wanted_by: str):
         if real not in cache:
             source = host.read(real, READER, wanted_by)
-            cache[real] = parse_file(source) if source else None
+            cache[real] = (host.document_of(source, READER.name) or parse_file(source)) \
+                if source else None
         return cache[real]
 
     if environ is None and env is not None:
