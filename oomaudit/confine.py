@@ -40,6 +40,8 @@ import stat
 from pathlib import Path, PurePosixPath
 from typing import IO
 
+from .units import format_size
+
 MAX_BYTES = 16 << 20  # configs are small; anything larger is not read (CONF003)
 MAX_SYMLINKS = 40  # the kernel's limit before ELOOP
 LIVE, CHROOT, JAIL = "live", "chroot", "jail"
@@ -88,6 +90,9 @@ class Tree:
             return Path(os.path.normpath(os.path.join(cwd, path)))
         parts = PurePosixPath(cwd, path).parts
         try:
+            if ".." not in parts:  # its folders are resolved once, for every file in them
+                return Path(self.real(self._top + "/" + "/".join(parts[1:]))
+                            if len(parts) > 1 else self._base)
             return Path(self._walk(self._base, parts, clamp=True))
         except OSError:
             return Path(self._base, os.path.normpath("/".join(parts)).lstrip("/"))
@@ -337,7 +342,7 @@ class Tree:
         try:
             info = self._judged(fd, path, "config")
             if limit is None and info.st_size > self.cap:
-                raise Refused(errno.EFBIG, f"larger than {_size(self.cap)}, not read", path)
+                raise Refused(errno.EFBIG, f"larger than {format_size(self.cap)}, not read", path)
             if limit is not None:  # a regular file's read returns all it asks up to its end
                 data = os.read(fd, limit)
             else:  # its size and one byte more: a short read is the end, in one call
@@ -350,7 +355,7 @@ class Tree:
         finally:
             os.close(fd)
         if limit is None and len(data) > self.cap:  # grew, or a size fstat does not know
-            raise Refused(errno.EFBIG, f"larger than {_size(self.cap)}, not read", path)
+            raise Refused(errno.EFBIG, f"larger than {format_size(self.cap)}, not read", path)
         return data
 
     def open_stream(self, path, kind: str) -> IO[bytes]:
@@ -442,8 +447,3 @@ def jail_for(targets: list[str], repository: Path) -> Path:
     if all(f == top or f.startswith(top.rstrip("/") + "/") for f in folders):
         return Path(top)
     return Path(os.path.commonpath(folders))
-
-
-def _size(nbytes: int) -> str:
-    return f"{nbytes >> 20} MiB" if nbytes >= 1 << 20 and not nbytes & ((1 << 20) - 1) \
-        else f"{nbytes} bytes"

@@ -48,7 +48,7 @@ def test_rules_of_an_unreadable_file_are_skipped_naming_it_in_json(oomaudit, tmp
         assert "tree/etc/mysql/my.cnf (not a regular file" in runs[rule]["detail"]
     conf003 = {f["path"]: f["message"] for f in report["findings"] if f["rule"] == "CONF003"}
     assert "tree/etc/mysql/my.cnf" in conf003
-    assert "16 MiB" in conf003["tree/etc/sysctl.d/10-huge.conf"]
+    assert "16.0 MiB" in conf003["tree/etc/sysctl.d/10-huge.conf"]
     assert report["summary"]["rules_skipped"] == len(
         {r["rule"] for r in report["rules"] if r["status"] == "skipped"}) >= 4
 
@@ -61,7 +61,7 @@ def test_a_rule_that_found_something_in_the_readable_files_fails(oomaudit, tmp_p
     assert panic and all(runs[rule]["status"] == "failed" for rule in panic)
     others = [r for r in report["rules"] if r["plugin"] == "sysctl" and r["rule"] not in panic]
     assert others and all(r["status"] == "skipped" for r in others)
-    assert all("10-huge.conf (larger than 16 MiB" in r["detail"] for r in others)
+    assert all("10-huge.conf (larger than 16.0 MiB" in r["detail"] for r in others)
     # rules reading no format of the unreadable files are not touched
     assert runs["SWAP001"]["status"] != "skipped"
 

@@ -21,7 +21,7 @@ def test_a_file_over_the_configured_cap_is_a_conf003_naming_the_cap(oomaudit, tm
     report = json.loads(proc.stdout)
     conf003 = [f for f in report["findings"] if f["rule"] == "CONF003"]
     assert [f["path"] for f in conf003] == ["fstab"]
-    assert "larger than 4096 bytes" in conf003[0]["message"]
+    assert "larger than 4.0 KiB" in conf003[0]["message"]
 
 
 def test_under_the_default_cap_the_same_file_is_read(oomaudit, tmp_path):

@@ -130,7 +130,7 @@ def test_the_cap_refuses_a_larger_file_and_names_the_cap(tmp_path):
     fs = Tree(tmp_path, JAIL, cap=2048)
     with pytest.raises(Refused) as caught:
         fs.read(tmp_path / "big.cnf")
-    assert caught.value.errno == errno.EFBIG and "2048 bytes" in caught.value.strerror
+    assert caught.value.errno == errno.EFBIG and "2.0 KiB" in caught.value.strerror
     assert len(fs.read(tmp_path / "small.cnf")) == 2048
     assert fs.read(tmp_path / "big.cnf", 16) == b"#" * 16  # a sniff reads a head only
 
