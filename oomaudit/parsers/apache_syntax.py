@@ -70,12 +70,14 @@ def parse_file(source: Source) -> ConfigFile:
     return ConfigFile(source, logical_lines(source.text))
 
 
+_BLANKS = re.compile(r"[ \t\n\v\f\r]*")  # runs of SPACE and of anything else: one scan
+_UNBLANK = re.compile(r"[^ \t\n\v\f\r]*")  # in C, not a loop over characters in Python
+
+
 def getword(line: str) -> tuple[str, str]:
     """``ap_getword_conf``: the next word (quotes removed, ``\\"`` and ``\\\\`` unescaped)
     and the rest of the line with leading whitespace skipped."""
-    pos = 0
-    while pos < len(line) and line[pos] in SPACE:
-        pos += 1
+    pos = _BLANKS.match(line).end()
     if pos == len(line):
         return "", ""
     quote = line[pos]
@@ -88,16 +90,14 @@ def getword(line: str) -> tuple[str, str]:
         if end < len(line):
             end += 1
     else:
-        end = pos
-        while end < len(line) and line[end] not in SPACE:
-            end += 1
+        end = _UNBLANK.match(line, pos).end()
         word = _unescape(line[pos:end], "")
-    while end < len(line) and line[end] in SPACE:
-        end += 1
-    return word, line[end:]
+    return word, line[_BLANKS.match(line, end).end():]
 
 
 def _unescape(text: str, quote: str) -> str:
+    if "\\" not in text:
+        return text
     out, i = [], 0
     while i < len(text):
         if text[i] == "\\" and i + 1 < len(text) and (text[i + 1] == "\\" or

@@ -95,7 +95,9 @@ class _Tokens:
             if ch == "\n":
                 self.line += 1
                 sharp = False
-            if sharp:
+            if sharp:  # a comment runs to the newline: skip to it in one find
+                newline = text.find("\n", self.pos)
+                self.pos = len(text) if newline < 0 else newline
                 continue
             if quoted:
                 quoted = False
@@ -180,6 +182,8 @@ class _Tokens:
 
 
 def _unescape(raw: str) -> str:
+    if "\\" not in raw:
+        return raw
     out, i = [], 0
     while i < len(raw):
         if raw[i] == "\\" and i + 1 < len(raw):
