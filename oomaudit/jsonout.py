@@ -10,11 +10,17 @@ oomaudit shows them everywhere (``host.printable``). Control characters are JSON
 """
 from __future__ import annotations
 
+import io
 import json
 
 from .host import printable
 
 
 def dumps(document: object) -> str:
-    """``document`` as strict UTF-8 JSON text, indented, ending with a newline."""
-    return printable(json.dumps(document, indent=2, ensure_ascii=False)) + "\n"
+    """``document`` as strict UTF-8 JSON text, indented, ending with a newline. Written
+    chunk by chunk into one buffer: ``json.dumps`` joins a list of every chunk (indented,
+    Python's encoder yields several per value), which for a fleet's report of 130,000 rule
+    runs held more memory than the report itself."""
+    buffer = io.StringIO()
+    buffer.writelines(json.JSONEncoder(indent=2, ensure_ascii=False).iterencode(document))
+    return printable(buffer.getvalue()) + "\n"
