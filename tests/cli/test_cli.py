@@ -135,7 +135,7 @@ def test_huge_file_is_conf003(run, tmp_path):
     proc = run("check", "huge.stub", "--format", "json")
     assert findings(proc) == [("CONF003", "huge.stub", None)]
     (finding,) = json_report(proc)["findings"]
-    assert "larger than 16 MiB" in finding["message"]
+    assert "larger than 16.0 MiB" in finding["message"]
     assert proc.returncode == 0  # CONF003 is info: the audit is partial, not failed
 
 
