@@ -58,8 +58,10 @@ def _command_line_files(argv, defaults: list[Path], host) -> list[Path]:
 def _repository_tops(host) -> list[Path]:
     """In a config repository: every given option file that no other given file includes
     (conf.d files are part of the my.cnf that includes them). Files that include each
-    other in a loop are one server, named after the first of them."""
-    docs = [d.path for d in host.documents(PLUGIN)]
+    other in a loop are one server, named after the first of them. Names of one file
+    (Debian's my.cnf -> /etc/alternatives/my.cnf -> mariadb.cnf) are one server, named as
+    mysqld reads it (my.cnf) when that name is among them."""
+    docs = _one_name_each(host, [d.path for d in host.documents(PLUGIN)])
     reader = loader(host, DEFAULT_FLAVOUR)
     closures = {doc: set(reader.load([doc]).files) - {doc} for doc in docs}
     includers: dict[Path, list[Path]] = {}
@@ -74,6 +76,20 @@ def _repository_tops(host) -> list[Path]:
             tops.append(doc)
             covered |= closures[doc]
     return tops
+
+
+def _one_name_each(host, paths: list[Path]) -> list[Path]:
+    """``paths`` with each file once, by what it leads to: the name mysqld searches for
+    (``.../etc/mysql/my.cnf``) over a link's target or an alternatives link."""
+    def searched(path: Path) -> bool:
+        return any(path.as_posix().endswith(name) for name in DEFAULT_FILES)
+    chosen: dict[str, Path] = {}
+    for path in paths:
+        key = host.fs.identity(path)
+        if key not in chosen or searched(path) and not searched(chosen[key]):
+            chosen[key] = path
+    kept = set(chosen.values())
+    return [p for p in paths if p in kept]
 
 
 def _locate(host):
