@@ -175,13 +175,20 @@ def _repo_cases():
     return [f for f in locals().values() if callable(f)]
 
 
+def _tree(tmp_path: Path, name: str, *cases) -> tuple[Path, Path]:
+    """A tree ``name`` beside the sentinel's folder, built by ``cases``: (tree, outside).
+    It holds a ``.git``, the repository's top that ``check`` confines to."""
+    out = _outside(tmp_path)
+    tree = tmp_path / name
+    (tree / ".git").mkdir(parents=True)
+    for case in cases:
+        case(tree, out)
+    return tree, out
+
+
 @pytest.mark.parametrize("case", _repo_cases(), ids=lambda f: f.__name__)
 def test_check_reads_nothing_outside_the_repository(tmp_path, case):
-    out = _outside(tmp_path)
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    (repo / ".git").mkdir()  # the repository's top: what check confines to
-    case(repo, out)
+    repo, _ = _tree(tmp_path, "repo", case)
     proc, events = run_watched(tmp_path, "check", ".", "--ram", "4G", "--format", "json",
                                cwd=repo)
     assert_confined(proc, events, repo, tmp_path)
@@ -230,10 +237,7 @@ def _root_cases():
 
 @pytest.mark.parametrize("case", _root_cases(), ids=lambda f: f.__name__)
 def test_scan_root_reads_nothing_outside_the_tree(tmp_path, case):
-    out = _outside(tmp_path)
-    root = tmp_path / "root"
-    root.mkdir()
-    case(root, out)
+    root, _ = _tree(tmp_path, "root", case)
     proc, events = run_watched(tmp_path, "scan", "--root", str(root), "--ram", "4G",
                                "--format", "json", cwd=tmp_path)
     assert_confined(proc, events, root, tmp_path)
@@ -245,14 +249,11 @@ def test_scan_root_reads_nothing_outside_the_tree(tmp_path, case):
 @pytest.mark.parametrize("mode", ["check", "scan"])
 def test_strace_sees_no_open_of_the_sentinel(tmp_path, mode):
     """The kernel's view: every open, openat and openat2 of the process and its children."""
-    out = _outside(tmp_path)
-    tree = tmp_path / ("repo" if mode == "check" else "root")
-    tree.mkdir()
-    (tree / ".git").mkdir()
     cases = {f.__name__: f for f in (_repo_cases() if mode == "check" else _root_cases())}
-    for name in (("link_named_like_a_config", "nginx_include", "php_fpm_include_glob")
-                 if mode == "check" else ("links_that_climb",)):
-        cases[name](tree, out)
+    names = (("link_named_like_a_config", "nginx_include", "php_fpm_include_glob")
+             if mode == "check" else ("links_that_climb",))
+    tree, out = _tree(tmp_path, "repo" if mode == "check" else "root",
+                      *(cases[name] for name in names))
     args = ["check", "."] if mode == "check" else ["scan", "--root", str(tree)]
     trace = tmp_path / "strace.log"
     proc = subprocess.run(["strace", "-f", "-e", "trace=open,openat,openat2", "-o", str(trace),
