@@ -59,3 +59,24 @@ def in_tree(tree: Path, path: str, relative_to: str, fs: Tree) -> Path | None:
     if not fs.exists(probe):
         return None
     return real if tree.is_absolute() else Path(os.path.relpath(real))
+
+
+def upward(host, path: str, includer: Path) -> Path | None:
+    """A repository's absolute include as MySQL's and redis's readers find it: ``path`` looked
+    up from the including file's folder upwards (``hosts/db1/etc/mysql/my.cnf`` naming
+    ``/etc/mysql/conf.d/`` reads ``hosts/db1/etc/mysql/conf.d/``), only inside the folder
+    holding every file of the check, and spelled as the includer is (relative or absolute),
+    so that a file is one file. None for a relative path (the server's working directory,
+    unknown here) or where no such folder holds it."""
+    if not path.startswith("/") or not host.files:
+        return None
+    floor = host.cache.get("hosttree.floor")
+    if floor is None:  # once per host: a repository has thousands of files
+        floor = host.cache["hosttree.floor"] = Path(os.path.commonpath(
+            [str(p.absolute().parent) for _, p in host.files]))
+    inside = os.path.normpath(path).lstrip("/")
+    for folder in includer.absolute().parents:
+        found = folder / inside
+        if (found == floor or floor in found.parents) and host.fs.exists(found):
+            return found if includer.is_absolute() else Path(os.path.relpath(found))
+    return None

@@ -7,11 +7,10 @@ up here too (``locate``), so that a repository never reads the machine running t
 """
 from __future__ import annotations
 
-import os
-import posixpath
 from pathlib import Path
 
 from oomaudit.host import FILES, LIVE
+from oomaudit.hosttree import upward
 from oomaudit.parsers import mycnf
 from oomaudit.parsers.mysql_values import DEFAULT_FLAVOUR, Flavour
 from oomaudit.processes import processes
@@ -100,23 +99,7 @@ def _locate(host):
     folder that holds every file of the check: nothing of the machine running it leaks in."""
     if host.mode != FILES:
         return lambda path, includer: host.resolve(path, "/")
-    if "mysql.locate" in host.cache:
-        return host.cache["mysql.locate"]
-    folders = [str(p.absolute().parent) for _, p in host.files]
-    floor = Path(os.path.commonpath(folders)) if folders else None
-
-    def locate(path: str, includer: Path) -> Path | None:
-        if floor is None or not posixpath.isabs(path):
-            return None
-        inside = posixpath.normpath(path).lstrip("/")
-        for folder in includer.absolute().parents:
-            found = folder / inside
-            if (found == floor or floor in found.parents) and host.fs.exists(found):
-                # the same spelling as discovery's, so that a file is one file
-                return found if includer.is_absolute() else Path(os.path.relpath(found))
-        return None
-    host.cache["mysql.locate"] = locate
-    return locate
+    return lambda path, includer: upward(host, path, includer)
 
 
 def loader(host, flavour: Flavour) -> mycnf.Loader:

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import glob
 import os
-import posixpath
 from pathlib import Path
 
+from oomaudit.hosttree import upward
 from oomaudit.parsers import redis_values, redisconf
 from oomaudit.parsers.redisconf import BOOL, ENUM, INT, MEMORY, SAVE, RedisFile
 from oomaudit.record import Record
@@ -240,12 +240,4 @@ def _locate(host, path: str, includer: Path) -> Path | None:
     ``hosts/c1/etc/redis/extra.conf``), and spelled as the includer is."""
     if host.root is not None:
         return host.resolve(path, "/")
-    if not posixpath.isabs(path) or not host.files:
-        return None
-    floor = Path(os.path.commonpath([str(p.absolute().parent) for _, p in host.files]))
-    inside = posixpath.normpath(path).lstrip("/")
-    for folder in includer.absolute().parents:
-        found = folder / inside
-        if (found == floor or floor in found.parents) and host.fs.exists(found):
-            return found if includer.is_absolute() else Path(os.path.relpath(found))
-    return None
+    return upward(host, path, includer)
