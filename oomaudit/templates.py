@@ -57,30 +57,48 @@ def suffix(relpath: str) -> str:
 
 def _markers(line: str, expands: tuple[str, ...]):
     """The template markers of a line, except placeholders the program fills in itself."""
-    return [m for m in _MARKER.finditer(line)
-            if not any(line.startswith(e, m.start()) for e in expands)]
+    return [m for m in _MARKER.finditer(line) if not line.startswith(expands, m.start())]
 
 
-def _commented(line: str, reader: Reader) -> bool:
-    return line.lstrip().startswith(reader.comment_prefixes)
-
-
-def shaping(text: str, reader: Reader) -> str:
-    """The first marker of ``text`` that shapes the file (``{%``, ``<#``, a line that is only
-    a placeholder, ...), or "" when placeholders at most fill values."""
-    if _MARKER.search(text) is None:  # the common case: one search, no line split
-        return ""
-    for line in text.split("\n"):
-        if _commented(line, reader) or not _markers(line, reader.expands):
+def _marked(text: str, reader: Reader) -> list[tuple[int, str]]:
+    """The lines of ``text`` (number, line) holding a marker the program does not fill in
+    itself, comment lines left out. One search over the markers, not a pass over every line:
+    most markers of a config are its program's own ``${VAR}`` or sit in comments."""
+    marked: list[tuple[int, str]] = []
+    number, counted, done = 1, 0, -1  # the line number at offset ``counted``; a line judged
+    for m in _MARKER.finditer(text):
+        at = m.start()
+        if at < done or text.startswith(reader.expands, at):
             continue
+        start = text.rfind("\n", 0, at) + 1
+        done = text.find("\n", at)
+        if done < 0:
+            done = len(text)
+        line = text[start:done]
+        if not line.lstrip().startswith(reader.comment_prefixes):
+            number += text.count("\n", counted, start)
+            counted = start
+            marked.append((number, line))
+    return marked
+
+
+def _shaping(marked: list[tuple[int, str]], reader: Reader) -> str:
+    """``shaping`` of the lines ``_marked`` found."""
+    for _, line in marked:
         control = _CONTROL.search(line)
-        if control and not any(line.startswith(e, control.start()) for e in reader.expands):
+        if control and not line.startswith(reader.expands, control.start()):
             return control.group().strip()
         text = line.strip()
         whole = _VALUE.match(text)  # the first placeholder, to its end: all of the line?
         if whole and whole.end() == len(text) and not _ANSIBLE_MANAGED.match(line):
             return text[:_LONGEST]  # it may render to any lines
     return ""
+
+
+def shaping(text: str, reader: Reader) -> str:
+    """The first marker of ``text`` that shapes the file (``{%``, ``<#``, a line that is only
+    a placeholder, ...), or "" when placeholders at most fill values."""
+    return _shaping(_marked(text, reader), reader)
 
 
 def neutral(text: str) -> str:
@@ -93,29 +111,30 @@ def neutral(text: str) -> str:
                      for line in text.split("\n"))
 
 
-def fill(source: Source, reader: Reader) -> dict[int, str]:
+def fill(source: Source, reader: Reader, marked: list[tuple[int, str]] | None = None,
+         ) -> dict[int, str]:
     """Make the value placeholders of ``source`` read as ``STAND_IN``; the lines that held
-    one, each with the setting it sets (or its text when it names none)."""
+    one, each with the setting it sets (or its text when it names none). ``marked``: its
+    marked lines, when the caller has them."""
     templated: dict[int, str] = {}
-    if _MARKER.search(source.text) is None:  # most files: one search, no line split
-        return templated
-    lines = source.text.split("\n")
-    for number, line in enumerate(lines, 1):
-        if _commented(line, reader):
-            continue
+    changed: dict[int, str] = {}
+    for number, line in _marked(source.text, reader) if marked is None else marked:
         found = [m for m in _markers(line, reader.expands) if _VALUE.match(line, m.start())]
         if not found:
             continue
         if _ANSIBLE_MANAGED.match(line):  # "Ansible managed" as the format's comment
-            lines[number - 1] = ""
+            changed[number] = ""
             continue
         key = _KEY.match(line)
         named = key and key.end(1) <= found[0].start()
         templated[number] = (key.group(1) if named else line.strip())[:_LONGEST]
         starts = {m.start() for m in found}
-        lines[number - 1] = _VALUE.sub(
+        changed[number] = _VALUE.sub(
             lambda m, starts=starts: STAND_IN if m.start() in starts else m.group(), line)
     if templated:
+        lines = source.text.split("\n")
+        for number, line in changed.items():
+            lines[number - 1] = line
         source.text = "\n".join(lines)
     return templated
 
@@ -123,9 +142,9 @@ def fill(source: Source, reader: Reader) -> dict[int, str]:
 def prepare(source: Source, reader: Reader) -> bool:
     """Whether a file recognised by its name is a template, not to be read (``source.template``
     says why); else its value placeholders now read as ``STAND_IN`` (``source.templated``)."""
-    source.template = shaping(source.text, reader)
-    if not source.template:
-        source.templated = fill(source, reader)
+    marked = _marked(source.text, reader)
+    source.template = _shaping(marked, reader)
+    source.templated = {} if source.template else fill(source, reader, marked)
     return bool(source.template)
 
 
