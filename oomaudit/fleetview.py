@@ -6,11 +6,11 @@ a control character a report or a folder name carried.
 """
 from __future__ import annotations
 
-import json
 import time
 
 from . import __version__
 from .fleet import Fleet, HostRisk
+from .jsonout import dumps
 from .model import Severity
 from .units import format_size
 
@@ -140,7 +140,7 @@ def as_dict(fleet: Fleet, fail_on: Severity, exit_zero: bool) -> dict:
 def render_json(fleet: Fleet, fail_on: Severity, exit_zero: bool) -> str:
     """One line: json's C encoder writes nothing indented, and indenting 10,000 hosts in
     Python took longer than reading their reports (``jq .`` shows it indented)."""
-    return json.dumps(as_dict(fleet, fail_on, exit_zero)) + "\n"
+    return dumps(as_dict(fleet, fail_on, exit_zero), indent=None)
 
 
 def render_prometheus(fleet: Fleet) -> str:

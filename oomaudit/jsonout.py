@@ -1,5 +1,5 @@
-"""JSON as oomaudit writes it: the report, the budget, a diff, facts, a baseline, SARIF and
-GitLab's code quality.
+"""JSON as oomaudit writes it: the report, the budget, a diff, facts, a baseline, SARIF,
+GitLab's code quality, the fleet view and the kernel-log view.
 
 Strict UTF-8, so that every consumer accepts it (jq, GitHub's and GitLab's uploads, Go's
 and Rust's decoders): non-ASCII text as itself, never a lone surrogate, no byte order mark
@@ -16,11 +16,20 @@ import json
 from .host import printable
 
 
-def dumps(document: object) -> str:
-    """``document`` as strict UTF-8 JSON text, indented, ending with a newline. Written
-    chunk by chunk into one buffer: ``json.dumps`` joins a list of every chunk (indented,
-    Python's encoder yields several per value), which for a fleet's report of 130,000 rule
-    runs held more memory than the report itself."""
+def encode(document: object, indent: int | None = 2) -> str:
+    """``document`` as strict UTF-8 JSON text, without a final newline. Indented, it is
+    written chunk by chunk into one buffer: ``json.dumps`` joins a list of every chunk
+    (Python's encoder yields several per value), which for a fleet's report of 130,000 rule
+    runs held more memory than the report itself. ``indent=None`` is one line, by json's C
+    encoder, which indents nothing: a fleet of 10,000 hosts, or a log's event per line."""
+    encoder = json.JSONEncoder(indent=indent, ensure_ascii=False)
+    if indent is None:
+        return printable(encoder.encode(document))
     buffer = io.StringIO()
-    buffer.writelines(json.JSONEncoder(indent=2, ensure_ascii=False).iterencode(document))
-    return printable(buffer.getvalue()) + "\n"
+    buffer.writelines(encoder.iterencode(document))
+    return printable(buffer.getvalue())
+
+
+def dumps(document: object, indent: int | None = 2) -> str:
+    """``document`` as a JSON file's text (``encode``), ending with a newline."""
+    return encode(document, indent) + "\n"

@@ -208,26 +208,24 @@ class JsonWriter:
     kills), then the panics, the sources and the summary, which need the whole read."""
 
     def __init__(self, out: IO[str], window: Window):
-        import json
+        from .jsonout import encode  # not for the text view
 
         self.out = out
         self.window = window
         self.kills = Kills(sample=0)
-        self.encode = json.JSONEncoder(ensure_ascii=False).encode  # the C encoder
+        self.encode = encode
         head = {"schema_version": SCHEMA_VERSION,
                 "tool": {"name": "oomaudit", "version": __version__},
                 "since": window.start.isoformat() if window.start else None}
-        out.write(json.dumps(head, indent=2)[:-2] + ',\n  "events": [')
+        out.write(encode(head)[:-2] + ',\n  "events": [')
 
     def add(self, event: OomEvent) -> None:
         self.out.write(("\n    " if not self.kills.count else ",\n    ")
-                       + self.encode(event.to_json()))
+                       + self.encode(event.to_json(), indent=None))
         self.out.flush()
         self.kills.add(event)
 
     def close(self, scan: LogScan) -> None:
-        import json
-
         kills = self.kills
         tail = {
             "panics": [{"message": m, "source": s, "line": n} for m, s, n in scan.panics],
@@ -237,5 +235,5 @@ class JsonWriter:
                         "panics": scan.panic_count, "text": kills.summary_line(self.window),
                         "by_process": kills.groups()},
         }
-        body = json.dumps(tail, indent=2, ensure_ascii=False)
+        body = self.encode(tail)
         self.out.write(("\n  ]," if kills.count else "],") + body[1:] + "\n")

@@ -322,6 +322,14 @@ def test_undecodable_names_are_shown_as_ls_shows_them(oomaudit, tmp_path, report
     assert data["hosts"][0]["name"] == "db\ufffd1"
 
 
+def test_json_is_strict_utf8_with_names_as_themselves(oomaudit, tmp_path, reports):
+    """As every JSON oomaudit writes (oomaudit/jsonout.py): non-ASCII text as itself."""
+    proc = fleet(oomaudit, lay_out(tmp_path / "fleet", {"café-1": reports["db1"]}),
+                 "--format", "json")
+    assert '"name": "café-1"' in proc.stdout and "\\u00e9" not in proc.stdout
+    assert json.loads(proc.stdout)["hosts"][0]["name"] == "café-1"
+
+
 def test_several_hosts_of_one_report_are_rows_of_their_own(oomaudit, tmp_path, reports):
     """A `check` report of a repository with [[hosts]] profiles: HOST/NAME per profile."""
     two = copy.deepcopy(reports["db1"])
