@@ -18,21 +18,42 @@ SEARCH_PATH = (
     "/usr/local/lib/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system",
     "/run/systemd/generator.late",
 )
-_NAME = re.compile(r"[A-Za-z0-9:_.\\-]+(?:@[A-Za-z0-9:_.\\-]*)?\.(" + "|".join(UNIT_TYPES) + r")")
+UNIT_NAME_MAX = 256  # unit-name.h: a name of this many bytes or more is refused
+_STEM = re.compile(r"[A-Za-z0-9:_.\\@-]+")  # VALID_CHARS and "@", before the last dot
+PLAIN, INSTANCE, TEMPLATE = "plain", "instance", "template"
+
+
+def name_form(name: str) -> str | None:
+    """What systemd's ``unit_name_is_valid`` (src/basic/unit-name.c) sorts ``name`` into:
+    ``plain`` (``foo.service``), ``instance`` (``foo@bar.service``) or ``template``
+    (``foo@.service``); None for a name it refuses. The type is what follows the *last*
+    dot, the instance what lies between the *first* ``@`` and that dot, so ``a@..service``
+    is an instance (``.``) of ``a@.service`` and ``a@b@c.service`` one (``b@c``) of
+    ``a@.service``; a name needs a character before its type's dot and may not start with
+    ``@``."""
+    stem, dot, kind = name.rpartition(".")
+    if not stem or kind not in UNIT_TYPES or len(name.encode("utf-8", "surrogateescape")) \
+            >= UNIT_NAME_MAX or not _STEM.fullmatch(stem):
+        return None
+    at = stem.find("@")
+    if at < 0:
+        return PLAIN
+    if at == 0:
+        return None
+    return TEMPLATE if at == len(stem) - 1 else INSTANCE
 
 
 def unit_type(name: str) -> str | None:
-    m = _NAME.fullmatch(name)
-    return m.group(1) if m else None
+    """The type of a name systemd accepts (``service``, ``socket``, ...), else None."""
+    return name.rpartition(".")[2] if name_form(name) else None
 
 
 def template_of(name: str) -> str | None:
-    """``postgresql@15-main.service`` -> ``postgresql@.service``; None for other names."""
-    stem, at, rest = name.partition("@")
-    if not at:
+    """The template an instance is made from (unit_name_template):
+    ``postgresql@15-main.service`` -> ``postgresql@.service``; None for other names."""
+    if name_form(name) != INSTANCE:
         return None
-    instance, dot, kind = rest.rpartition(".")
-    return f"{stem}@.{kind}" if instance else None
+    return f"{name.partition('@')[0]}@.{name.rpartition('.')[2]}"
 
 
 def dropin_owners(name: str) -> list[str]:

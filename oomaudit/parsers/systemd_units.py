@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 from ..record import Record
 from .systemd import AUDITED_KEYS, TYPE_SECTIONS, Assignment, UnitText, misplaced
-from .systemd_names import logical_path, template_of, unit_type
+from .systemd_names import TEMPLATE, logical_path, name_form, template_of, unit_type
 from .systemd_values import (
     MEMORY_LIMIT_DEPRECATED,
     MemoryLimit,
@@ -98,7 +98,7 @@ class Unit(Record):
 
     @property
     def is_template(self) -> bool:
-        return self.name.partition("@")[2].startswith(".")
+        return name_form(self.name) == TEMPLATE
 
     @property
     def loads(self) -> bool:
