@@ -10,7 +10,7 @@ from pathlib import Path
 
 from oomaudit.enabled import files_in_force
 from oomaudit.host import FILES
-from oomaudit.parsers.apache_config import Config, Module, Problem
+from oomaudit.parsers.apache_config import Config, Module, Problem, source_name
 from oomaudit.parsers.apache_loader import Loader
 from oomaudit.parsers.apache_mpm import COMMANDS, MPMS, Limits, Mpm, evaluate
 from oomaudit.parsers.apache_syntax import envvars, parse_file
@@ -61,25 +61,28 @@ def servers(host) -> list[Server]:
 
 def _specs(host):
     """(top real path, ServerRoot as httpd sees it, envvars, -D names, processes,
-    real folder of ServerRoot in a repository)."""
+    real folder of ServerRoot in a repository, its configuration when built already)."""
     if host.mode == FILES:
-        for top in _repository_tops(host):
+        for top, config in _repository_tops(host).items():
             root, inside = _repository_root(top)
             env = root / "envvars"
-            yield top, inside, env if host.fs.is_file(env) else None, (), [], root
+            if host.fs.is_file(env):  # finding the tops read it without: build it again
+                yield top, inside, env, (), [], root, None
+            else:
+                yield top, inside, None, (), [], root, config
         return
     running = _running(host) if host.live else {}
     for top, root, env in LAYOUTS:
         real = host.resolve(top)
         procs = running.pop((root, top, ()), [])
         if real is not None and host.fs.is_file(real):
-            yield real, root, host.resolve(env) if env else None, (), procs, None
+            yield real, root, host.resolve(env) if env else None, (), procs, None, None
     for (root, top, defines), procs in running.items():
         real = host.resolve(top)
         if real is not None and host.fs.is_file(real):
             env = host.resolve(posixpath.join(root, "envvars")) \
                 if procs[0].name == "apache2" else None
-            yield real, root, env, defines, procs, None
+            yield real, root, env, defines, procs, None, None
 
 
 def _running(host) -> dict[tuple, list]:
@@ -111,25 +114,28 @@ def _running(host) -> dict[tuple, list]:
     return found
 
 
-def _repository_tops(host) -> list[Path]:
+def _repository_tops(host) -> dict[Path, Config]:
     """Every given file in force (not an alternative a Debian ``*-available`` folder holds
     beside the enabled set: ``oomaudit.enabled``) that no other given file includes. Of a
     module's ``NAME.load`` and ``NAME.conf`` given side by side (a2enmod links both, the
     main file includes the one, then the other), the ``.conf`` stands for the module: one
     module, judged once, its MPM named by the file. A file given twice (an enabled link
-    and the file it links to) is one file, named by the link httpd reads it through."""
+    and the file it links to) is one file, named by the link httpd reads it through.
+    Each with its configuration as read to find them (no envvars, no -D), which its server
+    takes when it has no envvars either."""
     docs = files_in_force(host.fs, (d.source.path for d in host.documents(PLUGIN)),
                           ("apache2.conf",))
     given = set(docs)
     docs = [d for d in docs if d.suffix != ".load" or d.with_suffix(".conf") not in given]
     included: set[str] = set()
+    built: dict[Path, Config] = {}
     for doc in docs:
         if host.fs.real(doc) in included:  # read already, with what it includes: not a top
             continue  # (loading each link of an include chain again read it n x 128 deep)
         root, inside = _repository_root(doc)
-        config = _loader(host, None, (), (), root).load(doc, inside)
-        included |= {host.fs.real(p) for p in config.files[1:]}
-    return [d for d in docs if host.fs.real(d) not in included]
+        built[doc] = _loader(host, None, (), (), root).load(doc, inside)
+        included |= {host.fs.real(p) for p in built[doc].files[1:]}
+    return {d: built[d] for d in docs if host.fs.real(d) not in included}
 
 
 def _repository_root(top: Path) -> tuple[Path, str]:
@@ -159,9 +165,11 @@ def _loader(host, env: Path | None, defines, assume, real_root: Path | None,
 
 
 def _server(host, top: Path, root: str, env, defines, procs, real_root,
-            environ: dict[str, str] | None = None) -> Server:
-    """Build one server; ``environ`` replaces what envvars would give (tests)."""
-    config = _loader(host, env, defines, (), real_root, environ).load(top, root)
+            config: Config | None = None, environ: dict[str, str] | None = None) -> Server:
+    """Build one server (``config``: its configuration, when built already); ``environ``
+    replaces what envvars would give (tests)."""
+    if config is None:
+        config = _loader(host, env, defines, (), real_root, environ).load(top, root)
     mpms = [MPMS[m] for m in config.modules if m in MPMS]
     mpm, why = (mpms[0], config.modules[mpms[0].module].where) if mpms else (None, "")
     error = config.fatal
@@ -170,8 +178,8 @@ def _server(host, top: Path, root: str, env, defines, procs, real_root,
     if mpm is None and error is None:
         if host.mode == FILES:
             mpm, why = assumed_mpm(config)
-            config = _loader(host, env, defines, (mpm.module,), real_root,
-                             environ).load(top, root)
+            config = _assuming(config, mpm.module, lambda: _loader(
+                host, env, defines, (mpm.module,), real_root, environ).load(top, root))
             error = config.fatal
         elif not config.unresolved:
             error = _top_problem(config, "Configuration error: No MPM loaded (AH00534)")
@@ -190,6 +198,17 @@ def _server(host, top: Path, root: str, env, defines, procs, real_root,
     if error is not None:
         _record(error)
     return Server(config, mpm, why, limits, procs, error)
+
+
+def _assuming(config: Config, module: str, build) -> Config:
+    """``config`` read again with ``module`` taken as loaded (``build()``). When no
+    ``<IfModule>`` it evaluated asked about that module, every section goes the same way
+    and the read would be the same: the module is only added, first, as the loader adds
+    an assumed one."""
+    if {module, source_name(module)} & config.tested:
+        return build()
+    config.modules = {module: Module(module, "", "assumed"), **config.modules}
+    return config
 
 
 def _top_problem(config: Config, message: str) -> Problem | None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from oomaudit.plugins.apache import servers as apache_servers
 from oomaudit.plugins.apache.constants import READER
 from oomaudit.plugins.apache.rules import check_httpd002, check_httpd003
 from oomaudit.plugins.apache.servers import servers
@@ -148,3 +150,41 @@ def test_sniffer_is_its_hint_case_insensitive_by_directive():
         assert looks_like_apache(head), head
     for head in ("ServerRootx /x\n", "# LoadModule x y\n", "server {\n", "[www]\npm = 5\n"):
         assert not looks_like_apache(head), head
+
+
+def _built(host) -> list[tuple]:
+    """What a repository's servers are, in values: MPM and why, modules in order, the
+    directives read, the limits and the error."""
+    return [(s.mpm and s.mpm.name, s.mpm_source, list(s.config.modules.items()),
+             [(d.name, d.args, d.line, d.sections) for d in s.config.directives],
+             s.limits and sorted(s.limits.settings.items()),
+             s.error and (s.error.rule, s.error.source.display, s.error.line, s.error.message))
+            for s in servers(host)]
+
+
+MPM_TOKENS = st.sampled_from([
+    "<IfModule mpm_event_module>\n", "<IfModule event.c>\n", "<IfModule !mpm_prefork_module>\n",
+    "<IfModule worker.c>\n", "<IfModule mod_php.c>\n", "</IfModule>\n", "<IfDefine X>\n",
+    "</IfDefine>\n", "Define X\n", "MaxRequestWorkers 5\n", "ServerLimit 2\n",
+    "ThreadsPerChild 9\n", "StartServers 3\n", "LoadModule php_module x.so\n", "# c\n",
+    "Include other.conf\n"])
+
+
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(text=st.lists(MPM_TOKENS, max_size=14).map("".join),
+       other=st.lists(MPM_TOKENS, max_size=6).map("".join))
+def test_an_assumed_mpm_reads_as_a_second_read_with_it_loaded(tmp_path, text, other):
+    """A repository file that loads no MPM is read again with the assumed one loaded only
+    when its <IfModule>s ask about that MPM; else the first read stands. Both give what
+    reading it again always gave."""
+    _tree(tmp_path, {"apache2.conf": text, "other.conf": other})
+
+    def host():
+        repo = Host("repo", FILES, None)
+        repo.docs["apache"] = [parse_file(repo.read(tmp_path / "apache2.conf", READER))]
+        return repo
+    shortcut = _built(host())
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(apache_servers, "_assuming", lambda config, module, build: build())
+        assert _built(host()) == shortcut
