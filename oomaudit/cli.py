@@ -68,6 +68,16 @@ def _since(value: str) -> str:
     return value
 
 
+def _jobs(value: str) -> int:
+    try:
+        jobs = int(value)
+    except ValueError:
+        jobs = 0
+    if not 1 <= jobs <= 256:
+        raise argparse.ArgumentTypeError(f"{_shown(value)}: a number of processes, 1 to 256")
+    return jobs
+
+
 def _shown(text: str) -> str:
     """A value in an error: escaped for the terminal, its start if it is long."""
     from .host import terminal
@@ -175,6 +185,9 @@ def _common(parser: argparse.ArgumentParser, budget: bool = False,
                           "/etc/oomaudit.toml)")
     run.add_argument("--no-plugins", action="store_true",
                      help="load only built-in plugins (same as OOMAUDIT_DISABLE_PLUGINS=1)")
+    run.add_argument("--jobs", "-j", type=_jobs, default=0, metavar="N",
+                     help="processes that audit a repository's hosts (default: one per CPU "
+                          "once there are enough files; 1: this process alone)")
     run.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
 
 

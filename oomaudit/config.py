@@ -71,20 +71,35 @@ class Settings(Record):
         if not self.hosts:  # the usual case: no identity() per file of a repository
             return None
         if self._index is None or self._index.size != len(self.hosts):
-            self._index = ProfileIndex(self.hosts, _fs.identity(self.base), _fs.is_file)
+            fs = _fs()
+            self._index = ProfileIndex(self.hosts, fs.identity(self.base), fs.is_file)
         return self._index.find(relative(path, self.base, self._index.base))
 
 
 def relative(path: Path, base: Path, real_base: str | None = None) -> str:
     try:
-        return Path(_fs.identity(path)).relative_to(real_base or _fs.identity(base)).as_posix()
+        fs = _fs()
+        return Path(fs.identity(path)).relative_to(real_base or fs.identity(base)).as_posix()
     except ValueError:
         return path.as_posix()
 
 
-# oomaudit's own config files (the operator's, or the repository's that `check` obeys) are
-# read like any audited file: without blocking, regular files only, capped (confine.py)
-_fs = Tree(Path("/"), LIVE)
+_trees: dict[str, Tree] = {}
+
+
+def _fs() -> Tree:
+    """The live filesystem that oomaudit's own config files (the operator's, or the
+    repository's that ``check`` obeys) are read from like any audited file: without
+    blocking, regular files only, capped (confine.py). One per working directory: a Tree
+    names relative paths from the one it was made in, and a process that imported this
+    module (a test, a library user) may have moved since."""
+    cwd = os.getcwd()
+    tree = _trees.get(cwd)
+    if tree is None:
+        tree = _trees[cwd] = Tree(Path("/"), LIVE)
+    return tree
+
+
 SYSTEM_CONFIG = "/etc/oomaudit.toml"
 SYSTEM_CONFIG_ENV = "OOMAUDIT_SYSTEM_CONFIG"  # moves it, for tests
 
@@ -95,7 +110,7 @@ def system_config() -> Path | None:
     (where it happens to be started says nothing about the host), and under ``--root`` the
     tree's own config is not read: an image must not hide its own findings."""
     path = Path(os.environ.get(SYSTEM_CONFIG_ENV) or SYSTEM_CONFIG)
-    return path if _fs.exists(path) or _fs.readlink(path) is not None else None
+    return path if _fs().exists(path) or _fs().readlink(path) is not None else None
 
 
 class Configs(Record):
@@ -119,7 +134,7 @@ class Configs(Record):
         return settings
 
     def for_folder(self, folder: str) -> Settings:
-        found = self._closest_to(_fs.identity(folder))
+        found = self._closest_to(_fs().identity(folder))
         settings = self.loaded.get(found)
         if settings is None:
             settings = self.loaded[found] = load(found) if found else Settings()
@@ -129,7 +144,7 @@ class Configs(Record):
     def for_run(self, targets: list[str]) -> Settings:
         """What is set once per run (``fail-on``): the config closest to the targets' common
         folder, so that ``check a b`` and ``check b a`` agree; for one file, its own."""
-        folders = [os.path.abspath(t if _fs.is_dir(t) else os.path.dirname(t) or ".")
+        folders = [os.path.abspath(t if _fs().is_dir(t) else os.path.dirname(t) or ".")
                    for t in targets]
         return self.for_folder(os.path.commonpath(folders))
 
@@ -147,9 +162,9 @@ def _config_in(folder: str) -> Path | None:
     """``.oomaudit.toml`` in ``folder``, else its ``pyproject.toml`` if that has our table."""
     for name in CONFIG_NAMES:
         candidate = os.path.join(folder, name)
-        if _fs.readlink(candidate) is not None:
+        if _fs().readlink(candidate) is not None:
             _refuse_links_out(folder, candidate)
-        if _fs.is_file(candidate) and (name != "pyproject.toml" or _has_tool_table(candidate)):
+        if _fs().is_file(candidate) and (name != "pyproject.toml" or _has_tool_table(candidate)):
             return Path(candidate)
     return None
 
@@ -158,7 +173,7 @@ def _refuse_links_out(folder: str, candidate: str) -> None:
     """A repository's config that is a link out of the repository (its git work tree, else
     its own folder) would let a pull request steer its audit from a file the change does
     not show: refused, as the confined layer refuses any link out of the repository."""
-    top = next((f for f in (folder, *Path(folder).parents) if _fs.exists(Path(f, ".git"))),
+    top = next((f for f in (folder, *Path(folder).parents) if _fs().exists(Path(f, ".git"))),
                folder)
     try:
         Tree(Path(top), JAIL).real(candidate)
@@ -169,7 +184,7 @@ def _refuse_links_out(folder: str, candidate: str) -> None:
 
 def _has_tool_table(path: str) -> bool:
     try:
-        return "[tool.oomaudit" in _fs.read_text(path)
+        return "[tool.oomaudit" in _fs().read_text(path)
     except OSError:
         return False
 
@@ -178,7 +193,7 @@ def location(path: Path, key: str) -> str:
     """``file:line`` of ``key`` in a loaded config file, for a problem found only once the
     rules are known (a ``select`` pattern that matches none)."""
     try:
-        line = _Checker(path, _fs.read_text(path)).line_of(key)
+        line = _Checker(path, _fs().read_text(path)).line_of(key)
     except OSError:
         line = None
     return f"{path}:{line}" if line else str(path)
@@ -191,7 +206,7 @@ def load(path: Path) -> Settings:
     else:  # pragma: no cover - exercised on older Pythons only
         import tomli as tomllib
     try:
-        text = _fs.read(path).decode("utf-8")
+        text = _fs().read(path).decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path}: cannot read config: {exc}") from None
     try:

@@ -84,41 +84,29 @@ def prepare(host: Host, plugins: Plugins, progress=None) -> None:
 
 
 def audit(registry: Registry, hosts: list[Host], settings: Settings, command: str,
-          target: str, root: Path | None = None, progress=None) -> Report:
+          target: str, root: Path | None = None, progress=None, jobs: int = 1) -> Report:
     """Run every selected rule on every host. ``settings`` are the run's (fail-on); what
     to run and how to judge it comes from each host's own (``check`` gives each file its
     closest config). ``root`` is what a config repository's paths are relative to in
-    fingerprints (a tree's and the live host's are their own root)."""
+    fingerprints (a tree's and the live host's are their own root). ``jobs``: how many
+    processes audit the hosts (``oomaudit/pool.py``); one host is always audited here."""
     plugins = registry.plugins
     report = Report(command, target, __version__, settings.fail_on)
     if progress is not None:  # oomaudit.progress: a line on a terminal for a long run
         progress.hosts = len(hosts)
-    for host in hosts:
-        local = host.settings or settings
-        prepare(host, plugins, progress)
-        templated = {s.display: s for s in host.sources.values() if s.templated}
-        by_display = {s.display: s for s in host.sources.values()}  # where suppressions are
-        first_run = len(report.runs)  # this host's runs follow: no scan of every host's
-        for rule in _in_order([r for r in registry.rules.values() if local.rule_selected(r.id)]):
-            unread = host.unread_by(rule.reads)  # a source it needed that could not be read
-            if rule.reads and host.given_none_of(*rule.reads):
-                report.runs.append(RuleRun(rule, host.name, SKIPPED, unread) if unread else
-                                   RuleRun(rule, host.name, PASSED, f"no {' or '.join(rule.reads)}"
-                                                                    " file among the targets"))
-                continue
-            findings = _run_rule(rule, host, report, unread)
-            if templated:  # nothing judged on what a template engine fills in
-                findings = templates.hold_back(findings, templated)
-            for finding in findings:
-                _settle(finding, rule, local)
-            report.findings.extend((host.name, f)
-                                   for f in _keep(findings, by_display, local, report))
-        report.hosts.append(HostFacts(
-            host.name, host.mode, host.label,
-            {k: (f.value, f.source) for k, f in host.facts.items()},
-            host.ledger.entries(), dict(host.tables)))
-        _unused_suppressions(host, local, report, report.runs[first_run:])
-        _release(host)
+    if jobs > 1 and len(hosts) > 1:
+        from .pool import audited_apart
+
+        parts = audited_apart(registry, hosts, settings, jobs, audit_host)
+    else:
+        parts = (audit_host(registry, host, settings, progress) for host in hosts)
+    for part in parts:  # in the hosts' order, whoever audited them
+        report.findings += part.findings
+        report.runs += part.runs
+        report.hosts += part.hosts
+        report.notices += part.notices
+        report.errors += part.errors
+        report.suppressed += part.suppressed
         if progress is not None:
             progress.host_done()
     report.notices += templates.notices([s for h in hosts for s in h.sources.values()])
@@ -132,6 +120,37 @@ def audit(registry: Registry, hosts: list[Host], settings: Settings, command: st
     homeless = {name for name, f in report.findings if not f.path}
     report.host_places = {h.name: where for h in hosts
                           if h.name in homeless and (where := _host_place(h))}
+    return report
+
+
+def audit_host(registry: Registry, host: Host, settings: Settings, progress=None) -> Report:
+    """One host read, budgeted and judged, as a report of its own that ``audit`` merges
+    into the run's: its findings, rule runs, facts, notices, rule errors and suppressed
+    count (plugin errors go to ``registry.plugins.errors``). Its documents are released."""
+    local = host.settings or settings
+    report = Report("", "", "", settings.fail_on)
+    prepare(host, registry.plugins, progress)
+    templated = {s.display: s for s in host.sources.values() if s.templated}
+    by_display = {s.display: s for s in host.sources.values()}  # where suppressions are
+    for rule in _in_order([r for r in registry.rules.values() if local.rule_selected(r.id)]):
+        unread = host.unread_by(rule.reads)  # a source it needed that could not be read
+        if rule.reads and host.given_none_of(*rule.reads):
+            report.runs.append(RuleRun(rule, host.name, SKIPPED, unread) if unread else
+                               RuleRun(rule, host.name, PASSED, f"no {' or '.join(rule.reads)}"
+                                                                " file among the targets"))
+            continue
+        findings = _run_rule(rule, host, report, unread)
+        if templated:  # nothing judged on what a template engine fills in
+            findings = templates.hold_back(findings, templated)
+        for finding in findings:
+            _settle(finding, rule, local)
+        report.findings.extend((host.name, f) for f in _keep(findings, by_display, local, report))
+    report.hosts.append(HostFacts(
+        host.name, host.mode, host.label,
+        {k: (f.value, f.source) for k, f in host.facts.items()},
+        host.ledger.entries(), dict(host.tables)))
+    _unused_suppressions(host, local, report, report.runs)
+    _release(host)
     return report
 
 

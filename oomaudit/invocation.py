@@ -137,6 +137,7 @@ def audited(args, registry: Registry, command: str, root: Path | None = None):
     noticed on the way. ``root``: what paths are relative to in fingerprints (default: the
     repository of the checked paths). Returns (report, hosts, settings, log cursor or None)."""
     from .engine import audit
+    from .pool import workers
     from .progress import Progress
 
     notices: list[str] = []
@@ -146,7 +147,8 @@ def audited(args, registry: Registry, command: str, root: Path | None = None):
     _check_patterns(args, list(every), registry, notices)
     cursor = _klog_window(args, hosts)
     report = audit(registry, hosts, settings, command, target,
-                   root or fingerprint_root(args, settings), progress)
+                   root or fingerprint_root(args, settings), progress,
+                   workers(getattr(args, "jobs", 0), hosts))
     progress.clear()
     report.notices[:0] = notices
     if cursor is not None:

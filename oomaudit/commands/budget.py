@@ -14,6 +14,7 @@ def budget(args: argparse.Namespace) -> int:
     would only switch that one rule off, and the ledger counts every plugin's consumers as
     HOST002 does, so they are refused rather than quietly meaning nothing."""
     from ..engine import audit
+    from ..pool import workers
     from ..reporters import budget as budget_view
     for given, option in ((args.select, "--select"), (args.ignore, "--ignore")):
         if given:
@@ -26,7 +27,8 @@ def budget(args: argparse.Namespace) -> int:
     hosts, settings, target = hosts_for(args, registry, notices)
     for judged in {id(s): s for s in (settings, *(h.settings for h in hosts)) if s}.values():
         judged.select, judged.ignore = [budget_view.RULE], []
-    report = audit(registry, hosts, settings, "budget", target, fingerprint_root(args, settings))
+    report = audit(registry, hosts, settings, "budget", target, fingerprint_root(args, settings),
+                   jobs=workers(args.jobs, hosts))
     report.notices[:0] = notices
     report.exit_zero = args.exit_zero
     render = budget_view.json_view if args.format == "json" else budget_view.text_view

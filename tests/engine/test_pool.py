@@ -1,0 +1,117 @@
+"""``--jobs``: a fleet's hosts audited by worker processes make the report one process makes,
+whatever was read on the way (templates, suppressions, files the output must not replace,
+a baseline), and the hosts really are audited in other processes."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from engine_stub import json_report, one_line_error
+
+from oomaudit import pool
+from oomaudit.cli import build_parser
+from oomaudit.engine import audit_host
+from oomaudit.invocation import hosts_for, load_registry
+
+MY_CNF = "[mysqld]\ninnodb_buffer_pool_size = {pool}M\nmax_connections = {conns}\n"
+POOL = "[www]\nlisten = /run/php/{n}.sock\npm = static\npm.max_children = {children}\n"
+TEMPLATED = "[mysqld]\nmax_connections = {{ mysql_max_connections }}\n"
+SUPPRESSED = ("# oomaudit: ignore[SWAP001] swap lives on the hypervisor\n"
+              "proc /proc proc defaults 0 0\n")
+
+
+def write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def fleet(tmp_path: Path, hosts: int = 6) -> Path:
+    """Hosts whose MySQL and PHP-FPM fit some RAM and not other, one with a templated
+    option file, one with a suppression no finding uses, one with a template skipped."""
+    repo = tmp_path / "repo"
+    for n in range(hosts):
+        etc = repo / f"hosts/web{n}/etc"
+        write(etc / "mysql/my.cnf", MY_CNF.format(pool=512 * (1 + n % 4), conns=100 + 50 * n))
+        write(etc / "php/8.2/fpm/pool.d/www.conf", POOL.format(n=n, children=10 + 40 * n))
+        write(etc / "fstab", SUPPRESSED if n == 2 else "/swapfile none swap sw 0 0\n")
+    write(repo / "hosts/web1/etc/mysql/conf.d/tuning.cnf", TEMPLATED)
+    write(repo / "hosts/web3/etc/mysql/conf.d/more.cnf.j2", MY_CNF)
+    write(repo / ".oomaudit.toml", '[[hosts]]\neach = "hosts/*"\nram = "2GiB"\n')
+    return repo
+
+
+def without_time(report: dict) -> dict:
+    return {k: v for k, v in report.items() if k != "generated_at"}
+
+
+def test_workers_make_the_report_one_process_makes(oomaudit, tmp_path):
+    repo = fleet(tmp_path)
+    alone = json_report(oomaudit("check", ".", "--format", "json", "--jobs", "1", cwd=repo))
+    apart = json_report(oomaudit("check", ".", "--format", "json", "--jobs", "2", cwd=repo))
+    assert without_time(apart) == without_time(alone)
+    # what the comparison covers: findings on several hosts, the template notices and the
+    # unused suppression, all of which the workers met
+    assert len({f["host"] for f in alone["findings"]}) > 2
+    notices = "\n".join(alone["notices"])
+    assert "templated, not judged" in notices and "skipped 1 template" in notices
+    assert "unused suppression" in notices
+    text = [oomaudit("check", ".", "--jobs", j, cwd=repo) for j in ("1", "2")]
+    assert text[0].stdout == text[1].stdout and text[0].returncode == text[1].returncode == 1
+
+
+def test_a_baseline_written_by_workers_hides_what_one_process_finds(oomaudit, tmp_path):
+    repo = fleet(tmp_path)
+    written = oomaudit("check", ".", "--write-baseline", "base.json", "--jobs", "2", cwd=repo)
+    assert written.returncode == 0, written.stderr
+    assert json.loads((repo / "base.json").read_text())
+    proc = oomaudit("check", ".", "--format", "json", "--baseline", "base.json", "--jobs", "1",
+                    cwd=repo)
+    report = json_report(proc)
+    assert report["findings"] == [] and report["summary"]["baselined"] > 0
+    assert not any("no longer" in n for n in report["notices"])
+
+
+def test_workers_name_the_files_they_read_to_the_output_guard(oomaudit, tmp_path):
+    repo = fleet(tmp_path)
+    target = repo / "hosts/web4/etc/mysql/my.cnf"
+    before = target.read_text()
+    proc = oomaudit("check", ".", "--jobs", "2", "--output", str(target), cwd=repo)
+    assert "never writes to what it audits" in one_line_error(proc)
+    assert target.read_text() == before
+
+
+def test_hosts_are_audited_in_other_processes(tmp_path, monkeypatch):
+    repo = fleet(tmp_path)
+    monkeypatch.chdir(repo)
+    args = build_parser(["check", "."]).parse_args(["check", "."])
+    registry = load_registry(args)
+    hosts, settings, _ = hosts_for(args, registry, [])
+
+    def audit_where(registry, host, settings):
+        part = audit_host(registry, host, settings)
+        part.notices.append(str(os.getpid()))
+        return part
+
+    pids = {part.notices[-1] for part in pool.audited_apart(registry, hosts, settings, 2,
+                                                            audit_where)}
+    assert pids and str(os.getpid()) not in pids  # (which worker takes which host is theirs)
+
+
+def test_how_many_processes(tmp_path, monkeypatch):
+    repo = fleet(tmp_path)
+    monkeypatch.chdir(repo)
+    args = build_parser(["check", "."]).parse_args(["check", "."])
+    hosts, _, _ = hosts_for(args, load_registry(args), [])
+    assert len(hosts) == 6
+    assert pool.workers(0, hosts) == 1  # 19 files: a pool would cost more than it saves
+    assert pool.workers(3, hosts) == 3  # --jobs wins
+    assert pool.workers(0, hosts[:1] * pool.FILES_FOR_A_POOL) == len(os.sched_getaffinity(0))
+    assert pool.workers(0, [hosts[0]]) == 1
+
+
+def test_a_bad_number_of_jobs_is_a_usage_error(oomaudit, tmp_path):
+    for bad in ("0", "-1", "many", "100000"):
+        proc = oomaudit("check", ".", "--jobs", bad)
+        assert proc.returncode == 2
+        assert "--jobs" in one_line_error(proc) and "1 to 256" in proc.stderr
