@@ -32,9 +32,7 @@ from .kernlog_printk import (
     COMM,
     GFP,
     GROUP,
-    HEADER,
     KB,
-    KILLED,
     MEMCG_USAGE,
     ORDER,
     PANIC,
@@ -50,6 +48,8 @@ from .kernlog_printk import (
     UID,
     UNREAPED,
     VICTIM_ADJ,
+    header,
+    kills,
 )
 from .kernlog_table import Table
 from .logframe import NO_STAMP, Stamp, journal_message, journal_record, parse_stamp
@@ -105,8 +105,8 @@ class _Report(Record):
 
 class KernlogParser:
     """A line-at-a-time state machine over one log. ``feed`` returns the events that are
-    complete; ``close`` the rest. ``wants_all`` tells a fast scanner when every line
-    matters (inside a report); otherwise only lines with an anchor (``ANCHORS``) do."""
+    complete; ``close`` the rest. A fast scanner feeds only lines holding one of
+    ``MARKERS`` and hands the others over with ``skip`` (``wants_rows``, ``room``)."""
 
     def __init__(self, source: str = "", reference: datetime | None = None,
                  boot_time: float | None = None):
@@ -118,13 +118,6 @@ class KernlogParser:
         self.selection_candidate: tuple[str, int] | None = None
         self.panics: list[tuple[str, Stamp, int]] = []  # the first MAX_PANICS
         self.panic_count = 0
-
-    @property
-    def wants_all(self) -> bool:
-        """Inside a report, and right after a selection line outside one (only a Killed
-        line that follows at once makes it count, so the next line must be seen)."""
-        return self.selection_candidate is not None or self.report is not None and (
-            self.tail > 0 or not self.report.killed)
 
     def feed(self, raw: str, lineno: int) -> list[OomEvent]:
         line = raw.rstrip("\r\n").replace("\r", "")
@@ -189,8 +182,9 @@ class KernlogParser:
     def _line(self, line: str, lineno: int, stamp: Stamp | None, out: list[OomEvent]) -> None:
         if "Killed process" in line:
             killed = False
-            for match in KILLED.finditer(line):  # two records may share a line
-                before = SELECT.search(line, 0, match.start())
+            for match in kills(line):
+                before = SELECT.search(line, 0, match.start()) \
+                    if line.find("ill process", 0, match.start()) >= 0 else None
                 if before:  # "...or sacrifice childJun  4 ... Killed process": a lost newline
                     self._select(before, line, lineno, out)
                 self._kill(line, match, lineno, stamp, out)
@@ -272,7 +266,7 @@ class KernlogParser:
         return parse_stamp(line[:start], self.reference, self.boot_time)
 
     def _header(self, line: str) -> None:
-        match = HEADER.search(line)
+        match = header(line)
         report = self.report = _Report()
         if not match:
             return
