@@ -9,6 +9,7 @@ import enum
 from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
+from .excerpts import LONGEST, bounded
 from .record import Record
 
 
@@ -55,10 +56,10 @@ class Finding(Record):
                  fix: str = "", severity: Severity | None = None, plugin: str = "",
                  docs: str = "", key: str = ""):
         self.rule = rule
-        self.message = message
+        self.message = bounded(message)  # a hostile value: its start and length (excerpts)
         self.path = path
         self.line = line
-        self.evidence = [] if evidence is None else evidence
+        self.evidence = [] if evidence is None else _bounded(evidence)
         self.fix = fix
         self.severity = severity  # None: the rule's default (or the config's override)
         # What the finding is about inside its file or host (a pool, a unit, a service, a
@@ -77,6 +78,15 @@ class Finding(Record):
         if self.path is None:
             return "host"
         return f"{self.path}:{self.line}" if self.line else self.path
+
+
+def _bounded(evidence: list[Evidence]) -> list[Evidence]:
+    """``evidence`` with each hostile value cut to its start and length (``bounded``); the
+    list itself when nothing is that long (nearly always)."""
+    if all(len(e.what if isinstance(e, Evidence) else str(e)) <= LONGEST for e in evidence):
+        return evidence
+    return [e._replace(what=bounded(e.what)) if isinstance(e, Evidence) else
+            bounded(e) if isinstance(e, str) else e for e in evidence]
 
 
 CheckFunction = Callable[["object"], Iterable[Finding]]

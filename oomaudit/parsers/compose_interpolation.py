@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 
+from ..excerpts import excerpt
 from ..record import Record
 
 _NAME = re.compile(r"[_A-Za-z][_A-Za-z0-9]*")
@@ -42,8 +43,8 @@ def interpolate(text: str, env: dict[str, str]) -> Interpolated:
 
 
 def _shown(text: str) -> str:
-    """The value in a message: its start, a value may be megabytes."""
-    return repr(text if len(text) <= 80 else text[:80] + "...")
+    """The value in a message: its start and length, a value may be megabytes."""
+    return repr(excerpt(text, 80))
 
 
 def _expand(text: str, env: dict[str, str], out: Interpolated, pos: int,
