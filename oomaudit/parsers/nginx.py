@@ -71,6 +71,14 @@ class NginxConfig(Record):
 
 
 OK, BLOCK_START, BLOCK_DONE, FILE_DONE = "ok", "block", "done", "eof"
+# What the tokenizer passes over without a decision, each run in one C scan: blanks between
+# words, and inside a word the characters that neither end it nor escape (a ``$`` is left
+# out of a bare word: ``${`` keeps its brace; in quotes a brace never ends the word).
+# Newlines stay in words' runs for the slow path, which counts lines.
+_BLANKS = re.compile(r"[ \t\r\n]+")
+_IN_WORD = re.compile(r"[^ \t\r\n;{\\$]+")
+_IN_DOUBLE = re.compile(r'[^"\\\n]+')
+_IN_SINGLE = re.compile(r"[^'\\\n]+")
 
 
 class _Tokens:
@@ -82,7 +90,7 @@ class _Tokens:
     def next(self) -> tuple[str, list[str]]:
         words: list[str] = []
         text = self.text
-        need_space = sharp = quoted = s_quoted = d_quoted = variable = False
+        need_space = quoted = s_quoted = d_quoted = variable = False
         last_space = True
         start = 0
         while True:
@@ -90,15 +98,22 @@ class _Tokens:
                 if words or not last_space:
                     raise NginxError(self.line, 'unexpected end of file, expecting ";" or "}"')
                 return FILE_DONE, words
+            if last_space:  # between words: blanks in one C scan
+                blanks = _BLANKS.match(text, self.pos)
+                if blanks:
+                    self.line += text.count("\n", self.pos, blanks.end())
+                    self.pos = blanks.end()
+                    continue
+            elif not (quoted or need_space):  # a word's plain run
+                plain = (_IN_DOUBLE if d_quoted else _IN_SINGLE if s_quoted
+                         else _IN_WORD).match(text, self.pos)
+                if plain:
+                    self.pos, variable = plain.end(), False
+                    continue
             ch = text[self.pos]
             self.pos += 1
             if ch == "\n":
                 self.line += 1
-                sharp = False
-            if sharp:  # a comment runs to the newline: skip to it in one find
-                newline = text.find("\n", self.pos)
-                self.pos = len(text) if newline < 0 else newline
-                continue
             if quoted:
                 quoted = False
                 continue
@@ -126,10 +141,12 @@ class _Tokens:
                     if words:
                         raise NginxError(self.line, 'unexpected "}"')
                     return BLOCK_DONE, words
+                if ch == "#":  # a comment runs to the newline: skip to it in one find
+                    newline = text.find("\n", self.pos)
+                    self.pos = len(text) if newline < 0 else newline
+                    continue
                 last_space = False
-                if ch == "#":
-                    sharp, last_space = True, True
-                elif ch == "\\":
+                if ch == "\\":
                     quoted = True
                 elif ch == '"':
                     start, d_quoted = start + 1, True

@@ -21,6 +21,8 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from .linescan import numbered
+
 MAX_ERRORS = 100  # syntax errors before the server abandons a file
 
 ID, QUALIFIED_ID, STRING, UNQUOTED, INTEGER, REAL, EQUALS, EOL, ERROR = (
@@ -40,8 +42,20 @@ _RULES = [(kind, re.compile(pattern)) for kind, pattern in (
     (REAL, r"[-+]?[0-9]*\.[0-9]*(?:[Ee][-+]?[0-9]+)?"),
     (EQUALS, r"="),
 )]
+# The rules a token's first character can start, in rule order (the others cannot match:
+# not tried); a character none starts is an error token.
+_LETTER_RULES = tuple(r for r in _RULES if r[0] in (ID, QUALIFIED_ID, UNQUOTED))
+_NUMBER_RULES = tuple(r for r in _RULES if r[0] in (INTEGER, REAL))
+_STARTS = {**dict.fromkeys("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_",
+                           _LETTER_RULES),
+           **dict.fromkeys("+-0123456789", _NUMBER_RULES),
+           **{first: tuple(r for r in _RULES if r[0] == kind)
+              for first, kind in ((".", REAL), ("'", STRING), ("=", EQUALS))}}
 _VALUE_TOKENS = (ID, STRING, INTEGER, REAL, UNQUOTED)
 _BLANKS = re.compile(r"[ \t\r]+")
+# A line with a token: blanks, then a character that starts one. The rest of the file
+# (a stock postgresql.conf is mostly comments) is skipped by this one C scan.
+_CONTENT = re.compile(r"^[ \t\r]*[^ \t\r\n#].*", re.M)
 
 
 class Token(NamedTuple):
@@ -64,16 +78,15 @@ def lex(text: str, line: int = 1):
             line += 1
             pos += 1
             continue
-        blanks = _BLANKS.match(text, pos)
-        if blanks:
-            pos = blanks.end()
+        if ch in " \t\r":
+            pos = _BLANKS.match(text, pos).end()
             continue
         if ch == "#":
             newline = text.find("\n", pos)
             pos = end if newline < 0 else newline
             continue
         best_kind, best_end = ERROR, pos + 1
-        for kind, pattern in _RULES:
+        for kind, pattern in _STARTS.get(ch, _LETTER_RULES if ch > "\x7f" else ()):
             m = pattern.match(text, pos)
             if m and m.end() > best_end or m and best_kind == ERROR and m.end() == best_end:
                 best_kind, best_end = kind, m.end()
@@ -110,11 +123,9 @@ def parse_text(text: str) -> tuple[list[Statement], list[SyntaxProblem]]:
     quote in ``'\\'\\'\\'...`` (quadratic); this way a line costs a few tokens."""
     statements: list[Statement] = []
     problems: list[SyntaxProblem] = []
-    for number, line in enumerate(text.split("\n"), 1):
+    for number, line in numbered(_CONTENT, text):  # lines of blanks, comments lex to nothing
         tokens = lex(line, number)
-        token = next(tokens, None)
-        if token is None:
-            continue
+        token = next(tokens)
         bad = None
         if token.kind not in (ID, QUALIFIED_ID):
             bad = token

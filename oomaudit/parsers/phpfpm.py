@@ -28,7 +28,7 @@ from typing import NamedTuple
 from ..cnumbers import digits as c_digits
 from ..includes import IncludeBudget
 from ..record import Record
-from .zendini import IniSyntaxError, parse_line
+from .zendini import IniSyntaxError, parse_line, statement_lines
 
 MAX_DEPTH = 5  # "failed to include more than 5 files recursively"
 DEFAULT_PREFIX = "/usr"  # PHP_PREFIX of Debian's and RHEL's builds
@@ -209,10 +209,7 @@ class Loader:
 
     def _read(self, config: FpmConfig, source, depth: int) -> bool:
         config.files.append(source)
-        lines = source.text.split("\n")
-        if lines[-1] == "":  # the text's final newline ends the last line, no line after it
-            lines.pop()
-        for number, text in enumerate(lines, 1):
+        for number, text in statement_lines(source.text):
             try:
                 statements = parse_line(text, self.environ)
                 error = None
@@ -271,9 +268,12 @@ class Loader:
         if canonical is None:
             return fail(f"unknown entry '{name}'")
         converted, error = _convert(options[canonical], value)
-        if error:
+        if error and line not in source.templated:
             return fail(f"unable to parse value for entry '{canonical}': {error}")
-        setting = Setting(canonical, value, converted, source, line, statement.env)
+        # a template's placeholder (oomaudit/templates.py) is no value php-fpm refuses: the
+        # rendered one is unknown (None), and only the verdicts that need it wait for it
+        setting = Setting(canonical, value, None if error else converted, source, line,
+                          statement.env)
         (self._pool.settings if self._pool is not None else config.globals)[canonical] = setting
         return True
 
@@ -332,37 +332,45 @@ def post_process(pool: Pool) -> str | None:
     if listen is None or not listen.text:
         return f"[pool {name}] no listen address have been defined!"
     style = pool.get("pm")
+    if style is None:  # templated: every check below depends on the style
+        return None
     if style not in ("static", "dynamic", "ondemand"):
         return f"[pool {name}] the process manager is missing (static, dynamic or ondemand)"
     children = pool.get("pm.max_children")
-    if children < 1:
+    if _below(children, 1):
         return f"[pool {name}] pm.max_children must be a positive value"
     if style == "dynamic":
         low, high = pool.get("pm.min_spare_servers"), pool.get("pm.max_spare_servers")
         start = pool.get("pm.start_servers")
-        if low <= 0:
+        if _below(low, 1):
             return f"[pool {name}] pm.min_spare_servers({low}) must be a positive value"
-        if high <= 0:
+        if _below(high, 1):
             return f"[pool {name}] pm.max_spare_servers({high}) must be a positive value"
-        if low > children or high > children:
+        if _below(children, low) or _below(children, high):
             return (f"[pool {name}] pm.min_spare_servers({low}) and pm.max_spare_servers("
                     f"{high}) cannot be greater than pm.max_children({children})")
-        if high < low:
+        if _below(high, low):
             return (f"[pool {name}] pm.max_spare_servers({high}) must not be less than "
                     f"pm.min_spare_servers({low})")
-        if start <= 0:
-            start = pool.derived["pm.start_servers"] = low + (high - low) // 2
-        if not low <= start <= high:
+        if _below(start, 1):
+            start = pool.derived["pm.start_servers"] = None if None in (low, high) else \
+                low + (high - low) // 2
+        if _below(start, low) or _below(high, start):
             return (f"[pool {name}] pm.start_servers({start}) must not be less than "
                     f"pm.min_spare_servers({low}) and not greater than "
                     f"pm.max_spare_servers({high})")
-        if pool.get("pm.max_spawn_rate") < 1:
+        if _below(pool.get("pm.max_spawn_rate"), 1):
             return f"[pool {name}] pm.max_spawn_rate must be a positive value"
     elif style == "ondemand":
         idle = pool.get("pm.process_idle_timeout")
-        if idle < 1:
+        if _below(idle, 1):
             return f"[pool {name}] pm.process_idle_timeout({idle}s) must be greater than 0s"
     return None
+
+
+def _below(value: int | None, bound: int | None) -> bool:
+    """``value < bound`` when both are known; a templated value (None) fails no check."""
+    return value is not None and bound is not None and value < bound
 
 
 def shared_listen(config: FpmConfig) -> tuple[Pool, str] | None:

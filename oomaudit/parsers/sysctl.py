@@ -41,11 +41,17 @@ from typing import NamedTuple
 
 from ..cnumbers import digits as c_digits
 from ..record import Record
+from .linescan import numbered
 
 PROCPS, SYSTEMD = "procps", "systemd"
 DIALECTS = (PROCPS, SYSTEMD)
 _BLANKS = {PROCPS: " \t\n\v\f\r", SYSTEMD: " \t\n\r"}
 _GLOB_CHARS = re.compile(r"[*?\[]")
+_SEPARATOR = re.compile(r"[./]")
+# A line either program may set something on: not blanks, not a comment (a \r ends a line
+# for systemd, so a comment holding one is read whole). Most of a shipped sysctl.conf is
+# comments, passed over in one C scan.
+_SETTING_LINE = re.compile(r"^(?![ \t]*(?:[#;][^\r\n]*)?$).+", re.M)
 
 
 class Assignment(NamedTuple):
@@ -96,10 +102,10 @@ def slashdot(key: str) -> str:
     """The kernel path for a key: if its first separator is a ``.``, dots and slashes
     swap (``net.ipv4.conf.eth0/1.rp_filter`` -> ``net/ipv4/conf/eth0.1/rp_filter``);
     a key that starts with ``/`` style is already a path."""
-    first = re.search(r"[./]", key)
+    first = _SEPARATOR.search(key)
     if not first or first.group() == "/":
         return key
-    return key.translate(str.maketrans("./", "/."))
+    return display_name(key)
 
 
 def simplify(path: str) -> str:
@@ -109,8 +115,11 @@ def simplify(path: str) -> str:
 
 
 def display_name(key: str) -> str:
-    """``vm/overcommit_memory`` -> ``vm.overcommit_memory`` (sysctl(8)'s spelling)."""
-    return key.translate(str.maketrans("./", "/."))
+    """``vm/overcommit_memory`` -> ``vm.overcommit_memory`` (sysctl(8)'s spelling): dots and
+    slashes swapped (str.translate would look each character up in a dict)."""
+    if "/" not in key:
+        return key.replace(".", "/")
+    return "/".join([part.replace("/", ".") for part in key.split(".")])
 
 
 def canonical(written: str) -> str:
@@ -121,11 +130,9 @@ def canonical(written: str) -> str:
 def parse_sysctl(text: str) -> SysctlFile:
     """Every assignment of ``text`` in both dialects, with 1-based ``\\n`` line numbers."""
     result = SysctlFile({PROCPS: [], SYSTEMD: []})
-    lines = text.split("\n")
-    for number, raw in enumerate(lines, 1):
-        last = number == len(lines)
-        if last and raw == "":
-            break
+    lines = text.count("\n") + 1
+    for number, raw in numbered(_SETTING_LINE, text):
+        last = number == lines
         result.assignments[PROCPS].extend(_procps_line(raw, number, last, result.problems))
         # systemd's read_line also ends a line at a lone \r
         for part in raw.split("\r"):
@@ -144,7 +151,8 @@ def _procps_line(raw: str, number: int, last: bool, problems: list[Problem]):
     if "=" not in key:
         if key[0] == "-":  # a glob exclusion
             written = key[1:].rstrip(blanks)
-            yield Assignment(canonical(written), None, number, False, written, slashdot(written))
+            path = slashdot(written)
+            yield Assignment(simplify(path), None, number, False, written, path)
         else:
             problems.append(Problem(number, f"not a 'key = value' line: {raw.strip()[:80]!r}: "
                                             "sysctl skips it ('invalid syntax, continuing...'), "
@@ -159,7 +167,8 @@ def _procps_line(raw: str, number: int, last: bool, problems: list[Problem]):
     if not key.strip(blanks):
         problems.append(Problem(number, "no key before '=': the line sets nothing"))
         return
-    yield Assignment(canonical(key), value.strip(blanks), number, ignore, key, slashdot(key))
+    path = slashdot(key)
+    yield Assignment(simplify(path), value.strip(blanks), number, ignore, key, path)
 
 
 def _systemd_line(raw: str, number: int):
@@ -176,8 +185,8 @@ def _systemd_line(raw: str, number: int):
     key = key.strip(blanks)
     if not key:
         return
-    yield Assignment(canonical(key), value.strip(blanks) if eq else None, number, ignore, key,
-                     canonical(key))
+    path = canonical(key)
+    yield Assignment(path, value.strip(blanks) if eq else None, number, ignore, key, path)
 
 
 def matches(pattern: str, key: str) -> bool:

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import NamedTuple
 
 from ..cnumbers import digits as c_digits
 from ..record import Record
+from .linescan import numbered
 
 # LABEL_CHAR: [^=\n\r\t;&|^$~(){}!"[\]\x00]
 _LABEL = re.compile(r"[^=\n\r\t;&|^$~(){}!\"\[\]\x00]+")
@@ -89,6 +90,15 @@ class _Line(Record):
             what = "end of file" if ch in ("", "\n") and self.pos >= len(self.text) - 1 \
                 else f"'{ch}'"
         return IniSyntaxError(f"syntax error, unexpected {what}")
+
+
+_STATEMENT_LINE = re.compile(r"^(?![ \t]*(?:;[^\r\n]*)?$).+", re.M)
+
+
+def statement_lines(text: str) -> Iterator[tuple[int, str]]:
+    """(number, line) of the lines of ``text`` that are not blanks and a comment (which ends
+    at a \\r: the scanner reads on), the only ones parse_line finds anything in."""
+    return numbered(_STATEMENT_LINE, text)
 
 
 def parse_line(text: str, environ: Mapping[str, str] | None = None) -> list[Statement]:

@@ -9,7 +9,7 @@ from pathlib import Path
 from oomaudit import Evidence
 from oomaudit.host import FILES
 from oomaudit.parsers.phpfpm import FpmConfig, Pool
-from oomaudit.parsers.zendini import IniSyntaxError, parse_line, quantity, scan_dir
+from oomaudit.parsers.zendini import IniSyntaxError, parse_line, quantity, scan_dir, statement_lines
 
 PHP_DEFAULT_LIMIT = 128 << 20  # memory_limit when no php.ini sets it
 
@@ -57,9 +57,9 @@ def php_ini(host, config: FpmConfig) -> tuple[str, str] | None:
         if source is None:
             continue
         section = ""
-        for number, text in enumerate(source.lines, 1):
+        for number, text in statement_lines(source.text):
             try:
-                statements = parse_line(text)
+                statements = parse_line(text.rstrip("\r"))  # as Source.lines has them
             except IniSyntaxError as exc:
                 statements = exc.done
             for st in statements:

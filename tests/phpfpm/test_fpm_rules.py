@@ -163,6 +163,30 @@ def test_any_text_reads_without_raising(tmp_path_factory, parts):
     _post_process(config)
 
 
+def _read(line: str) -> tuple:
+    try:
+        return tuple(zendini.parse_line(line, {}))
+    except zendini.IniSyntaxError as exc:
+        return str(exc), tuple(exc.done)
+
+
+@settings(max_examples=300, deadline=None)
+@given(parts=st.lists(st.sampled_from(list("a=[];\"'$ \t\r\n\x00") + [" ; c", "pm = 1"]),
+                      max_size=60))
+def test_the_lines_passed_over_hold_nothing(parts):
+    """statement_lines skips blank and comment lines in one scan (pool files and php.ini are
+    mostly comments): every line php-fpm finds a statement or an error in is among the lines
+    it gives, with its number, as the line itself."""
+    text = "".join(parts)
+    given_lines = dict(zendini.statement_lines(text))
+    for number, line in enumerate(text.split("\n"), 1):
+        if number in given_lines:
+            assert given_lines.pop(number) == line
+        else:
+            assert _read(line) == (), repr(line)
+    assert given_lines == {}
+
+
 def test_realworld_pools_read_on_their_own(oomaudit):
     folder = need_shared("realworld", "php-fpm")
     report = _report(oomaudit("check", folder, "--ram", "4G", "--format", "json"))

@@ -15,6 +15,7 @@ from oomaudit.plugins.postgresql.constants import READER
 from oomaudit import Severity
 from oomaudit.host import FILES, LIVE, ROOT, Host
 from oomaudit.parsers import pgcluster, pgconf, pgguc
+from oomaudit.parsers.linescan import numbered
 
 
 def kinds(text: str) -> list[tuple[str, str]]:
@@ -125,6 +126,47 @@ def test_parse_text_never_raises(text):
     assert all(1 <= p.line <= lines for p in problems)
     assert all(1 <= s.line <= lines for s in statements)
     pgconf.looks_like_postgresql(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(_TEXT, _CONFIGISH))
+def test_a_token_is_the_longest_match_of_any_rule(text):
+    """lex tries only the rules a token's first character can start: the tokens flex's
+    longest match over every rule gives (ties to the earlier rule)."""
+    expected, line = [], 1
+    for piece in text.split("\n"):
+        pos = 0
+        while pos < len(piece):
+            if piece[pos] in " \t\r":
+                pos += 1
+                continue
+            if piece[pos] == "#":
+                break
+            ends = [(m.end(), -i, kind) for i, (kind, rule) in enumerate(pgconf._RULES)
+                    if (m := rule.match(piece, pos))]
+            end, _, kind = max(ends, default=(pos + 1, 0, pgconf.ERROR))
+            expected.append((kind, piece[pos:end], line))
+            pos = end
+        expected.append((pgconf.EOL, "\n", line))
+        line += 1
+    assert list(pgconf.lex(text)) == expected[:-1]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(_TEXT, _CONFIGISH))
+def test_a_file_reads_as_its_lines_each_read_alone(text):
+    """parse_text lexes only the lines that hold a token (one scan passes over comments and
+    blanks): the same statements and problems, numbered alike, as each line read alone, and
+    a line passed over is one the lexer finds no token in."""
+    statements, problems = [], []
+    read = dict(numbered(pgconf._CONTENT, text))
+    for number, line in enumerate(text.split("\n"), 1):
+        assert read.get(number, line) == line
+        assert number in read or list(pgconf.lex(line)) == [], repr(line)
+        alone, rejected = pgconf.parse_text(line)
+        statements += [s._replace(line=number) for s in alone]
+        problems += [p._replace(line=number) for p in rejected]
+    assert pgconf.parse_text(text) == (statements, problems[:pgconf.MAX_ERRORS])
 
 
 @settings(max_examples=300, deadline=None)

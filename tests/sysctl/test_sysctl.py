@@ -17,6 +17,8 @@ from oomaudit.plugins.sysctl import document, kernel, policies, rules
 from oomaudit.plugins.sysctl.constants import READER
 
 from oomaudit.host import LIVE, ROOT, Fact, Host
+from oomaudit.parsers import sysctl
+from oomaudit.parsers.linescan import numbered
 from oomaudit.parsers.sysctl import (
     PROCPS,
     SYSTEMD,
@@ -88,6 +90,32 @@ def test_reader_never_raises_and_problems_stay_in_the_file(text):
     document.parse(source)
     assert all(1 <= f.line <= lines for f in source.problems)
     looks_like_sysctl(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("vm.ke/=-#; \t\r\n\v\fx1")), max_size=200))
+def test_a_file_reads_as_its_lines_each_read_alone(text):
+    """parse_sysctl reads only the lines that may set something (one scan passes over
+    comments and blanks): the same assignments and problems, numbered alike, as each line
+    read alone (with the newline that ends it, but the last); a line passed over is one
+    neither program reads anything on."""
+    lines = text.split("\n")
+    expected = {PROCPS: [], SYSTEMD: []}, []
+    read = dict(numbered(sysctl._SETTING_LINE, text))
+    for number, line in enumerate(lines, 1):
+        assert read.get(number, line) == line
+        if number not in read:
+            problems = []
+            assert list(sysctl._procps_line(line, number, number == len(lines), problems)) \
+                == problems == [], repr(line)
+            assert [a for part in line.split("\r") for a in sysctl._systemd_line(part, 1)] == []
+        alone = parse_sysctl(line if number == len(lines) else line + "\n")
+        for dialect in (PROCPS, SYSTEMD):
+            expected[0][dialect].extend(a._replace(line=number)
+                                        for a in alone.assignments[dialect])
+        expected[1].extend(p._replace(line=number) for p in alone.problems)
+    doc = parse_sysctl(text)
+    assert (doc.assignments, doc.problems) == expected
 
 
 @pytest.mark.parametrize("value, number", [
