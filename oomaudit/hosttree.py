@@ -72,11 +72,14 @@ def upward(host, path: str, includer: Path) -> Path | None:
         return None
     floor = host.cache.get("hosttree.floor")
     if floor is None:  # once per host: a repository has thousands of files
-        floor = host.cache["hosttree.floor"] = Path(os.path.commonpath(
-            [str(p.absolute().parent) for _, p in host.files]))
+        cwd = os.getcwd()  # Path.absolute(), without a getcwd per file
+        floor = host.cache["hosttree.floor"] = os.path.commonpath(
+            [os.path.dirname(os.path.join(cwd, p)) for _, p in host.files])
+    below = floor.rstrip("/") + "/"
     inside = os.path.normpath(path).lstrip("/")
     for folder in includer.absolute().parents:
         found = folder / inside
-        if (found == floor or floor in found.parents) and host.fs.exists(found):
+        shown = str(found)  # the floor or below it: pathlib's spelling compared as text
+        if (shown == floor or shown.startswith(below)) and host.fs.exists(found):
             return found if includer.is_absolute() else Path(os.path.relpath(found))
     return None

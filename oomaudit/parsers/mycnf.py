@@ -69,6 +69,8 @@ def raw(source: Source) -> str:
 
 def shown(text: str) -> str:
     """Latin-1 text back to what a user wrote (UTF-8), for messages and paths."""
+    if text.isascii():  # nearly every name and value: the same characters
+        return text
     return text.encode("latin-1").decode("utf-8", "replace")
 
 
@@ -163,9 +165,17 @@ def _option(body: str, number: int, indented: bool) -> Item:
     return Item("option", number, f"--{name}={value}", name, value)
 
 
+_SPECIAL = re.compile("[#'\"]")  # what _comment_start looks at; the rest passes by
+
+
 def _comment_start(line: str) -> int:
+    """Where an unquoted ``#`` starts a comment, or -1. Before the first quote or ``#``
+    nothing changes the state: the walk starts there (at a ``#``, it is the answer)."""
+    first = _SPECIAL.search(line)
+    if first is None or first.group() == "#":
+        return -1 if first is None else first.start()
     quote, escape = "", False
-    for i, char in enumerate(line):
+    for i, char in enumerate(line[first.start():], first.start()):
         if char in "'\"" and not escape:
             if not quote:
                 quote = char
@@ -177,17 +187,15 @@ def _comment_start(line: str) -> int:
     return -1
 
 
+_ESCAPE = re.compile(r"\\(.)", re.S)  # a backslash and the character after it
+
+
 def _unescape(value: str) -> str:
-    out, i = [], 0
-    while i < len(value):
-        char = value[i]
-        if char == "\\" and i < len(value) - 1:
-            i += 1
-            out.append(ESCAPES.get(value[i], "\\" + value[i]))
-        else:
-            out.append(char)
-        i += 1
-    return "".join(out)
+    """Backslash escapes decoded, left to right; an unknown one and a last lone backslash
+    stay as written."""
+    if "\\" not in value:
+        return value
+    return _ESCAPE.sub(lambda m: ESCAPES.get(m.group(1), m.group()), value)
 
 
 class Option(NamedTuple):

@@ -15,7 +15,7 @@ mysys/my_getopt.cc; MySQL is not in Debian, so nothing here could run it.
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, lru_cache
 from typing import NamedTuple
 
 from ..cnumbers import digits as c_digits
@@ -242,10 +242,18 @@ def canonical(name: str, flavour: Flavour) -> str | None:
     if norm in names:
         return norm
     if norm and (flavour.mariadb or flavour.version < (8, 0)):
-        for group in _passes(names):
-            matches = [n for n in group if n.startswith(norm)]
-            if matches:
-                return matches[0] if len(matches) == 1 else None
+        return _prefixed(norm, names)
+    return None
+
+
+@lru_cache(maxsize=4096)  # a fleet's files repeat their options; hostile ones are bounded
+def _prefixed(norm: str, names: frozenset[str]) -> str | None:
+    """The one variable ``norm`` is a prefix of, early options first; None when none or
+    several (a scan of every option name, so asked once per name)."""
+    for group in _passes(names):
+        matches = [n for n in group if n.startswith(norm)]
+        if matches:
+            return matches[0] if len(matches) == 1 else None
     return None
 
 
@@ -271,12 +279,19 @@ class Setting(NamedTuple):
     option: object | None  # mycnf.Option
 
 
+@lru_cache(maxsize=16)  # versions come from group names: a few per run
+def _defaults(mariadb: bool, version: tuple[int, int]) -> dict[str, Setting]:
+    """Every variable at the flavour's default (values: shared, never changed)."""
+    table = variables(Flavour("MariaDB" if mariadb else "MySQL", version))
+    return {name: Setting(name, Value(var.default), None) for name, var in table.items()}
+
+
 def settings(options, flavour: Flavour) -> tuple[dict[str, Setting], list[Setting]]:
     """The numeric variables in effect (the last valid occurrence wins, unset ones take the
     flavour's default) and every occurrence as evaluated: mysqld evaluates each one in
     turn, so an invalid value aborts it even when a later line overrides it."""
     table = variables(flavour)
-    effective = {name: Setting(name, Value(var.default), None) for name, var in table.items()}
+    effective = dict(_defaults(flavour.mariadb, flavour.version))
     occurrences = []
     for option in options:
         name = canonical(option.name, flavour)

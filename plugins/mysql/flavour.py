@@ -14,7 +14,7 @@ from oomaudit.host import FILES
 from oomaudit.parsers.mysql_values import DEFAULT_FLAVOUR, Flavour
 from oomaudit.procfs import live_link
 
-from .optionfiles import loader
+from .optionfiles import load, loader
 
 _VERSION_GROUP = re.compile(r"(mysqld|mariadb|mariadbd)-(\d+)\.(\d+)$")
 _PACKAGES = re.compile(r"(mariadb|mysql)-server-core(?:-(\d+)\.(\d+))?$")
@@ -67,7 +67,7 @@ def _installed(host) -> Flavour | None:
 
 def _from_groups(host, tops: list[Path]) -> Flavour | None:
     reader = loader(host, DEFAULT_FLAVOUR)
-    config = reader.load(tops)
+    config = load(host, DEFAULT_FLAVOUR, tops)
     mariadb_hint = None
     for real in config.files:
         parsed = reader.option_file(real)

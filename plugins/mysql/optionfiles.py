@@ -61,8 +61,7 @@ def _repository_tops(host) -> list[Path]:
     (Debian's my.cnf -> /etc/alternatives/my.cnf -> mariadb.cnf) are one server, named as
     mysqld reads it (my.cnf) when that name is among them."""
     docs = _one_name_each(host, [d.path for d in host.documents(PLUGIN)])
-    reader = loader(host, DEFAULT_FLAVOUR)
-    closures = {doc: set(reader.load([doc]).files) - {doc} for doc in docs}
+    closures = {doc: set(load(host, DEFAULT_FLAVOUR, [doc]).files) - {doc} for doc in docs}
     includers: dict[Path, list[Path]] = {}
     for doc, closure in closures.items():
         for reached in closure:
@@ -106,3 +105,14 @@ def loader(host, flavour: Flavour) -> mycnf.Loader:
     """A loader keeping the groups ``flavour`` reads; parsed files are shared per run."""
     return mycnf.Loader(host, READER, flavour.groups(), _locate(host),
                         host.cache.setdefault("mycnf", {}))
+
+
+def load(host, flavour: Flavour, tops: list[Path]) -> mycnf.ServerConfig:
+    """``tops`` read as ``flavour``'s server reads them, once per host: finding the tops,
+    the flavour and the server itself read a repository's file with the same groups (the
+    default flavour's, unless a version group or a package says otherwise)."""
+    done = host.cache.setdefault("mycnf.loaded", {})
+    key = (tuple(tops), frozenset(flavour.groups()))
+    if key not in done:
+        done[key] = loader(host, flavour).load(tops)
+    return done[key]

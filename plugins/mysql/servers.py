@@ -15,7 +15,7 @@ from oomaudit.snippets import snippet
 
 from .constants import PLUGIN
 from .flavour import flavour_of
-from .optionfiles import loader, server_files
+from .optionfiles import load, server_files
 
 
 class Server(Record):
@@ -48,7 +48,7 @@ def servers(host) -> list[Server]:
 
 def _server(host, tops: list[Path], procs: list) -> Server:
     flavour = flavour_of(host, tops, procs)
-    config = loader(host, flavour).load(tops)
+    config = load(host, flavour, tops)
     effective, occurrences = settings(config.options, flavour)
     _removed_options(host, config.options)
     sizes = [p.rss for p in procs if p.rss is not None]

@@ -11,7 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from mysql_helpers import ours
 from oomaudit.plugins.mysql.constants import READER
+from oomaudit.plugins.mysql.servers import servers
 
+from oomaudit.host import FILES, Host
 from oomaudit.parsers import mycnf
 from oomaudit.parsers.mysql_values import Flavour, canonical, evaluate
 from oomaudit.reading import Source
@@ -110,6 +112,27 @@ def test_world_writable_file_is_ignored(tmp_path):
     host, config = ours(tmp_path / "my.cnf", tmp_path)
     assert config.options == []
     assert _problems(host) == [("CONF001", "open.cnf", None)]
+
+
+def test_a_repository_reads_each_servers_files_once_per_flavour(tmp_path, monkeypatch):
+    """Finding the tops, the flavour and the server read a file with the same groups: once.
+    A version group makes another flavour, whose groups are read apart."""
+    names = ("etc/mysql/my.cnf", "etc/mysql/conf.d/server.cnf", "etc/mysql/other.cnf")
+    _tree(tmp_path, dict(zip(names, ("[mysqld]\n!includedir /etc/mysql/conf.d\n",
+                                     "[mysqld]\nmax_connections = 100\n",
+                                     "[mariadb-10.6]\nmax_connections = 70\n"))))
+    host = Host("repo", FILES, None)
+    host.files = [(READER, tmp_path / name) for name in names]
+    host.docs["mysql"] = [mycnf.parse_file(host.read(path, READER)) for _, path in host.files]
+    loads = []
+    real_load = mycnf.Loader.load
+    monkeypatch.setattr(mycnf.Loader, "load",
+                        lambda self, tops: loads.append(tops) or real_load(self, tops))
+    found = {s.config.top[0].name: (s.flavour.version, s.effective["max_connections"].value.number)
+             for s in servers(host)}
+    assert found == {"my.cnf": ((10, 11), 100), "other.cnf": ((10, 6), 70)}
+    assert sorted(tops[0].name for tops in loads) == ["my.cnf", "other.cnf", "other.cnf",
+                                                       "server.cnf"]
 
 
 @pytest.mark.parametrize("flavour, text, number, error, warning", [
