@@ -12,12 +12,18 @@ than ``MAX_DEPTH``, a recursive or undefined alias and a duplicate key are
 :class:`YamlError` with a line, as Go's yaml.v3 (docker compose) and kubectl refuse
 them. Scalars are typed as PyYAML's YAML 1.1 resolver types them; ``<<`` merge keys
 are applied; application tags (``!reset``, ``!override``) are kept beside the value.
+
+One concern: the tree of one YAML stream, built in one pass over its events with the
+bounds above. That pass is most of the cost of a compose file or manifest (a fleet's
+repository holds hundreds), so it takes the parser's events directly, types only the
+scalars a resolver can match, and gives its nodes slots.
 """
 from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from ..record import Record
@@ -36,23 +42,30 @@ class YamlError(Exception):
 
 class Map(dict):
     """A mapping with the line of each key (``lines``), its own line and expanded size;
-    ``tags`` holds application tags of values (``!reset``)."""
+    ``tags`` holds application tags of values (``!reset``). Slots, set by the builder: a
+    manifest has tens of thousands of these, and an attribute dict each doubled the objects
+    the garbage collector counts and walks."""
 
-    line: int = 0
+    __slots__ = ("line", "lines", "tags", "weight", "size")
+    line: int
     lines: dict
-    tags: dict
-    weight: int = 1
-    size: int = 0  # bytes of the text of its keys and scalars, every alias expanded
+    tags: Mapping  # _NO_TAGS until a value has one
+    weight: int
+    size: int  # bytes of the text of its keys and scalars, every alias expanded
 
 
 class Seq(list):
-    """A sequence with the line of each item."""
+    """A sequence with the line of each item (slots, as :class:`Map`)."""
 
-    line: int = 0
+    __slots__ = ("line", "lines", "tags", "weight", "size")
+    line: int
     lines: list
-    tags: dict
-    weight: int = 1
-    size: int = 0
+    tags: Mapping
+    weight: int
+    size: int
+
+
+_NO_TAGS: Mapping = MappingProxyType({})  # every node's tags until one of its values has one
 
 
 class Document(Record):
@@ -86,12 +99,30 @@ class _Builder:
         self.yaml = yaml
         self.resolver = Resolver()
         self.constructor = SafeConstructor()
-        self.nodes = 0
+        # A plain scalar whose first character starts no implicit resolver's pattern is a
+        # string (most keys and values: image, memory, mysql:8); the others are typed once
+        # per file and text (``typed``), since the same few (1, true, null) recur.
+        implicit = Resolver.yaml_implicit_resolvers
+        self.typed_starts = None if None in implicit else frozenset(implicit)
+        self.typed: dict[str, Any] = {}
 
     def scalar(self, event) -> tuple[Any, str | None]:
         value, tag = event.value, event.tag
+        if tag is None:
+            if not event.implicit[0]:
+                return value, None  # quoted or a block: the resolver says str
+            if self.typed_starts is not None and value and value[0] not in self.typed_starts:
+                return value, None
+            if value in self.typed:
+                return self.typed[value], None
+        typed = self._resolve(value, tag, event.implicit)
+        if tag is None and typed[1] is None:
+            self.typed[value] = typed[0]
+        return typed
+
+    def _resolve(self, value: str, tag: str | None, implicit) -> tuple[Any, str | None]:
         if tag in (None, "!"):
-            tag = self.resolver.resolve(self.yaml.ScalarNode, value, event.implicit)
+            tag = self.resolver.resolve(self.yaml.ScalarNode, value, implicit)
         if not tag.startswith(_CORE):
             return value, tag  # an application tag: the text, and the tag beside it
         if tag == _CORE + "str":
@@ -105,38 +136,68 @@ class _Builder:
 
     def documents(self, text: str) -> Iterator[Document]:
         """Each document of the stream; raises YamlError at the first problem (the
-        documents before it have been yielded)."""
+        documents before it have been yielded). One pass over the parser's events, the
+        commonest first: a scalar, then a collection's end and start."""
         yaml = self.yaml
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        events = yaml.parse(text, Loader=loader)
+        from yaml.events import (
+            AliasEvent,
+            DocumentEndEvent,
+            DocumentStartEvent,
+            MappingEndEvent,
+            MappingStartEvent,
+            ScalarEvent,
+            SequenceEndEvent,
+            SequenceStartEvent,
+        )
+
+        # the parser's events as yaml.parse yields them, without its generator's two calls
+        # an event (about a sixth of the whole on compose files and manifests)
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
         # libyaml also breaks lines at \r, NEL and U+2028/9; oomaudit counts \n only
-        # (reading.Source.lines), so a mark's line comes from its character index
-        breaks = [m.start() for m in re.finditer("\n", text)]
+        # (reading.Source.lines), so in a text with any of those a mark's line comes from
+        # its character index, the \n before it (searched for: a fifth of the work if done
+        # for every text); in others the lines are the same
+        breaks = [m.start() for m in re.finditer("\n", text)] \
+            if re.search("[\r\x85\u2028\u2029]", text) else None
         anchors: dict[str, Any] = {}
         stack: list[list] = []  # [container, pending key, key line, anchor, tag]
         root: Any = None
-        start = 1
+        start, nodes = 1, 0
         try:
-            for event in events:
-                kind = type(event).__name__
-                line = bisect.bisect_left(breaks, event.start_mark.index) + 1 \
-                    if event.start_mark else 0
-                if kind == "DocumentStartEvent":
-                    anchors, root, start = {}, None, line
-                    continue
-                if kind == "DocumentEndEvent":
-                    yield Document(root, start)
-                    continue
-                if kind in ("StreamStartEvent", "StreamEndEvent"):
-                    continue
-                if kind in ("MappingEndEvent", "SequenceEndEvent"):
-                    container, _, _, anchor, tag = stack.pop()
-                    if isinstance(container, Map):
+            for event in iter(loader.get_event, None):
+                kind, mark = event.__class__, event.start_mark
+                line = 0 if mark is None else mark.line + 1 if breaks is None \
+                    else bisect.bisect_left(breaks, mark.index) + 1
+                if kind is ScalarEvent:
+                    nodes += 1
+                    if nodes > MAX_NODES:
+                        raise YamlError(f"more than {MAX_NODES} YAML nodes: not read", line)
+                    value, tag_of = self.scalar(event)
+                    if event.anchor:
+                        anchors[event.anchor] = value
+                    weight, size = 1, len(value) if type(value) is str else _size(value)
+                elif kind is MappingEndEvent or kind is SequenceEndEvent:
+                    container, _, _, anchor, tag_of = stack.pop()
+                    if kind is MappingEndEvent:
                         self._merge(container)
                     if anchor:
                         anchors[anchor] = container
-                    value, tag_of, line = container, tag, container.line
-                elif kind == "AliasEvent":
+                    value, line, weight, size = container, container.line, \
+                        container.weight, container.size
+                elif kind is MappingStartEvent or kind is SequenceStartEvent:
+                    nodes += 1
+                    if nodes > MAX_NODES:
+                        raise YamlError(f"more than {MAX_NODES} YAML nodes: not read", line)
+                    if len(stack) >= MAX_DEPTH:
+                        raise YamlError(f"nesting deeper than {MAX_DEPTH} levels", line)
+                    container = Map() if kind is MappingStartEvent else Seq()
+                    container.line, container.tags, container.weight, container.size = \
+                        line, _NO_TAGS, 1, 0
+                    container.lines = {} if kind is MappingStartEvent else []
+                    tag = event.tag if event.tag and not event.tag.startswith(_CORE) else None
+                    stack.append([container, _NOKEY, 0, event.anchor, tag])
+                    continue
+                elif kind is AliasEvent:
                     if event.anchor not in anchors:
                         open_ = any(frame[3] == event.anchor for frame in stack)
                         raise YamlError(
@@ -144,41 +205,32 @@ class _Builder:
                             + ("its own anchor (a recursive alias)" if open_
                                else "an anchor not defined before it"), line)
                     value, tag_of = anchors[event.anchor], None
-                elif kind == "ScalarEvent":
-                    self._count(line)
-                    value, tag_of = self.scalar(event)
-                    if event.anchor:
-                        anchors[event.anchor] = value
-                else:  # a collection starts
-                    self._count(line)
-                    if len(stack) >= MAX_DEPTH:
-                        raise YamlError(f"nesting deeper than {MAX_DEPTH} levels", line)
-                    container = Map() if kind == "MappingStartEvent" else Seq()
-                    container.line, container.tags = line, {}
-                    container.lines = {} if isinstance(container, Map) else []
-                    tag = event.tag if event.tag and not event.tag.startswith(_CORE) else None
-                    stack.append([container, _NOKEY, 0, event.anchor, tag])
+                    weight, size = getattr(value, "weight", 1), _size(value)
+                elif kind is DocumentStartEvent:
+                    anchors, root, start = {}, None, line
+                    continue
+                elif kind is DocumentEndEvent:
+                    yield Document(root, start)
+                    continue
+                else:  # the stream's start and end
                     continue
                 if not stack:
                     root = value
                     continue
-                self._add(stack[-1], value, tag_of, line)
+                self._add(stack[-1], value, tag_of, line, weight, size)
         except yaml.YAMLError as exc:
-            raise YamlError(_message(exc), _line(exc, text, breaks)) from None
+            raise YamlError(_message(exc), _line(exc, text)) from None
+        finally:
+            loader.dispose()
 
-    def _count(self, line: int) -> None:
-        self.nodes += 1
-        if self.nodes > MAX_NODES:
-            raise YamlError(f"more than {MAX_NODES} YAML nodes: not read", line)
-
-    def _add(self, frame: list, value: Any, tag: str | None, line: int) -> None:
+    def _add(self, frame: list, value: Any, tag: str | None, line: int, weight: int,
+             size: int) -> None:
         container = frame[0]
-        weight, size = getattr(value, "weight", 1), _size(value)
-        if isinstance(container, Seq):
+        if type(container) is Seq:
             container.append(value)
             container.lines.append(line)
             if tag:
-                container.tags[len(container) - 1] = tag
+                _tag(container, len(container) - 1, tag)
         elif frame[1] is _NOKEY:
             if isinstance(value, (Map, Seq)):
                 raise YamlError("a mapping or sequence used as a key", line)
@@ -197,11 +249,12 @@ class _Builder:
                 container[key] = value
                 container.lines[key] = key_line
                 if tag:
-                    container.tags[key] = tag
-            size += _size(key)
+                    _tag(container, key, tag)
+            size += len(key) if type(key) is str else _size(key)
         container.weight += weight
         container.size += size
-        _check_expansion(container, line)
+        if container.weight > MAX_EXPANDED or container.size > MAX_EXPANDED_BYTES:
+            _check_expansion(container, line)
 
     @staticmethod
     def _merge(mapping: Map) -> None:
@@ -221,13 +274,20 @@ class _Builder:
                     mapping[key] = value
                     mapping.lines[key] = source.lines.get(key, source.line)
                     if key in source.tags:
-                        mapping.tags[key] = source.tags[key]
+                        _tag(mapping, key, source.tags[key])
                     mapping.weight += getattr(value, "weight", 1)
                     mapping.size += _size(key) + _size(value)
         _check_expansion(mapping, mapping.line)
 
 
 _NOKEY = object()
+
+
+def _tag(container: Map | Seq, key: Any, tag: str) -> None:
+    """Record a value's application tag (most nodes have none, and share ``_NO_TAGS``)."""
+    if container.tags is _NO_TAGS:
+        container.tags = {}
+    container.tags[key] = tag
 
 
 def _size(value: Any) -> int:
@@ -255,10 +315,10 @@ def _message(exc) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
-def _line(exc, text: str, breaks: list[int]) -> int | None:
+def _line(exc, text: str) -> int | None:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     if mark is not None:
-        return bisect.bisect_left(breaks, mark.index) + 1
+        return text.count("\n", 0, mark.index) + 1
     position = getattr(exc, "position", None)  # ReaderError: an offset into the bytes
     if isinstance(position, int):
         return text.encode("utf-8", "replace")[:position].count(b"\n") + 1

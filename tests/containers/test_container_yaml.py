@@ -52,6 +52,48 @@ def test_aliases_share_and_merge_keys_apply():
     assert doc.lines["z"] == 5 and doc["y"].lines["m"] == 1
 
 
+def test_application_tags_stay_beside_their_values_and_through_merges():
+    doc = next(load_all("a: &a {x: !reset y, n: 1}\nb: {<<: *a}\nc: [1, !override 2]\n")).root
+    assert doc["a"].tags == {"x": "!reset"} and doc["b"].tags == {"x": "!reset"}
+    assert doc["c"].tags == {1: "!override"} and doc["c"] == [1, "2"]
+    assert not doc.tags and doc["b"] == {"x": "y", "n": 1}
+
+
+# Plain scalars are typed as PyYAML's safe loader types them: the builder asks the resolver
+# only about a text whose first character one of its patterns starts with, once a file.
+_PLAIN = ["1", "-1", "+1", "0x1F", "0o17", "017", "1_000", "1e3", "1.5", ".5", "6.8523015e+5",
+          ".inf", "-.Inf", "yes", "No", "ON", "off", "y", "n", "true", "False", "null", "Null",
+          "~", "2001-12-14", "2001-12-14t21:59:43.10-05:00", "1:20", "<<x", "name",
+          "nginx:1.25", "512Mi", "tcp", "Yesterday", "none", "0", ".", "'q'", '"1"', "!!str 1",
+          "!!float 2"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(_PLAIN), min_size=1, max_size=8), st.booleans())
+@example(['"1"', "1", "!!str 1", "1", "yes", "'yes'"], True)  # the same text, typed or not
+def test_scalars_are_typed_as_pyyaml_types_them(words, block):
+    import yaml
+
+    text = "".join(f"- {w}\n" for w in words) if block else "[" + ", ".join(words) + "]"
+    expected = yaml.safe_load(text)
+    [document] = load_all(text)
+    assert document.root == expected
+    assert [type(v) for v in document.root] == [type(v) for v in expected]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["\n", "\r\n", "\r", "\x85", "\u2028", "\u2029"]),
+                          st.sampled_from(["", "\n", "\r", "\x85", "\u2028"])),
+                min_size=1, max_size=6))
+def test_lines_are_counted_at_newlines_only(breaks):
+    """libyaml breaks lines at \\r, NEL and U+2028/9 as well; a key's line is the one
+    reading.Source.lines gives, the count of \\n before it, whatever else the text holds."""
+    text = "".join(f'k{i}: "a{inside}b"{after}' for i, (after, inside) in enumerate(breaks))
+    root = next(load_all(text)).root
+    assert root.lines == {f"k{i}": text[:text.index(f"k{i}:")].count("\n") + 1
+                          for i in range(len(breaks))}
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=300))
 def test_any_text_is_a_tree_or_a_yaml_error(text):
