@@ -154,7 +154,7 @@ def hold_back(findings: list[Finding], sources: dict[str, Source]) -> list[Findi
     kept = []
     for finding in findings:
         source = sources.get(finding.path)
-        if source is not None and held_back(finding, source.templated):
+        if source is not None and held_back(finding, source.templated, source):
             if not finding.rule.startswith("CONF"):  # not the placeholder's own "bad value"
                 source.held.append(finding.rule)
             continue
@@ -168,14 +168,33 @@ def hold_back(findings: list[Finding], sources: dict[str, Source]) -> list[Findi
     return kept
 
 
-def held_back(finding: Finding, templated: dict[int, str]) -> bool:
+def held_back(finding: Finding, templated: dict[int, str], source: Source | None = None,
+              ) -> bool:
     """Whether a finding on a templated file used what a template fills in: it sits on a
     templated line, says ``TEMPLATED``, or names a templated setting (a verdict that took
-    the program's default for it)."""
+    the program's default for it) that it does not cite where the file writes it as a
+    value (another pool's ``pm.max_children = 400`` beside a templated one)."""
     if finding.line in templated:
         return True
     said = set(_WORD.findall(" ".join([finding.message, *(e.what for e in finding.evidence)])))
-    return not said.isdisjoint(templated.values()) or any(STAND_IN in word for word in said)
+    if any(STAND_IN in word for word in said):
+        return True
+    named = said.intersection(templated.values())
+    if named and source is not None:
+        named -= _written(finding, templated, source)
+    return bool(named)
+
+
+def _written(finding: Finding, templated: dict[int, str], source: Source) -> set[str]:
+    """The settings set on the lines of ``source`` a finding is on or cites (``file:N``
+    evidence), templated lines aside: values it used as written."""
+    prefix = f"{source.display}:"
+    cited = {finding.line, *(int(e.source[len(prefix):]) for e in finding.evidence
+                             if e.source.startswith(prefix) and e.source[len(prefix):].isdigit())}
+    cited -= {None, *templated}
+    lines = source.lines if cited else []
+    found = (_KEY.match(lines[n - 1]) for n in cited if 0 < n <= len(lines))
+    return {key.group(1) for key in found if key}
 
 
 def _some(items: list[str]) -> str:

@@ -332,7 +332,7 @@ def post_process(pool: Pool) -> str | None:
     if listen is None or not listen.text:
         return f"[pool {name}] no listen address have been defined!"
     style = pool.get("pm")
-    if style is None:  # templated: every check below depends on the style
+    if "pm" in pool.settings and style is None:  # templated: every check below needs it
         return None
     if style not in ("static", "dynamic", "ondemand"):
         return f"[pool {name}] the process manager is missing (static, dynamic or ondemand)"

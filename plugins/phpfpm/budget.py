@@ -16,17 +16,21 @@ from .sizes import ChildSize, child_size
 
 
 class PoolCase(NamedTuple):
-    """A pool's worst case: ``children`` (pm.max_children) x ``size``. ``total`` is
-    None when memory_limit = -1 leaves a child unbounded."""
+    """A pool's worst case: ``children`` (pm.max_children) x ``size``. ``children`` is None
+    when a template fills it in (unknown until rendered: the pool's worst case waits for it,
+    its other verdicts do not); ``total`` is None then, and when memory_limit = -1 leaves a
+    child unbounded."""
 
     config: FpmConfig
     pool: Pool
-    children: int
+    children: int | None
     size: ChildSize
 
     @property
     def total(self) -> int | None:
-        return None if self.size.bytes is None else self.children * self.size.bytes
+        if self.children is None or self.size.bytes is None:
+            return None
+        return self.children * self.size.bytes
 
     @property
     def location(self) -> tuple[str, int]:

@@ -41,6 +41,8 @@ def check_fpm001(host):
     available = room.left
     for case in all_cases:
         path, line = case.location
+        if case.children is None:  # templated: the run's notice names it
+            continue
         if case.total is None:
             yield Finding(
                 "FPM001", f"pool {case.pool.name}: memory_limit = -1 (unlimited), so "
@@ -104,8 +106,8 @@ def check_fpm003(host):
     """pm.max_requests 0 or unset: a worker that leaks is never recycled."""
     for case in cases(host):
         setting = case.pool.settings.get("pm.max_requests")
-        if setting is not None and setting.value > 0:
-            continue
+        if setting is not None and (setting.value is None or setting.value > 0):
+            continue  # recycled, or a template fills the value in
         path, line = (setting.source.display, setting.line) if setting else \
             (case.pool.source.display, case.pool.line)
         said = f"pm.max_requests = {setting.text}" if setting else "pm.max_requests unset (0)"
