@@ -4,7 +4,9 @@ Each reader caps include *depth* as its program does, but depth alone lets a fil
 the next one twice, twenty levels deep: a million reads of a few small files (Apache
 follows 128 levels, nginx any number). A budget per configuration read (a top-level file
 with everything it includes) bounds the total; past it, the reader records a CONF002 at
-the include line naming the cap and reads on without the rest of the includes.
+the include line naming the cap and reads on without the rest of the includes. A systemd
+unit with its drop-ins is one configuration too: drop-ins have no include line, so the
+first one past the budget carries the CONF002 (``systemd_units.within_budget``).
 """
 from __future__ import annotations
 

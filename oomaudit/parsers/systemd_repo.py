@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .systemd import UNIT_TYPES
 from .systemd_names import DROPIN, SEARCH_PATH, dropin_owners, logical_path, owner_of, unit_type
-from .systemd_units import Unit, UnitFile, UnitSet, add_instance
+from .systemd_units import Unit, UnitFile, UnitSet, add_instance, within_budget
 
 
 def _priority(path: str) -> int:
@@ -77,7 +77,8 @@ def _merge_tree(files: list[tuple[str, UnitFile]]) -> dict[str, Unit]:
             if owner in owners and (unit_file.basename not in chosen
                                     or prio < chosen[unit_file.basename][0]):
                 chosen[unit_file.basename] = (prio, unit_file)
-        unit.dropins = [chosen[b][1] for b in sorted(chosen)]
+        unit.dropins = within_budget(unit.name, (chosen[b][1] for b in sorted(chosen)),
+                                     unit.fragment)
     for owner, _prio, unit_file in dropins:  # a snippet whose unit the path does not name
         if not unit_type(owner) and owner not in UNIT_TYPES:
             units[unit_file.display] = Unit(unit_file.display, None, [unit_file])

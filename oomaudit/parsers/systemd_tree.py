@@ -28,7 +28,7 @@ from ..confine import Tree
 from ..record import Record
 from .systemd import UnitText
 from .systemd_names import SEARCH_PATH, dropin_owners, unit_type
-from .systemd_units import Unit, UnitFile, UnitSet, add_instance
+from .systemd_units import Unit, UnitFile, UnitSet, add_instance, within_budget
 
 WANTS_SUFFIXES = (".wants", ".requires", ".upholds")
 
@@ -82,8 +82,10 @@ def from_tree(fs: Tree, read: Reader, extra_names: tuple[str, ...] = ()) -> Unit
         units[target].aliases.append(name)
     for name in sorted({*units, *result.enabled, *extra_names, *(d[1] for d in dropin_dirs)}):
         add_instance(units, name)
+    dropin_dirs.sort(key=lambda d: d[0])  # in search-path order
+    listed: dict[Path, list[str]] = {}
     for unit in units.values():
-        unit.dropins = _dropins(fs, unit, dropin_dirs, read)
+        unit.dropins = _dropins(fs, unit, dropin_dirs, read, listed)
     return result
 
 
@@ -141,27 +143,32 @@ def _fragment(entry: _Entry, read: Reader) -> UnitFile | None:
 
 
 def _dropins(fs: Tree, unit: Unit, dropin_dirs: list[tuple[int, str, Path, str]],
-             read: Reader) -> list[UnitFile]:
+             read: Reader, listed: dict[Path, list[str]]) -> list[UnitFile]:
+    """The unit's drop-ins, read in the order systemd applies them until the include budget
+    is spent (``within_budget``). ``listed``: each folder's ``*.conf``, listed once for all
+    the units (the top-level ``service.d/`` applies to every service)."""
     chosen: dict[str, tuple[Path, str]] = {}
     for name in unit.names:
         owners = dropin_owners(name)
-        for _index, owner, real_dir, inside_dir in sorted(dropin_dirs, key=lambda d: d[0]):
+        for _index, owner, real_dir, inside_dir in dropin_dirs:
             if owner not in owners:
                 continue
-            for conf in sorted(_list(fs, real_dir)):
-                if conf.endswith(".conf") and conf not in chosen:
+            if real_dir not in listed:
+                listed[real_dir] = sorted(c for c in _list(fs, real_dir) if c.endswith(".conf"))
+            for conf in listed[real_dir]:
+                if conf not in chosen:
                     chosen[conf] = (real_dir / conf, f"{inside_dir}/{conf}")
-    files = []
-    for conf in sorted(chosen):
-        real, inside = chosen[conf]
-        if _masked_file(fs, real):  # listed by systemd, but empty: it hides the same name
-            files.append(UnitFile(inside, inside, UnitText(), unit_type(unit.name),
-                                  masked=True))
-            continue
-        parsed = read(real, inside)
-        if parsed is not None:
-            files.append(parsed)
-    return files
+
+    def files():
+        for conf in sorted(chosen):
+            real, inside = chosen[conf]
+            if _masked_file(fs, real):  # listed by systemd, but empty: it hides the name
+                yield UnitFile(inside, inside, UnitText(), unit_type(unit.name), masked=True)
+                continue
+            parsed = read(real, inside)
+            if parsed is not None:
+                yield parsed
+    return within_budget(unit.name, files(), unit.fragment)
 
 
 def _masked_file(fs: Tree, real: Path) -> bool:

@@ -16,9 +16,10 @@ What the two merges share (:mod:`oomaudit.parsers.systemd_tree` for a host's sea
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
 
+from ..includes import IncludeBudget
 from ..record import Record
 from .systemd import AUDITED_KEYS, TYPE_SECTIONS, Assignment, UnitText, misplaced
 from .systemd_names import TEMPLATE, logical_path, name_form, template_of, unit_type
@@ -220,6 +221,26 @@ class UnitSet(Record):
             for f in unit.files():
                 seen.setdefault(f.display, f)
         return list(seen.values())
+
+
+def within_budget(name: str, dropins: Iterable[UnitFile], fragment: UnitFile | None,
+                  ) -> list[UnitFile]:
+    """A unit's drop-ins in the order systemd applies them, up to the include budget of one
+    configuration (:mod:`oomaudit.includes`: a unit with its drop-ins is one, as a main file
+    with its includes is): the first past it is a CONF002 naming the cap (on itself, or on
+    the fragment when it is a mask), and neither it nor a later one is read."""
+    budget = IncludeBudget()
+    kept = []
+    for unit_file in dropins:
+        if budget.admit(len(unit_file.source.text) if unit_file.source is not None else 0):
+            where = unit_file.source or (fragment.source if fragment is not None else None)
+            if where is not None:
+                where.problem("CONF002", None, f"drop-ins of {name}: {budget.spent}",
+                              fix="fewer drop-in files for this unit, or larger ones merged",
+                              key=f"{name} drop-ins")
+            break
+        kept.append(unit_file)
+    return kept
 
 
 def add_instance(units: dict[str, Unit], name: str) -> None:

@@ -18,7 +18,7 @@ from oomaudit.plugins.systemd.constants import READER, SEARCH_PATH
 from oomaudit.plugins.systemd.units import parse_source
 
 from oomaudit.parsers.systemd import TYPE_SECTIONS
-from oomaudit.parsers.systemd_units import Unit, UnitSet
+from oomaudit.parsers.systemd_units import Unit, UnitSet, within_budget
 
 MANAGED = ("ManagedOOMSwap", "ManagedOOMMemoryPressure")
 PROTECTED = ("avoid", "omit")
@@ -67,14 +67,16 @@ def builtin_slice(host, name: str) -> Unit | None:
             continue
         for conf in host.fs.glob(real / "*.conf"):
             chosen.setdefault(conf.name, conf)
-    dropins = []
-    for conf_name in sorted(chosen):
-        conf = chosen[conf_name]
-        if host.fs.readlink(conf) == "/dev/null":
-            continue  # masked: it hides the same name in later folders, and sets nothing
-        source = host.read(conf, READER)
-        if source is not None:
-            dropins.append(parse_source(source))
+
+    def read():
+        for conf_name in sorted(chosen):
+            conf = chosen[conf_name]
+            if host.fs.readlink(conf) == "/dev/null":
+                continue  # masked: it hides the same name in later folders, and sets nothing
+            source = host.read(conf, READER)
+            if source is not None:
+                yield parse_source(source)
+    dropins = within_budget(name, read(), None)  # one configuration's include budget
     return Unit(name, None, dropins) if dropins else None
 
 
