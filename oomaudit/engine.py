@@ -102,7 +102,7 @@ def audit(registry: Registry, hosts: list[Host], settings: Settings, command: st
         parts = (audit_host(registry, host, settings, progress) for host in hosts)
     for part in parts:  # in the hosts' order, whoever audited them
         report.findings += part.findings
-        report.runs += part.runs
+        report.runs.extend(part.runs)
         report.hosts += part.hosts
         report.notices += part.notices
         report.errors += part.errors
