@@ -152,6 +152,7 @@ def hold_back(findings: list[Finding], sources: dict[str, Source]) -> list[Findi
     """The findings that did not use what a template fills in; each other one is named on its
     source (``held``). ``sources``: the templated files by how findings name them."""
     kept = []
+    order = {shown: i for i, shown in enumerate(sources)}
     for finding in findings:
         source = sources.get(finding.path)
         if source is not None and held_back(finding, source.templated, source):
@@ -160,12 +161,26 @@ def hold_back(findings: list[Finding], sources: dict[str, Source]) -> list[Findi
             continue
         # a finding kept on, or counting from, a templated file says what it could not see
         # (HOST002 sums a my.cnf whose buffer pool a template fills in)
+        named = sorted((order[shown], shown) for shown in _cited(finding) if shown in order)
         finding.evidence = finding.evidence + [
-            Evidence(f"templated, not judged: {_settings(s.templated)}", shown)
-            for shown, s in sources.items() if shown == finding.path or any(
-                e.source == shown or e.source.startswith(f"{shown}:") for e in finding.evidence)]
+            Evidence(f"templated, not judged: {_settings(sources[shown].templated)}", shown)
+            for _, shown in named]
         kept.append(finding)
     return kept
+
+
+def _cited(finding: Finding) -> set[str]:
+    """The files a finding is on or cites: its path, each evidence's source, and each part of
+    a source before a colon (``my.cnf:3``). Looked up, not compared with every templated
+    file: a repository holds hundreds of them."""
+    cited = {finding.path}
+    for evidence in finding.evidence:
+        cited.add(evidence.source)
+        colon = evidence.source.find(":")
+        while colon >= 0:
+            cited.add(evidence.source[:colon])
+            colon = evidence.source.find(":", colon + 1)
+    return cited
 
 
 def held_back(finding: Finding, templated: dict[int, str], source: Source | None = None,

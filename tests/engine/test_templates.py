@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from oomaudit import templates
 from oomaudit.engine import Registry
 from oomaudit.manager import load_plugins
+from oomaudit.model import Evidence, Finding
 from oomaudit.reading import Source
 from oomaudit.recognise import Recogniser
 
@@ -189,3 +190,26 @@ def test_a_hostile_template_costs_linear_time_and_short_notices(readers, oomaudi
     # max_connections is written: MySQLTuner's sum is judged, and says what it could not see
     (mysql002,) = [f for f in report["findings"] if f["rule"] == "MYSQL002"]
     assert mysql002["evidence"][-1]["what"].startswith("templated, not judged: {{ aaaa")
+
+
+_SHOWN = st.sampled_from(["my.cnf", "my.cnf:3", "a:b", "a:b:7", "c:", ":", "pool.conf"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_SHOWN, unique=True, max_size=5), st.one_of(st.none(), _SHOWN),
+       st.lists(_SHOWN, max_size=4))
+def test_a_kept_finding_names_each_templated_file_it_is_on_or_cites(shown, path, cited):
+    """Once per templated file, in the files' order: the finding's own path, a source naming
+    the file, or a source ``FILE:...`` (file names may hold colons)."""
+    sources = {}
+    for name in shown:
+        sources[name] = Source(Path("/r") / name, name, "")
+        sources[name].templated = {1: "innodb_buffer_pool_size"}
+    sources.pop(path, None)  # a finding on a templated file may be held back: not here
+    finding = Finding("MYSQL001", "m", path, None, [Evidence("x", c) for c in cited])
+    (kept,) = templates.hold_back([finding], sources)
+    named = [e.source for e in kept.evidence[len(cited):]]
+    assert named == [s for s in sources if s == path or any(
+        c == s or c.startswith(f"{s}:") for c in cited)]
+    assert all(e.what.startswith("templated, not judged: innodb_buffer_pool_size (line 1)")
+               for e in kept.evidence[len(cited):])
