@@ -82,10 +82,9 @@ def from_tree(fs: Tree, read: Reader, extra_names: tuple[str, ...] = ()) -> Unit
         units[target].aliases.append(name)
     for name in sorted({*units, *result.enabled, *extra_names, *(d[1] for d in dropin_dirs)}):
         add_instance(units, name)
-    dropin_dirs.sort(key=lambda d: d[0])  # in search-path order
-    listed: dict[Path, list[str]] = {}
+    dropins = _Dropins(fs, read, dropin_dirs)
     for unit in units.values():
-        unit.dropins = _dropins(fs, unit, dropin_dirs, read, listed)
+        unit.dropins = dropins.of(unit)
     return result
 
 
@@ -142,33 +141,48 @@ def _fragment(entry: _Entry, read: Reader) -> UnitFile | None:
     return read(entry.real, entry.inside)
 
 
-def _dropins(fs: Tree, unit: Unit, dropin_dirs: list[tuple[int, str, Path, str]],
-             read: Reader, listed: dict[Path, list[str]]) -> list[UnitFile]:
-    """The unit's drop-ins, read in the order systemd applies them until the include budget
-    is spent (``within_budget``). ``listed``: each folder's ``*.conf``, listed once for all
-    the units (the top-level ``service.d/`` applies to every service)."""
-    chosen: dict[str, tuple[Path, str]] = {}
-    for name in unit.names:
-        owners = dropin_owners(name)
-        for _index, owner, real_dir, inside_dir in dropin_dirs:
-            if owner not in owners:
-                continue
-            if real_dir not in listed:
-                listed[real_dir] = sorted(c for c in _list(fs, real_dir) if c.endswith(".conf"))
-            for conf in listed[real_dir]:
-                if conf not in chosen:
-                    chosen[conf] = (real_dir / conf, f"{inside_dir}/{conf}")
+class _Dropins(Record):
+    """A host's drop-ins as every unit they apply to reads them: each folder listed once and
+    each file looked at once (the top-level ``service.d/`` applies to every service)."""
 
-    def files():
+    def __init__(self, fs: Tree, read: Reader, folders: list[tuple[int, str, Path, str]]):
+        self.fs, self.read = fs, read
+        self.folders = sorted(folders, key=lambda d: d[0])  # (dir index, owner, real, inside)
+        self.listed: dict[Path, list[tuple[str, Path, str]]] = {}  # (conf, real, inside)
+        # a file read, None for a mask (empty, /dev/null), False when unreadable (the host
+        # noted why)
+        self.loaded: dict[Path, UnitFile | None | bool] = {}
+
+    def of(self, unit: Unit) -> list[UnitFile]:
+        """The unit's drop-ins, read in the order systemd applies them until the include
+        budget is spent (``within_budget``)."""
+        chosen: dict[str, tuple[Path, str]] = {}
+        for name in unit.names:
+            owners = dropin_owners(name)
+            for _index, owner, real_dir, inside_dir in self.folders:
+                if owner in owners:
+                    for conf, real, inside in self._list(real_dir, inside_dir):
+                        chosen.setdefault(conf, (real, inside))
+        return within_budget(unit.name, self._files(unit, chosen), unit.fragment)
+
+    def _list(self, real_dir: Path, inside_dir: str) -> list[tuple[str, Path, str]]:
+        if real_dir not in self.listed:
+            self.listed[real_dir] = [(c, real_dir / c, f"{inside_dir}/{c}")
+                                     for c in sorted(_list(self.fs, real_dir))
+                                     if c.endswith(".conf")]
+        return self.listed[real_dir]
+
+    def _files(self, unit: Unit, chosen: dict[str, tuple[Path, str]]):
         for conf in sorted(chosen):
             real, inside = chosen[conf]
-            if _masked_file(fs, real):  # listed by systemd, but empty: it hides the name
+            if real not in self.loaded:
+                self.loaded[real] = None if _masked_file(self.fs, real) else \
+                    self.read(real, inside) or False
+            parsed = self.loaded[real]
+            if parsed is None:  # listed by systemd, but empty: it hides the name
                 yield UnitFile(inside, inside, UnitText(), unit_type(unit.name), masked=True)
-                continue
-            parsed = read(real, inside)
-            if parsed is not None:
+            elif parsed:
                 yield parsed
-    return within_budget(unit.name, files(), unit.fragment)
 
 
 def _masked_file(fs: Tree, real: Path) -> bool:
