@@ -77,7 +77,9 @@ def oomaudit_reporters():
     """Return output formats: a list of :class:`oomaudit.Reporter` (name, render).
 
     ``render(report, color)`` gets the whole :class:`oomaudit.report.Report` and
-    returns the text to write; a reporter knows nothing of configs. ``color`` is True
+    returns the text to write, or an iterable of its pieces (kept in a temporary file as
+    they come: a fleet's report need not fit in memory); a reporter knows nothing of
+    configs. ``color`` is True
     only where colour is wanted; a format meant for people may honour
     ``report.quiet`` (--quiet) and ``report.statistics`` (--statistics), as text does.
     """

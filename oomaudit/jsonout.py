@@ -33,3 +33,30 @@ def encode(document: object, indent: int | None = 2) -> str:
 def dumps(document: object, indent: int | None = 2) -> str:
     """``document`` as a JSON file's text (``encode``), ending with a newline."""
     return encode(document, indent) + "\n"
+
+
+def pieces(document: object):
+    """``dumps``'s text in pieces as the encoder makes them, for a report written as it is
+    made (``output.held``). Each piece holds whole strings, so each is made printable on
+    its own. ``Listed`` values in ``document`` make their items here, one at a time."""
+    for piece in json.JSONEncoder(indent=2, ensure_ascii=False).iterencode(document):
+        yield printable(piece)
+    yield "\n"
+
+
+class Listed(list):
+    """A JSON array whose items are made as the encoder writes them: ``make(item)`` for each
+    of ``items``. A fleet's report has 1.4 million rule runs at 100,000 files, which as
+    dicts held 650 MiB. Python's encoder (``indent``, as ``pieces`` and ``dumps`` use it)
+    reads a list through ``len`` and iteration; the C one, without indent, would read the
+    empty list underneath."""
+
+    def __init__(self, items, make):
+        super().__init__()
+        self.items, self.make = items, make
+
+    def __iter__(self):
+        return map(self.make, self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)

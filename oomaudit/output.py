@@ -7,7 +7,7 @@ import argparse
 import contextlib
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -30,10 +30,33 @@ def wants_color(args: argparse.Namespace, to_file: bool | None = None) -> bool:
     return not os.environ.get("NO_COLOR") and sys.stdout.isatty()
 
 
-def write(text: str, output: str | None, option: str = "--output") -> None:
-    """Write the report whole or not at all (see ``report_file``)."""
+SPOOL_BYTES = 32 << 20  # a report larger than this waits in a temporary file, not in memory
+
+
+def held(rendered: str | Iterable[str]) -> str | IO[str]:
+    """A rendered report kept until every report of the run is made (all or none is
+    written): its text, or, for a reporter that gives its text in pieces (a fleet's JSON
+    report: hundreds of MiB at 100,000 files), the pieces written as they come into a
+    temporary file that stays in memory up to ``SPOOL_BYTES``."""
+    if isinstance(rendered, str):
+        return rendered
+    import tempfile
+
+    spool = tempfile.SpooledTemporaryFile(SPOOL_BYTES, "w+", encoding="utf-8")
+    spool.writelines(rendered)
+    return spool
+
+
+def write(text: str | IO[str], output: str | None, option: str = "--output") -> None:
+    """Write the report whole or not at all (see ``report_file``): a text, or what
+    ``held`` spooled."""
     with report_file(output, option) as fh:
-        fh.write(text)
+        if isinstance(text, str):
+            fh.write(text)
+            return
+        text.seek(0)
+        while piece := text.read(1 << 20):
+            fh.write(piece)
 
 
 @contextlib.contextmanager

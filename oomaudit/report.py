@@ -131,7 +131,8 @@ class Report(Record):
 
 
 class Reporter(Record):
-    """An output format: ``render(report, color)`` returns the whole text to write.
+    """An output format: ``render(report, color)`` returns the whole text to write, or an
+    iterable of its pieces (``output.held``).
     ``color`` is True only for a terminal that wants it; most formats ignore it."""
 
     def __init__(self, name: str, render: object, plugin: str = ""):

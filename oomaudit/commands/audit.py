@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import UsageError
 from ..invocation import audited, load_registry
-from ..output import print_errors, wants_color, write
+from ..output import held, print_errors, wants_color, write
 
 if TYPE_CHECKING:
     from ..engine import Registry
@@ -38,7 +38,8 @@ def _report(args, command: str) -> int:
     texts = []  # every format rendered before any is written: all reports or none
     for reporter, output in outputs:
         try:
-            texts.append(reporter.render(report, wants_color(args, output not in (None, "-"))))
+            color = wants_color(args, output not in (None, "-"))
+            texts.append(held(reporter.render(report, color)))
         except Exception as exc:  # a plugin's format: name it; the report is lost, say why
             if args.debug:
                 raise

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from ..jsonout import dumps
+from ..jsonout import Listed, pieces
 from ..report import SKIPPED, Report
 
 SCHEMA_VERSION = 2
@@ -14,7 +14,13 @@ def _scalar(value):
     return value if isinstance(value, (int, float, str, bool)) or value is None else str(value)
 
 
-def as_dict(report: Report) -> dict:
+def _made(items, make) -> list:
+    return [make(item) for item in items]
+
+
+def as_dict(report: Report, listed=_made) -> dict:
+    """The report as JSON's values. ``listed(items, make)`` makes its long arrays (hosts,
+    findings, rule runs): lists here, ``jsonout.Listed`` as ``render`` writes them."""
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "oomaudit", "version": report.version},
@@ -22,22 +28,9 @@ def as_dict(report: Report) -> dict:
         "command": report.command,
         "target": report.target,
         "fail_on": report.fail_on.label,
-        "hosts": [{
-            "name": h.name, "mode": h.mode, "label": h.label,
-            "facts": {k: {"value": _scalar(v), "source": src} for k, (v, src) in h.facts.items()},
-            "ledger": h.ledger,
-            "tables": {name: {"title": t.title, "columns": t.columns,
-                              "rows": [[_scalar(v) for v in row] for row in t.rows]}
-                       for name, t in h.tables.items()},
-        } for h in report.hosts],
-        "findings": [{
-            "rule": f.rule, "severity": f.severity.label, "message": f.message, "host": host,
-            "path": f.path, "line": f.line,
-            "evidence": [{"what": e.what, "source": e.source} for e in f.evidence],
-            "fix": f.fix, "plugin": f.plugin, "docs": f.docs, "fingerprint": f.fingerprint,
-        } for host, f in report.findings],
-        "rules": [{"rule": r.rule.id, "plugin": r.rule.plugin, "host": r.host,
-                   "status": r.status, "detail": r.detail} for r in report.runs],
+        "hosts": listed(report.hosts, _host),
+        "findings": listed(report.findings, _finding),
+        "rules": listed(report.runs, _run),
         "errors": list(report.errors),
         "notices": list(report.notices),
         "summary": {
@@ -53,5 +46,33 @@ def as_dict(report: Report) -> dict:
     }
 
 
-def render(report: Report, color: bool) -> str:
-    return dumps(as_dict(report))
+def _host(h) -> dict:
+    return {
+        "name": h.name, "mode": h.mode, "label": h.label,
+        "facts": {k: {"value": _scalar(v), "source": src} for k, (v, src) in h.facts.items()},
+        "ledger": h.ledger,
+        "tables": {name: {"title": t.title, "columns": t.columns,
+                          "rows": [[_scalar(v) for v in row] for row in t.rows]}
+                   for name, t in h.tables.items()},
+    }
+
+
+def _finding(hf) -> dict:
+    host, f = hf
+    return {
+        "rule": f.rule, "severity": f.severity.label, "message": f.message, "host": host,
+        "path": f.path, "line": f.line,
+        "evidence": [{"what": e.what, "source": e.source} for e in f.evidence],
+        "fix": f.fix, "plugin": f.plugin, "docs": f.docs, "fingerprint": f.fingerprint,
+    }
+
+
+def _run(r) -> dict:
+    return {"rule": r.rule.id, "plugin": r.rule.plugin, "host": r.host, "status": r.status,
+            "detail": r.detail}
+
+
+def render(report: Report, color: bool):
+    """The text in pieces, written as they are made (``output.held``): a fleet's report
+    of 100,000 files is hundreds of MiB of JSON."""
+    return pieces(as_dict(report, Listed))

@@ -87,3 +87,30 @@ def test_a_format_that_fails_leaves_every_output_unwritten(oomaudit, stub):
                                    "--format", "stub-crash", "-o", "b.out", env=stub_env()))
     assert "--format stub-crash: reporter of plugin 'stub' failed" in line
     assert sorted(p.name for p in stub.iterdir()) == ["a.stub"]
+
+
+def test_a_format_given_in_pieces_is_written_whole(oomaudit, stub):
+    proc = oomaudit("check", "a.stub", "--format", "stub-pieces", "-o", "p.out",
+                    "--format", "stub-pieces", "-o", "-", env=stub_env())
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout == (stub / "p.out").read_text()
+    assert proc.stdout.startswith("findings:\n") and proc.stdout.count("a.stub:") == 2
+
+
+def test_a_format_that_fails_halfway_leaves_every_output_unwritten(oomaudit, stub):
+    line = one_line_error(oomaudit("check", "a.stub", "--format", "json", "-o", "a.json",
+                                   "--format", "stub-half", "-o", "b.out", env=stub_env()))
+    assert "--format stub-half: reporter of plugin 'stub' failed" in line
+    assert "exploded halfway" in line
+    assert sorted(p.name for p in stub.iterdir()) == ["a.stub"]
+
+
+def test_pieces_past_the_spool_wait_in_a_file_and_come_back_whole(tmp_path, monkeypatch):
+    from oomaudit import output
+
+    monkeypatch.setattr(output, "SPOOL_BYTES", 64)
+    text = "".join(f"piece {n} é\n" for n in range(10_000))
+    spool = output.held(iter(text.splitlines(keepends=True)))
+    assert spool._rolled  # past 64 bytes: on disk, not in memory
+    output.write(spool, str(tmp_path / "report.txt"))
+    assert (tmp_path / "report.txt").read_text(encoding="utf-8") == text

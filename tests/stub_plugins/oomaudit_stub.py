@@ -79,6 +79,19 @@ def render_crash(report, color: bool) -> str:
     raise ValueError("stub reporter exploded")
 
 
+def render_pieces(report, color: bool):
+    """The text in pieces, as a report too large to hold is given (``output.held``)."""
+    yield "findings:\n"
+    for host, finding in report.findings:
+        yield f"{host} {finding.rule} {finding.path}:{finding.line}\n"
+
+
+def render_half(report, color: bool):
+    yield "a first piece\n"
+    raise ValueError("stub reporter exploded halfway")
+
+
 @hookimpl
 def oomaudit_reporters():
-    return [Reporter("stub-crash", render_crash)]
+    return [Reporter("stub-crash", render_crash), Reporter("stub-pieces", render_pieces),
+            Reporter("stub-half", render_half)]
