@@ -37,6 +37,8 @@ class Interpolated(Record):
 
 
 def interpolate(text: str, env: dict[str, str]) -> Interpolated:
+    if "$" not in text:
+        return Interpolated(text)  # nothing to fill, as in most values of a compose file
     result = Interpolated("")
     result.text = _expand(text, env, result, 0)[0]
     return result

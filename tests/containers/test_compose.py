@@ -37,7 +37,7 @@ def test_invalid_byte_values(text):
     ("${A}", "a", []), ("$A-x", "a-x", []), ("${U:-d}", "d", ["U"]), ("${E:-d}", "d", []),
     ("${E-d}", "", []), ("${U-d}", "d", ["U"]), ("${A:+alt}", "alt", []), ("${U+alt}", "", ["U"]),
     ("$$A", "$A", []), ("${U:-${A}}", "a", ["U"]), ("${U}", "", ["U"]),
-    ("^latest$", "^latest$", []),
+    ("^latest$", "^latest$", []), ("mysql:8 {x} }", "mysql:8 {x} }", []), ("", "", []),
     ("${U:-${V:-deep}}", "deep", ["U", "V"]),
 ])
 def test_interpolation(template, expected, unset):
