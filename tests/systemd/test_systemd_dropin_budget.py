@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import json
 
+from oomaudit.plugins.systemd.units import units_of
+
 from oomaudit.host import ROOT, Host
 from oomaudit.includes import MAX_BYTES, MAX_FILES
-from oomaudit.plugins.systemd.units import units_of
 
 UNIT = "[Service]\nExecStart=/usr/sbin/mysqld\n"
 

@@ -16,10 +16,10 @@ from pathlib import Path
 from conftest import need_program
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from oomaudit.plugins.systemd.units import units_of
 
 from oomaudit.host import ROOT, Host
 from oomaudit.parsers.systemd_names import INSTANCE, PLAIN, TEMPLATE, name_form, template_of
-from oomaudit.plugins.systemd.units import units_of
 
 # Names the old reading got wrong (a@..service a template; a second @ refused) or that sit
 # on the edges of systemd's rules (a leading dot or @, an unknown type, a dash before @).
@@ -59,7 +59,7 @@ def systemd_sorts(names: list[str]) -> dict[str, tuple[str | None, str | None]]:
             instance = line.split(": ", 1)[1]  # "n/a" for a plain name: "/" is in none
             dumped[current] = None if instance == "n/a" else instance
     sorted_ = {}
-    for name, path in zip(names, paths):
+    for name, path in zip(names, paths, strict=True):
         stem, _, kind = name.rpartition(".")
         as_template = f"{stem}i.{kind}"
         if f"Failed to prepare filename {path}" in proc.stderr:
