@@ -11,7 +11,8 @@ invocation; "Kill process X ... or sacrifice child" only *selects* X, the victim
 the pid on the following "Killed process" line; a header belongs to the first kill
 after it (a header after a kill starts the next report); ``oom_reaper`` lines, "OOM
 victim ... is already exiting", and "Kernel panic ... no killable processes" are not
-kills (a panic is counted apart); kB values as printed, digit separators ignored.
+kills (a panic is counted apart); kB values as printed, digit separators ignored; the task
+table is the rows printed before the report's first kill (the kernel prints it before).
 
 ``kernlog_scan.scan`` feeds only the lines that matter; ``parse_lines``, the reference, all.
 
@@ -147,8 +148,10 @@ class KernlogParser:
 
     @property
     def wants_rows(self) -> bool:
-        """Inside a report whose task table started: lines between markers may be rows."""
-        return self.report is not None and self.report.table is not None
+        """Inside a report whose task table started and no kill yet: lines between markers
+        may be rows (after a kill they are not read, nor decoded: most of a dense log)."""
+        report = self.report
+        return report is not None and report.table is not None and not report.killed
 
     @property
     def room(self) -> int:
@@ -170,12 +173,12 @@ class KernlogParser:
         if report.killed:
             self.tail -= count
         report.lines += count
-        if text is not None and report.table is not None and inside:
+        if text is not None and self.wants_rows and inside:
             if inside < count:
                 text = "\n".join(text.split("\n")[:inside])
             if '"MESSAGE"' in text:  # journal records: their messages are the lines
                 text = "\n".join(map(journal_message, text.split("\n")))
-            report.table.add(text.replace("\r", ""))
+            report.table.add(text.replace("\r", "") if "\r" in text else text)  # memchr
         return self._finish() if inside < count else []
 
     # -- one line ------------------------------------------------------------------------
@@ -217,7 +220,7 @@ class KernlogParser:
             return
         if "oom_reaper" in line:
             self._reaper(line)
-        elif "[" in line and report.table is not None and TABLE_ROW.search(line):
+        elif "[" in line and self.wants_rows and TABLE_ROW.search(line):
             report.table.add(line)
         elif "tgid" in line:
             head = TABLE_HEAD.search(line)

@@ -111,8 +111,8 @@ class Table:
             text = data if plain else text
             rss_at = self._at("rss")
             rows = _sizes(rss_at, plain).findall(text)[:MAX_ROWS] if rss_at else []
-            table = dict(zip(map(int, map(itemgetter(0), rows)),
-                             map(int, map(itemgetter(1), rows)), strict=True))
+            pids, sizes = zip(*rows) if rows else ((), ())
+            table = dict(zip(map(int, pids), map(int, sizes)))
             top = sorted(table.items(), key=itemgetter(1), reverse=True)[:TOP_USERS]
             self._read = (len(self.parts), text, plain, top, {})
         _, text, plain, top, whole = self._read
