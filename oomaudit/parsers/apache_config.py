@@ -17,6 +17,7 @@ STATIC_MODULES = {"core_module": "core.c", "so_module": "mod_so.c",
                   "watchdog_module": "mod_watchdog.c", "http_module": "http_core.c",
                   "log_config_module": "mod_log_config.c", "logio_module": "mod_logio.c",
                   "version_module": "mod_version.c", "unixd_module": "mod_unixd.c"}
+_STATIC_NAMES = {*STATIC_MODULES, *STATIC_MODULES.values()}  # what <IfModule> finds built in
 # Modules whose source file is not mod_NAME.c (measured with <IfModule> on each module).
 SOURCE_NAMES = {"mpm_prefork_module": "prefork.c", "mpm_worker_module": "worker.c",
                 "mpm_event_module": "event.c", "ldap_module": "util_ldap.c"}
@@ -87,5 +88,5 @@ class Config(Record):
 
     def loaded(self, name: str) -> bool:
         """``<IfModule name>``: a module symbol or source file name, case-sensitive."""
-        symbols = {**STATIC_MODULES, **{m: source_name(m) for m in self.modules}}
-        return name in symbols or name in symbols.values()
+        return name in self.modules or name in _STATIC_NAMES or any(
+            source_name(m) == name for m in self.modules)
