@@ -120,7 +120,7 @@ def test_a_repository_reads_each_servers_files_once_per_flavour(tmp_path, monkey
     names = ("etc/mysql/my.cnf", "etc/mysql/conf.d/server.cnf", "etc/mysql/other.cnf")
     _tree(tmp_path, dict(zip(names, ("[mysqld]\n!includedir /etc/mysql/conf.d\n",
                                      "[mysqld]\nmax_connections = 100\n",
-                                     "[mariadb-10.6]\nmax_connections = 70\n"))))
+                                     "[mariadb-10.6]\nmax_connections = 70\n"), strict=True)))
     host = Host("repo", FILES, None)
     host.files = [(READER, tmp_path / name) for name in names]
     host.docs["mysql"] = [mycnf.parse_file(host.read(path, READER)) for _, path in host.files]
