@@ -150,9 +150,6 @@ class _Builder:
             SequenceStartEvent,
         )
 
-        # the parser's events as yaml.parse yields them, without its generator's two calls
-        # an event (about a sixth of the whole on compose files and manifests)
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
         # libyaml also breaks lines at \r, NEL and U+2028/9; oomaudit counts \n only
         # (reading.Source.lines), so in a text with any of those a mark's line comes from
         # its character index, the \n before it (searched for: a fifth of the work if done
@@ -162,8 +159,12 @@ class _Builder:
         anchors: dict[str, Any] = {}
         stack: list[list] = []  # [container, pending key, key line, anchor, tag]
         root: Any = None
-        start, nodes = 1, 0
+        start, nodes, loader = 1, 0, None
         try:
+            # the parser's events as yaml.parse yields them, without its generator's two
+            # calls an event (about a sixth of the whole on compose files and manifests);
+            # the pure-Python loader reads (and may refuse) the text as it is made
+            loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
             for event in iter(loader.get_event, None):
                 kind, mark = event.__class__, event.start_mark
                 line = 0 if mark is None else mark.line + 1 if breaks is None \
@@ -221,7 +222,8 @@ class _Builder:
         except yaml.YAMLError as exc:
             raise YamlError(_message(exc), _line(exc, text)) from None
         finally:
-            loader.dispose()
+            if loader is not None:
+                loader.dispose()
 
     def _add(self, frame: list, value: Any, tag: str | None, line: int, weight: int,
              size: int) -> None:

@@ -46,6 +46,23 @@ def test_yaml_problems_have_lines(text, line, words):
     assert error.line == line and words in error.message
 
 
+@pytest.mark.parametrize("text", ["\x00", "a: \x01\n", "a: [\n", "a: 1\nb: 2\na: 3\n",
+                                  "x: &x {m: 1}\ny:\n  <<: *x\n  n: [2, !reset 3]\n"])
+def test_without_libyaml_the_same_tree_or_error(text, monkeypatch):
+    """PyYAML's pure-Python parser (no libyaml) reads as the C one, refusing as it does."""
+    import yaml
+
+    def read() -> object:
+        try:
+            return [(d.line, d.root, d.root.lines) for d in load_all(text)]
+        except YamlError as exc:
+            return exc.line
+
+    with_c = read()
+    monkeypatch.delattr(yaml, "CSafeLoader")
+    assert read() == with_c
+
+
 def test_aliases_share_and_merge_keys_apply():
     doc = next(load_all("x: &x {m: 1, n: 2}\ny:\n  <<: *x\n  n: 3\nz: *x\n")).root
     assert doc["y"] == {"m": 1, "n": 3} and doc["z"] is doc["x"]
