@@ -14,6 +14,7 @@ import io
 import json
 
 from .host import printable
+from .jsonindent import chunks
 
 
 def encode(document: object, indent: int | None = 2) -> str:
@@ -22,11 +23,10 @@ def encode(document: object, indent: int | None = 2) -> str:
     (Python's encoder yields several per value), which for a fleet's report of 130,000 rule
     runs held more memory than the report itself. ``indent=None`` is one line, by json's C
     encoder, which indents nothing: a fleet of 10,000 hosts, or a log's event per line."""
-    encoder = json.JSONEncoder(indent=indent, ensure_ascii=False)
     if indent is None:
-        return printable(encoder.encode(document))
+        return printable(json.JSONEncoder(ensure_ascii=False).encode(document))
     buffer = io.StringIO()
-    buffer.writelines(encoder.iterencode(document))
+    buffer.writelines(chunks(document, indent))  # json's indented text, a third faster
     return printable(buffer.getvalue())
 
 
@@ -39,7 +39,7 @@ def pieces(document: object):
     """``dumps``'s text in pieces as the encoder makes them, for a report written as it is
     made (``output.held``). Each piece holds whole strings, so each is made printable on
     its own. ``Listed`` values in ``document`` make their items here, one at a time."""
-    for piece in json.JSONEncoder(indent=2, ensure_ascii=False).iterencode(document):
+    for piece in chunks(document, 2):
         yield printable(piece)
     yield "\n"
 
@@ -47,9 +47,9 @@ def pieces(document: object):
 class Listed(list):
     """A JSON array whose items are made as the encoder writes them: ``make(item)`` for each
     of ``items``. A fleet's report has 1.4 million rule runs at 100,000 files, which as
-    dicts held 650 MiB. Python's encoder (``indent``, as ``pieces`` and ``dumps`` use it)
-    reads a list through ``len`` and iteration; the C one, without indent, would read the
-    empty list underneath."""
+    dicts held 650 MiB. The indented writer (``jsonindent``, as ``pieces`` and ``dumps`` use
+    it) reads a list through ``len`` and iteration; json's C encoder, without indent, would
+    read the empty list underneath."""
 
     def __init__(self, items, make):
         super().__init__()
