@@ -73,13 +73,13 @@ def replay(merged: Merged, limits: dict = LIMITS) -> Policy:
     policy = Policy({k: Setting(v[2], None) for k, v in limits.items()})
     for origin in merged.writes:
         a = origin.assignment
-        for key in limits:
-            if a.is_glob:
-                hit = fmt.matches(a.key, key) and not merged.glob_blocked(key)
-            else:
-                hit = a.key == key
-            number = kernel_value(key, a.value, limits) if hit else None
-            if number is None:  # not this key, or rejected (CONF001 names the line)
+        if a.is_glob:
+            keys = [k for k in limits if fmt.matches(a.key, k) and not merged.glob_blocked(k)]
+        else:  # one key, looked up: not compared with each
+            keys = [a.key] if a.key in limits else []
+        for key in keys:
+            number = kernel_value(key, a.value, limits)
+            if number is None:  # rejected (CONF001 names the line)
                 continue
             policy.written.setdefault(key, []).append(origin)
             if number >= 0 or key not in (KBYTES, HUGEPAGES):

@@ -40,6 +40,14 @@ class Scenario(Record):
 
 
 def scenarios(host) -> list[Scenario]:
+    """The policies the five rules judge, built once per host (each file of a repository
+    merged and replayed alone), not once per rule."""
+    if "sysctl.scenarios" not in host.cache:
+        host.cache["sysctl.scenarios"] = _scenarios(host)
+    return host.cache["sysctl.scenarios"]
+
+
+def _scenarios(host) -> list[Scenario]:
     if host.mode == FILES:
         note = ("checked on its own: 'oomaudit check' cannot know which other sysctl files "
                 "the host reads, nor their order")
