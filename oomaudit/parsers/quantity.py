@@ -9,14 +9,18 @@ decimal SI ones (``n u m "" k M G T P E``: ``E`` alone is exa, 10^18), a binary 
 (truncated to int32). ``m`` is *milli*: ``1000m`` of memory is one byte. Values are
 exact (never floats); a non-zero value finer than 1n is rounded up to 1n, and a binary
 value is capped at 2^63-1. The kubelet takes memory as ``Value()``: rounded up to a
-whole byte.
+whole byte. A whole value (``512Mi``, ``2G``: nearly every memory quantity) is an int;
+only a fraction imports the fractions module (with decimal: a tenth of a manifest's check).
 """
 from __future__ import annotations
 
 import math
-from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from ..cnumbers import digits as c_digits
+
+if TYPE_CHECKING:
+    from fractions import Fraction
 
 DECIMAL = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15,
            "E": 18}
@@ -90,33 +94,48 @@ def _interpret(suffix: str) -> tuple[int, int, str]:
     raise QuantityError(SUFFIX)
 
 
-def parse(text: str) -> Fraction:
+def parse(text: str) -> int | Fraction:
     """The exact value of a quantity string; QuantityError with apimachinery's message."""
     if text == "":
         raise QuantityError(FORMAT_WRONG)
     if text == "0":
-        return Fraction(0)
+        return 0
     positive, value, num, denom, suffix = _scan(text)
     base, exponent, fmt = _interpret(suffix)
     digits, places = _significant(num + denom, len(denom))
-    if fmt == "BinarySI":
-        amount = Fraction(digits << exponent) / Fraction(10) ** places
-    else:
-        scale = exponent - places
+    scale = exponent - places
+    if fmt != "BinarySI":
         fast = 18 - len(num + denom) >= 0 and scale >= -9
         if not fast and not any(c in _DIGITS for c in value):
             raise QuantityError(NUMERIC)  # inf.Dec.SetString of a bare sign or point
-        if digits and scale > _FAR:
-            return Fraction(MAX_INT64 if positive else -MAX_INT64)  # beyond any machine
-        if digits and scale < -_FAR:
-            amount = Fraction(1, 10 ** 9)
-        else:
-            amount = digits * Fraction(10) ** scale
-    if amount and amount.denominator > 1:  # rounded up to whole nanos, away from zero
+    if not digits:  # whatever the exponent (0e999999999 is no 10^999999999 to compute)
+        return 0
+    if fmt == "BinarySI" and places <= 0:
+        amount = min((digits * 10 ** -places) << exponent, MAX_INT64)
+    elif fmt != "BinarySI" and scale >= 0:
+        amount = MAX_INT64 if scale > _FAR else digits * 10 ** scale  # beyond any machine
+    else:
+        amount = _fraction(digits, places, exponent, fmt)
+    return amount if positive else -amount
+
+
+def _fraction(digits: int, places: int, exponent: int, fmt: str) -> Fraction:
+    """A value with a fraction of a unit, exact, rounded up to whole nanos (away from
+    zero); a binary one capped at 2^63-1."""
+    from fractions import Fraction
+
+    scale = exponent - places
+    if fmt == "BinarySI":
+        amount = Fraction(digits << exponent) / Fraction(10) ** places
+    elif scale < -_FAR:
+        amount = Fraction(1, 10 ** 9)
+    else:
+        amount = digits * Fraction(10) ** scale
+    if amount.denominator > 1:
         amount = Fraction(math.ceil(amount * 10 ** 9), 10 ** 9)
     if fmt == "BinarySI" and amount > MAX_INT64:
         amount = Fraction(MAX_INT64)
-    return amount if positive else -amount
+    return amount
 
 
 def _significant(text: str, places: int, keep: int = 60) -> tuple[int, int]:

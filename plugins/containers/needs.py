@@ -177,8 +177,6 @@ def _mysqld_flags(args: list[Arg]) -> list[mycnf.Option]:
 
 def _postgres(host, args: list[Arg], env: dict[str, Arg], vendor: str,
               mounts: list[Mount]) -> list[Need]:  # a mounted postgresql.conf: all of it
-    from oomaudit.parsers.pgguc import PAGE, InvalidValue, defaults, evaluate
-
     from .pgmounted import mounted_config
 
     candidates = []
@@ -201,6 +199,8 @@ def _postgres(host, args: list[Arg], env: dict[str, Arg], vendor: str,
         name, _, value = text.partition("=")
         if name.replace("-", "_").lower() != "shared_buffers":
             continue
+        from oomaudit.parsers.pgguc import PAGE, InvalidValue, defaults, evaluate
+
         try:
             pages = evaluate("shared_buffers", value, defaults())
         except InvalidValue:

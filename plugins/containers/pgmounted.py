@@ -6,9 +6,6 @@ the PostgreSQL plugin's code, the ``-c`` flags of the command line over the file
 from __future__ import annotations
 
 from oomaudit.plugins.postgresql.constants import READER
-from oomaudit.plugins.postgresql.worstcase import fit, sum_text, worst_case
-
-from oomaudit.parsers import pgcluster
 
 PGDATA = "/var/lib/postgresql/data"  # the official image's, unless PGDATA says otherwise
 SHARE = 0.9  # of the limit: the rest for the postmaster, its page tables, the shell
@@ -26,7 +23,10 @@ def mounted_config(host, flags: list[tuple[str, object]], env: dict, mounts: lis
     wanted = named[-1] if named else f"{data.rstrip('/')}/postgresql.conf"
     mount = next((m for m in reversed(mounts) if m.target.rstrip("/") == wanted), None)
     if mount is None or not host.fs.is_file(mount.source):
-        return None
+        return None  # most projects: PostgreSQL's parsers are not imported
+    from oomaudit.parsers import pgcluster
+    from oomaudit.plugins.postgresql.worstcase import fit, sum_text, worst_case
+
     source = host.read(mount.source, READER, f"{mount.path}:{mount.line}")
     if source is None:
         return None

@@ -28,16 +28,17 @@ COOP_LIMIT = (32 << 30) - (32 << 20)  # about where compressed oops stop (no fla
 OVERHEAD_SHARE, OVERHEAD_MIN = 0.25, 256 * MIB
 
 _SIZE = r"(\d+)([kKmMgGtT]?)"
-_FLAGS = (  # flag name -> regex of the word (the value in group 1.., the JVM's syntax)
-    ("MaxHeapSize", re.compile(rf"-(?:Xmx|XX:MaxHeapSize=){_SIZE}\Z")),
-    ("InitialHeapSize", re.compile(rf"-(?:Xms|XX:InitialHeapSize=){_SIZE}\Z")),
-    ("MaxRAM", re.compile(rf"-XX:MaxRAM={_SIZE}\Z")),
-    ("MaxRAMPercentage", re.compile(r"-XX:MaxRAMPercentage=(\d+(?:\.\d*)?)\Z")),
-    ("MinRAMPercentage", re.compile(r"-XX:MinRAMPercentage=(\d+(?:\.\d*)?)\Z")),
-    ("MaxRAMFraction", re.compile(r"-XX:MaxRAMFraction=(\d+)\Z")),
-    ("MinRAMFraction", re.compile(r"-XX:MinRAMFraction=(\d+)\Z")),
-    ("InitialRAMPercentage", re.compile(r"-XX:InitialRAMPercentage=(\d+(?:\.\d*)?)\Z")),
-    ("UseContainerSupport", re.compile(r"-XX:([+-])UseContainerSupport\Z")),
+_FLAGS = (  # flag name -> regex of the word (the value in group 1.., the JVM's syntax);
+    # compiled on first use by re's cache: ES nodes and compose services import this module
+    ("MaxHeapSize", rf"-(?:Xmx|XX:MaxHeapSize=){_SIZE}\Z"),
+    ("InitialHeapSize", rf"-(?:Xms|XX:InitialHeapSize=){_SIZE}\Z"),
+    ("MaxRAM", rf"-XX:MaxRAM={_SIZE}\Z"),
+    ("MaxRAMPercentage", r"-XX:MaxRAMPercentage=(\d+(?:\.\d*)?)\Z"),
+    ("MinRAMPercentage", r"-XX:MinRAMPercentage=(\d+(?:\.\d*)?)\Z"),
+    ("MaxRAMFraction", r"-XX:MaxRAMFraction=(\d+)\Z"),
+    ("MinRAMFraction", r"-XX:MinRAMFraction=(\d+)\Z"),
+    ("InitialRAMPercentage", r"-XX:InitialRAMPercentage=(\d+(?:\.\d*)?)\Z"),
+    ("UseContainerSupport", r"-XX:([+-])UseContainerSupport\Z"),
 )
 _SHIFT = {"": 0, "k": 10, "m": 20, "g": 30, "t": 40}
 
@@ -109,7 +110,7 @@ def read_options(words: list[Word]) -> Options:
     repeated: list[Word] = []
     for word in words:
         for name, pattern in _FLAGS:
-            match = pattern.match(word.text)
+            match = re.match(pattern, word.text)
             if match:
                 if name == "MaxHeapSize" and name in flags:
                     repeated.append(flags[name].word)
