@@ -37,8 +37,11 @@ def printable(text: str) -> str:
         return re.sub("[\ud800-\udfff]", "\ufffd", text)
 
 
-# C0, DEL, C1 (ESC and CSI among them) and the bidirectional marks that reorder a line
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# C0, DEL, C1 (ESC and CSI among them) and the bidirectional marks that reorder a line, each
+# to its escape (a table: the regex of these ranges cost 0.5 ms to compile on every run)
+_CONTROL = {code: ascii(chr(code))[1:-1] for code in (
+    *range(0x20), *range(0x7f, 0xa0), 0x61c, 0x200e, 0x200f, *range(0x202a, 0x202f),
+    *range(0x2066, 0x206a))}
 
 
 def terminal(text: str) -> str:
@@ -46,8 +49,7 @@ def terminal(text: str) -> str:
     control characters as ``\x1b``/``\u202e`` escapes, so a process name in a kernel log
     cannot move the cursor, recolour the screen or hide a line."""
     text = printable(text)
-    return _CONTROL.sub(lambda m: ascii(m.group())[1:-1], text) if _CONTROL.search(text) \
-        else text
+    return text if text.isprintable() else text.translate(_CONTROL)  # the first: a C loop
 
 
 class Fact(NamedTuple):

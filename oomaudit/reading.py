@@ -55,7 +55,8 @@ class Reader(Record):
         self.plugin = plugin  # set by the plugin manager
 
 
-_SUPPRESSION = re.compile(r"oomaudit:\s*(ignore|ignore-file)\[([^\]]*)\]\s*(.*)")
+# compiled on first use (re caches it): only a file that holds "oomaudit:" needs it
+_SUPPRESSION = r"oomaudit:\s*(ignore|ignore-file)\[([^\]]*)\]\s*(.*)"
 
 
 class Suppression(Record):
@@ -131,9 +132,10 @@ class Source(Record):
             self._suppressions = []
             if "oomaudit:" in self.text:
                 prefixes = self.reader.comment_prefixes if self.reader else ("#",)
+                pattern = re.compile(_SUPPRESSION)
                 for number, line in enumerate(self.lines, 1):
                     starts = [line.find(p) for p in prefixes if p in line]
-                    m = _SUPPRESSION.search(line, min(starts)) if starts else None
+                    m = pattern.search(line, min(starts)) if starts else None
                     if m:
                         ids = tuple(i.strip().upper() for i in m.group(2).split(",") if i.strip())
                         self._suppressions.append(Suppression(
