@@ -8,6 +8,7 @@ on its own so that an exception is blamed on the plugin that raised it.
 from __future__ import annotations
 
 import os
+from types import FunctionType, MethodType, ModuleType
 from typing import Any
 
 import pluggy
@@ -18,6 +19,7 @@ from .record import Record
 GROUP = "oomaudit"
 BUILTIN_PREFIX = "oomaudit."  # built-in rules and reporters live in our namespace
 DISABLE_ENV = "OOMAUDIT_DISABLE_PLUGINS"
+_MARK = f"{GROUP}_impl"  # the attribute pluggy.HookimplMarker(GROUP) sets on a hook
 
 
 class Plugins(Record):
@@ -64,6 +66,23 @@ class Plugins(Record):
         return found
 
 
+class _Manager(pluggy.PluginManager):
+    """pluggy's manager, with a quicker first look at a module's names. pluggy looks each
+    name of a plugin up with ``inspect.getattr_static`` (about 500 over the built-in
+    plugins' modules: 2 ms of a run on one file); for a module, its own dict gives the same
+    answer, and only a function marked as a hook, or what pluggy could bind as one, goes
+    on to pluggy's own reading."""
+
+    def parse_hookimpl_opts(self, plugin, name: str):
+        if isinstance(plugin, ModuleType):
+            value = vars(plugin).get(name)
+            if not isinstance(value, (FunctionType, MethodType, staticmethod, classmethod)):
+                return None
+            if isinstance(value, FunctionType) and _MARK not in value.__dict__:
+                return None
+        return super().parse_hookimpl_opts(plugin, name)
+
+
 def third_party_disabled(flag: bool = False) -> bool:
     return flag or os.environ.get(DISABLE_ENV, "").strip().lower() not in ("", "0", "false", "no")
 
@@ -74,7 +93,7 @@ def load_plugins(disable_third_party: bool = False,
     embedding). A plugin that fails to import is reported, not raised."""
     from .entrypoints import entry_points
 
-    manager = pluggy.PluginManager(GROUP)
+    manager = _Manager(GROUP)
     manager.add_hookspecs(hookspecs)
     plugins = Plugins(manager)
     skip_third = third_party_disabled(disable_third_party)
