@@ -129,6 +129,7 @@ def audit_host(registry: Registry, host: Host, settings: Settings, progress=None
     count (plugin errors go to ``registry.plugins.errors``). Its documents are released."""
     local = host.settings or settings
     report = Report("", "", "", settings.fail_on)
+    report.runs = []  # one host's: the run's Runs packs them as it takes them
     prepare(host, registry.plugins, progress)
     templated = {s.display: s for s in host.sources.values() if s.templated}
     by_display = {s.display: s for s in host.sources.values()}  # where suppressions are
