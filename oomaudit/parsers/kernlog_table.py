@@ -73,8 +73,23 @@ def _row_of(data: str | bytes, pid: int, columns: int, plain: bool) -> tuple[str
         end = at + len(key) - 1
         found = pattern.match(data, data.rfind(bracket, 0, at + 1))
         if found and int(found[1]) == pid:
-            return tuple(g.decode() for g in found.groups()) if plain else found.groups()
+            row = found.groups()
+            return (*row[:-1], row[-1].decode()) if plain else row  # int() reads bytes
     return None
+
+
+def _largest(rows: list[tuple[Any, Any]], plain: bool) -> list[tuple[int, int]]:
+    """The ``TOP_USERS`` largest RSS of the (pid, RSS) rows, a pid's last row counting, in
+    the order a stable sort of the pids by RSS gives (equal RSS: the pid first printed)."""
+    if not rows:
+        return []
+    pids, sizes = zip(*rows)
+    sizes = list(map(int, sizes))
+    if plain and min(pids)[:1] != b"0" and len(set(pids)) == len(pids):  # one row a pid
+        order = sorted(range(len(sizes)), key=sizes.__getitem__, reverse=True)[:TOP_USERS]
+        return [(int(pids[at]), sizes[at]) for at in order]
+    table = dict(zip(map(int, pids), sizes))
+    return sorted(table.items(), key=itemgetter(1), reverse=True)[:TOP_USERS]
 
 
 class Table:
@@ -111,10 +126,7 @@ class Table:
             text = data if plain else text
             rss_at = self._at("rss")
             rows = _sizes(rss_at, plain).findall(text)[:MAX_ROWS] if rss_at else []
-            pids, sizes = zip(*rows) if rows else ((), ())
-            table = dict(zip(map(int, pids), map(int, sizes)))
-            top = sorted(table.items(), key=itemgetter(1), reverse=True)[:TOP_USERS]
-            self._read = (len(self.parts), text, plain, top, {})
+            self._read = (len(self.parts), text, plain, _largest(rows, plain), {})
         _, text, plain, top, whole = self._read
         for pid in [pid for pid, _ in top] + ([victim] if victim is not None else []):
             if pid not in whole:
