@@ -44,11 +44,25 @@ class Catalogue:
 
     def entry(self, rule_id: str) -> dict:
         if self._entries is None:
-            self._entries = load(_read(self.package, self.name), f"{self.package}/{self.name}")
+            self._entries = _built(self.package, self.name) or load(
+                _read(self.package, self.name), f"{self.package}/{self.name}")
         try:
             return self._entries[rule_id]
         except KeyError:
             raise ValueError(f"{self.package}/{self.name}: no [{rule_id}] entry") from None
+
+
+def _built(package: str, name: str) -> dict[str, dict] | None:
+    """A built-in catalogue as setup.py wrote it into a normal install (``CATALOGUES`` of
+    ``oomaudit/rules/compiled.py``: importing tomllib cost more than all the rest of a
+    finding's texts); None in an editable install, which reads the TOML file."""
+    if package != BUILTIN:
+        return None
+    try:
+        built = import_module(f"{BUILTIN}.compiled")
+    except ImportError:
+        return None
+    return built.CATALOGUES.get(name)
 
 
 def _read(package: str, name: str) -> str:

@@ -101,6 +101,26 @@ def test_wheel_install_keeps_builtins_inside_the_package(venv):
     assert BUILTIN.items() <= rules_of(proc).items()
 
 
+@slow
+def test_a_wheel_holds_the_rule_texts_built_and_a_finding_reads_no_toml(venv):
+    """setup.py writes rules/*.toml into the install as tomllib reads them
+    (oomaudit/rules/compiled.py): a run that reports a finding takes its severity from
+    there, without importing tomllib (nearly a tenth of a pre-commit run on one file; a third-party
+    catalogue, read with tomllib as its plugin loads, is switched off here)."""
+    import tomllib
+
+    built = venv.py("import json; from oomaudit.rules.compiled import CATALOGUES; "
+                    "print(json.dumps(CATALOGUES))")
+    assert json.loads(built) == {path.name: tomllib.loads(path.read_text(encoding="utf-8"))
+                                 for path in sorted((REPO / "rules").glob("*.toml"))}
+    (venv.work / "fstab").write_text("UUID=1 / ext4 defaults 0 1\n")
+    probe = venv.py("import io, sys; from oomaudit.cli import main; sys.stdout = io.StringIO(); "
+                    "main(['check', '--exit-zero', '--no-plugins', 'fstab']); "
+                    "text = sys.stdout.getvalue(); "
+                    "sys.stdout = sys.__stdout__; print('tomllib' in sys.modules, text)")
+    assert probe.startswith("False fstab: SWAP001 medium no swap"), probe
+
+
 # -- the third-party plugin --------------------------------------------------------------
 
 @slow
