@@ -24,8 +24,9 @@ def mounted_config(host, flags: list[tuple[str, object]], env: dict, mounts: lis
     mount = next((m for m in reversed(mounts) if m.target.rstrip("/") == wanted), None)
     if mount is None or not host.fs.is_file(mount.source):
         return None  # most projects: PostgreSQL's parsers are not imported
-    from oomaudit.parsers import pgcluster
     from oomaudit.plugins.postgresql.worstcase import fit, sum_text, worst_case
+
+    from oomaudit.parsers import pgcluster
 
     source = host.read(mount.source, READER, f"{mount.path}:{mount.line}")
     if source is None:
