@@ -108,9 +108,12 @@ class Source(Record):
 
     def line_text(self, line: int | None) -> str:
         """Line ``line`` as written, stripped ("" for none or past the end): the fingerprint
-        key of a problem that no setting or directive names (a line the program rejects)."""
-        lines = self.lines
-        return lines[line - 1].strip() if line and 0 < line <= len(lines) else ""
+        key of a problem that no setting or directive names (a line the program rejects).
+        Split up to that line only, in C: a file with many rejected lines asks for each."""
+        if not line or line < 1:
+            return ""
+        lines = self.text.split("\n", line)
+        return lines[line - 1].strip() if line <= len(lines) else ""
 
     def problem(self, rule: str, line: int | None, message: str, fix: str = "",
                 evidence: list[Evidence] | None = None, key: str = "",
