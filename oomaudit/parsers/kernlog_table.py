@@ -83,12 +83,12 @@ def _largest(rows: list[tuple[Any, Any]], plain: bool) -> list[tuple[int, int]]:
     the order a stable sort of the pids by RSS gives (equal RSS: the pid first printed)."""
     if not rows:
         return []
-    pids, sizes = zip(*rows)
+    pids, sizes = zip(*rows, strict=True)
     sizes = list(map(int, sizes))
     if plain and min(pids)[:1] != b"0" and len(set(pids)) == len(pids):  # one row a pid
         order = sorted(range(len(sizes)), key=sizes.__getitem__, reverse=True)[:TOP_USERS]
         return [(int(pids[at]), sizes[at]) for at in order]
-    table = dict(zip(map(int, pids), sizes))
+    table = dict(zip(map(int, pids), sizes, strict=True))
     return sorted(table.items(), key=itemgetter(1), reverse=True)[:TOP_USERS]
 
 
