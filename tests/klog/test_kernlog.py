@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from oomaudit.parsers import kernlog_scan
 from oomaudit.parsers.kernlog import KernlogParser, parse_lines, split_lines
 from oomaudit.parsers.kernlog_scan import scan
+from oomaudit.parsers.kernlog_table import Table
 from oomaudit.parsers.logframe import parse_stamp
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -205,3 +206,41 @@ def test_lines_skipped_at_once_end_reports_where_feeding_them_would(lines):
         assert fast(data) == slow(data)
     finally:
         kernlog.TAIL_LINES, kernlog.MAX_REPORT_LINES = saved
+
+
+def test_rows_after_the_first_kill_are_not_its_task_table():
+    """The kernel prints the table before the kill; a row after it (here before the
+    oom.group members' kills) is no process the report ranked."""
+    data = b"\n".join([
+        b"x invoked oom-killer: gfp_mask=0x0, order=0",
+        b"[  pid  ]   uid  tgid total_vm      rss pgtables_bytes swapents oom_score_adj name",
+        b"[      2]     0     2       10        8        0        0             0 bash",
+        b"[      3]     0     3       10        5        0        0             0 sh",
+        b"Memory cgroup out of memory: Killed process 2 (bash) total-vm:40kB",
+        b"Tasks in /x are going to be killed due to memory.oom.group set",
+        b"[      9]     0     9       10   999999        0        0             0 late",
+        b"Memory cgroup out of memory: Killed process 3 (sh) total-vm:40kB"])
+    events = fast(data)
+    assert [e["via"] for e in events] == [None, "oom.group"]
+    assert [[t["pid"] for t in e["top"]] for e in events] == [[2, 3], [2, 3]]
+    assert events == slow(data)
+
+
+_ROW = st.builds(lambda prefix, pid, columns, name: f"{prefix}[{pid:>7}]{columns} {name}",
+                 st.sampled_from(["", "Nov 27 10:46:42 db1 kernel: [10002.000000] "]),
+                 st.integers(0, 40), st.lists(st.integers(-5, 10**7).map(" {:>8}".format),
+                                              min_size=7, max_size=7).map("".join),
+                 st.from_regex(r"[a-z0-9 ()\[\]-]{1,15}", fullmatch=True))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_ROW, max_size=30), st.integers(0, 40))
+def test_a_table_read_as_bytes_ranks_as_read_as_text(rows, victim):
+    """A table of ASCII and spaces is read as bytes with patterns that know only those; the
+    same rows with a non-ASCII line beside them are read as text: the same answers."""
+    columns = "uid tgid total_vm rss pgtables_bytes swapents oom_score_adj name".split()
+    plain, text = Table(columns), Table(columns)
+    plain.add("\n".join(rows))
+    text.add("\n".join([*rows, "é"]))
+    assert plain.victim(victim) == text.victim(victim)
+    assert (plain._read[2], text._read[2]) == (True, False)  # one read each way
