@@ -36,13 +36,26 @@ SPOOL_BYTES = 32 << 20  # a report larger than this waits in a temporary file, n
 def held(rendered: str | Iterable[str]) -> str | IO[str]:
     """A rendered report kept until every report of the run is made (all or none is
     written): its text, or, for a reporter that gives its text in pieces (a fleet's JSON
-    report: hundreds of MiB at 100,000 files), the pieces written as they come into a
-    temporary file that stays in memory up to ``SPOOL_BYTES``."""
+    report: hundreds of MiB at 100,000 files), the pieces joined while they stay under
+    ``SPOOL_BYTES`` and past that written as they come into a temporary file (so a run on
+    one file imports no tempfile, with shutil, bz2 and lzma behind it)."""
     if isinstance(rendered, str):
         return rendered
+    pieces: list[str] = []
+    size = 0
+    rendered = iter(rendered)
+    for piece in rendered:
+        pieces.append(piece)
+        size += len(piece)
+        if size > SPOOL_BYTES:
+            break
+    else:
+        return "".join(pieces)
     import tempfile
 
-    spool = tempfile.SpooledTemporaryFile(SPOOL_BYTES, "w+", encoding="utf-8")
+    spool = tempfile.TemporaryFile("w+", encoding="utf-8")
+    spool.writelines(pieces)
+    del pieces
     spool.writelines(rendered)
     return spool
 

@@ -111,6 +111,7 @@ def test_pieces_past_the_spool_wait_in_a_file_and_come_back_whole(tmp_path, monk
     monkeypatch.setattr(output, "SPOOL_BYTES", 64)
     text = "".join(f"piece {n} é\n" for n in range(10_000))
     spool = output.held(iter(text.splitlines(keepends=True)))
-    assert spool._rolled  # past 64 bytes: on disk, not in memory
+    assert not isinstance(spool, str)  # past 64 bytes: in a file, not in memory
+    assert output.held(iter(["a", "b"])) == "ab"  # under it: the text itself
     output.write(spool, str(tmp_path / "report.txt"))
     assert (tmp_path / "report.txt").read_text(encoding="utf-8") == text
