@@ -93,9 +93,14 @@ def test_help_still_wraps_at_the_terminal_width(oomaudit):
 
 def test_a_compose_file_and_a_manifest_import_their_own_side_alone(tmp_path):
     """A compose file's check imports no Kubernetes code and a manifest's no compose code;
-    neither imports a database's parsers for an image that runs none (needs.py)."""
-    (tmp_path / "compose.yaml").write_text("services:\n  web:\n    image: nginx:1.27\n"
-                                           "    mem_limit: 256m\n")
+    neither imports a database's parsers for an image that runs none (needs.py), nor
+    PostgreSQL's for a postgres image whose config file is not there to read (pgmounted.py),
+    and a whole quantity (256Mi) is read without fractions and decimal (quantity.py)."""
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  web:\n    image: nginx:1.27\n    mem_limit: 256m\n"
+        "  db:\n    image: postgres:16\n    mem_limit: 1g\n"
+        "    command: postgres -c config_file=/etc/postgresql/postgresql.conf\n"
+        "    volumes:\n      - ./postgresql.conf:/etc/postgresql/postgresql.conf\n")
     (tmp_path / "pod.yaml").write_text("apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n"
                                        "spec:\n  containers:\n  - name: web\n    image: nginx\n"
                                        "    resources:\n      limits:\n        memory: 256Mi\n")
@@ -103,6 +108,7 @@ def test_a_compose_file_and_a_manifest_import_their_own_side_alone(tmp_path):
     manifest = imported(tmp_path, "check", "--format", "json", "--exit-zero", "pod.yaml")
     assert "oomaudit.parsers.compose" in compose and "oomaudit.parsers.kube" in manifest
     assert compose & {"oomaudit.parsers.kube", "fractions", "decimal"} == set()
+    assert manifest & {"fractions", "decimal"} == set()
     assert manifest & {"oomaudit.parsers.compose", "oomaudit.plugins.containers.projects"} == set()
     for modules in (compose, manifest):
         assert {m for m in modules if m.startswith(("oomaudit.parsers.my", "oomaudit.parsers.pg",
