@@ -11,7 +11,8 @@ there and is copied into a temporary folder), plus as many unrelated README, .py
 and .yml files. Each size is audited three ways: with no config, with one ``[[hosts]]``
 table per host, and with one ``each = "hosts/*"`` table; the three must agree on the
 findings of the last two. Every figure is printed as a ratio against the plain read
-(target <= 3x), with oomaudit's peak RSS (target <= 512 MiB at 100k files). ``--huge`` adds
+(target <= 3x), with oomaudit's peak RSS (its largest process) and peak PSS (all its
+processes, what forked workers share counted once; target <= 512 MiB at 100k files). ``--huge`` adds
 100,000 files. Then the stress shapes of bench/shapes.py, N against 4N (target <= 4.5x).
 """
 from __future__ import annotations
@@ -87,20 +88,46 @@ def write_config(root: Path, hosts: list[str], how: str) -> None:
         config.write_text('[[hosts]]\neach = "hosts/*"\nram = "4GiB"\n')
 
 
-def run(cmd: list[str], cwd: Path) -> tuple[float, float, float, bytes]:
+def tree_pss(pid: int) -> int:
+    """The proportional set size in KiB of ``pid`` and every process below it: memory a
+    pool's workers share with the process they were forked from counts once, shared."""
+    total, pending = 0, [pid]
+    while pending:
+        pid = pending.pop()
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as fh:
+                total += next(int(line.split()[1]) for line in fh if line.startswith("Pss:"))
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{task}/children") as fh:
+                    pending += map(int, fh.read().split())
+        except (OSError, StopIteration, ValueError):  # it ended meanwhile
+            continue
+    return total
+
+
+def run(cmd: list[str], cwd: Path) -> tuple[float, float, float, float, bytes]:
     """Wall seconds, CPU seconds (user + sys: what to compare on a machine busy with other
-    work, where wall time measures the queue too), peak RSS in MiB and stdout of one fresh
-    process."""
+    work, where wall time measures the queue too), peak RSS of its largest process and the
+    peak PSS of all its processes together (sampled every 20 ms), both in MiB, and stdout of
+    one fresh process. With a pool of workers the RSS is one process's, the PSS the whole
+    run's."""
     start = time.perf_counter()
     with tempfile.TemporaryFile() as out:
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.DEVNULL)
-        _, status, usage = os.wait4(proc.pid, 0)
+        peak = 0
+        while True:  # sampled until it is gone, then reaped with its resource usage
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            peak = max(peak, tree_pss(proc.pid))
+            time.sleep(0.02)
         wall = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
         if proc.returncode not in (0, 1):
             raise SystemExit(f"{' '.join(cmd)}: exit {proc.returncode}")
         out.seek(0)
-        return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, out.read()
+        return (wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, peak / 1024,
+                out.read())
 
 
 def findings(stdout: bytes) -> list[tuple]:
@@ -110,8 +137,8 @@ def findings(stdout: bytes) -> list[tuple]:
 
 
 def measure(root: Path, hosts: list[str], repeat: int) -> list[tuple]:
-    """(way, oomaudit (wall, CPU) seconds, plain read's, oomaudit peak MiB) for each
-    config."""
+    """(way, oomaudit (wall, CPU) seconds, plain read's, oomaudit's peak RSS and peak PSS
+    in MiB) for each config."""
     tool = shapes.oomaudit_cmd()
     check = [*tool, "check", ".", "--format", "json", "--exit-zero"]
     read = [sys.executable, "-c", READ_ALL, "."]
@@ -119,15 +146,15 @@ def measure(root: Path, hosts: list[str], repeat: int) -> list[tuple]:
     for how in ("none", "profiles", "each"):
         write_config(root, hosts, how)
         run(check, root), run(read, root)  # warm-up: the page cache, compiled modules
-        ours, base, peak = [], [], 0.0
+        ours, base, peak, shared = [], [], 0.0, 0.0
         for _ in range(repeat):
-            wall, cpu, rss, out = run(check, root)
+            wall, cpu, rss, pss, out = run(check, root)
             ours.append((wall, cpu))
-            peak = max(peak, rss)
+            peak, shared = max(peak, rss), max(shared, pss)
             base.append(run(read, root)[:2])
         seen[how] = findings(out)
         rows.append((how, *(tuple(map(statistics.median, zip(*t, strict=True)))
-                            for t in (ours, base)), peak))
+                            for t in (ours, base)), peak, shared))
     if seen["profiles"] != seen["each"]:
         raise SystemExit("one each table and a table per host disagree on the findings")
     return rows
@@ -151,13 +178,14 @@ def main() -> int:
         try:
             hosts = make_repo(work, size)
             os.sync()  # the tree's write-back would otherwise land in the middle of the runs
-            for how, ours, base, peak in measure(work, hosts, args.repeat):
+            for how, ours, base, peak, pss in measure(work, hosts, args.repeat):
                 ratio = ours[0] / base[0]
-                over = ratio > 3 or (size >= 100_000 and peak > 512)
+                over = ratio > 3 or (size >= 100_000 and pss > 512)
                 worst |= over
                 print(f"{size:>7} files, {len(hosts):>5} hosts, config {how:<8} "
                       f"{ours[0]:7.2f} s / {base[0]:6.2f} s read = {ratio:5.2f}x (target <= 3x; "
-                      f"CPU {ours[1] / base[1]:5.2f}x), peak {peak:6.0f} MiB "
+                      f"CPU {ours[1] / base[1]:5.2f}x), peak RSS {peak:4.0f} MiB, "
+                      f"PSS {pss:4.0f} MiB "
                       f"{'OVER TARGET' if over else 'ok'}", flush=True)
         finally:
             shutil.rmtree(work, ignore_errors=True)
