@@ -28,7 +28,7 @@ MESSAGE_CHARS = 120  # the message is for the reviewer of the file, not for matc
 MAX_BYTES = 64 << 20
 
 
-def settle(report: Report, hosts: list, settings, given: str | None, written: str | None,
+def settle(report: Report, settings, given: str | None, written: str | None,
            targets: list[str] | None) -> None:
     """Write (``--write-baseline``) and apply the run's baseline: ``written``, else
     ``--baseline``, else the config's ``baseline =``. ``targets``: what ``check`` was
@@ -41,7 +41,7 @@ def settle(report: Report, hosts: list, settings, given: str | None, written: st
         entries = json.loads(text)["findings"]
         report.notices.append(f"{terminal(written)}: baseline of {len(entries)} finding"
                               f"{'s' * (len(entries) != 1)} written")
-        apply(report, hosts, entries, terminal(written), targets)
+        apply(report, entries, terminal(written), targets)
         return
     if given:
         path, named = Path(given), f"--baseline {given}"
@@ -50,7 +50,7 @@ def settle(report: Report, hosts: list, settings, given: str | None, written: st
 
         path = settings.baseline
         named = f"{location(settings.path, 'baseline')}: baseline {path}"
-    apply(report, hosts, load(path, named), terminal(str(path)), targets)
+    apply(report, load(path, named), terminal(str(path)), targets)
 
 
 def render(report: Report) -> str:
@@ -114,7 +114,7 @@ def _malformed(document: object) -> str | None:
     return None
 
 
-def apply(report: Report, hosts: list, entries: list[dict], shown: str,
+def apply(report: Report, entries: list[dict], shown: str,
           targets: list[str] | None = None) -> None:
     """Hide the findings ``entries`` list; an entry that matches none, for a file and rule
     this run audited, is a notice naming it (``shown``: the file, escaped for a terminal,
@@ -124,7 +124,7 @@ def apply(report: Report, hosts: list, entries: list[dict], shown: str,
     report.baselined += len(report.findings) - len(kept)
     found = {f.fingerprint for _, f in report.findings}
     report.findings = kept
-    audited = _Audited(report, hosts, targets)
+    audited = _Audited(report, targets)
     for entry in entries:
         if entry["fingerprint"] in found or (entry["host"], entry["rule"], entry["path"]) \
                 not in audited:
@@ -143,18 +143,15 @@ class _Audited:
     tree, the live host, or a ``check`` of the repository's root). A pre-commit run on the
     staged files, or one with --select, calls nothing outside what it looked at stale."""
 
-    def __init__(self, report: Report, hosts: list, targets: list[str] | None):
+    def __init__(self, report: Report, targets: list[str] | None):
         self.rules = {(r.host, r.rule.id) for r in report.runs
                       if r.status == FAILED or (r.status == PASSED and not r.detail)}
-        self.files: dict[str, set[str]] = {}
-        self.whole: set[str] = set()
+        self.files: dict[str, set[str]] = {name: set() for name in report.roots}
+        for f in report.read:
+            self.files[f.host].add(relative(f.display, *report.roots[f.host]))
         given = [Path(os.path.abspath(t)) for t in targets or ()]
-        for host in hosts:
-            root, cwd = report.roots[host.name]
-            self.files[host.name] = {relative(s.display, root, cwd)
-                                     for s in host.sources.values()}
-            if targets is None or any(Path(root).is_relative_to(t) for t in given):
-                self.whole.add(host.name)
+        self.whole = {name for name, (root, _) in report.roots.items()
+                      if targets is None or any(Path(root).is_relative_to(t) for t in given)}
 
     def __contains__(self, what: tuple[str, str, str]) -> bool:
         host, rule, path = what

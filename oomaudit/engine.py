@@ -13,7 +13,7 @@ from .manager import Plugins
 from .model import Evidence, Finding, MissingFact, Rule, Severity
 from .reading import Reader
 from .record import Record
-from .report import ERROR, FAILED, PASSED, SKIPPED, HostFacts, Report, Reporter, RuleRun
+from .report import ERROR, FAILED, PASSED, SKIPPED, HostFacts, Read, Report, Reporter, RuleRun
 
 
 class Registry(Record):
@@ -103,13 +103,14 @@ def audit(registry: Registry, hosts: list[Host], settings: Settings, command: st
     for part in parts:  # in the hosts' order, whoever audited them
         report.findings += part.findings
         report.runs.extend(part.runs)
+        report.read += part.read
         report.hosts += part.hosts
         report.notices += part.notices
         report.errors += part.errors
         report.suppressed += part.suppressed
         if progress is not None:
             progress.host_done()
-    report.notices += templates.notices([s for h in hosts for s in h.sources.values()])
+    report.notices += templates.notices(report.read)
     report.errors[:0] = plugins.errors
     report.findings.sort(key=lambda hf: (hf[1].path or "", hf[1].line or 0, hf[1].rule))
     report.roots = {h.name: (h.root or root or Path(h.cwd), h.cwd) for h in hosts}
@@ -151,19 +152,20 @@ def audit_host(registry: Registry, host: Host, settings: Settings, progress=None
         {k: (f.value, f.source) for k, f in host.facts.items()},
         host.ledger.entries(), dict(host.tables)))
     _unused_suppressions(host, local, report, report.runs)
+    report.read = [Read(host.name, str(path), s.display, s.reader.name if s.reader else "",
+                        s.template, s.templated, s.held) for path, s in host.sources.items()]
     _release(host)
     return report
 
 
 def _release(host: Host) -> None:
-    """Once its rules ran, a host's documents, caches and file texts go: a fleet's
-    repository is audited host by host in the memory of one. The report keeps its own
-    (findings, ledger entries, tables); what is read of a host afterwards is its files'
-    names and template notes (baseline, the output guard, templates.notices)."""
+    """Once its rules ran, a host's files, documents and caches go: a fleet's repository
+    is audited host by host in the memory of one. Its report keeps what is read of the
+    files afterwards (findings, the files read: ``Read``); the host keeps its facts,
+    measures and ledger (``oomaudit facts`` writes them)."""
     host.docs.clear()
     host.cache.clear()
-    for source in host.sources.values():
-        source.text = ""
+    host.sources.clear()
 
 
 def _host_place(host: Host) -> tuple[str, int | None] | None:

@@ -5,8 +5,7 @@ reading and judging them is Python work bound to one CPU, so a repository of man
 is audited by as many processes as the machine gives this one (``--jobs``, ``workers()``).
 The workers are forked once the hosts are known: they inherit the registry, the hosts and
 the settings, are sent host indices, and send back each host's report (findings, rule runs,
-facts, notices), the plugin errors met there, and the names of the files read, which the
-baseline, the output guard and the template notices read afterwards. ``audit_host`` is the
+facts, notices, the files read) and the plugin errors met there. ``audit_host`` is the
 same function the single-process path calls, so both make the same report.
 """
 from __future__ import annotations
@@ -14,7 +13,6 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from .reading import Source
 from .report import Report, RuleRun
 
 if TYPE_CHECKING:
@@ -40,37 +38,39 @@ def workers(asked: int, hosts: list) -> int:
 
 def audited_apart(registry: Registry, hosts: list, settings, jobs: int, audit_host):
     """Each host's report in the hosts' order (``engine.audit_host``'s), audited by ``jobs``
-    forked workers; the files each read are put back on the hosts here as their names."""
+    forked workers."""
     global _JOB
     _JOB = (registry, hosts, settings, audit_host)
     chunk = max(1, len(hosts) // (jobs * 16))  # small enough to keep every worker busy
+    import gc
     import multiprocessing  # only a run that forks pays for its import
 
+    # What the workers inherit (the hosts of 100,000 files: ~100 MiB) is left out of their
+    # garbage collections, which would otherwise write to every object's header and so copy
+    # every page of it into each worker (gc.freeze's documented use before a fork)
+    gc.freeze()
     try:
         with multiprocessing.get_context("fork").Pool(jobs) as pool:
-            for host, (part, runs, errors, sources) in zip(
-                    hosts, pool.imap(_audit, range(len(hosts)), chunk), strict=True):
+            for part, runs, errors in pool.imap(_audit, range(len(hosts)), chunk):
                 part.runs = [RuleRun(registry.rules[rule], name, status, detail)
                              for rule, name, status, detail in runs]
                 registry.plugins.errors += errors
-                for path, display, inside, reader, template, templated, held in sources:
-                    source = Source(path, display, "", inside, registry.readers.get(reader))
-                    source.template, source.templated, source.held = template, templated, held
-                    host.sources[path] = source
                 yield part
     finally:
         _JOB = None
+        gc.unfreeze()
 
 
-def _audit(index: int) -> tuple[Report, list[tuple], list[str], list[tuple]]:
+def _audit(index: int) -> tuple[Report, list[tuple], list[str]]:
     """In a worker: host ``index`` audited, in a form that pickles (a rule run names its
-    rule by id; a file read is its names and template notes)."""
+    rule by id)."""
     registry, hosts, settings, audit_host = _JOB
     host, errors = hosts[index], registry.plugins.errors
     before = len(errors)
     part = audit_host(registry, host, settings)
     runs = [(run.rule.id, run.host, run.status, run.detail) for run in part.runs]
     part.runs = []
-    sources = [(s.path, s.display, s.inside, s.reader.name if s.reader else None, s.template,
-                s.templated, s.held) for s in host.sources.values()]
-    return part, runs, errors[before:], sources
+    hosts[index] = None  # this process's copy: what is left of the host goes with it
+    met = errors[before:]
+    del errors[before:]
+    return part, runs, met

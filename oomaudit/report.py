@@ -69,6 +69,20 @@ _LETTER = {PASSED: "p", FAILED: "f", SKIPPED: "s", ERROR: "e"}
 _STATUS = {letter: status for status, letter in _LETTER.items()}
 
 
+class Read(NamedTuple):
+    """A file a host's audit read, as the run keeps it once the host's rules ran (its
+    text, documents and problems go): the output guard refuses to write onto ``path``,
+    the baseline knows which files were looked at, and ``templates.notices`` says which
+    were templates. ``reader``: its format's name ("" for none)."""
+    host: str
+    path: str
+    display: str
+    reader: str
+    template: str  # why it is a template and was not read, else ""
+    templated: dict[int, str]  # line -> the setting a template engine fills in
+    held: list[str]  # the findings held back for those lines
+
+
 class HostFacts(NamedTuple):
     """A host as the report keeps it, copied from the ``Host`` once its rules have run: facts
     as (value, source), the ledger's consumers as dicts, the plugins' tables."""
@@ -99,6 +113,7 @@ class Report(Record):
         self.hosts: list[HostFacts] = []
         self.findings: list[tuple[str, Finding]] = []  # (host name, finding)
         self.runs = Runs()
+        self.read: list[Read] = []  # every host's files read, in the hosts' order
         # Where paths are relative to, per host: (root, working directory), as fingerprints
         # take them; and where a finding without a file is placed for formats that need one
         # (its host's [[hosts]] table, config file or check's first file): (path, line).

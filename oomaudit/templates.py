@@ -26,6 +26,7 @@ import re
 from .host import printable
 from .model import Evidence, Finding
 from .reading import Reader, Source
+from .report import Read
 
 # A file named for its engine renders to the name without the suffix.
 SUFFIXES = (".j2", ".jinja", ".jinja2", ".erb", ".epp", ".tmpl", ".tpl", ".gotmpl",
@@ -217,14 +218,14 @@ def _some(items: list[str]) -> str:
     return ", ".join(items[:_SHOWN]) + more
 
 
-def notices(sources: list[Source]) -> list[str]:
+def notices(read: list[Read]) -> list[str]:
     """What the read files held of templates: the ones skipped (one notice), then each one
     whose placeholders fill values."""
-    said = [skipped_notice([(s.display, s.reader.name if s.reader else "", printable(s.template))
-                            for s in sources if s.template])] if any(
-        s.template for s in sources) else []
+    said = [skipped_notice([(s.display, s.reader, printable(s.template))
+                            for s in read if s.template])] if any(
+        s.template for s in read) else []
     return said + [templated_notice(s.display, s.templated, s.held)
-                   for s in sources if s.templated]
+                   for s in read if s.templated]
 
 
 def skipped_notice(skipped: list[tuple[str, str, str]]) -> str:

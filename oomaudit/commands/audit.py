@@ -12,8 +12,7 @@ from ..output import held, print_errors, wants_color, write
 
 if TYPE_CHECKING:
     from ..engine import Registry
-    from ..host import Host
-    from ..report import Reporter
+    from ..report import Read, Reporter
 
 
 def scan(args: argparse.Namespace) -> int:
@@ -27,12 +26,12 @@ def check(args: argparse.Namespace) -> int:
 def _report(args, command: str) -> int:
     registry = load_registry(args)
     outputs = _outputs(args, registry)
-    report, hosts, settings, cursor = audited(args, registry, command)
+    report, _, settings, cursor = audited(args, registry, command)
     given, written = getattr(args, "baseline", None), getattr(args, "write_baseline", None)
     if given or written or settings.baseline:
         from ..baseline import settle
 
-        settle(report, hosts, settings, given, written, getattr(args, "paths", None))
+        settle(report, settings, given, written, getattr(args, "paths", None))
     report.exit_zero = args.exit_zero
     report.quiet, report.statistics = args.quiet, args.statistics
     texts = []  # every format rendered before any is written: all reports or none
@@ -45,7 +44,7 @@ def _report(args, command: str) -> int:
                 raise
             raise UsageError(f"--format {reporter.name}: reporter of plugin "
                              f"'{reporter.plugin}' failed: {type(exc).__name__}: {exc}") from None
-    _refuse_inputs(outputs, hosts)
+    _refuse_inputs(outputs, report.read)
     for text, (_, output) in zip(texts, outputs, strict=True):
         write(text, output)
     if cursor is not None:
@@ -54,10 +53,10 @@ def _report(args, command: str) -> int:
     return report.exit_code()
 
 
-def _refuse_inputs(outputs, hosts: list[Host]) -> None:
+def _refuse_inputs(outputs, files: list[Read]) -> None:
     """``-o my.cnf`` on an audit of my.cnf would replace the config with its report:
     oomaudit never writes to what it audits."""
-    read = {os.path.realpath(path) for host in hosts for path in host.sources}
+    read = {os.path.realpath(f.path) for f in files}
     for _, output in outputs:
         if output not in (None, "-") and os.path.realpath(output) in read:
             raise UsageError(f"--output {output}: is a file this audit read; oomaudit never "

@@ -64,5 +64,5 @@ def test_a_host_keeps_no_documents_or_texts_once_its_rules_ran(tmp_path):
     (buffer_pool,) = [f for _, f in report.findings if f.rule == "MYSQL001"]
     assert buffer_pool.line == 2 and "7.0 GiB" in buffer_pool.message  # judged first
     (host,) = hosts
-    assert host.docs == {} and host.cache == {}
-    assert host.sources and all(s.text == "" for s in host.sources.values())
+    assert host.docs == {} and host.cache == {} and host.sources == {}
+    assert {Path(r.path).name for r in report.read} == {"my.cnf", "server.cnf"}  # kept: names
