@@ -77,11 +77,17 @@ class Settings(Record):
 
 
 def relative(path: Path, base: Path, real_base: str | None = None) -> str:
-    try:
-        fs = _fs()
-        return Path(fs.identity(path)).relative_to(real_base or fs.identity(base)).as_posix()
-    except ValueError:
-        return path.as_posix()
+    """``path`` from ``base`` (``real_base``: base's identity, when the caller has it), both
+    resolved as the confined layer resolves them; ``path`` as given when it is not below.
+    Compared as text, as ``PurePath.relative_to`` compares parts: identities are absolute
+    and normalised, and a repository asks this for every file it holds."""
+    fs = _fs()
+    text, top = fs.identity(path), real_base or fs.identity(base)
+    if text == top:
+        return "."
+    if text.startswith(top.rstrip("/") + "/"):
+        return text[len(top.rstrip("/")) + 1:]
+    return path.as_posix()
 
 
 _trees: dict[str, Tree] = {}
@@ -159,12 +165,17 @@ class Configs(Record):
 
 
 def _config_in(folder: str) -> Path | None:
-    """``.oomaudit.toml`` in ``folder``, else its ``pyproject.toml`` if that has our table."""
+    """``.oomaudit.toml`` in ``folder``, else its ``pyproject.toml`` if that has our table.
+    A name that is not there costs one ``lstat`` (``Tree.named``): a repository's folders
+    are looked at once each, and nearly none holds a config."""
+    fs = _fs()
     for name in CONFIG_NAMES:
         candidate = os.path.join(folder, name)
-        if _fs().readlink(candidate) is not None:
+        if not fs.named(candidate):
+            continue
+        if fs.readlink(candidate) is not None:
             _refuse_links_out(folder, candidate)
-        if _fs().is_file(candidate) and (name != "pyproject.toml" or _has_tool_table(candidate)):
+        if fs.is_file(candidate) and (name != "pyproject.toml" or _has_tool_table(candidate)):
             return Path(candidate)
     return None
 

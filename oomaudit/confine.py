@@ -242,6 +242,21 @@ class Tree:
             return exc.errno not in (errno.ENOENT, errno.ENOTDIR)
         return True
 
+    def named(self, path) -> bool:
+        """Whether a name is in its folder at all, link or not, without following it: one
+        ``lstat`` where ``exists`` resolves and stats (a live filesystem's own configs are
+        looked for in every folder of a repository, and almost never there). A folder that
+        may not be searched answers False, as ``is_file`` would."""
+        text = self._absolute(path)
+        try:
+            if self.kind != LIVE:
+                folder, _, name = text.rpartition("/")
+                text = f"{self._folder(folder or '/')}/{name}"
+            os.lstat(text)
+        except OSError:
+            return False
+        return True
+
     def _mode(self, path, test) -> bool:
         try:
             return test(self.stat(path).st_mode)

@@ -58,9 +58,10 @@ def _name(node: ast.AST) -> str:
 
 
 def _through_a_tree(receiver: ast.AST) -> bool:
-    """``fs.x(...)``, ``host.fs.x(...)``, ``self.fs.x(...)``, ``_fs.x(...)``; and ``self.x()``,
-    a class's own method (a loader's ``read_text`` callback), which no Path is."""
-    name = _name(receiver)
+    """``fs.x(...)``, ``host.fs.x(...)``, ``self.fs.x(...)``, ``_fs().x(...)`` (config.py's
+    Tree of the working directory); and ``self.x()``, a class's own method (a loader's
+    ``read_text`` callback), which no Path is."""
+    name = _name(receiver.func if isinstance(receiver, ast.Call) else receiver)
     return name == "self" or name.split(".")[-1].strip("_") == "fs"
 
 

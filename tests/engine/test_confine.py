@@ -173,6 +173,21 @@ def test_exists_is_true_behind_a_folder_it_may_not_search(tmp_path):
     assert fs.exists(tmp_path)
 
 
+@pytest.mark.parametrize("kind", [LIVE, JAIL])
+def test_named_is_a_name_in_its_folder_link_or_not(tree, kind):
+    """``named`` answers whether the name is there without following it: a link to a file
+    out of the tree, or to nothing, is named; in a repository, a name under a link out of
+    it is not."""
+    (tree / "etc/dangling").symlink_to("/nonexistent/target")
+    fs = Tree(tree, kind)
+    assert fs.named(tree / "etc/passwd") and fs.named(tree / "etc/mysql/escape")
+    assert fs.named(tree / "etc/dangling")
+    assert not fs.named(tree / "etc/absent") and not fs.named(tree / "absent/passwd")
+    assert fs.named(tree / "etc/lib/real.cnf")  # through a link inside the tree
+    (tree / "etc/out").symlink_to("../..")  # the folder holding the tree
+    assert fs.named(tree / "etc/out/root") == (kind == LIVE)
+
+
 def test_inside_path_is_the_path_the_audited_system_sees(tree):
     assert inside_path(tree, tree / "etc/fstab") == "/etc/fstab"
     assert inside_path(tree, Path("/elsewhere/fstab")) == "/elsewhere/fstab"
