@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from .report import Report, RuleRun
+from .report import Report, Runs
 
 if TYPE_CHECKING:
     from .engine import Registry
@@ -51,9 +51,16 @@ def audited_apart(registry: Registry, hosts: list, settings, jobs: int, audit_ho
     gc.freeze()
     try:
         with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            rules: dict[tuple, tuple] = {}  # rule ids -> the rules: most hosts ran the same
+
+            def named(ids: tuple) -> tuple:
+                found = rules.get(ids)
+                if found is None:
+                    found = rules[ids] = tuple(registry.rules[i] for i in ids)
+                return found
+
             for part, runs, errors in pool.imap(_audit, range(len(hosts)), chunk):
-                part.runs = [RuleRun(registry.rules[rule], name, status, detail)
-                             for rule, name, status, detail in runs]
+                part.runs = Runs.unpacked(runs, named)
                 registry.plugins.errors += errors
                 yield part
     finally:
@@ -62,13 +69,14 @@ def audited_apart(registry: Registry, hosts: list, settings, jobs: int, audit_ho
 
 
 def _audit(index: int) -> tuple[Report, list[tuple], list[str]]:
-    """In a worker: host ``index`` audited, in a form that pickles (a rule run names its
-    rule by id)."""
+    """In a worker: host ``index`` audited, in a form that pickles: its rule runs packed
+    (``Runs.packed``), each rule named by its id."""
     registry, hosts, settings, audit_host = _JOB
     host, errors = hosts[index], registry.plugins.errors
     before = len(errors)
     part = audit_host(registry, host, settings)
-    runs = [(run.rule.id, run.host, run.status, run.detail) for run in part.runs]
+    runs = [(host, tuple(rule.id for rule in rules), statuses, details)
+            for host, rules, statuses, details in Runs(part.runs).packed()]
     part.runs = []
     hosts[index] = None  # this process's copy: what is left of the host goes with it
     met = errors[before:]

@@ -44,8 +44,34 @@ class Runs:
         self._size += 1
 
     def extend(self, runs) -> None:
-        for run in runs:
-            self.append(run)
+        """Take ``runs``: RuleRuns, or another ``Runs`` (its packed lines, as they are)."""
+        if not isinstance(runs, Runs):
+            for run in runs:
+                self.append(run)
+            return
+        if self._pending:
+            self._pack()
+        share = self._shared.setdefault
+        self._lines += [(host, share(rules, rules), statuses, share(details, details))
+                        for host, rules, statuses, details in runs.packed()]
+        self._size += len(runs)
+
+    def packed(self) -> list[tuple[str, tuple, str, tuple]]:
+        """The runs as packed lines: (host, rules, a status letter each, details). Sent
+        from a worker process with the rules as their ids (oomaudit/pool.py)."""
+        if self._pending:
+            self._pack()
+        return self._lines
+
+    @classmethod
+    def unpacked(cls, lines, rule) -> Runs:
+        """Runs from packed lines whose rules are named by ``rule(names)``, a tuple of
+        Rules for a tuple of what ``packed`` held."""
+        runs = cls()
+        runs._lines = [(host, rule(rules), statuses, details)
+                       for host, rules, statuses, details in lines]
+        runs._size = sum(len(statuses) for _, _, statuses, _ in lines)
+        return runs
 
     def _pack(self) -> None:
         runs, self._pending = self._pending, []

@@ -28,6 +28,14 @@ def test_runs_come_back_as_made(hosts):
     assert list(runs) == made and len(runs) == len(made)
     assert list(runs) == made  # iterated twice, as the text reporter does
     assert list(Runs(made)) == made
+    by_id = {rule.id: rule for rule in RULES}
+    sent = [(host, tuple(r.id for r in rules), statuses, details)  # as a worker sends them
+            for host, rules, statuses, details in Runs(made).packed()]
+    received = Runs.unpacked(sent, lambda ids: tuple(by_id[i] for i in ids))
+    assert list(received) == made and len(received) == len(made)
+    merged = Runs(made[:1])
+    merged.extend(received)
+    assert list(merged) == made[:1] + made and len(merged) == len(made[:1]) + len(made)
 
 
 def test_a_fleet_of_alike_hosts_takes_little_memory():
