@@ -107,6 +107,13 @@ class Writer:
         self.markers.discard(id(members))
 
 
+class Written(str):
+    """An item of a top-level array given as its JSON text, indented for that place (two
+    levels deep) by whoever made it: ``chunks`` writes it as it is. For an array whose
+    items all have one shape and are too many to make as dicts first (a report's rule
+    runs: ``reporters/json_format.py``)."""
+
+
 def indented(document, indent: int = 2) -> str:
     """``document`` as json.dumps(document, indent=indent, ensure_ascii=False) writes it."""
     out: list[str] = []
@@ -135,10 +142,13 @@ def chunks(document, indent: int = 2):
             inner = "\n" + writer.indent * 2
             opening = "[" + inner
             for item in value:
-                out = [opening]
+                if type(item) is Written:
+                    yield opening + item
+                else:
+                    out = [opening]
+                    writer.write(item, 2, out)
+                    yield "".join(out)
                 opening = "," + inner
-                writer.write(item, 2, out)
-                yield "".join(out)
             writer.markers.discard(id(value))
             yield "\n" + writer.indent + "]"
         else:

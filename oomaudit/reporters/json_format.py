@@ -3,7 +3,9 @@ on any change a consumer could notice."""
 from __future__ import annotations
 
 import time
+from json.encoder import encode_basestring
 
+from ..jsonindent import Written
 from ..jsonout import Listed, pieces
 from ..report import SKIPPED, Report
 
@@ -72,7 +74,29 @@ def _run(r) -> dict:
             "detail": r.detail}
 
 
+class _RunText:
+    """A rule run as the indented writer writes ``_run``'s dict (``jsonindent.Written``),
+    its rule's two lines made once per rule: the runs are 60% of a fleet's report (130,000
+    at 10,000 files), and as dicts written value by value they took 0.35 s of CPU where
+    this takes 0.1 s. tests/reporters/test_json_runs.py holds it to the writer."""
+
+    def __init__(self):
+        self.heads: dict[int, str] = {}  # id(rule) -> its "rule" and "plugin" lines
+
+    def __call__(self, r) -> Written:
+        head = self.heads.get(id(r.rule))
+        if head is None:
+            head = self.heads[id(r.rule)] = (
+                f'{{\n      "rule": {encode_basestring(r.rule.id)},\n      "plugin": '
+                f'{encode_basestring(r.rule.plugin)},\n      "host": ')
+        return Written(f'{head}{encode_basestring(r.host)},\n      "status": '
+                       f'{encode_basestring(r.status)},\n      "detail": '
+                       f'{encode_basestring(r.detail)}\n    }}')
+
+
 def render(report: Report, color: bool):
     """The text in pieces, written as they are made (``output.held``): a fleet's report
     of 100,000 files is hundreds of MiB of JSON."""
-    return pieces(as_dict(report, Listed))
+    document = as_dict(report, Listed)
+    document["rules"] = Listed(report.runs, _RunText())
+    return pieces(document)
