@@ -20,8 +20,10 @@ READER = Reader(
     sniff="oomaudit.parsers.pgconf:looks_like_postgresql",
     # the sniffer accepts a file with a statement naming one of pgconf._PG_NAMES (any case;
     # a statement starts its line, after the lexer's blanks) or with the stock header
-    # (written out here; tests/postgresql/test_pg_parser.py checks they agree). Anchored at
-    # line starts, the search costs per line, not per character.
+    # (written out here; tests/postgresql/test_pg_parser.py checks they agree). The names are
+    # anchored at line starts; the header, found anywhere as the sniffer finds it, is
+    # spelt in ASCII letter classes, which re scans for their first letter (as (?i:...) it
+    # cost a test at every character: half of every file head's joined hint search)
     sniff_hint=r"^[ \t\r\f]*(?i:"
                r"autovacuum_max_workers|autovacuum_work_mem|checkpoint_completion_target|"
                r"cluster_name|data_directory|datestyle|default_statistics_target|"
@@ -34,4 +36,5 @@ READER = Reader(
                r"shared_buffers|shared_preload_libraries|synchronous_commit|temp_buffers|"
                r"unix_socket_directories|wal_buffers|wal_level|work_mem"
                r")"
-               r"|(?i:postgresql configuration file)")
+               r"|[Pp][Oo][Ss][Tt][Gg][Rr][Ee][Ss][Qq][Ll] [Cc][Oo][Nn][Ff][Ii][Gg][Uu][Rr]"
+               r"[Aa][Tt][Ii][Oo][Nn] [Ff][Ii][Ll][Ee]")

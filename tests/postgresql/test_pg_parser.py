@@ -216,8 +216,10 @@ def test_sniff_hint_admits_every_name_the_sniffer_looks_for():
         for text in (f"{name} = 1\n", f"# notes\n \t{name.upper()}='1'\n"):
             assert pgconf.looks_like_postgresql(text), text
             assert re.search(READER.sniff_hint, text, re.M), text
-    header = "# PostgreSQL configuration file\n"
-    assert pgconf.looks_like_postgresql(header) and re.search(READER.sniff_hint, header, re.M)
+    for header in ("# PostgreSQL configuration file\n", "# POSTGRESQL CONFIGURATION FILE\n",
+                   "x = 1  # postgresql Configuration file\n"):
+        assert pgconf.looks_like_postgresql(header), header
+        assert re.search(READER.sniff_hint, header, re.M), header
 
 
 def test_unknown_parameter_is_fatal_on_a_known_version(oomaudit, tmp_path):
