@@ -25,7 +25,8 @@ of oomaudit or the built-in plugins opens, lists, globs or stats a path itself.
 
 One concern over 300 lines: the boundary between the audit and the filesystem it audits
 (resolving, listing, testing and opening are one check each, and a module that held one of
-them apart would be a way around the others).
+them apart would be a way around the others). ``invocation.jail_for`` says what the root
+of a ``check`` is, ``host.inside_path`` how the audited system names a file.
 
 The tree is assumed not to change while it is audited (an image, a checkout); the
 resolution is a read of the tree, and the final open refuses a symlink it did not expect
@@ -242,18 +243,20 @@ class Tree:
             return exc.errno not in (errno.ENOENT, errno.ENOTDIR)
         return True
 
-    def named(self, path) -> bool:
-        """Whether a name is in its folder at all, link or not, without following it: one
-        ``lstat`` where ``exists`` resolves and stats (a live filesystem's own configs are
-        looked for in every folder of a repository, and almost never there). A folder that
-        may not be searched answers False, as ``is_file`` would."""
+    def _unfollowed(self, path) -> str:
+        """``path`` with its folder resolved and its last name as it is (a link not followed)."""
         text = self._absolute(path)
+        if self.kind == LIVE:
+            return text
+        folder, _, name = text.rpartition("/")
+        return f"{self._folder(folder or '/')}/{name}"
+
+    def named(self, path) -> bool:
+        """Whether a name is in its folder, link or not: one ``lstat``, where ``exists``
+        resolves and stats (configs are looked for in every folder of a repository)."""
         try:
-            if self.kind != LIVE:
-                folder, _, name = text.rpartition("/")
-                text = f"{self._folder(folder or '/')}/{name}"
-            os.lstat(text)
-        except OSError:
+            os.lstat(self._unfollowed(path))
+        except OSError:  # absent, or behind a folder it may not search, as is_file says
             return False
         return True
 
@@ -266,11 +269,8 @@ class Tree:
     def readlink(self, path) -> str | None:
         """The target of ``path`` when it is itself a symlink (a unit masked by a link to
         ``/dev/null``), else None. The link is read, never followed."""
-        text = self._absolute(path)
         try:
-            folder, _, name = text.rpartition("/")
-            where = self._folder(folder or "/") if self.kind != LIVE else folder
-            return os.readlink(f"{where}/{name}")
+            return os.readlink(self._unfollowed(path))
         except OSError:
             return None
 
@@ -442,23 +442,3 @@ def _why(path, exc: OSError, flags: int) -> OSError:
     if exc.errno == errno.ENXIO:  # a socket, or a FIFO with no writer under O_NONBLOCK
         return not_regular(path)
     return exc
-
-
-def inside_path(root: Path, real: Path) -> str:
-    """The path as the audited system sees it: ``ROOT/etc/fstab`` -> ``/etc/fstab``."""
-    try:
-        return "/" + real.relative_to(root).as_posix()
-    except ValueError:
-        return str(real)
-
-
-def jail_for(targets: list[str], repository: Path) -> Path:
-    """What ``check`` confines reads to: the repository holding the targets (the git work
-    tree, else the config's folder or the working directory) when every target is inside
-    it, else the folder they all share."""
-    top = os.path.abspath(repository)
-    folders = [os.path.abspath(t if os.path.isdir(t) else os.path.dirname(os.path.abspath(t)))
-               for t in targets]
-    if all(f == top or f.startswith(top.rstrip("/") + "/") for f in folders):
-        return Path(top)
-    return Path(os.path.commonpath(folders))

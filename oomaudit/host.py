@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from . import confine
-from .confine import Tree, inside_path
+from .confine import Tree
 from .hosttree import in_tree
 from .ledger import Ledger
 from .model import Finding, MissingFact
@@ -50,6 +50,14 @@ def terminal(text: str) -> str:
     cannot move the cursor, recolour the screen or hide a line."""
     text = printable(text)
     return text if text.isprintable() else text.translate(_CONTROL)  # the first: a C loop
+
+
+def inside_path(root: Path, real: Path) -> str:
+    """The path as the audited system sees it: ``ROOT/etc/fstab`` -> ``/etc/fstab``."""
+    try:
+        return "/" + real.relative_to(root).as_posix()
+    except ValueError:
+        return str(real)
 
 
 class Fact(NamedTuple):

@@ -6,6 +6,7 @@ the rule patterns checked, the KLOG window of ``--since``, and the report. ``sca
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -71,7 +72,7 @@ def hosts_for(args, registry: Registry, notices: list[str],
             if not Path(p).exists() and not Path(p).is_symlink():
                 raise UsageError(f"{p}: no such file or directory")
         from .config import Configs
-        from .confine import JAIL, Tree, jail_for
+        from .confine import JAIL, Tree
         from .fingerprint import repository_root
 
         paths = sorted(dict.fromkeys(paths))  # the report does not depend on their order
@@ -100,6 +101,18 @@ def hosts_for(args, registry: Registry, notices: list[str],
                              "this host itself")
         _apply_facts(args, [host])
     return [host], settings, str(root) if root else "live host"
+
+
+def jail_for(targets: list[str], repository: Path) -> Path:
+    """What ``check`` confines reads to: the repository holding the targets (the git work
+    tree, else the config's folder or the working directory) when every target is inside
+    it, else the folder they all share."""
+    top = os.path.abspath(repository)
+    folders = [os.path.abspath(t if os.path.isdir(t) else os.path.dirname(os.path.abspath(t)))
+               for t in targets]
+    if all(f == top or f.startswith(top.rstrip("/") + "/") for f in folders):
+        return Path(top)
+    return Path(os.path.commonpath(folders))
 
 
 def _apply_facts(args, hosts: list[Host]) -> None:

@@ -11,6 +11,9 @@ MariaDB 10.11 numbers were measured with ``mariadbd --verbose --help`` (the
 differential tests keep them honest); MariaDB 11.x is assumed equal for these
 variables. MySQL numbers come from the MySQL 5.7/8.0 reference manuals and
 mysys/my_getopt.cc; MySQL is not in Debian, so nothing here could run it.
+
+One concern over 300 lines: how mysqld reads one option's name and value; the names, the
+tables and the arithmetic answer one question together and are tested together.
 """
 from __future__ import annotations
 

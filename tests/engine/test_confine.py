@@ -11,7 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from oomaudit.confine import CHROOT, JAIL, LIVE, Refused, Tree, inside_path, jail_for
+from oomaudit.confine import CHROOT, JAIL, LIVE, Refused, Tree
+from oomaudit.host import inside_path
+from oomaudit.invocation import jail_for
 
 
 @pytest.fixture
