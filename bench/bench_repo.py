@@ -88,46 +88,48 @@ def write_config(root: Path, hosts: list[str], how: str) -> None:
         config.write_text('[[hosts]]\neach = "hosts/*"\nram = "4GiB"\n')
 
 
-def tree_pss(pid: int) -> int:
-    """The proportional set size in KiB of ``pid`` and every process below it: memory a
-    pool's workers share with the process they were forked from counts once, shared."""
-    total, pending = 0, [pid]
+def tree_memory(pid: int) -> tuple[int, int]:
+    """(the proportional set size of ``pid`` and every process below it, the largest
+    one's RSS), in KiB: memory a pool's workers share with the process they were forked
+    from counts once in the PSS, shared."""
+    pss, largest, pending = 0, 0, [pid]
     while pending:
         pid = pending.pop()
         try:
             with open(f"/proc/{pid}/smaps_rollup") as fh:
-                total += next(int(line.split()[1]) for line in fh if line.startswith("Pss:"))
+                sizes = dict(line.split()[:2] for line in fh if line.startswith(("Rss:", "Pss:")))
+            pss, largest = pss + int(sizes["Pss:"]), max(largest, int(sizes["Rss:"]))
             for task in os.listdir(f"/proc/{pid}/task"):
                 with open(f"/proc/{pid}/task/{task}/children") as fh:
                     pending += map(int, fh.read().split())
-        except (OSError, StopIteration, ValueError):  # it ended meanwhile
+        except (OSError, KeyError, ValueError):  # it ended meanwhile
             continue
-    return total
+    return pss, largest
 
 
 def run(cmd: list[str], cwd: Path) -> tuple[float, float, float, float, bytes]:
     """Wall seconds, CPU seconds (user + sys: what to compare on a machine busy with other
     work, where wall time measures the queue too), peak RSS of its largest process and the
     peak PSS of all its processes together (sampled every 20 ms), both in MiB, and stdout of
-    one fresh process. With a pool of workers the RSS is one process's, the PSS the whole
-    run's."""
+    one fresh process. Not wait4's ru_maxrss: Linux counts in it the peak of the process
+    image exec replaced, a fork of this one, which holds the last run's findings."""
     start = time.perf_counter()
     with tempfile.TemporaryFile() as out:
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.DEVNULL)
-        peak = 0
+        pss = rss = 0
         while True:  # sampled until it is gone, then reaped with its resource usage
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
-            peak = max(peak, tree_pss(proc.pid))
+            now = tree_memory(proc.pid)
+            pss, rss = max(pss, now[0]), max(rss, now[1])
             time.sleep(0.02)
         wall = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
         if proc.returncode not in (0, 1):
             raise SystemExit(f"{' '.join(cmd)}: exit {proc.returncode}")
         out.seek(0)
-        return (wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, peak / 1024,
-                out.read())
+        return wall, usage.ru_utime + usage.ru_stime, rss / 1024, pss / 1024, out.read()
 
 
 def findings(stdout: bytes) -> list[tuple]:
