@@ -15,7 +15,7 @@ from pathlib import Path
 from .config import Configs, Settings
 from .confine import FOLDER, JAIL, OTHER, Refused, Tree
 from .host import FILES, LIVE, ROOT, Fact, Host, printable
-from .hosttree import host_tree
+from .hosttree import trees
 from .reading import SNIFF_BYTES, Reader
 from .recognise import Recogniser
 from .templates import skipped_notice
@@ -129,13 +129,39 @@ def file_hosts(paths: list[str], readers: dict[str, Reader], settings: Settings,
         notices.append(skipped_notice([(printable(path), fmt, printable(why))
                                        for path, (fmt, why) in recognise.templates.items()]))
     names = Counter(host.name for host in hosts.values())
-    for host in hosts.values():
-        host.tree = host_tree(path for _, path in host.files)
+    for (_, name), host in hosts.items():
+        held = trees(path for _, path in host.files)
+        host.tree = held[0] if len(held) == 1 else None
+        if name == "default" and (said := _fleet_notice(name, held, host.settings.path)):
+            notices.append(said)
         if names[host.name] > 1:
             config = host.settings.path
             where = os.path.relpath(config, root or os.getcwd()) if config else "no config"
             host.name += f" ({printable(where)})"
     return list(hosts.values()) or [_empty_host(settings, declared)]
+
+
+def _fleet_notice(name: str, held: list[Path], config: Path | None) -> str | None:
+    """A notice for a host that no ``[[hosts]]`` table made but whose files lie in several
+    host trees (``hosts/web1/etc/``, ``hosts/db1/etc/``): they are judged as one machine,
+    one RAM for all and every service summed, which is rarely what a fleet's repository
+    means. When each tree is in its own folder of one parent, it names the ``each`` table
+    that makes each folder its own host; None for one tree or none."""
+    if len(held) < 2:
+        return None
+    shown = ", ".join(f"{printable(str(tree))}/" for tree in held[:3])
+    more = f" and {len(held) - 3} more" if len(held) > 3 else ""
+    folders = [os.path.abspath(tree) for tree in held]
+    common = os.path.commonpath(folders)  # each tree in its own folder below it: the hosts
+    base = os.path.dirname(os.path.abspath(config)) if config else os.getcwd()
+    where = os.path.relpath(common, base) if common not in folders else ".."
+    pattern = "*" if where == "." else f"{where}/*"
+    into = printable(str(config)) if config else "a .oomaudit.toml in the working directory"
+    fix = (f'[[hosts]] each = "{printable(pattern)}" in {into} makes each folder a host of '
+           "its own" if not where.startswith("..") else
+           "a [[hosts]] table for each judges each on its own")
+    return (f"host '{name}' holds {len(held)} host trees ({shown}{more}): judged as one "
+            f"machine, one RAM for all and every service summed; {fix}")
 
 
 def _empty_host(settings: Settings, declared: dict[str, Fact]) -> Host:

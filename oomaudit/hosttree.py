@@ -20,13 +20,14 @@ _WILDCARD = re.compile(r"[*?[]")
 _PREFIXES = (("usr", "local"), ("usr",))
 
 
-def host_tree(paths: Iterable[Path]) -> Path | None:
-    """The folder that stands for ``/`` for these files, spelt as they are (relative paths
-    give a relative tree, so an included file is the same path as the file discovery found):
-    what comes before the last ``etc`` folder of each path (before ``usr/local/etc``'s
-    ``usr``). None when no file is under an ``etc`` folder, or when they disagree: several
-    hosts in one without a host profile, where which ``/`` an include means is unknown."""
-    found: Path | None = None
+def trees(paths: Iterable[Path]) -> list[Path]:
+    """Each folder that stands for ``/`` for these files, once, in order, spelt as they are
+    (relative paths give a relative tree, so an included file is the same path as the file
+    discovery found): what comes before the last ``etc`` folder of each path (before
+    ``usr/local/etc``'s ``usr``). A host's tree is the one of its files when there is one;
+    with several (hosts in one without a host profile) which ``/`` an include means is
+    unknown."""
+    found: dict[str, Path] = {}
     for path in paths:
         parts = path.parts[:-1]
         if "etc" not in parts:
@@ -37,11 +38,8 @@ def host_tree(paths: Iterable[Path]) -> Path | None:
                 cut -= len(prefix)
                 break
         tree = Path(*parts[:cut])
-        if found is None:
-            found = tree
-        elif os.path.abspath(tree) != os.path.abspath(found):
-            return None
-    return found
+        found.setdefault(os.path.abspath(tree), tree)
+    return list(found.values())
 
 
 def in_tree(tree: Path, path: str, relative_to: str, fs: Tree) -> Path | None:

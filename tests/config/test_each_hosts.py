@@ -159,3 +159,27 @@ def test_the_index_finds_the_first_table_that_claims_a_file(tables, paths):
         assert (want and want.name) == (got and got.name), (rel, [p.paths or p.each
                                                                   for p in profiles])
     assert fnmatch.fnmatchcase("a/b", "*")  # fnmatch's * crosses /: what the index relies on
+
+
+def test_host_trees_in_one_host_get_a_notice_naming_the_each_table(oomaudit, tmp_path):
+    """Without a [[hosts]] table a fleet's folders are one host, judged with one RAM: the
+    notice names the each table that makes them hosts of their own, and with that table
+    written as it says, the run has a host per folder and no notice."""
+    repo, names = fleet(oomaudit, tmp_path, 3)
+    said = [n for n in report_of(oomaudit, repo)["notices"] if "host trees" in n]
+    assert said == ["host 'default' holds 3 host trees (hosts/host000/, hosts/host001/, "
+                    "hosts/host002/): judged as one machine, one RAM for all and every "
+                    'service summed; [[hosts]] each = "hosts/*" in a .oomaudit.toml in the '
+                    "working directory makes each folder a host of its own"]
+    (repo / ".oomaudit.toml").write_text('[[hosts]]\neach = "hosts/*"\nram = "4GiB"\n')
+    report = report_of(oomaudit, repo)
+    assert [h["name"] for h in report["hosts"]] == [f"hosts/{name}" for name in names]
+    assert not [n for n in report["notices"] if "host trees" in n]
+
+
+def test_one_host_tree_or_trees_inside_each_other_name_no_each_table(oomaudit, tmp_path):
+    repo, _ = fleet(oomaudit, tmp_path, 1)
+    assert not [n for n in report_of(oomaudit, repo)["notices"] if "host trees" in n]
+    write(repo / "etc/fstab", FSTAB.format(n=9))  # the repository's root is a tree too
+    (said,) = [n for n in report_of(oomaudit, repo)["notices"] if "host trees" in n]
+    assert said.endswith("a [[hosts]] table for each judges each on its own")

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from oomaudit.confine import JAIL, Tree
-from oomaudit.hosttree import host_tree, in_tree
+from oomaudit.hosttree import in_tree, trees
 
 TREE = Path(__file__).resolve().parent / "fixtures" / "host-tree"
 RULES = ("HTTPD", "PG", "CONF", "HOST002")
@@ -93,19 +93,19 @@ def test_two_trees_in_one_host_leave_absolute_includes_unresolved(oomaudit, tmp_
     assert all(c["how"].startswith("shared_buffers 128.0 MiB +") for c in mains), mains
 
 
-# -- host_tree ---------------------------------------------------------------------------
+# -- trees -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("paths, tree", [
-    (["etc/fstab"], "."),
-    (["hosts/web1/etc/php/8.2/fpm/php-fpm.conf", "hosts/web1/etc/fstab"], "hosts/web1"),
-    (["/srv/backup/etc/mysql/my.cnf"], "/srv/backup"),
-    (["image/usr/local/etc/php-fpm.d/www.conf"], "image"),
-    (["hosts/a/etc/fstab", "hosts/b/etc/fstab"], None),
-    (["compose.yaml", "www.conf"], None),
-    (["etc"], None),  # a file named etc is no folder
+@pytest.mark.parametrize("paths, found", [
+    (["etc/fstab"], ["."]),
+    (["hosts/web1/etc/php/8.2/fpm/php-fpm.conf", "hosts/web1/etc/fstab"], ["hosts/web1"]),
+    (["/srv/backup/etc/mysql/my.cnf"], ["/srv/backup"]),
+    (["image/usr/local/etc/php-fpm.d/www.conf"], ["image"]),
+    (["hosts/b/etc/fstab", "hosts/a/etc/fstab", "hosts/b/etc/my.cnf"], ["hosts/b", "hosts/a"]),
+    (["compose.yaml", "www.conf"], []),
+    (["etc"], []),  # a file named etc is no folder
 ])
-def test_host_tree(paths, tree):
-    assert host_tree(map(Path, paths)) == (Path(tree) if tree else None)
+def test_trees(paths, found):
+    assert trees(map(Path, paths)) == [Path(tree) for tree in found]
 
 
 NAMES = st.text("abcxyz-_.", min_size=1, max_size=6).filter(lambda n: n not in (".", ".."))
@@ -118,7 +118,7 @@ def test_the_tree_is_what_comes_before_etc(prefix, rest, absolute):
     path = Path("/" if absolute else ".", *prefix, "etc", *rest)
     top = prefix[:-2] if prefix[-2:] == ["usr", "local"] else \
         prefix[:-1] if prefix[-1:] == ["usr"] else prefix
-    assert host_tree([path]) == Path("/" if absolute else ".", *top)
+    assert trees([path]) == [Path("/" if absolute else ".", *top)]
 
 
 PARTS = st.sampled_from(["etc", "..", ".", "", "php", "*.conf", "link", "loop", "out", "x"])
