@@ -141,6 +141,10 @@ def file_hosts(paths: list[str], readers: dict[str, Reader], settings: Settings,
     return list(hosts.values()) or [_empty_host(settings, declared)]
 
 
+# the characters a folder pattern may hold for the notice to write it out as a value
+_PASTES = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-+@/")
+
+
 def _fleet_notice(name: str, held: list[Path], config: Path | None) -> str | None:
     """A notice for a host that no ``[[hosts]]`` table made but whose files lie in several
     host trees (``hosts/web1/etc/``, ``hosts/db1/etc/``): they are judged as one machine,
@@ -157,8 +161,9 @@ def _fleet_notice(name: str, held: list[Path], config: Path | None) -> str | Non
     where = os.path.relpath(common, base) if common not in folders else ".."
     pattern = "*" if where == "." else f"{where}/*"
     into = printable(str(config)) if config else "a .oomaudit.toml in the working directory"
-    fix = (f'[[hosts]] each = "{printable(pattern)}" in {into} makes each folder a host of '
-           "its own" if not where.startswith("..") else
+    # named only when it pastes as written: a folder's name is the repository's to choose
+    fix = (f'[[hosts]] each = "{pattern}" in {into} makes each folder a host of its own'
+           if not where.startswith("..") and set(where) <= _PASTES else
            "a [[hosts]] table for each judges each on its own")
     return (f"host '{name}' holds {len(held)} host trees ({shown}{more}): judged as one "
             f"machine, one RAM for all and every service summed; {fix}")

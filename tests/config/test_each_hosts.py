@@ -183,3 +183,13 @@ def test_one_host_tree_or_trees_inside_each_other_name_no_each_table(oomaudit, t
     write(repo / "etc/fstab", FSTAB.format(n=9))  # the repository's root is a tree too
     (said,) = [n for n in report_of(oomaudit, repo)["notices"] if "host trees" in n]
     assert said.endswith("a [[hosts]] table for each judges each on its own")
+
+
+def test_a_folder_name_that_would_not_paste_is_not_written_as_a_pattern(oomaudit, tmp_path):
+    """Folder names are the repository's: one with a quote or a control character in it
+    gets the advice without a pattern, not a TOML line it would break."""
+    repo = tmp_path / "repo"
+    for name in ("a", "b"):
+        write(repo / f'ho"s\x1bts/{name}/etc/fstab', FSTAB.format(n=1))
+    (said,) = [n for n in report_of(oomaudit, repo)["notices"] if "host trees" in n]
+    assert said.endswith("a [[hosts]] table for each judges each on its own")
