@@ -149,24 +149,28 @@ def _fleet_notice(name: str, held: list[Path], config: Path | None) -> str | Non
     """A notice for a host that no ``[[hosts]]`` table made but whose files lie in several
     host trees (``hosts/web1/etc/``, ``hosts/db1/etc/``): they are judged as one machine,
     one RAM for all and every service summed, which is rarely what a fleet's repository
-    means. When each tree is in its own folder of one parent, it names the ``each`` table
-    that makes each folder its own host; None for one tree or none."""
+    means. When most trees are the folders of one parent, it names the ``each`` table that
+    makes each folder its own host; None for one tree or none."""
     if len(held) < 2:
         return None
     shown = ", ".join(f"{printable(str(tree))}/" for tree in held[:3])
     more = f" and {len(held) - 3} more" if len(held) > 3 else ""
     folders = [os.path.abspath(tree) for tree in held]
-    common = os.path.commonpath(folders)  # each tree in its own folder below it: the hosts
+    common = os.path.commonpath(folders)
     base = os.path.dirname(os.path.abspath(config)) if config else os.getcwd()
-    where = os.path.relpath(common, base) if common not in folders else ".."
+    # a pattern only when most trees are the folders of one parent (hosts/web1/etc/, as a
+    # fleet lays hosts out; not roles/mysql/files/etc/, a role's), and only one that pastes
+    # as written: a folder's name is the repository's to choose
+    siblings = 2 * sum(os.path.dirname(folder) == common for folder in folders) >= len(folders)
+    where = os.path.relpath(common, base)
     pattern = "*" if where == "." else f"{where}/*"
     into = printable(str(config)) if config else "a .oomaudit.toml in the working directory"
-    # named only when it pastes as written: a folder's name is the repository's to choose
     fix = (f'[[hosts]] each = "{pattern}" in {into} makes each folder a host of its own'
-           if not where.startswith("..") and set(where) <= _PASTES else
+           if siblings and not where.startswith("..") and set(where) <= _PASTES else
            "a [[hosts]] table for each judges each on its own")
     return (f"host '{name}' holds {len(held)} host trees ({shown}{more}): judged as one "
-            f"machine, one RAM for all and every service summed; {fix}")
+            f"machine, one RAM for all and every service summed; if they are several "
+            f"machines, {fix}")
 
 
 def _empty_host(settings: Settings, declared: dict[str, Fact]) -> Host:

@@ -169,8 +169,9 @@ def test_host_trees_in_one_host_get_a_notice_naming_the_each_table(oomaudit, tmp
     said = [n for n in report_of(oomaudit, repo)["notices"] if "host trees" in n]
     assert said == ["host 'default' holds 3 host trees (hosts/host000/, hosts/host001/, "
                     "hosts/host002/): judged as one machine, one RAM for all and every "
-                    'service summed; [[hosts]] each = "hosts/*" in a .oomaudit.toml in the '
-                    "working directory makes each folder a host of its own"]
+                    'service summed; if they are several machines, [[hosts]] each = "hosts/*" '
+                    "in a .oomaudit.toml in the working directory makes each folder a host of "
+                    "its own"]
     (repo / ".oomaudit.toml").write_text('[[hosts]]\neach = "hosts/*"\nram = "4GiB"\n')
     report = report_of(oomaudit, repo)
     assert [h["name"] for h in report["hosts"]] == [f"hosts/{name}" for name in names]
@@ -193,3 +194,14 @@ def test_a_folder_name_that_would_not_paste_is_not_written_as_a_pattern(oomaudit
         write(repo / f'ho"s\x1bts/{name}/etc/fstab', FSTAB.format(n=1))
     (said,) = [n for n in report_of(oomaudit, repo)["notices"] if "host trees" in n]
     assert said.endswith("a [[hosts]] table for each judges each on its own")
+
+
+def test_trees_deeper_than_one_folder_level_name_no_each_table(oomaudit, tmp_path):
+    """An Ansible repository's roles/NAME/files/etc/ are trees too, but roles are no hosts:
+    each = "roles/*" would be wrong advice, so the notice names no pattern."""
+    repo = tmp_path / "repo"
+    write(repo / "roles/mysql/files/etc/mysql/my.cnf", MY_CNF.format(pool=256, conns=50))
+    write(repo / "roles/base/files/etc/fstab", FSTAB.format(n=1))
+    (said,) = [n for n in report_of(oomaudit, repo)["notices"] if "host trees" in n]
+    assert "each =" not in said and said.endswith("a [[hosts]] table for each judges each "
+                                                  "on its own")
