@@ -104,21 +104,22 @@ def file_hosts(paths: list[str], readers: dict[str, Reader], settings: Settings,
     """Hosts for ``oomaudit check``: for each config that governs some of the files (the
     closest one per file with ``configs``, else ``settings`` for all), one host per host
     profile that has files, plus one for the files no profile claims (with only the
-    declared facts, if any). Hosts of different configs that would share a name are told
+    declared facts, if any), named "default" unless a table has that name. Hosts of different configs that would share a name are told
     apart by the config's path from ``root`` (the repository's: host names are part of
     fingerprints). Each host gets the host tree its files lie in (``host.tree``), where
     absolute includes are looked up. A reader that fails to recognise files is named in
     ``errors``."""
-    hosts: dict[tuple[int, str], Host] = {}
+    hosts: dict[tuple[int, str | None], Host] = {}
     fs = fs or Tree(Path("/"), JAIL)
     recognise = Recogniser(readers, errors, fs)
     for real, reader in _walk(paths, recognise, notices, fs):
         governing = configs.for_file(real) if configs else settings
         profile = governing.profile_for(real)
-        name = profile.name if profile else "default"
-        host = hosts.get((id(governing), name))
+        key = profile.name if profile else None  # a table may be named "default" too
+        host = hosts.get((id(governing), key))
         if host is None:
-            host = hosts[id(governing), name] = Host(name, FILES, None, governing, fs)
+            host = hosts[id(governing), key] = Host(key or "default", FILES, None, governing,
+                                                    fs)
             if profile:
                 _apply_profile(host, profile)
             host.facts.update(declared)
@@ -128,11 +129,14 @@ def file_hosts(paths: list[str], readers: dict[str, Reader], settings: Settings,
     if recognise.templates:  # once for the run, however many there are
         notices.append(skipped_notice([(printable(path), fmt, printable(why))
                                        for path, (fmt, why) in recognise.templates.items()]))
+    for (config, key), host in hosts.items():
+        if key is None and (config, "default") in hosts:  # never one name for two hosts
+            host.name = f"default ({UNCLAIMED})"
     names = Counter(host.name for host in hosts.values())
-    for (_, name), host in hosts.items():
+    for (_, key), host in hosts.items():
         held = trees(path for _, path in host.files)
         host.tree = held[0] if len(held) == 1 else None
-        if name == "default" and (said := _fleet_notice(name, held, host.settings.path)):
+        if key is None and (said := _fleet_notice(host.name, held, host.settings.path)):
             notices.append(said)
         if names[host.name] > 1:
             config = host.settings.path
@@ -141,6 +145,8 @@ def file_hosts(paths: list[str], readers: dict[str, Reader], settings: Settings,
     return list(hosts.values()) or [_empty_host(settings, declared)]
 
 
+# what the host of the files no table claims is called beside a table named "default"
+UNCLAIMED = "files no [[hosts]] table claims"
 # the characters a folder pattern may hold for the notice to write it out as a value
 _PASTES = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-+@/")
 

@@ -166,6 +166,23 @@ def test_host_profiles_give_each_host_its_facts(run, tmp_path):
     assert skipped == ["default"]
 
 
+def test_a_table_named_default_is_not_the_host_of_unclaimed_files(run, tmp_path):
+    """The files no table claims make a host called "default"; a table may carry that name
+    too, and each must keep its own files and RAM, in whichever order the files come."""
+    config = write(tmp_path / "repo/.oomaudit.toml",
+                   '[[hosts]]\nname = "default"\npaths = ["b/**"]\nram = "1GiB"\n')
+    write(tmp_path / "repo/a/x.stub", "consumer cron 3G\n")  # walked first: unclaimed
+    write(tmp_path / "repo/b/y.stub", "consumer db 3G\n")  # 3 > 1: the table's RAM
+    report = json_report(run("check", "repo", "--format", "json"))
+    hosts = {h["name"]: h["facts"] for h in report["hosts"]}
+    assert hosts == {"default": {"ram": {"value": 1 << 30,
+                                         "source": f"host profile 'default' {config}:1"}},
+                     "default (files no [[hosts]] table claims)": {}}
+    host002 = [(f["host"], f["path"]) for f in report["findings"] if f["rule"] == "HOST002"]
+    assert host002 == [("default", None)]
+    assert not [n for n in report["notices"] if "host trees" in n]
+
+
 def test_declared_ram_overrides_the_profile(run, tmp_path):
     write(tmp_path / "repo/.oomaudit.toml", PROFILES)
     write(tmp_path / "repo/hosts/db1/db.stub", "consumer db 9G\n")
