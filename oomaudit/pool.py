@@ -38,19 +38,25 @@ def workers(asked: int, hosts: list) -> int:
 
 def audited_apart(registry: Registry, hosts: list, settings, jobs: int, audit_host):
     """Each host's report in the hosts' order (``engine.audit_host``'s), audited by ``jobs``
-    forked workers."""
+    forked workers. A worker that dies (SIGKILL: on a host short of memory, the OOM killer
+    picks the largest process) breaks the pool; the hosts whose reports had not come back
+    are then audited in this process, and a notice says so. A ``multiprocessing.Pool``
+    would wait forever for the dead worker's hosts, which is why the executor is used."""
     global _JOB
     _JOB = (registry, hosts, settings, audit_host)
     chunk = max(1, len(hosts) // (jobs * 16))  # small enough to keep every worker busy
     import gc
     import multiprocessing  # only a run that forks pays for its import
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     # What the workers inherit (the hosts of 100,000 files: ~100 MiB) is left out of their
     # garbage collections, which would otherwise write to every object's header and so copy
     # every page of it into each worker (gc.freeze's documented use before a fork)
     gc.freeze()
+    done = 0
     try:
-        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
             rules: dict[tuple, tuple] = {}  # rule ids -> the rules: most hosts ran the same
 
             def named(ids: tuple) -> tuple:
@@ -59,13 +65,25 @@ def audited_apart(registry: Registry, hosts: list, settings, jobs: int, audit_ho
                     found = rules[ids] = tuple(registry.rules[i] for i in ids)
                 return found
 
-            for part, runs, errors in pool.imap(_audit, range(len(hosts)), chunk):
-                part.runs = Runs.unpacked(runs, named)
-                registry.plugins.errors += errors
-                yield part
+            try:
+                for part, runs, errors in pool.map(_audit, range(len(hosts)),
+                                                   chunksize=chunk):
+                    part.runs = Runs.unpacked(runs, named)
+                    registry.plugins.errors += errors
+                    done += 1
+                    yield part
+            except BrokenProcessPool:
+                pass
     finally:
         _JOB = None
         gc.unfreeze()
+    for index in range(done, len(hosts)):
+        part = audit_host(registry, hosts[index], settings)
+        if index == done:
+            part.notices.insert(0, f"a worker process died before sending the reports of "
+                                   f"{len(hosts) - done} hosts (killed; by the OOM killer if "
+                                   "memory ran out): they were audited in the main process")
+        yield part
 
 
 def _audit(index: int) -> tuple[Report, list[tuple], list[str]]:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 from pathlib import Path
 
 from engine_stub import json_report, one_line_error
 
-from oomaudit import pool
+from oomaudit import engine, pool
 from oomaudit.cli import build_parser
 from oomaudit.engine import audit_host
 from oomaudit.invocation import hosts_for, load_registry
@@ -115,3 +116,41 @@ def test_a_bad_number_of_jobs_is_a_usage_error(oomaudit, tmp_path):
         proc = oomaudit("check", ".", "--jobs", bad)
         assert proc.returncode == 2
         assert "--jobs" in one_line_error(proc) and "1 to 256" in proc.stderr
+
+
+def test_a_worker_killed_mid_run_leaves_its_hosts_to_this_process(tmp_path, monkeypatch):
+    """A worker SIGKILLed (as the OOM killer ends the largest process on a host short of
+    memory) must not hang the run: the hosts whose reports had not come back are audited
+    here, and the report is the one a single process makes, with a notice more."""
+    repo = fleet(tmp_path, hosts=12)
+    monkeypatch.chdir(repo)
+    args = build_parser(["check", "."]).parse_args(["check", "."])
+    registry = load_registry(args)
+    main = os.getpid()
+
+    def audit_or_die(registry, host, settings, progress=None):
+        if os.getpid() != main and host.name == "hosts/web7":
+            os.kill(os.getpid(), signal.SIGKILL)
+        return audit_host(registry, host, settings, progress)
+
+    def report(jobs: int) -> tuple[list, list[str]]:
+        hosts, settings, _ = hosts_for(args, registry, [])
+        made = engine.audit(registry, hosts, settings, "check", ".", jobs=jobs)
+        return ([(host, f.rule, f.path, f.line, f.message) for host, f in made.findings]
+                + [(h.name, h.facts) for h in made.hosts], made.notices)
+
+    def stuck(*_):
+        raise TimeoutError("the pool waits for a dead worker")
+
+    monkeypatch.setattr(engine, "audit_host", audit_or_die)
+    signal.signal(signal.SIGALRM, stuck)
+    signal.alarm(60)
+    try:
+        apart, notices = report(2)
+    finally:
+        signal.alarm(0)
+    alone, expected = report(1)
+    assert apart == alone and len({f[0] for f in alone}) > 4
+    died = [n for n in notices if n not in expected]
+    assert len(died) == 1 and "a worker process died" in died[0], notices
+    assert "audited in the main process" in died[0]
