@@ -46,7 +46,8 @@ from .units import format_size
 MAX_BYTES = 16 << 20  # configs are small; anything larger is not read (CONF003)
 MAX_SYMLINKS = 40  # the kernel's limit before ELOOP
 LIVE, CHROOT, JAIL = "live", "chroot", "jail"
-FOLDER, LINKED, OTHER = "folder", "linked folder", "other"  # kinds of walk_entries()
+# kinds of walk_entries(): a folder, a link to one, a link to anything else, the rest
+FOLDER, LINKED, LINK, OTHER = "folder", "linked folder", "link", "other"
 
 _OPEN = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
 _MAGIC = frozenset("*?[")
@@ -288,15 +289,17 @@ class Tree:
     def walk_entries(self, path) -> list[tuple[str, str]]:
         """A folder's (name, kind) sorted by name, for walking a repository: ``FOLDER`` for a
         subfolder, ``LINKED`` for a link to a folder (not walked into, as ``os.walk`` does
-        not), ``OTHER`` for the rest; the listing knows which without a stat per name."""
+        not), ``LINK`` for any other link (one may be masked: to /dev/null), ``OTHER`` for
+        the rest; the listing knows which without a stat per name."""
         found = []
         with os.scandir(self.real(path)) as listing:
             for entry in listing:
                 try:
-                    kind = (LINKED if entry.is_symlink() else FOLDER) if entry.is_dir() \
-                        else OTHER
-                except OSError:
-                    kind = OTHER
+                    link = entry.is_symlink()
+                    kind = (LINKED if link else FOLDER) if entry.is_dir() \
+                        else LINK if link else OTHER
+                except OSError:  # unknown: a link, as far as a caller needs to look
+                    kind = LINK
                 found.append((entry.name, kind))
         found.sort()
         return found

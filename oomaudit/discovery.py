@@ -13,7 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 from .config import Configs, Settings
-from .confine import FOLDER, JAIL, OTHER, Refused, Tree
+from .confine import FOLDER, JAIL, LINK, LINKED, Refused, Tree
 from .host import FILES, LIVE, ROOT, Fact, Host, printable
 from .hosttree import trees
 from .reading import SNIFF_BYTES, Reader
@@ -104,11 +104,11 @@ def file_hosts(paths: list[str], readers: dict[str, Reader], settings: Settings,
     """Hosts for ``oomaudit check``: for each config that governs some of the files (the
     closest one per file with ``configs``, else ``settings`` for all), one host per host
     profile that has files, plus one for the files no profile claims (with only the
-    declared facts, if any), named "default" unless a table has that name. Hosts of different configs that would share a name are told
-    apart by the config's path from ``root`` (the repository's: host names are part of
-    fingerprints). Each host gets the host tree its files lie in (``host.tree``), where
-    absolute includes are looked up. A reader that fails to recognise files is named in
-    ``errors``."""
+    declared facts, if any), named "default" unless a table has that name. Hosts of
+    different configs that would share a name are told apart by the config's path from
+    ``root`` (the repository's: host names are part of fingerprints). Each host gets the
+    host tree its files lie in (``host.tree``), where absolute includes are looked up. A
+    reader that fails to recognise files is named in ``errors``."""
     hosts: dict[tuple[int, str | None], Host] = {}
     fs = fs or Tree(Path("/"), JAIL)
     recognise = Recogniser(readers, errors, fs)
@@ -240,12 +240,12 @@ def _tree(folder: str, recognise: Recogniser, unlisted: list[str], fs: Tree):
     subfolders = []
     for name, kind in entries:
         path = prefix + name
-        if kind != OTHER:
+        if kind in (FOLDER, LINKED):
             if kind == FOLDER and name not in SKIP_DIRS:  # links are not walked, as os.walk
                 subfolders.append(path)
             continue
         reader = recognise.by_name(path)
-        if reader is not None and fs.readlink(path) == MASK:
+        if reader is not None and kind == LINK and fs.readlink(path) == MASK:
             continue  # masked: nothing to read (the systemd plugin lists its masks itself)
         if reader is None and recognise.sniffs:
             try:
