@@ -50,31 +50,31 @@ def audited_apart(registry: Registry, hosts: list, settings, jobs: int, audit_ho
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
+    rules: dict[tuple, tuple] = {}  # rule ids -> the rules: most hosts ran the same
+
+    def named(ids: tuple) -> tuple:
+        found = rules.get(ids)
+        if found is None:
+            found = rules[ids] = tuple(registry.rules[i] for i in ids)
+        return found
+
     # What the workers inherit (the hosts of 100,000 files: ~100 MiB) is left out of their
     # garbage collections, which would otherwise write to every object's header and so copy
     # every page of it into each worker (gc.freeze's documented use before a fork)
     gc.freeze()
     done = 0
+    pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"),
+                               initializer=_die_with, initargs=(os.getpid(),))
     try:
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-            rules: dict[tuple, tuple] = {}  # rule ids -> the rules: most hosts ran the same
-
-            def named(ids: tuple) -> tuple:
-                found = rules.get(ids)
-                if found is None:
-                    found = rules[ids] = tuple(registry.rules[i] for i in ids)
-                return found
-
-            try:
-                for part, runs, errors in pool.map(_audit, range(len(hosts)),
-                                                   chunksize=chunk):
-                    part.runs = Runs.unpacked(runs, named)
-                    registry.plugins.errors += errors
-                    done += 1
-                    yield part
-            except BrokenProcessPool:
-                pass
-    finally:
+        for part, runs, errors in pool.map(_audit, range(len(hosts)), chunksize=chunk):
+            part.runs = Runs.unpacked(runs, named)
+            registry.plugins.errors += errors
+            done += 1
+            yield part
+    except BrokenProcessPool:  # a worker died: the rest is audited below
+        pass
+    finally:  # interrupted: the hosts no worker has started are not audited
+        pool.shutdown(cancel_futures=True)
         _JOB = None
         gc.unfreeze()
     for index in range(done, len(hosts)):
@@ -84,6 +84,23 @@ def audited_apart(registry: Registry, hosts: list, settings, jobs: int, audit_ho
                                    f"{len(hosts) - done} hosts (killed; by the OOM killer if "
                                    "memory ran out): they were audited in the main process")
         yield part
+
+
+def _die_with(parent: int) -> None:
+    """In a worker, first: be killed when the main process ends. Killed itself (by the OOM
+    killer, or a ``timeout`` that signals it alone), it would leave its workers waiting for
+    work for ever, each holding its copy of the hosts; the kernel's parent-death signal
+    (``prctl(PR_SET_PDEATHSIG)``, which no module of the standard library wraps but
+    ctypes) ends them instead."""
+    import ctypes
+    import signal
+
+    ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # it ended before this worker asked
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 def _audit(index: int) -> tuple[Report, list[tuple], list[str]]:

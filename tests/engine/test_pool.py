@@ -3,12 +3,16 @@ whatever was read on the way (templates, suppressions, files the output must not
 a baseline), and the hosts really are audited in other processes."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
-from engine_stub import json_report, one_line_error
+from engine_stub import json_report, one_line_error, stub_env
 
 from oomaudit import engine, pool
 from oomaudit.cli import build_parser
@@ -154,3 +158,37 @@ def test_a_worker_killed_mid_run_leaves_its_hosts_to_this_process(tmp_path, monk
     died = [n for n in notices if n not in expected]
     assert len(died) == 1 and "a worker process died" in died[0], notices
     assert "audited in the main process" in died[0]
+
+
+def test_workers_end_with_the_main_process_however_it_ends(tmp_path):
+    """The main process killed (SIGKILL by the OOM killer, SIGTERM by a `timeout` that
+    signals it alone) must not leave its workers waiting for work for ever, each holding a
+    copy of the hosts."""
+    import psutil
+
+    repo = tmp_path / "repo"
+    for n in range(8):
+        write(repo / f"hosts/h{n}/x.stub", "sleep 60\n")
+    write(repo / ".oomaudit.toml", '[[hosts]]\neach = "hosts/*"\n')
+    env = {**os.environ, **stub_env(), "OOMAUDIT_SYSTEM_CONFIG": str(tmp_path / "none")}
+    for how in (signal.SIGKILL, signal.SIGTERM):
+        main = subprocess.Popen([sys.executable, "-m", "oomaudit", "check", ".", "-j", "2"],
+                                cwd=repo, env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        workers: list = []
+        try:
+            for _ in range(200):  # until both workers are reading a file
+                workers = psutil.Process(main.pid).children()
+                if len(workers) == 2:
+                    break
+                time.sleep(0.05)
+            assert len(workers) == 2
+            main.send_signal(how)
+            main.wait(10)
+            gone, alive = psutil.wait_procs(workers, timeout=10)
+            assert not alive, f"workers left running after {how.name}"
+        finally:  # nothing left behind, whatever failed
+            for process in [main, *workers]:
+                with contextlib.suppress(ProcessLookupError, psutil.NoSuchProcess):
+                    process.kill()
+            main.wait()

@@ -12,9 +12,12 @@ statement per line; ``#`` starts a comment:
 - ``warn TEXT``: a STUB001 finding (medium) at that line
 - ``crash``: makes STUB002 raise, to test that a rule crash is contained
   (and ``--format stub-crash`` is an output format that always raises)
+- ``sleep SECONDS``: reading the file takes that long (a run to interrupt)
 - anything else: a CONF001 problem (the reader's syntax error)
 """
 from __future__ import annotations
+
+import time
 
 from oomaudit import Evidence, Finding, Reader, Reporter, Rule, Severity, hookimpl, parse_size
 
@@ -34,6 +37,8 @@ def parse(source):
             doc["warnings"].append((" ".join(words[1:]), number))
         elif words == ["crash"]:
             doc["crash"] = True
+        elif words[0] == "sleep" and len(words) == 2:
+            time.sleep(float(words[1]))
         else:
             source.problem("CONF001", number, f"unknown statement {words[0]!r}")
     return doc
