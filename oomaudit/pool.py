@@ -11,12 +11,8 @@ same function the single-process path calls, so both make the same report.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
 
 from .report import Report, Runs
-
-if TYPE_CHECKING:
-    from .engine import Registry
 
 # Files in the hosts before a pool pays for its start (forking, and each host's findings
 # and rule runs pickled back): below it, one process audits them all.
@@ -36,9 +32,10 @@ def workers(asked: int, hosts: list) -> int:
     return len(os.sched_getaffinity(0))
 
 
-def audited_apart(registry: Registry, hosts: list, settings, jobs: int, audit_host):
+def audited_apart(registry, hosts: list, settings, jobs: int, audit_host):
     """Each host's report in the hosts' order (``engine.audit_host``'s), audited by ``jobs``
-    forked workers. A worker that dies (SIGKILL: on a host short of memory, the OOM killer
+    forked workers; ``registry`` is the engine's (this module is the engine's helper and
+    imports nothing of it). A worker that dies (SIGKILL: on a host short of memory, the OOM killer
     picks the largest process) breaks the pool; the hosts whose reports had not come back
     are then audited in this process, and a notice says so. A ``multiprocessing.Pool``
     would wait forever for the dead worker's hosts, which is why the executor is used."""
