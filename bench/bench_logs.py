@@ -17,7 +17,9 @@ noise:
   2,000,000: peak RSS must not grow with N (``oomaudit logs`` streams).
 
 Targets: sparse and dense <= 2x grep's wall time and <= 64 MiB; kills <= 64 MiB at every
-N, for both output formats. The files are deleted afterwards.
+N, for both output formats. After the dense log, its floor: ``oomaudit logs`` over an
+empty log (start-up) and over the same number of kills alone (no noise, no task tables),
+against grep over the dense log. The files are deleted afterwards.
 """
 from __future__ import annotations
 
@@ -197,6 +199,24 @@ def kills_rss(log: Path, kills: int) -> bool:
     return ok
 
 
+def floor(log: Path, folder: Path, events: int, repeat: int) -> None:
+    """What no reader of ``log`` could beat, measured: ``oomaudit logs`` over an empty log
+    (start-up) and over a log of only the same number of kills (each event parsed and
+    written, no noise and no task table to rank), each against grep over ``log``."""
+    grep_s, _, _ = timed(["grep", "-c", "Killed process", str(log)], repeat)
+    empty, kills = folder / "empty.log", folder / "kills.log"
+    empty.write_bytes(b"")
+    generate_kills(kills, events)
+    runs = {name: timed([*oomaudit_cmd(), "logs", "--since", "all", "--format", "json",
+                         str(path)], repeat)[0] for name, path in (("empty", empty),
+                                                                  ("kills", kills))}
+    print(f"floor  start-up {runs['empty']:.2f} s ({runs['empty'] / grep_s:.1f}x grep); "
+          f"{events:,} kills alone {runs['kills']:.2f} s ({runs['kills'] / grep_s:.1f}x grep, "
+          f"{(runs['kills'] - runs['empty']) / events * 1e6:.0f} us an event)")
+    empty.unlink()
+    kills.unlink()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sparse-mib", type=int, default=1024)
@@ -220,6 +240,8 @@ def main() -> int:
             if name in only:
                 generate(log, size << 20, reports)
                 ok &= against_grep(name, log, reports, args.repeat)
+                if name == "dense":
+                    floor(log, Path(folder), reports, args.repeat)
         if "kills" in only:
             for kills in (int(n) for n in args.kills.split(",")):
                 generate_kills(log, kills)
