@@ -187,7 +187,8 @@ def _common(parser: argparse.ArgumentParser, budget: bool = False,
                      help="load only built-in plugins (same as OOMAUDIT_DISABLE_PLUGINS=1)")
     run.add_argument("--jobs", "-j", type=_jobs, default=0, metavar="N",
                      help="processes that audit a repository's hosts (default: one per CPU "
-                          "once there are enough files; 1: this process alone)")
+                          "within the cgroup's CPU quota, once there are enough files; 1: "
+                          "this process alone)")
     run.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
 
 

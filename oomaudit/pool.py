@@ -24,12 +24,27 @@ _JOB: tuple | None = None
 
 def workers(asked: int, hosts: list) -> int:
     """How many processes audit ``hosts``: ``asked`` (``--jobs``) when given, else one per
-    CPU this process may run on once the hosts hold enough files to pay for the pool."""
+    CPU this process may run on once the hosts hold enough files to pay for the pool, and
+    no more than its cgroup's CPU quota runs (whole CPUs, at least one: in a container or
+    a pod, every CPU of the machine is in the affinity mask, and workers beyond the quota
+    would only wait for it, each holding memory)."""
     if asked:
         return asked
     if len(hosts) < 2 or sum(len(h.files) for h in hosts) < FILES_FOR_A_POOL:
         return 1
-    return len(os.sched_getaffinity(0))
+    cpus = len(os.sched_getaffinity(0))
+    quota = _cpu_quota()
+    return cpus if quota is None else max(1, min(cpus, int(quota)))
+
+
+def _cpu_quota() -> float | None:
+    from .cgroups import cpu_limit
+    from .procfs import read_live
+
+    try:
+        return cpu_limit(read_live("/proc/self/cgroup"))
+    except OSError:
+        return None
 
 
 def audited_apart(registry, hosts: list, settings, jobs: int, audit_host):

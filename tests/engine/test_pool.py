@@ -12,9 +12,10 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from engine_stub import json_report, one_line_error, stub_env
 
-from oomaudit import engine, pool
+from oomaudit import cgroups, engine, pool
 from oomaudit.cli import build_parser
 from oomaudit.engine import audit_host
 from oomaudit.invocation import hosts_for, load_registry
@@ -111,7 +112,10 @@ def test_how_many_processes(tmp_path, monkeypatch):
     assert len(hosts) == 6
     assert pool.workers(0, hosts) == 1  # 19 files: a pool would cost more than it saves
     assert pool.workers(3, hosts) == 3  # --jobs wins
-    assert pool.workers(0, hosts[:1] * pool.FILES_FOR_A_POOL) == len(os.sched_getaffinity(0))
+    quota = cgroups.cpu_limit(Path("/proc/self/cgroup").read_text())
+    cpus = len(os.sched_getaffinity(0))
+    assert pool.workers(0, hosts[:1] * pool.FILES_FOR_A_POOL) == \
+        (cpus if quota is None else max(1, min(cpus, int(quota))))
     assert pool.workers(0, [hosts[0]]) == 1
 
 
@@ -192,3 +196,58 @@ def test_workers_end_with_the_main_process_however_it_ends(tmp_path):
                 with contextlib.suppress(ProcessLookupError, psutil.NoSuchProcess):
                     process.kill()
             main.wait()
+
+
+def _cgroup_tree(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        write(root / name, text)
+    return root
+
+
+def test_the_cpu_quota_is_the_tightest_along_the_cgroups_path(tmp_path):
+    """A tree laid out like /sys/fs/cgroup: v2's cpu.max and v1's cfs quota over period,
+    an ancestor's quota binding its children, "max" and -1 meaning none."""
+    v2 = _cgroup_tree(tmp_path / "v2", {"cpu.max": "max 100000\n",
+                                        "kubepods/cpu.max": "300000 100000\n",
+                                        "kubepods/pod1/cpu.max": "max 100000\n",
+                                        "kubepods/pod1/app/cpu.max": "max 100000\n"})
+    assert cgroups.cpu_limit("0::/kubepods/pod1/app\n", v2) == 3.0
+    assert cgroups.cpu_limit("0::/\n", v2) is None
+    v1 = _cgroup_tree(tmp_path / "v1", {"cpu/cpu.cfs_quota_us": "-1\n",
+                                        "cpu/cpu.cfs_period_us": "100000\n",
+                                        "cpu/ci/cpu.cfs_quota_us": "150000\n",
+                                        "cpu/ci/cpu.cfs_period_us": "100000\n"})
+    assert cgroups.cpu_limit("4:memory:/ci\n3:cpu,cpuacct:/ci\n", v1) == 1.5
+    assert cgroups.cpu_limit("3:cpu,cpuacct:/\n", v1) is None
+    assert cgroups.cpu_limit("3:cpu:/gone\n", v1) is None  # unreadable: no quota known
+
+
+def test_a_process_in_a_cgroup_with_a_cpu_quota_starts_no_more_workers(tmp_path):
+    """A real cgroup (v1's cpu controller, or v2's cpu.max) with a quota of one and a half
+    CPUs: a process in it audits alone, whatever CPUs its affinity mask holds."""
+    if os.geteuid() != 0:
+        pytest.skip("creating a cgroup needs root")
+    v1 = Path("/sys/fs/cgroup/cpu")
+    if (v1 / "cpu.cfs_quota_us").exists():
+        folder = v1 / f"oomaudit-test-{os.getpid()}"
+        quota = {"cpu.cfs_period_us": "100000", "cpu.cfs_quota_us": "150000"}
+    elif (v2 := Path("/sys/fs/cgroup/cgroup.subtree_control")).exists() and \
+            "cpu" in v2.read_text().split():
+        folder = Path(f"/sys/fs/cgroup/oomaudit-test-{os.getpid()}")
+        quota = {"cpu.max": "150000 100000"}
+    else:
+        pytest.skip("no cgroup cpu controller to make a quota with")
+    folder.mkdir()
+    try:
+        for name, value in quota.items():
+            (folder / name).write_text(value)
+        probe = ("import types\nfrom oomaudit import pool\n"
+                 "host = types.SimpleNamespace(files=[None] * pool.FILES_FOR_A_POOL)\n"
+                 "print(pool.workers(0, [host, host]))\n")
+        proc = subprocess.run(["sh", "-c", f'echo $$ > {folder}/cgroup.procs && exec "$@"',
+                               "sh", sys.executable, "-c", probe],
+                              capture_output=True, text=True, timeout=60, cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.split() == ["1"]
+    finally:
+        folder.rmdir()
