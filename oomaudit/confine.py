@@ -78,7 +78,7 @@ class Tree:
         # a link's absolute target names the root as the machine sees it, maybe via a link
         self._tops = {self._top, os.path.realpath(self._base).rstrip("/")}
         self._folders: dict[str, str] = {}  # a folder's path -> where it resolves to
-        self._cwd = os.getcwd()  # relative paths are the working directory's
+        self._cwd = os.getcwd().rstrip("/")  # relative paths are its; "" for "/"
         self._pseudo: set[int] | None = None  # st_dev of /proc and /sys, when live
 
     # -- resolution ----------------------------------------------------------------------

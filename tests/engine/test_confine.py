@@ -36,6 +36,16 @@ def test_chroot_follows_links_inside_the_root(tree):
     assert fs.inside("conf.d", "/etc/mysql") == tree / "etc/mysql/conf.d"
 
 
+def test_a_relative_path_from_the_root_folder_is_inside(tree, monkeypatch):
+    """Run from / (a systemd service's working directory, cron's): a relative path is the
+    tree's, not '//tmp/...', which no prefix of the root matches."""
+    monkeypatch.chdir("/")
+    fs = Tree(tree, JAIL)
+    relative = str(tree / "usr/lib/real.cnf").lstrip("/")
+    assert fs.read(relative) == b"[mysqld]\n"
+    assert fs.real(relative) == str(tree / "usr/lib/real.cnf")
+
+
 def test_chroot_clamps_dotdot_and_absolute_links_at_the_root(tree):
     fs = Tree(tree, CHROOT)
     assert fs.inside("/etc/mysql/escape") == tree / "etc/passwd"
