@@ -2,7 +2,12 @@
 
 ``scan`` looks where each format lives on a system (the reader's ``system_paths``)
 under ``/`` or under ``--root``; ``check`` walks the given files and folders and
-recognises each file by name, then by content, and groups them by host profile.
+recognises each file by name, then by content, and groups them by host profile (a host
+a named file is in is read whole: pre-commit names only the staged files).
+
+One concern over 300 lines: the targets of a run made into hosts. Walking, recognising
+and grouping share the walk's state (what was seen, what was named, which table claims
+a file), and none of them is used apart.
 """
 from __future__ import annotations
 
@@ -112,7 +117,9 @@ def file_hosts(paths: list[str], readers: dict[str, Reader], settings: Settings,
     hosts: dict[tuple[int, str | None], Host] = {}
     fs = fs or Tree(Path("/"), JAIL)
     recognise = Recogniser(readers, errors, fs)
-    for real, reader in _walk(paths, recognise, notices, fs):
+    named: dict[tuple[int, str], tuple[Settings, object]] = {}  # hosts with a file named
+
+    def place(real, reader, given: bool) -> None:
         governing = configs.for_file(real) if configs else settings
         profile = governing.profile_for(real)
         key = profile.name if profile else None  # a table may be named "default" too
@@ -124,8 +131,16 @@ def file_hosts(paths: list[str], readers: dict[str, Reader], settings: Settings,
                 _apply_profile(host, profile)
             host.facts.update(declared)
         host.files.append((reader, real))
+        if given and profile:
+            named[id(governing), key] = (governing, profile)
         if progress is not None:
             progress.found_file()
+
+    seen: set[str] = set()
+    for real, reader, given in _walk(paths, recognise, notices, fs, seen):
+        place(real, reader, given)
+    if named:  # pre-commit names the staged files: their hosts are read whole
+        _rest_of_hosts(named, hosts, place, recognise, notices, fs, seen, configs)
     if recognise.templates:  # once for the run, however many there are
         notices.append(skipped_notice([(printable(path), fmt, printable(why))
                                        for path, (fmt, why) in recognise.templates.items()]))
@@ -196,53 +211,102 @@ def _apply_profile(host: Host, profile) -> None:
         load(profile.facts, f"{profile.source}: facts").apply(host)
 
 
-def _walk(paths: list[str], recognise: Recogniser, notices: list[str], fs: Tree):
-    seen: set[str] = set()  # `check repo repo/my.cnf` reads my.cnf once
+def _walk(paths: list[str], recognise: Recogniser, notices: list[str], fs: Tree,
+          seen: set[str]):
+    """(path, reader, whether the file was named itself) of every file the targets give;
+    ``seen`` holds the absolute paths walked or named: ``check repo repo/my.cnf`` reads
+    my.cnf once."""
     for given in paths:
         path = Path(given)
         if fs.is_dir(path):  # the command checked that each exists
             # A folder we may not list would otherwise vanish from the audit in silence;
             # handed on with no reader, host.read reports it as CONF003 (audit is partial).
             unlisted: list[str] = []
-            for name, reader in _tree(os.path.normpath(path), recognise, unlisted, fs):
-                if name not in seen:
-                    seen.add(name)
-                    yield Path(name), reader
-            yield from ((Path(folder), None) for folder in unlisted)
-        elif os.path.normpath(given) in seen:
+            for name, reader in _tree(os.path.normpath(path), recognise, unlisted, fs, seen):
+                seen.add(os.path.abspath(name))
+                yield Path(name), reader, False
+            yield from ((Path(folder), None, False) for folder in unlisted)
+        elif os.path.abspath(given) in seen:
             continue
         elif fs.readlink(path) == MASK:
             notices.append(f"{printable(given)}: masked (a link to {MASK}): nothing to read")
         else:
-            seen.add(os.path.normpath(given))
+            seen.add(os.path.abspath(given))
             try:
                 reader = identify(path, recognise, fs)
             except OSError:  # named on the command line: say why it was not audited (CONF003)
-                yield path, None
+                yield path, None, False
                 continue
             if reader:
-                yield path, reader
+                yield path, reader, True
             elif path.as_posix() not in recognise.templates:  # else named as a template
                 notices.append(f"{printable(given)}: not a config format oomaudit reads; skipped")
 
 
-def _tree(folder: str, recognise: Recogniser, unlisted: list[str], fs: Tree):
-    """(path, reader) of each recognised file below ``folder``, in sorted order, as strings:
-    a repository has thousands of files and most are not ours, so no Path objects and no
-    stat for them (the listing knows a folder from the rest). Paths below
-    "." have no "./" in front, as the file patterns expect."""
+def _rest_of_hosts(named, hosts, place, recognise: Recogniser, notices: list[str], fs: Tree,
+                   seen: set[str], configs: Configs | None) -> None:
+    """The other files of each host a ``[[hosts]]`` table makes and a named file is in: a
+    host's verdicts weigh all its files (the ledger, what is left for PHP-FPM), so judging a
+    staged pool file without the host's my.cnf would pass what the host cannot hold. Each
+    table's folders are walked (an ``each`` host's folder, the fixed start of a ``paths``
+    pattern), and a file is taken when the same config and table claim it."""
+    before = sum(len(hosts[key].files) for key in named)
+    for governing, profile in named.values():
+        for folder in _profile_folders(profile, governing.base):
+            unlisted: list[str] = []
+            for name, reader in _tree(folder, recognise, unlisted, fs, seen):
+                governs = configs.for_file(name) if configs else governing
+                if governs is governing and governing.profile_for(name) is profile:
+                    seen.add(os.path.abspath(name))
+                    place(Path(name), reader, False)
+    added = sum(len(hosts[key].files) for key in named) - before
+    if added:
+        shown = ", ".join(f"'{printable(hosts[key].name)}'" for key in list(named)[:3])
+        more = f" and {len(named) - 3} more" if len(named) > 3 else ""
+        files = "1 more file" if added == 1 else f"{added} more files"
+        notices.append(f"host {shown}{more} read whole for the files named ({files}): a "
+                       "host's verdicts weigh every file its [[hosts]] table gives it")
+
+
+def _profile_folders(profile, base: Path) -> list[str]:
+    """Where a table's files can be: the folder each pattern names before its first
+    wildcard (``hosts/db1`` of ``hosts/db1/**``), from the working directory when below it."""
+    folders = []
+    for pattern in profile.paths:
+        parts = pattern.split("/")
+        fixed = next((i for i, part in enumerate(parts) if _MAGIC & set(part)), len(parts))
+        folder = os.path.normpath(os.path.join(base, *parts[:fixed]))
+        relative = os.path.relpath(folder)
+        folder = folder if relative.startswith("..") else relative
+        if folder not in folders:
+            folders.append(folder)
+    return folders
+
+
+_MAGIC = frozenset("*?[")
+
+
+def _tree(folder: str, recognise: Recogniser, unlisted: list[str], fs: Tree, seen: set[str]):
+    """(path, reader) of each recognised file below ``folder`` whose absolute path is not
+    in ``seen`` (the caller adds what it takes), in sorted order, as strings: a repository
+    has thousands of files and most are not ours, so no Path objects and no stat for them
+    (the listing knows a folder from the rest). Paths below "." have no "./" in front, as
+    the file patterns expect."""
     try:
         entries = fs.walk_entries(folder)
     except OSError:
         unlisted.append(folder)
         return
     prefix = "" if folder == "." else folder.rstrip("/") + "/"
+    absolute = os.path.abspath(folder).rstrip("/") + "/"
     subfolders = []
     for name, kind in entries:
         path = prefix + name
         if kind in (FOLDER, LINKED):
             if kind == FOLDER and name not in SKIP_DIRS:  # links are not walked, as os.walk
                 subfolders.append(path)
+            continue
+        if absolute + name in seen:
             continue
         reader = recognise.by_name(path)
         if reader is not None and kind == LINK and fs.readlink(path) == MASK:
@@ -255,7 +319,7 @@ def _tree(folder: str, recognise: Recogniser, unlisted: list[str], fs: Tree):
         if reader:
             yield path, reader
     for sub in subfolders:
-        yield from _tree(sub, recognise, unlisted, fs)
+        yield from _tree(sub, recognise, unlisted, fs, seen)
 
 
 def identify(path: Path, recognise: Recogniser, fs: Tree) -> Reader | None:

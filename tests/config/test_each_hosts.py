@@ -205,3 +205,73 @@ def test_trees_deeper_than_one_folder_level_name_no_each_table(oomaudit, tmp_pat
     (said,) = [n for n in report_of(oomaudit, repo)["notices"] if "host trees" in n]
     assert "each =" not in said and said.endswith("a [[hosts]] table for each judges each "
                                                   "on its own")
+
+
+# -- a named file's host is read whole (pre-commit names only the staged files) ----------
+
+POOL = "[www]\nlisten = /run/php/www.sock\npm = static\npm.max_children = {children}\n"
+
+
+def web_fleet(tmp_path: Path, config: str) -> Path:
+    """Two hosts with a MySQL server and a PHP-FPM pool each: the pool alone fits the RAM,
+    the pool beside the server does not."""
+    repo = tmp_path / "repo"
+    for name in ("web1", "web2"):
+        write(repo / f"hosts/{name}/etc/mysql/my.cnf", "[mysqld]\ninnodb_buffer_pool_size = 3G\n")
+        write(repo / f"hosts/{name}/etc/php/8.2/fpm/pool.d/www.conf", POOL.format(children=20))
+    write(repo / ".oomaudit.toml", config)
+    return repo
+
+
+def verdicts(report: dict, host: str) -> list[tuple]:
+    return sorted((f["rule"], f["path"], f["line"], f["message"]) for f in report["findings"]
+                  if f["host"] == host)
+
+
+def check_named(oomaudit, repo: Path, *names: str) -> dict:
+    report = json_report(oomaudit("check", *names, "--format", "json", cwd=repo))
+    assert not report["errors"], report["errors"]
+    return report
+
+
+def test_a_named_file_is_judged_with_the_rest_of_its_host(oomaudit, tmp_path):
+    """Naming only the staged pool file must give its host the verdicts `check .` gives it:
+    the pool (3.1 GiB) fits 4 GiB alone, not beside the host's MySQL (3.7 GiB)."""
+    repo = web_fleet(tmp_path, '[[hosts]]\neach = "hosts/*"\nram = "4GiB"\n')
+    whole = report_of(oomaudit, repo)
+    named = check_named(oomaudit, repo, "hosts/web1/etc/php/8.2/fpm/pool.d/www.conf")
+    assert [h["name"] for h in named["hosts"]] == ["hosts/web1"]  # web2: not named
+    assert verdicts(named, "hosts/web1") == verdicts(whole, "hosts/web1")
+    assert {"FPM001", "HOST002"} <= {f["rule"] for f in named["findings"]}
+    assert "host 'hosts/web1' read whole for the files named (1 more file): a host's " \
+           "verdicts weigh every file its [[hosts]] table gives it" in named["notices"]
+
+
+def test_a_host_is_read_whole_only_as_its_table_and_config_claim_it(oomaudit, tmp_path):
+    """A paths table's folder is walked, yet a file an earlier table claims, or one below a
+    config of its own, is not its host's; two named hosts whose folders overlap each keep
+    every file of theirs."""
+    repo = web_fleet(tmp_path, '[[hosts]]\nname = "two"\npaths = ["hosts/web2/**"]\n'
+                               'ram = "8GiB"\n\n[[hosts]]\nname = "all"\npaths = ["hosts/**"]\n'
+                               'ram = "4GiB"\n')
+    write(repo / "hosts/web1/sub/.oomaudit.toml", "")
+    write(repo / "hosts/web1/sub/etc/fstab", FSTAB.format(n=1))
+    whole = report_of(oomaudit, repo)
+    named = check_named(oomaudit, repo, "hosts/web1/etc/mysql/my.cnf",
+                        "hosts/web2/etc/mysql/my.cnf")
+    hosts = {h["name"]: h for h in named["hosts"]}
+    assert set(hosts) == {"all", "two"}  # not the sub-config's host
+    for host in ("all", "two"):
+        assert verdicts(named, host) == verdicts(whole, host)
+        assert len(hosts[host]["ledger"]) == len({h["name"]: h for h in whole["hosts"]}[host]
+                                                  ["ledger"]) == 2
+
+
+def test_files_no_table_claims_are_judged_as_named(oomaudit, tmp_path):
+    """Without a table, which files make the host is what the command names: nothing more
+    is read, and no notice says otherwise."""
+    repo = web_fleet(tmp_path, "")
+    named = check_named(oomaudit, repo, "hosts/web1/etc/php/8.2/fpm/pool.d/www.conf")
+    (host,) = named["hosts"]
+    assert [c["service"] for c in host["ledger"]] == ["php-fpm"]
+    assert not [n for n in named["notices"] if "read whole" in n]
