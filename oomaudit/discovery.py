@@ -201,14 +201,28 @@ def _empty_host(settings: Settings, declared: dict[str, Fact]) -> Host:
 
 
 def _apply_profile(host: Host, profile) -> None:
+    """A profile's RAM and swap on ``host``, and its facts file over them. A repository's
+    facts file (``check``) is audited content: one that is no facts file is a CONF003 of
+    its host, judged with the table's values, and the other hosts are audited as ever;
+    under ``--root`` it is the operator's, and a usage error."""
     for key in ("ram", "swap"):
         value = getattr(profile, key)
         if value is not None:
             host.facts[key] = Fact(value, f"host profile '{profile.name}' {profile.source}")
-    if profile.facts is not None:  # measured on the host: over the declared ram and swap
-        from .facts import load
+    if profile.facts is None:
+        return
+    from .facts import FactsError, load, read  # measured on the host: over ram and swap
 
+    if host.mode != FILES:
         load(profile.facts, f"{profile.source}: facts").apply(host)
+        return
+    try:
+        read(profile.facts, host.fs).apply(host)
+    except FactsError as exc:
+        shown = host.display(profile.facts)
+        host.note_unreadable(shown, f"{exc} (the facts file of the [[hosts]] table at "
+                                    f"{printable(profile.source)}); judged with the "
+                                    "table's values", shown)
 
 
 def _walk(paths: list[str], recognise: Recogniser, notices: list[str], fs: Tree,

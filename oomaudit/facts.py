@@ -14,7 +14,9 @@ plugin counts it (a PHP-FPM pool's child, an Apache child), and the kills. Under
 the file's RAM, swap and CPU count on the hosts and its per-process sizes where
 ``process-sizes`` would go (measured beats declared, as on a live host), each with the
 source ``facts FILE (measured on HOST at TIME)``. ``--ram``/``--swap`` on the command line
-still win over a facts file, and a facts file over a profile's ``ram``/``swap``.
+still win over a facts file, and a facts file over a profile's ``ram``/``swap``. A bad
+``--facts`` is a usage error; a repository's facts file is audited content, read through
+its tree, and one that is none is a CONF003 of its host (``discovery._apply_profile``).
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import __version__
+from .confine import Tree
 from .errors import UsageError
 from .host import Fact, Host, Measured, printable, terminal
 from .jsonout import dumps
@@ -86,27 +89,42 @@ class HostFacts(Record):
 _LOADED: dict[str, HostFacts] = {}
 
 
+class FactsError(ValueError):
+    """Why a file is no facts file: unreadable, not JSON, not what ``oomaudit facts`` writes."""
+
+
 def load(path: Path, where: str) -> HostFacts:
-    """A facts file, once per run; anything that is not one is a UsageError naming
-    ``where`` (``--facts``, or the config line) and the file."""
-    key = os.path.realpath(path)
+    """The operator's facts file (``--facts``, a system config's table): anything that is
+    not one is a UsageError naming ``where`` and the file."""
+    try:
+        return read(path)
+    except FactsError as exc:
+        raise UsageError(f"{where} {terminal(_shown(path))}: {exc}") from None
+
+
+def read(path: Path, fs: Tree | None = None) -> HostFacts:
+    """A facts file, once per run; FactsError says why one is not. A repository's (a
+    ``[[hosts]]`` table's, a fleet folder's ``facts.json``) is read through its tree
+    (``fs``): a link out of the repository, a FIFO or a file over the cap is refused, as
+    every audited file is."""
+    key = os.path.realpath(path) if fs is None else fs.identity(path)
     if key not in _LOADED:
         shown = terminal(_shown(path))
         try:
-            data = json.loads(Path(path).read_bytes())
+            data = json.loads(Path(path).read_bytes() if fs is None else fs.read(path))
         except FileNotFoundError:
-            raise UsageError(f"{where} {shown}: no such file") from None
+            raise FactsError("no such file") from None
         except IsADirectoryError:
-            raise UsageError(f"{where} {shown}: not a file") from None
+            raise FactsError("not a file") from None
         except OSError as exc:
-            raise UsageError(f"{where} {shown}: {exc.strerror or exc}") from None
+            raise FactsError(exc.strerror or str(exc)) from None
         except (ValueError, RecursionError) as exc:
-            raise UsageError(f"{where} {shown}: not JSON ({terminal(str(exc))[:120]})") from None
+            raise FactsError(f"not JSON ({terminal(str(exc))[:120]})") from None
         try:
             _LOADED[key] = _checked(data, shown)
         except (ValueError, TypeError, KeyError) as exc:
-            raise UsageError(f"{where} {shown}: not an oomaudit facts file: "
-                             f"{terminal(str(exc))[:200]}") from None
+            raise FactsError(f"not an oomaudit facts file: {terminal(str(exc))[:200]}") \
+                from None
     return _LOADED[key]
 
 

@@ -167,6 +167,16 @@ def _repo_cases():
                                            "include ../../outside/x.conf\n")
         _link(repo, "etc/redis/conf.d", out)
 
+    def facts_files_of_host_tables(repo, out):
+        """A fleet folder's facts.json and a table's facts file, both links out."""
+        _put(out, "facts.json", f'{{"tool": {{"name": "oomaudit"}}, "host": "{SENTINEL}"}}\n')
+        _put(repo, ".oomaudit.toml", '[[hosts]]\npaths = ["db/**"]\nfacts = "db.json"\n\n'
+                                     '[[hosts]]\neach = "hosts/*"\n')
+        _link(repo, "db.json", out / "facts.json")
+        _put(repo, "db/etc/fstab", "/swapfile none swap sw 0 0\n")
+        _link(repo, "hosts/web1/facts.json", "../../../outside/facts.json")
+        _put(repo, "hosts/web1/etc/fstab", "/swapfile none swap sw 0 0\n")
+
     def repository_config(repo, out):
         _put(out, "cfg.toml", f'ignore = ["{SENTINEL}"]\n')
         _link(repo, ".oomaudit.toml", out / "cfg.toml")

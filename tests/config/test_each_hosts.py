@@ -275,3 +275,22 @@ def test_files_no_table_claims_are_judged_as_named(oomaudit, tmp_path):
     (host,) = named["hosts"]
     assert [c["service"] for c in host["ledger"]] == ["php-fpm"]
     assert not [n for n in named["notices"] if "read whole" in n]
+
+
+def test_a_folder_facts_file_that_is_none_is_its_hosts_finding(oomaudit, tmp_path):
+    """A fleet folder's facts.json is the repository's content: one that is not JSON is a
+    CONF003 of its host, judged with the table's values, and every other host is audited
+    (it was a usage error that stopped the whole run)."""
+    repo, names = fleet(oomaudit, tmp_path, 4)
+    (repo / ".oomaudit.toml").write_text('[[hosts]]\neach = "hosts/*"\nram = "4GiB"\n')
+    write(repo / "hosts/host001/facts.json", '{"tool": {"name": "oomaudit"')
+    report = report_of(oomaudit, repo)
+    assert [h["name"] for h in report["hosts"]] == [f"hosts/{name}" for name in names]
+    (conf,) = [f for f in report["findings"] if f["rule"] == "CONF003"]
+    assert (conf["host"], conf["path"]) == ("hosts/host001", "hosts/host001/facts.json")
+    assert conf["message"].startswith("could not read hosts/host001/facts.json: not JSON (")
+    assert conf["message"].endswith("judged with the table's values")
+    ram = {h["name"]: h["facts"]["ram"] for h in report["hosts"]}
+    assert ram["hosts/host001"]["value"] == 4 << 30 and "host profile" in \
+        ram["hosts/host001"]["source"]
+    assert ram["hosts/host003"]["value"] == 1 << 30  # its own facts.json, read as ever
