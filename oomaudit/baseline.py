@@ -16,6 +16,7 @@ import json
 import os
 from pathlib import Path
 
+from .confine import JAIL, LIVE, Tree
 from .errors import UsageError
 from .fingerprint import relative
 from .host import terminal
@@ -29,10 +30,12 @@ MAX_BYTES = 64 << 20
 
 
 def settle(report: Report, settings, given: str | None, written: str | None,
-           targets: list[str] | None) -> None:
+           targets: list[str] | None, jail: Path | None = None) -> None:
     """Write (``--write-baseline``) and apply the run's baseline: ``written``, else
     ``--baseline``, else the config's ``baseline =``. ``targets``: what ``check`` was
-    given (None for ``scan``)."""
+    given (None for ``scan``); ``jail``: the repository ``check`` confines its reads to,
+    where a repository config's baseline is read as any file of it is (never through a
+    link out of it)."""
     if written:
         from .output import write
 
@@ -45,12 +48,14 @@ def settle(report: Report, settings, given: str | None, written: str | None,
         return
     if given:
         path, named = Path(given), f"--baseline {given}"
+        fs = Tree(Path("/"), LIVE, MAX_BYTES)  # the operator's: not blocking, regular
     else:
         from .config import location
 
         path = settings.baseline
         named = f"{location(settings.path, 'baseline')}: baseline {path}"
-    apply(report, load(path, named), terminal(str(path)), targets)
+        fs = Tree(jail, JAIL, MAX_BYTES) if jail else Tree(Path("/"), LIVE, MAX_BYTES)
+    apply(report, load(path, named, fs), terminal(str(path)), targets)
 
 
 def render(report: Report) -> str:
@@ -71,18 +76,16 @@ def render(report: Report) -> str:
     return dumps(document)
 
 
-def load(path: Path, named: str) -> list[dict]:
-    """The entries of a baseline file; anything else is one UsageError naming it."""
+def load(path: Path, named: str, fs: Tree) -> list[dict]:
+    """The entries of a baseline file, read through ``fs`` (without blocking on a FIFO,
+    regular files only, at most ``MAX_BYTES``); anything else is one UsageError naming it."""
     try:
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_BYTES + 1)
+        data = fs.read(path)
     except FileNotFoundError:
         raise UsageError(f"{terminal(named)}: no such file (write one with "
                          "--write-baseline FILE)") from None
     except OSError as exc:
         raise UsageError(f"{terminal(named)}: {exc.strerror or exc}") from None
-    if len(data) > MAX_BYTES:
-        raise UsageError(f"{terminal(named)}: larger than {MAX_BYTES >> 20} MiB: not a baseline")
     try:
         document = json.loads(data)
     except (ValueError, RecursionError) as exc:  # not UTF-8, not JSON, nested too deep

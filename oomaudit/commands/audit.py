@@ -26,12 +26,14 @@ def check(args: argparse.Namespace) -> int:
 def _report(args, command: str) -> int:
     registry = load_registry(args)
     outputs = _outputs(args, registry)
-    report, _, settings, cursor = audited(args, registry, command)
+    report, hosts, settings, cursor = audited(args, registry, command)
     given, written = getattr(args, "baseline", None), getattr(args, "write_baseline", None)
     if given or written or settings.baseline:
         from ..baseline import settle
+        from ..confine import JAIL
 
-        settle(report, settings, given, written, getattr(args, "paths", None))
+        jail = next((h.fs.root for h in hosts if h.fs.kind == JAIL), None)
+        settle(report, settings, given, written, getattr(args, "paths", None), jail)
     report.exit_zero = args.exit_zero
     report.quiet, report.statistics = args.quiet, args.statistics
     texts = []  # every format rendered before any is written: all reports or none

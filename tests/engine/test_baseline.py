@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 from pre_commit_repo import BAD_FSTAB, git, try_repo
 from test_fingerprint import FSTAB, MY_CNF, POOLS, UNIT, make_repo
 
-from oomaudit.baseline import KIND, load
+from oomaudit.baseline import KIND, MAX_BYTES, load
+from oomaudit.confine import LIVE, Tree
 from oomaudit.errors import UsageError
 
 BASELINE = ".oomaudit-baseline.json"
@@ -208,6 +209,32 @@ def test_a_corrupt_baseline_is_one_line(oomaudit, tmp_path, content, message):
     assert error.startswith("oomaudit: error: --baseline b.json: ") and message in error, error
 
 
+@pytest.mark.parametrize("given", [True, False], ids=["--baseline", "config"])
+def test_a_fifo_baseline_is_one_line_not_a_hang(oomaudit, tmp_path, given):
+    """A FIFO where the baseline is expected (a hostile repository's, or a mistake): the run
+    must end at once with one line, not wait for a writer for ever."""
+    repo = make_repo(tmp_path)
+    os.mkfifo(repo / "b.json")
+    if not given:
+        (repo / ".oomaudit.toml").write_text('baseline = "b.json"\n')
+    proc = oomaudit("check", ".", *(["--baseline", "b.json"] if given else []), cwd=repo)
+    assert "not a regular file" in one_line_error(proc)
+
+
+def test_a_repository_baseline_linked_out_of_it_is_not_read(oomaudit, tmp_path):
+    """The config's baseline is the repository's file: a link out of it is refused as any
+    audited file's is (the --baseline of the command line is the operator's own)."""
+    repo = make_repo(tmp_path / "repo")
+    (repo / ".git").mkdir(exist_ok=True)
+    outside = tmp_path / "elsewhere.json"
+    outside.write_text(json.dumps({"schema_version": 1, "kind": KIND, "findings": []}))
+    (repo / "b.json").symlink_to(outside)
+    (repo / ".oomaudit.toml").write_text('baseline = "b.json"\n')
+    assert "outside the repository" in one_line_error(oomaudit("check", ".", cwd=repo))
+    proc = oomaudit("check", ".", "--baseline", "b.json", "--format", "json", cwd=repo)
+    assert json_report(proc)["summary"]["baselined"] == 0  # read: the operator named it
+
+
 def test_an_unwritable_baseline_is_one_line(oomaudit, tmp_path):
     repo = make_repo(tmp_path)
     error = one_line_error(oomaudit("check", ".", "--write-baseline", "no/such/dir/b.json",
@@ -232,7 +259,7 @@ def test_any_json_is_a_baseline_or_one_usage_error(tmp_path, document):
     path = tmp_path / "b.json"
     path.write_text(json.dumps(document))
     try:
-        entries = load(path, "--baseline b.json")
+        entries = load(path, "--baseline b.json", Tree(Path("/"), LIVE, MAX_BYTES))
     except UsageError as exc:
         assert str(exc).startswith("--baseline b.json: ") and "\n" not in str(exc)
         return
