@@ -177,6 +177,10 @@ def _config_in(folder: str) -> Path | None:
             _refuse_links_out(folder, candidate)
         if fs.is_file(candidate) and (name != "pyproject.toml" or _has_tool_table(candidate)):
             return Path(candidate)
+        if name == CONFIG_NAMES[0] and fs.exists(candidate):
+            # a FIFO or a folder of that name: taken as no config, the run would go on with
+            # the defaults instead of what the repository says
+            raise UsageError(f"{candidate}: not a regular file; a config must be one")
     return None
 
 

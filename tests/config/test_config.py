@@ -3,6 +3,7 @@ and a bad config as one ``oomaudit: error: FILE:LINE: message`` line with exit c
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -277,6 +278,20 @@ def test_non_utf8_config(run, tmp_path):
     (tmp_path / ".oomaudit.toml").write_bytes(b'fail-on = "l\xffow"\n')
     write(tmp_path / "a.stub", WARN)
     assert str(tmp_path / ".oomaudit.toml") in one_line_error(run("check", "a.stub"))
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder"])
+def test_a_config_that_is_no_regular_file_is_one_line_not_the_defaults(run, tmp_path, kind):
+    """A FIFO or a folder named .oomaudit.toml was taken as no config: the run went on with
+    the defaults instead of what the repository says (and a FIFO must not be waited on)."""
+    config = tmp_path / ".oomaudit.toml"
+    if kind == "fifo":
+        os.mkfifo(config)
+    else:
+        config.mkdir()
+    write(tmp_path / "a.stub", WARN)
+    assert one_line_error(run("check", "a.stub")) == \
+        f"oomaudit: error: {config}: not a regular file; a config must be one"
 
 
 def test_bad_config_writes_no_report(run, tmp_path):
