@@ -6,7 +6,8 @@ is audited by as many processes as the machine gives this one (``--jobs``, ``wor
 The workers are forked once the hosts are known: they inherit the registry, the hosts and
 the settings, are sent host indices, and send back each host's report (findings, rule runs,
 facts, notices, the files read) and the plugin errors met there. ``audit_host`` is the
-same function the single-process path calls, so both make the same report.
+same function the single-process path calls, so both make the same report. Workers die
+with the main process, and a worker that dies leaves its hosts to it.
 """
 from __future__ import annotations
 
@@ -50,10 +51,11 @@ def _cpu_quota() -> float | None:
 def audited_apart(registry, hosts: list, settings, jobs: int, audit_host):
     """Each host's report in the hosts' order (``engine.audit_host``'s), audited by ``jobs``
     forked workers; ``registry`` is the engine's (this module is the engine's helper and
-    imports nothing of it). A worker that dies (SIGKILL: on a host short of memory, the OOM killer
-    picks the largest process) breaks the pool; the hosts whose reports had not come back
-    are then audited in this process, and a notice says so. A ``multiprocessing.Pool``
-    would wait forever for the dead worker's hosts, which is why the executor is used."""
+    imports nothing of it). A worker that dies (SIGKILL: on a host short of memory, the
+    OOM killer picks the largest process) breaks the pool; the hosts whose reports had not
+    come back are then audited in this process, and a notice says so. A
+    ``multiprocessing.Pool`` would wait for the dead worker's hosts for ever, which is why
+    ``concurrent.futures``' executor is used."""
     global _JOB
     _JOB = (registry, hosts, settings, audit_host)
     chunk = max(1, len(hosts) // (jobs * 16))  # small enough to keep every worker busy
