@@ -119,10 +119,13 @@ def file_hosts(paths: list[str], readers: dict[str, Reader], settings: Settings,
     recognise = Recogniser(readers, errors, fs)
     named: dict[tuple[int, str], tuple[Settings, object]] = {}  # hosts with a file named
 
-    def place(real, reader, given: bool) -> None:
+    def place(real, reader, given: bool, only=None) -> bool:
+        """Put a file in its host (``only``: if that host is one of these); whether it was."""
         governing = configs.for_file(real) if configs else settings
         profile = governing.profile_for(real)
         key = profile.name if profile else None  # a table may be named "default" too
+        if only is not None and (id(governing), key) not in only:
+            return False
         host = hosts.get((id(governing), key))
         if host is None:
             host = hosts[id(governing), key] = Host(key or "default", FILES, None, governing,
@@ -135,12 +138,13 @@ def file_hosts(paths: list[str], readers: dict[str, Reader], settings: Settings,
             named[id(governing), key] = (governing, profile)
         if progress is not None:
             progress.found_file()
+        return True
 
     seen: set[str] = set()
     for real, reader, given in _walk(paths, recognise, notices, fs, seen):
         place(real, reader, given)
     if named:  # pre-commit names the staged files: their hosts are read whole
-        _rest_of_hosts(named, hosts, place, recognise, notices, fs, seen, configs)
+        _rest_of_hosts(named, hosts, place, recognise, notices, fs, seen)
     if recognise.templates:  # once for the run, however many there are
         notices.append(skipped_notice([(printable(path), fmt, printable(why))
                                        for path, (fmt, why) in recognise.templates.items()]))
@@ -258,21 +262,21 @@ def _walk(paths: list[str], recognise: Recogniser, notices: list[str], fs: Tree,
 
 
 def _rest_of_hosts(named, hosts, place, recognise: Recogniser, notices: list[str], fs: Tree,
-                   seen: set[str], configs: Configs | None) -> None:
+                   seen: set[str]) -> None:
     """The other files of each host a ``[[hosts]]`` table makes and a named file is in: a
     host's verdicts weigh all its files (the ledger, what is left for PHP-FPM), so judging a
     staged pool file without the host's my.cnf would pass what the host cannot hold. Each
     table's folders are walked (an ``each`` host's folder, the fixed start of a ``paths``
-    pattern), and a file is taken when the same config and table claim it."""
+    pattern), each once (none inside another: a file is walked once however many named
+    hosts' folders hold it), and a file is taken when its config and table make one of
+    the named hosts."""
     before = sum(len(hosts[key].files) for key in named)
-    for governing, profile in named.values():
-        for folder in _profile_folders(profile, governing.base):
-            unlisted: list[str] = []
-            for name, reader in _tree(folder, recognise, unlisted, fs, seen):
-                governs = configs.for_file(name) if configs else governing
-                if governs is governing and governing.profile_for(name) is profile:
-                    seen.add(os.path.abspath(name))
-                    place(Path(name), reader, False)
+    folders = [folder for governing, profile in named.values()
+               for folder in _profile_folders(profile, governing.base)]
+    for folder in _outermost(folders):
+        for name, reader in _tree(folder, recognise, [], fs, seen):
+            if place(Path(name), reader, False, named):
+                seen.add(os.path.abspath(name))
     added = sum(len(hosts[key].files) for key in named) - before
     if added:
         shown = ", ".join(f"'{printable(hosts[key].name)}'" for key in list(named)[:3])
@@ -280,6 +284,18 @@ def _rest_of_hosts(named, hosts, place, recognise: Recogniser, notices: list[str
         files = "1 more file" if added == 1 else f"{added} more files"
         notices.append(f"host {shown}{more} read whole for the files named ({files}): a "
                        "host's verdicts weigh every file its [[hosts]] table gives it")
+
+
+def _outermost(folders: list[str]) -> list[str]:
+    """Each folder once, without those inside another of them; by absolute path, so a
+    folder's ancestors come before it and are looked up, not compared pair by pair."""
+    kept, walked = [], set()
+    for folder in sorted(set(folders), key=os.path.abspath):
+        parts = os.path.abspath(folder).split("/")
+        if not any(("/".join(parts[:n]) or "/") in walked for n in range(1, len(parts) + 1)):
+            walked.add("/".join(parts) or "/")
+            kept.append(folder)
+    return kept
 
 
 def _profile_folders(profile, base: Path) -> list[str]:

@@ -294,3 +294,21 @@ def test_a_folder_facts_file_that_is_none_is_its_hosts_finding(oomaudit, tmp_pat
     assert ram["hosts/host001"]["value"] == 4 << 30 and "host profile" in \
         ram["hosts/host001"]["source"]
     assert ram["hosts/host003"]["value"] == 1 << 30  # its own facts.json, read as ever
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(["a", "b", "a-b", "ab", "c"]), min_size=1,
+                         max_size=4).map("/".join), max_size=12))
+def test_each_folder_of_the_named_hosts_is_walked_once(folders):
+    """The folders walked for named hosts: every one given is kept or inside a kept one, and
+    none kept is inside another (a file is walked once, however many hosts' folders hold
+    it)."""
+    from oomaudit.discovery import _outermost
+
+    kept = _outermost(folders)
+
+    def inside(folder, other):
+        return folder == other or folder.startswith(other + "/")
+    assert all(any(inside(f, k) for k in kept) for f in folders)
+    assert not [(k, j) for k in kept for j in kept if k != j and inside(k, j)]
+    assert len(set(kept)) == len(kept)
