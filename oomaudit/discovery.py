@@ -282,8 +282,9 @@ def _rest_of_hosts(named, hosts, place, recognise: Recogniser, notices: list[str
         shown = ", ".join(f"'{printable(hosts[key].name)}'" for key in list(named)[:3])
         more = f" and {len(named) - 3} more" if len(named) > 3 else ""
         files = "1 more file" if added == 1 else f"{added} more files"
-        notices.append(f"host {shown}{more} read whole for the files named ({files}): a "
-                       "host's verdicts weigh every file its [[hosts]] table gives it")
+        notices.append(f"{'host' if len(named) == 1 else 'hosts'} {shown}{more} read whole "
+                       f"for the files named ({files}): a host's verdicts weigh every file "
+                       "its [[hosts]] table gives it")
 
 
 def _outermost(folders: list[str]) -> list[str]:
