@@ -50,7 +50,7 @@ LIVE, CHROOT, JAIL = "live", "chroot", "jail"
 FOLDER, LINKED, LINK, OTHER = "folder", "linked folder", "link", "other"
 
 _OPEN = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
-_MAGIC = frozenset("*?[")
+WILDCARDS = frozenset("*?[")  # what makes a glob(3) component a pattern
 
 
 class Refused(OSError):
@@ -315,7 +315,7 @@ class Tree:
         parts = text.split("/")[1:]
         literal = self._top.count("/") if text.startswith(self._top + "/") else 0
         magic = next((i for i, part in enumerate(parts)
-                      if i >= literal and _MAGIC & set(part)), None)
+                      if i >= literal and WILDCARDS & set(part)), None)
         if magic is None:
             return [Path(text)] if self.exists(text) and (folders or not self.is_dir(text)) \
                 else []
@@ -325,7 +325,7 @@ class Tree:
 
     def _glob(self, here: str, rest: list[str], found: list[str], folders: bool) -> None:
         head, tail = rest[0], rest[1:]
-        if not _MAGIC & set(head):
+        if not WILDCARDS & set(head):
             path = f"{here.rstrip('/')}/{head}"
             if tail:
                 self._glob(path, tail, found, folders)

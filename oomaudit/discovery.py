@@ -18,7 +18,7 @@ from collections import Counter
 from pathlib import Path
 
 from .config import Configs, Settings
-from .confine import FOLDER, JAIL, LINK, LINKED, Refused, Tree
+from .confine import FOLDER, JAIL, LINK, LINKED, WILDCARDS, Refused, Tree
 from .host import FILES, LIVE, ROOT, Fact, Host, printable
 from .hosttree import trees
 from .reading import SNIFF_BYTES, Reader
@@ -241,7 +241,6 @@ def _walk(paths: list[str], recognise: Recogniser, notices: list[str], fs: Tree,
             # handed on with no reader, host.read reports it as CONF003 (audit is partial).
             unlisted: list[str] = []
             for name, reader in _tree(os.path.normpath(path), recognise, unlisted, fs, seen):
-                seen.add(os.path.abspath(name))
                 yield Path(name), reader, False
             yield from ((Path(folder), None, False) for folder in unlisted)
         elif os.path.abspath(given) in seen:
@@ -274,9 +273,11 @@ def _rest_of_hosts(named, hosts, place, recognise: Recogniser, notices: list[str
     folders = [folder for governing, profile in named.values()
                for folder in _profile_folders(profile, governing.base)]
     for folder in _outermost(folders):
-        for name, reader in _tree(folder, recognise, [], fs, seen):
-            if place(Path(name), reader, False, named):
-                seen.add(os.path.abspath(name))
+        unlisted: list[str] = []  # as in the walk: a CONF003 of the host it would be in
+        for name, reader in _tree(folder, recognise, unlisted, fs, seen):
+            place(Path(name), reader, False, named)
+        for name in unlisted:
+            place(Path(name), None, False, named)
     added = sum(len(hosts[key].files) for key in named) - before
     if added:
         shown = ", ".join(f"'{printable(hosts[key].name)}'" for key in list(named)[:3])
@@ -305,7 +306,7 @@ def _profile_folders(profile, base: Path) -> list[str]:
     folders = []
     for pattern in profile.paths:
         parts = pattern.split("/")
-        fixed = next((i for i, part in enumerate(parts) if _MAGIC & set(part)), len(parts))
+        fixed = next((i for i, part in enumerate(parts) if WILDCARDS & set(part)), len(parts))
         folder = os.path.normpath(os.path.join(base, *parts[:fixed]))
         relative = os.path.relpath(folder)
         folder = folder if relative.startswith("..") else relative
@@ -314,15 +315,13 @@ def _profile_folders(profile, base: Path) -> list[str]:
     return folders
 
 
-_MAGIC = frozenset("*?[")
-
 
 def _tree(folder: str, recognise: Recogniser, unlisted: list[str], fs: Tree, seen: set[str]):
-    """(path, reader) of each recognised file below ``folder`` whose absolute path is not
-    in ``seen`` (the caller adds what it takes), in sorted order, as strings: a repository
-    has thousands of files and most are not ours, so no Path objects and no stat for them
-    (the listing knows a folder from the rest). Paths below "." have no "./" in front, as
-    the file patterns expect."""
+    """(path, reader) of each recognised file below ``folder``, in sorted order, as
+    strings, each file looked at once: its absolute path goes into ``seen``, and one there
+    already is passed over. A repository has thousands of files and most are not ours, so
+    no Path objects and no stat for them (the listing knows a folder from the rest). Paths
+    below "." have no "./" in front, as the file patterns expect."""
     try:
         entries = fs.walk_entries(folder)
     except OSError:
@@ -339,6 +338,7 @@ def _tree(folder: str, recognise: Recogniser, unlisted: list[str], fs: Tree, see
             continue
         if absolute + name in seen:
             continue
+        seen.add(absolute + name)
         reader = recognise.by_name(path)
         if reader is not None and kind == LINK and fs.readlink(path) == MASK:
             continue  # masked: nothing to read (the systemd plugin lists its masks itself)
