@@ -151,12 +151,13 @@ def test_a_worker_killed_mid_run_leaves_its_hosts_to_this_process(tmp_path, monk
         raise TimeoutError("the pool waits for a dead worker")
 
     monkeypatch.setattr(engine, "audit_host", audit_or_die)
-    signal.signal(signal.SIGALRM, stuck)
+    before = signal.signal(signal.SIGALRM, stuck)
     signal.alarm(60)
     try:
         apart, notices = report(2)
     finally:
         signal.alarm(0)
+        signal.signal(signal.SIGALRM, before)
     alone, expected = report(1)
     assert apart == alone and len({f[0] for f in alone}) > 4
     died = [n for n in notices if n not in expected]
