@@ -72,7 +72,7 @@ class Settings(Record):
             return None
         if self._index is None or self._index.size != len(self.hosts):
             fs = _fs()
-            self._index = ProfileIndex(self.hosts, fs.identity(self.base), fs.is_file)
+            self._index = ProfileIndex(self.hosts, fs.identity(self.base), fs.named)
         return self._index.find(relative(path, self.base, self._index.base))
 
 

@@ -47,13 +47,15 @@ class HostProfile(Record):
         return any(fnmatch.fnmatchcase(relpath, p) or fnmatch.fnmatchcase(relpath + "/", p)
                    for p in self.paths)
 
-    def host_in(self, relpath: str, is_file: Callable[[Path], bool]) -> HostProfile | None:
+    def host_in(self, relpath: str, named: Callable[[Path], bool]) -> HostProfile | None:
         """The host of an ``each`` table that ``relpath`` (from the config's folder) is in:
         its first components name a folder the pattern matches, one by one (``*`` never
         crosses a ``/``), and the file is inside it. The host is named after the folder
         (``hosts/db1``, the name a ``paths = ["hosts/db1/**"]`` table gets), has the
         table's values as defaults and the folder's ``facts.json`` (or the table's
-        ``facts`` name) over them where the folder has one."""
+        ``facts`` name) over them where the folder has one. ``named`` looks for the name
+        without following it: what it is (a link out, a folder, a broken link) is for the
+        confined read to say, as the host's CONF003, not for this look to pass it by."""
         parts = relpath.split("/")
         pattern = self.each.split("/")
         if len(parts) <= len(pattern) or not all(
@@ -65,7 +67,7 @@ class HostProfile(Record):
             facts = self.base / folder / self.facts  # in an each table: the name in a folder
             host = self._hosts[folder] = HostProfile(
                 folder, [f"{folder}/**"], self.ram, self.swap, self.source, self.role,
-                self.process_sizes, facts if is_file(facts) else None)
+                self.process_sizes, facts if named(facts) else None)
         return host
 
 
@@ -77,9 +79,9 @@ class ProfileIndex:
     file's prefixes; any other pattern, and ``each``, are tried in order, but only while
     they come before the best table found. The first table in file order wins, as before."""
 
-    def __init__(self, profiles: list[HostProfile], base: str, is_file: Callable[[Path], bool]):
+    def __init__(self, profiles: list[HostProfile], base: str, named: Callable[[Path], bool]):
         self.profiles, self.size, self.base = profiles, len(profiles), base  # base: its identity
-        self.is_file = is_file  # the config's own way to look at the repository
+        self.named = named  # the config's own way to look at the repository
         self.prefixes: dict[str, int] = {}  # prefix -> the first table it belongs to
         self.others: list[tuple[int, HostProfile]] = []  # in file order
         for order, profile in enumerate(profiles):
@@ -98,7 +100,7 @@ class ProfileIndex:
         for order, profile in self.others:
             if best is not None and order > best:
                 break
-            host = profile.host_in(rel, self.is_file) if profile.each else (
+            host = profile.host_in(rel, self.named) if profile.each else (
                 profile if profile.matches(rel) else None)
             if host is not None:
                 return host

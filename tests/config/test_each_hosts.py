@@ -312,3 +312,23 @@ def test_each_folder_of_the_named_hosts_is_walked_once(folders):
     assert all(any(inside(f, k) for k in kept) for f in folders)
     assert not [(k, j) for k in kept for j in kept if k != j and inside(k, j)]
     assert len(set(kept)) == len(kept)
+
+
+def test_a_folder_facts_name_that_is_no_file_is_its_hosts_finding(oomaudit, tmp_path):
+    """A ``facts.json`` that is a folder, or a link to nothing, was passed by as if the
+    folder had none (the look followed the name); the host was judged with the table's
+    RAM and nobody was told that its measured facts were not used."""
+    repo, names = fleet(oomaudit, tmp_path, 4)
+    (repo / ".oomaudit.toml").write_text('[[hosts]]\neach = "hosts/*"\nram = "4GiB"\n')
+    (repo / "hosts/host001/facts.json").mkdir()
+    (repo / "hosts/host002/facts.json").symlink_to("measured/facts.json")
+    report = report_of(oomaudit, repo)
+    confs = {f["host"]: f for f in report["findings"] if f["rule"] == "CONF003"}
+    assert set(confs) == {"hosts/host001", "hosts/host002"}
+    for host, conf in confs.items():
+        assert conf["path"] == f"{host}/facts.json"
+        assert conf["message"].startswith(f"could not read {host}/facts.json: ")
+        assert conf["message"].endswith("judged with the table's values")
+    ram = {h["name"]: h["facts"]["ram"] for h in report["hosts"]}
+    assert ram["hosts/host001"]["value"] == ram["hosts/host002"]["value"] == 4 << 30
+    assert ram["hosts/host003"]["value"] == 1 << 30
