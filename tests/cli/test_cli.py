@@ -411,3 +411,27 @@ def test_no_colour_in_a_pipe(tmp_path):
 def test_colour_never_in_json(tty):
     out = tty("--format", "json")
     assert "\x1b" not in out and '"schema_version"' in out
+
+
+def test_a_folder_of_a_named_files_host_that_cannot_be_listed_is_its_conf003(world_dir):
+    """A file named on the command line brings the rest of its ``each`` host; a folder of
+    that host the audit may not list is that host's CONF003, as in ``check .``, not a host
+    judged whole on half its files without a word."""
+    repo = world_dir / "repo"
+    for path, text in ((".oomaudit.toml", '[[hosts]]\neach = "hosts/*"\nram = "4GiB"\n'),
+                       ("hosts/a/x.stub", "warn x\n"), ("hosts/a/private/y.stub", "warn y\n"),
+                       ("hosts/b/z.stub", "warn z\n")):
+        (repo / path).parent.mkdir(parents=True, exist_ok=True)
+        (repo / path).write_text(text)
+    for folder in (repo, repo / "hosts", repo / "hosts/a", repo / "hosts/b"):
+        folder.chmod(0o755)
+    for path in repo.rglob("*.*"):
+        path.chmod(0o644)
+    (repo / "hosts/a/private").chmod(0o700)
+    named = json_report(run_unprivileged(repo, "check", "hosts/a/x.stub", "--format", "json"))
+    whole = json_report(run_unprivileged(repo, "check", ".", "--format", "json"))
+    found = [(f["host"], f["rule"], f["path"]) for f in named["findings"]]
+    assert found == [("hosts/a", "CONF003", "hosts/a/private"),
+                     ("hosts/a", "STUB001", "hosts/a/x.stub")]
+    assert found == [(f["host"], f["rule"], f["path"]) for f in whole["findings"]
+                     if f["host"] == "hosts/a"]
