@@ -315,7 +315,6 @@ def _profile_folders(profile, base: Path) -> list[str]:
     return folders
 
 
-
 def _tree(folder: str, recognise: Recogniser, unlisted: list[str], fs: Tree, seen: set[str]):
     """(path, reader) of each recognised file below ``folder``, in sorted order, as
     strings, each file looked at once: its absolute path goes into ``seen``, and one there
